@@ -1,0 +1,30 @@
+@{
+    RootModule           = 'Axl.Cmdlets.dll'
+    ModuleVersion        = '0.1.0'
+    CompatiblePSEditions = @('Core')
+    GUID                 = '6f0d3c1e-7a55-4a8e-9a3b-2f1d6a7c9e41'
+    Author               = 'Axl contributors'
+    CompanyName          = 'Axl'
+    Copyright            = '(c) Axl contributors. MIT License.'
+    Description          = 'Define data and ML workflows once in PowerShell and run them anywhere: locally, on Argo Workflows, Kubeflow Pipelines, Dagster, or as job envelopes on a queue of workers.'
+    PowerShellVersion    = '7.4'
+    FormatsToProcess     = @('Axl.Format.ps1xml')
+    FunctionsToExport    = @()
+    CmdletsToExport      = @(
+        'New-AxlWorkflow'
+        'Add-AxlStep'
+        'Add-AxlParameter'
+        'Add-AxlGraph'
+        'Get-AxlWorkflow'
+        'Test-AxlWorkflow'
+        'ConvertTo-AxlIr'
+    )
+    VariablesToExport    = @()
+    AliasesToExport      = @('AxlWorkflow', 'Step', 'Parameter', 'Graph')
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('workflow', 'pipeline', 'argo', 'kubeflow', 'dagster', 'mlops', 'dag')
+            LicenseUri = 'https://opensource.org/licenses/MIT'
+        }
+    }
+}

@@ -1,0 +1,1 @@
+return Axl.Cli.AxlCommand.Run(args);

@@ -1,0 +1,36 @@
+using System.Management.Automation;
+using System.Management.Automation.Runspaces;
+
+namespace Axl.Cmdlets;
+
+/// <summary>
+/// The Axl commands (cmdlets and DSL keyword aliases) and views as an InitialSessionState, for hosts that
+/// embed the engine without importing the module: the axl command and the runner.
+/// </summary>
+public static class AxlSessionState
+{
+    public static InitialSessionState Create(string? formatFile = null)
+    {
+        var iss = InitialSessionState.CreateDefault2();
+        AddTo(iss, formatFile);
+        return iss;
+    }
+
+    public static void AddTo(InitialSessionState iss, string? formatFile = null)
+    {
+        var assembly = typeof(AxlSessionState).Assembly;
+        var helpFile = Path.GetFileName(assembly.Location) + "-Help.xml";
+        foreach (var type in assembly.GetTypes())
+        {
+            var attr = (CmdletAttribute?)Attribute.GetCustomAttribute(type, typeof(CmdletAttribute));
+            if (attr is null) continue;
+            var name = attr.VerbName + "-" + attr.NounName;
+            iss.Commands.Add(new SessionStateCmdletEntry(name, type, helpFile));
+            if (Attribute.GetCustomAttribute(type, typeof(AliasAttribute)) is AliasAttribute aliases)
+                foreach (var alias in aliases.AliasNames)
+                    iss.Commands.Add(new SessionStateAliasEntry(alias, name));
+        }
+        if (formatFile is not null && File.Exists(formatFile))
+            iss.Formats.Add(new SessionStateFormatEntry(formatFile));
+    }
+}

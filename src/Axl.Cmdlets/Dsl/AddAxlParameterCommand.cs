@@ -1,0 +1,27 @@
+using System.Management.Automation;
+using Axl.Model;
+
+namespace Axl.Cmdlets.Dsl;
+
+/// <summary>The Parameter keyword: declares a workflow parameter, given at run time, with an optional default.</summary>
+[Cmdlet(VerbsCommon.Add, "AxlParameter")]
+[Alias("Parameter")]
+public sealed class AddAxlParameterCommand : PSCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = "";
+
+    [Parameter(Position = 1)]
+    public object? Default { get; set; }
+
+    [Parameter] public string? Type { get; set; }
+    [Parameter] public string? Description { get; set; }
+
+    protected override void EndProcessing()
+    {
+        var builder = DslContext.Require(this, "Parameter", Name);
+        var location = new SourceLocation(NewAxlWorkflowCommand.NullIfEmpty(MyInvocation.ScriptName), MyInvocation.ScriptLineNumber);
+        builder.AddParameter(Name, Default, Type, Description, location);
+    }
+}

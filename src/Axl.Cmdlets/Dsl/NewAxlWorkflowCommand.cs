@@ -1,0 +1,55 @@
+using System.Collections;
+using System.Management.Automation;
+using Axl.Dsl;
+using Axl.Model;
+
+namespace Axl.Cmdlets.Dsl;
+
+/// <summary>The AxlWorkflow keyword: defines a workflow from a block of Parameter, Step and Graph keywords and outputs its IR.</summary>
+[Cmdlet(VerbsCommon.New, "AxlWorkflow")]
+[Alias("AxlWorkflow")]
+[OutputType(typeof(AxlWorkflow))]
+public sealed class NewAxlWorkflowCommand : PSCmdlet
+{
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    public string Name { get; set; } = "";
+
+    [Parameter(Mandatory = true, Position = 1)]
+    public ScriptBlock Definition { get; set; } = null!;
+
+    [Parameter] public string? Image { get; set; }
+    [Parameter] public string? IoHandler { get; set; }
+    [Parameter] public string? InputMode { get; set; }
+    [Parameter] public string? ServiceAccount { get; set; }
+    [Parameter] public string? ArtifactStore { get; set; }
+    [Parameter] public string? CodeDelivery { get; set; }
+    [Parameter] public string? Lockfile { get; set; }
+    [Parameter] public string? RequirementsFile { get; set; }
+    [Parameter] public string[]? Requirements { get; set; }
+    [Parameter] public string? Description { get; set; }
+    [Parameter] public Hashtable? Labels { get; set; }
+
+    protected override void EndProcessing()
+    {
+        if (DslScope.Current is { } outer)
+            ThrowTerminatingError(AxlErrors.FromDsl(new AxlDslException("Axl.NestedWorkflow",
+                $"AxlWorkflow '{Name}' is defined inside AxlWorkflow '{outer.Name}'; workflows cannot nest. Fix: define it at the top level of the script."), Name));
+
+        var location = new SourceLocation(NullIfEmpty(MyInvocation.ScriptName), MyInvocation.ScriptLineNumber);
+        var builder = new WorkflowBuilder(Name, new WorkflowDefinitionOptions
+        {
+            Image = Image, IoHandler = IoHandler, InputMode = InputMode, ServiceAccount = ServiceAccount,
+            ArtifactStore = ArtifactStore, CodeDelivery = CodeDelivery, Lockfile = Lockfile,
+            RequirementsFile = RequirementsFile, Requirements = Requirements, Description = Description, Labels = Labels,
+        }, location);
+        using (DslScope.Push(builder))
+        {
+            SessionState.InvokeCommand.InvokeScript(SessionState, Definition);
+            GraphEvaluator.Evaluate(builder, SessionState);
+        }
+        WriteObject(builder.Build());
+    }
+
+    internal static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
+}

@@ -1,0 +1,42 @@
+using System.Management.Automation;
+using Axl.Model;
+using Axl.Validation;
+
+namespace Axl.Cmdlets.Workflows;
+
+/// <summary>Validates workflows and outputs every diagnostic (file, line, step, fix); -Quiet outputs one bool per workflow.</summary>
+[Cmdlet(VerbsDiagnostic.Test, "AxlWorkflow", DefaultParameterSetName = WorkflowSet)]
+[OutputType(typeof(AxlDiagnostic), typeof(bool))]
+public sealed class TestAxlWorkflowCommand : PSCmdlet
+{
+    private const string WorkflowSet = "Workflow";
+    private const string PathSet = "Path";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = WorkflowSet)]
+    public AxlWorkflow[] Workflow { get; set; } = Array.Empty<AxlWorkflow>();
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [SupportsWildcards]
+    [Alias("FullName")]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    /// <summary>Outputs $true when a workflow has no errors, $false otherwise, instead of the diagnostics.</summary>
+    [Parameter] public SwitchParameter Quiet { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var workflows = ParameterSetName == PathSet
+            ? Path.SelectMany(p => WorkflowPathResolver.Load(this, p, literal: false))
+            : Workflow;
+        foreach (var wf in workflows)
+        {
+            var diagnostics = WorkflowValidator.Validate(wf);
+            var errors = diagnostics.Count(d => d.IsError);
+            WriteVerbose(errors == 0
+                ? $"Workflow '{wf.Name}' is valid ({wf.StepCount} steps, {wf.EdgeCount} edges, {wf.ShortHash})."
+                : $"Workflow '{wf.Name}' has {errors} error(s).");
+            if (Quiet) WriteObject(errors == 0);
+            else foreach (var d in diagnostics) WriteObject(d);
+        }
+    }
+}

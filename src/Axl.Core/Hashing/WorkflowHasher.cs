@@ -1,0 +1,19 @@
+using System.Security.Cryptography;
+using Axl.Model;
+using Axl.Serialization;
+
+namespace Axl.Hashing;
+
+/// <summary>
+/// The content hash of a workflow: SHA-256 of the canonical compact JSON of the IR without source locations.
+/// Same definition gives the same hash on any machine and path; any change to a step, option, parameter or edge changes it.
+/// </summary>
+public static class WorkflowHasher
+{
+    public static string Compute(AxlWorkflow wf)
+    {
+        using var ms = new MemoryStream();
+        IrDocument.WriteJson(ms, IrDocument.ToTree(wf, includeLocations: false), indented: false);
+        return "sha256:" + Convert.ToHexString(SHA256.HashData(ms.ToArray())).ToLowerInvariant();
+    }
+}

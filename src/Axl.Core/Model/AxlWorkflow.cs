@@ -1,0 +1,101 @@
+using System.Collections.ObjectModel;
+using Axl.Validation;
+
+namespace Axl.Model;
+
+/// <summary>
+/// The IR: the single contract between the DSL front end and every back end.
+/// Nodes (steps) in definition order with O(1) lookup by name, edges, parameters, options and a stable content hash.
+/// </summary>
+public sealed class AxlWorkflow
+{
+    private readonly Dictionary<string, AxlStep> _byName;
+    private readonly Dictionary<string, List<AxlEdge>> _incoming;
+    private readonly Dictionary<string, List<AxlEdge>> _outgoing;
+    private IReadOnlyList<AxlStep>? _order;
+    private string? _hash;
+
+    internal AxlWorkflow(
+        string name,
+        WorkflowOptions options,
+        IReadOnlyList<AxlParameter> parameters,
+        IReadOnlyList<AxlStep> steps,
+        IReadOnlyList<AxlEdge> edges,
+        IReadOnlyList<AxlDiagnostic> buildDiagnostics,
+        SourceLocation location)
+    {
+        Name = name;
+        Options = options;
+        Parameters = parameters;
+        Steps = steps;
+        Edges = edges;
+        BuildDiagnostics = buildDiagnostics;
+        Location = location;
+        _byName = new Dictionary<string, AxlStep>(steps.Count, StringComparer.OrdinalIgnoreCase);
+        foreach (var s in steps) _byName.TryAdd(s.Name, s);
+        _incoming = new Dictionary<string, List<AxlEdge>>(StringComparer.OrdinalIgnoreCase);
+        _outgoing = new Dictionary<string, List<AxlEdge>>(StringComparer.OrdinalIgnoreCase);
+        foreach (var e in edges)
+        {
+            (_outgoing.TryGetValue(e.From, out var o) ? o : _outgoing[e.From] = new()).Add(e);
+            (_incoming.TryGetValue(e.To, out var i) ? i : _incoming[e.To] = new()).Add(e);
+        }
+    }
+
+    public string Name { get; }
+    /// <summary>The DNS-1123 form of the workflow name.</summary>
+    public string KubernetesName => Validation.Dns1123.Normalize(Name);
+    public WorkflowOptions Options { get; }
+    public string Image => Options.Image ?? AxlInfo.DefaultRunnerImage;
+    public IReadOnlyList<AxlParameter> Parameters { get; }
+    public IReadOnlyList<AxlStep> Steps { get; }
+    public IReadOnlyList<AxlEdge> Edges { get; }
+    /// <summary>Problems found while building the IR (wiring); <see cref="WorkflowValidator"/> adds the rest.</summary>
+    public IReadOnlyList<AxlDiagnostic> BuildDiagnostics { get; }
+    public SourceLocation Location { get; }
+    public string? SourceFile => Location.File;
+
+    public int StepCount => Steps.Count;
+    public int EdgeCount => Edges.Count;
+
+    /// <summary>Stable content hash ("sha256:..."): same definition, same hash; any change, a new hash.</summary>
+    public string Hash => _hash ??= Hashing.WorkflowHasher.Compute(this);
+    /// <summary>The first 12 hex digits of the hash, for display.</summary>
+    public string ShortHash => Hash.Substring("sha256:".Length, 12);
+
+    /// <summary>O(1) lookup of a step by name (case-insensitive, as PowerShell names are).</summary>
+    public AxlStep? GetStep(string name) => _byName.TryGetValue(name, out var s) ? s : null;
+    public bool ContainsStep(string name) => _byName.ContainsKey(name);
+
+    public IReadOnlyList<AxlEdge> IncomingEdges(string step) => _incoming.TryGetValue(step, out var l) ? l : (IReadOnlyList<AxlEdge>)Array.Empty<AxlEdge>();
+    public IReadOnlyList<AxlEdge> OutgoingEdges(string step) => _outgoing.TryGetValue(step, out var l) ? l : (IReadOnlyList<AxlEdge>)Array.Empty<AxlEdge>();
+
+    /// <summary>Steps in a topological order (stable: definition order among ready steps). Throws when the graph has a cycle.</summary>
+    public IReadOnlyList<AxlStep> TopologicalOrder()
+    {
+        if (_order is not null) return _order;
+        var names = Graph.GraphAlgorithms.TopologicalSort(this, out var cycle);
+        if (names is null) throw new InvalidOperationException($"Workflow '{Name}' has a cycle: {string.Join(" -> ", cycle!)}.");
+        return _order = names.Select(n => _byName[n]).ToList();
+    }
+
+    /// <summary>All steps upstream of <paramref name="step"/> (transitively), iteratively computed.</summary>
+    public IReadOnlySet<string> Ancestors(string step) => Graph.GraphAlgorithms.Ancestors(this, step);
+
+    public override string ToString() => $"{Name} ({StepCount} steps, {ShortHash})";
+}
+
+/// <summary>Workflow-level options of the DSL (the AxlWorkflow keyword's parameters).</summary>
+public sealed record WorkflowOptions
+{
+    public string? Image { get; init; }
+    public string DefaultIoHandler { get; init; } = "clixml";
+    public InputMode DefaultInputMode { get; init; } = InputMode.Object;
+    public string? ServiceAccount { get; init; }
+    /// <summary>Artifact store: "s3://bucket[/prefix]", "pvc[:size]", "ref:configmap[/key]" or null for the cluster default.</summary>
+    public string? ArtifactStore { get; init; }
+    public CodeDelivery CodeDelivery { get; init; } = CodeDelivery.Image;
+    public DependencyPolicy Dependencies { get; init; } = DependencyPolicy.None;
+    public string? Description { get; init; }
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new ReadOnlyDictionary<string, string>(new SortedDictionary<string, string>(StringComparer.Ordinal));
+}

@@ -1,0 +1,192 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Axl.Model;
+using Axl.Validation;
+
+namespace Axl.Serialization;
+
+/// <summary>
+/// The IR as a plain tree of ordered maps, lists and scalars: the one shape behind the JSON and YAML forms
+/// and the content hash. Keys come in a fixed order, so the same IR always gives the same bytes.
+/// </summary>
+public static class IrDocument
+{
+    public const int SchemaVersion = 1;
+
+    /// <param name="includeLocations">File and line of each step; left out of the hash so moving a file keeps its hash.</param>
+    public static Dictionary<string, object?> ToTree(AxlWorkflow wf, bool includeLocations = true, IReadOnlyList<AxlDiagnostic>? diagnostics = null)
+    {
+        var root = new Dictionary<string, object?>
+        {
+            ["schemaVersion"] = SchemaVersion,
+            ["name"] = wf.Name,
+            ["options"] = Options(wf.Options),
+            ["parameters"] = wf.Parameters.Select(p => (object?)new Dictionary<string, object?>
+            {
+                ["name"] = p.Name,
+                ["default"] = p.Default,
+                ["type"] = p.Type,
+                ["description"] = p.Description,
+            }).ToList(),
+            ["steps"] = wf.Steps.Select(s => (object?)Step(s, includeLocations)).ToList(),
+            ["edges"] = wf.Edges.Select(e => (object?)new Dictionary<string, object?>
+            {
+                ["from"] = e.From,
+                ["to"] = e.To,
+                ["kind"] = e.Kind == EdgeKind.Data ? "data" : "order",
+                ["input"] = e.Input,
+            }).ToList(),
+        };
+        if (includeLocations)
+        {
+            root["axlVersion"] = AxlInfo.Version;
+            root["hash"] = wf.Hash;
+            root["source"] = wf.Location.File;
+        }
+        if (diagnostics is not null)
+            root["diagnostics"] = diagnostics.Select(d => (object?)Diagnostic(d)).ToList();
+        return root;
+    }
+
+    public static Dictionary<string, object?> Diagnostic(AxlDiagnostic d) => new()
+    {
+        ["id"] = d.Id,
+        ["severity"] = d.Severity.ToString().ToLowerInvariant(),
+        ["workflow"] = d.Workflow,
+        ["step"] = d.Step,
+        ["file"] = d.File,
+        ["line"] = d.Line,
+        ["message"] = d.Message,
+        ["fix"] = d.Fix,
+    };
+
+    private static Dictionary<string, object?> Options(WorkflowOptions o) => new()
+    {
+        ["image"] = o.Image,
+        ["ioHandler"] = o.DefaultIoHandler,
+        ["inputMode"] = Lower(o.DefaultInputMode),
+        ["serviceAccount"] = o.ServiceAccount,
+        ["artifactStore"] = o.ArtifactStore,
+        ["codeDelivery"] = Lower(o.CodeDelivery),
+        ["dependencies"] = new Dictionary<string, object?>
+        {
+            ["mode"] = o.Dependencies.Mode,
+            ["lockfile"] = o.Dependencies.Lockfile,
+            ["requirementsFile"] = o.Dependencies.RequirementsFile,
+            ["requirements"] = o.Dependencies.Requirements.Cast<object?>().ToList(),
+        },
+        ["description"] = o.Description,
+        ["labels"] = o.Labels.ToDictionary(kv => kv.Key, kv => (object?)kv.Value),
+    };
+
+    private static Dictionary<string, object?> Step(AxlStep s, bool includeLocations)
+    {
+        var d = new Dictionary<string, object?>
+        {
+            ["name"] = s.Name,
+            ["kubernetesName"] = s.KubernetesName,
+            ["kind"] = Lower(s.Kind),
+            ["description"] = s.Description,
+            ["source"] = s.Source,
+            ["command"] = s.Command,
+            ["arguments"] = s.Arguments.Cast<object?>().ToList(),
+            ["stdin"] = s.Stdin,
+            ["inputs"] = s.Inputs.Select(i => (object?)new Dictionary<string, object?>
+            {
+                ["name"] = i.Name,
+                ["source"] = Lower(i.Source),
+                ["from"] = i.SourceName,
+                ["mode"] = Lower(i.Mode),
+                ["type"] = i.Type,
+                ["required"] = i.Required,
+                ["value"] = i.Constant,
+            }).ToList(),
+            ["output"] = new Dictionary<string, object?>
+            {
+                ["name"] = s.Output.Name,
+                ["ioHandler"] = s.Output.IoHandler,
+                ["extension"] = s.Output.Extension,
+                ["type"] = s.Output.Type,
+            },
+            ["inputMode"] = Lower(s.InputMode),
+            ["resources"] = new Dictionary<string, object?>
+            {
+                ["cpuRequest"] = s.Resources.CpuRequest,
+                ["cpuLimit"] = s.Resources.CpuLimit,
+                ["memoryRequest"] = s.Resources.MemoryRequest,
+                ["memoryLimit"] = s.Resources.MemoryLimit,
+                ["gpu"] = s.Resources.Gpu,
+                ["gpuResource"] = s.Resources.Gpu is null ? null : s.Resources.GpuResource,
+            },
+            ["retries"] = s.Retries,
+            ["timeoutSeconds"] = s.TimeoutSeconds,
+            ["env"] = s.Env.ToDictionary(kv => kv.Key, kv => (object?)kv.Value),
+            ["when"] = s.Condition?.ToString() ?? s.When,
+            ["packages"] = s.Packages.Cast<object?>().ToList(),
+            ["modules"] = s.Modules.Cast<object?>().ToList(),
+            ["image"] = s.Image,
+            ["dependsOn"] = s.DependsOn.Cast<object?>().ToList(),
+        };
+        if (includeLocations)
+        {
+            d["file"] = s.Location.File;
+            d["line"] = s.Location.Line;
+        }
+        return d;
+    }
+
+    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonWriterOptions Indented = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true };
+
+    /// <summary>Writes a tree as JSON (nulls kept, key order kept).</summary>
+    public static string ToJson(object? tree, bool indented = true)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms, indented ? Indented : Compact)) Write(w, tree);
+        return Encoding.UTF8.GetString(ms.ToArray());
+    }
+
+    public static void WriteJson(Stream stream, object? tree, bool indented)
+    {
+        using var w = new Utf8JsonWriter(stream, indented ? Indented : Compact);
+        Write(w, tree);
+    }
+
+    private static void Write(Utf8JsonWriter w, object? value)
+    {
+        // Depth of the IR tree is fixed and small, so recursion here is bounded.
+        switch (value)
+        {
+            case null: w.WriteNullValue(); break;
+            case string s: w.WriteStringValue(s); break;
+            case bool b: w.WriteBooleanValue(b); break;
+            case int i: w.WriteNumberValue(i); break;
+            case long l: w.WriteNumberValue(l); break;
+            case double d: w.WriteNumberValue(d); break;
+            case IDictionary<string, object?> map:
+                w.WriteStartObject();
+                foreach (var kv in map) { w.WritePropertyName(kv.Key); Write(w, kv.Value); }
+                w.WriteEndObject();
+                break;
+            case System.Collections.IEnumerable list:
+                w.WriteStartArray();
+                foreach (var item in list) Write(w, item);
+                w.WriteEndArray();
+                break;
+            default: w.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture)); break;
+        }
+    }
+
+    /// <summary>Writes a tree as YAML (YamlDotNet), keys in tree order.</summary>
+    public static string ToYaml(object? tree)
+    {
+        var serializer = new YamlDotNet.Serialization.SerializerBuilder()
+            .WithIndentedSequences()
+            .Build();
+        return serializer.Serialize(tree);
+    }
+}
