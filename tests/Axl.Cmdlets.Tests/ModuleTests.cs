@@ -1,0 +1,28 @@
+using System.Management.Automation;
+using Xunit;
+
+namespace Axl.Cmdlets.Tests;
+
+[Collection("PowerShell")]
+public sealed class ModuleTests(PowerShellFixture ps)
+{
+    [Fact]
+    public void Engine_assembly_loads_in_its_own_context_despite_another_YamlDotNet_in_the_default_one()
+    {
+        // The test host already has YamlDotNet 13.1.1 in the default context (a package reference of this project).
+        var older = typeof(YamlDotNet.Serialization.Serializer).Assembly;
+        Assert.Equal(13, older.GetName().Version!.Major);
+
+        var r = ps.Run("""
+            $wf = Get-AxlWorkflow "$examples/diamond/diamond.axl.ps1"
+            [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($wf.GetType().Assembly).Name
+            $wf | ConvertTo-AxlIr -Format Yaml
+            """, new Dictionary<string, object> { ["examples"] = Repo.Examples });
+        r.ShouldSucceed();
+        Assert.Equal("Axl", r.Output[0].BaseObject);
+        Assert.Contains("name: diamond", (string)r.Output[1].BaseObject);
+        var yamlInDefault = AppDomain.CurrentDomain.GetAssemblies().Where(a => a.GetName().Name == "YamlDotNet").ToList();
+        Assert.Contains(yamlInDefault, a => a.GetName().Version!.Major == 18);
+        Assert.Contains(yamlInDefault, a => a.GetName().Version!.Major == 13);
+    }
+}
