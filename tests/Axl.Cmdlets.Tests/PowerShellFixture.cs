@@ -79,7 +79,8 @@ public sealed class PowerShellFixture : IDisposable
     {
         var r = Run(script + " | Out-Default");
         r.ShouldSucceed();
-        return r.HostText;
+        return System.Text.RegularExpressions.Regex.Replace(r.HostText, @"\x1b\[[0-9;]*m", ""); // $PSStyle colours
+
     }
 
     public void Dispose() => _runspace.Dispose();

@@ -45,10 +45,24 @@ public sealed class NewAxlWorkflowCommand : PSCmdlet
         }, location);
         using (DslScope.Push(builder))
         {
-            SessionState.InvokeCommand.InvokeScript(SessionState, Definition);
-            GraphEvaluator.Evaluate(builder, SessionState);
+            try
+            {
+                SessionState.InvokeCommand.InvokeScript(SessionState, Definition);
+                GraphEvaluator.Evaluate(builder, SessionState);
+            }
+            catch (RuntimeException ex) when (FindDslError(ex) is { } dsl)
+            {
+                ThrowTerminatingError(AxlErrors.FromDsl(dsl, Name));
+            }
         }
         WriteObject(builder.Build());
+    }
+
+    private static AxlDslException? FindDslError(Exception? ex)
+    {
+        for (; ex is not null; ex = ex.InnerException)
+            if (ex is AxlDslException dsl) return dsl;
+        return null;
     }
 
     internal static string? NullIfEmpty(string? s) => string.IsNullOrEmpty(s) ? null : s;
