@@ -133,7 +133,7 @@ public sealed partial class WorkflowBuilder
         if (o.InputMode is not null && !TryParseMode(o.InputMode, out defaultMode))
             Report(DiagnosticIds.InvalidInputMode, $"default input mode '{o.InputMode}' is not 'object' or 'path'.", "use -InputMode object or -InputMode path.", Location, null);
         var delivery = CodeDelivery.Image;
-        if (o.CodeDelivery is not null && !Enum.TryParse(o.CodeDelivery, true, out delivery))
+        if (o.CodeDelivery is not null && !TryParseName(o.CodeDelivery, out delivery))
             Report(DiagnosticIds.InvalidOption, $"code delivery '{o.CodeDelivery}' is not 'Image' or 'Artifact'.", "use -CodeDelivery Image or -CodeDelivery Artifact.", Location, null);
         var labels = new SortedDictionary<string, string>(StringComparer.Ordinal);
         if (o.Labels is not null)
@@ -454,7 +454,12 @@ public sealed partial class WorkflowBuilder
                     throw new ConditionSyntaxException($"'${r.Name}' is not a workflow parameter (parameters: {Names(paramByName.Keys)})");
                 return new ConditionRef(p.Name, true);
             case ConditionRef r:
-                if (defByName.TryGetValue(r.Name, out var s)) return new ConditionRef(s.Name, false);
+                if (defByName.TryGetValue(r.Name, out var s))
+                {
+                    if (paramByName.ContainsKey(r.Name))
+                        throw new ConditionSyntaxException($"'{r.Name}' is both a step and a workflow parameter; write ${r.Name} for the parameter, or rename one of them");
+                    return new ConditionRef(s.Name, false);
+                }
                 if (paramByName.TryGetValue(r.Name, out var p2)) return new ConditionRef(p2.Name, true);
                 throw new ConditionSyntaxException($"'{r.Name}' is neither a step nor a workflow parameter; quote it if it is a string");
             case ConditionNot n: return new ConditionNot(ResolveCondition(n.Operand, d, defByName, paramByName));
@@ -481,7 +486,15 @@ public sealed partial class WorkflowBuilder
         return list.Count <= 12 ? string.Join(", ", list) : string.Join(", ", list.Take(12)) + $", ... ({list.Count} in all)";
     }
 
-    private static bool TryParseMode(string text, out InputMode mode) => Enum.TryParse(text, true, out mode) && Enum.IsDefined(mode);
+    private static bool TryParseMode(string text, out InputMode mode) => TryParseName(text, out mode);
+
+    /// <summary>An enum value by its name only: Enum.TryParse would also take "1" or "object,path".</summary>
+    private static bool TryParseName<TEnum>(string text, out TEnum value) where TEnum : struct, Enum
+    {
+        var name = Enum.GetNames<TEnum>().FirstOrDefault(n => n.Equals(text.Trim(), StringComparison.OrdinalIgnoreCase));
+        value = name is null ? default : Enum.Parse<TEnum>(name);
+        return name is not null;
+    }
 
     internal static string NormalizeSource(string text) => text.Replace("\r\n", "\n").Replace('\r', '\n');
 
@@ -512,7 +525,7 @@ public sealed partial class WorkflowBuilder
         switch (value)
         {
             case int i: seconds = i; return true;
-            case long l when l <= int.MaxValue: seconds = (int)l; return true;
+            case long l when l is >= int.MinValue and <= int.MaxValue: seconds = (int)l; return true;
             case double d when d <= int.MaxValue: seconds = (int)Math.Ceiling(d); return true;
             case TimeSpan ts: seconds = (int)Math.Ceiling(ts.TotalSeconds); return true;
             case string s:

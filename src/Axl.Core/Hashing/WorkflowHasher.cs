@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Axl.Model;
 using Axl.Serialization;
 
@@ -12,8 +11,6 @@ public static class WorkflowHasher
 {
     public static string Compute(AxlWorkflow wf)
     {
-        using var ms = new MemoryStream();
-        IrDocument.WriteJson(ms, IrDocument.ToTree(wf, includeLocations: false), indented: false);
-        return "sha256:" + Convert.ToHexString(SHA256.HashData(ms.ToArray())).ToLowerInvariant();
+        return IrDocument.Hash(IrDocument.ToTree(wf, includeLocations: false));
     }
 }

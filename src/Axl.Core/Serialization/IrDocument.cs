@@ -81,7 +81,8 @@ public static class IrDocument
         ["labels"] = o.Labels.ToDictionary(kv => kv.Key, kv => (object?)kv.Value),
     };
 
-    private static Dictionary<string, object?> Step(AxlStep s, bool includeLocations)
+    /// <summary>One step as a tree (the step part of the IR document).</summary>
+    public static Dictionary<string, object?> Step(AxlStep s, bool includeLocations)
     {
         var d = new Dictionary<string, object?>
         {
@@ -150,6 +151,14 @@ public static class IrDocument
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
+    /// <summary>SHA-256 of the compact JSON of a tree, as "sha256:&lt;hex&gt;".</summary>
+    public static string Hash(object? tree)
+    {
+        using var ms = new MemoryStream();
+        WriteJson(ms, tree, indented: false);
+        return "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(ms.ToArray())).ToLowerInvariant();
+    }
+
     public static void WriteJson(Stream stream, object? tree, bool indented)
     {
         using var w = new Utf8JsonWriter(stream, indented ? Indented : Compact);
@@ -167,9 +176,28 @@ public static class IrDocument
             case int i: w.WriteNumberValue(i); break;
             case long l: w.WriteNumberValue(l); break;
             case double d: w.WriteNumberValue(d); break;
+            case float f: w.WriteNumberValue(f); break;
+            case decimal m: w.WriteNumberValue(m); break;
+            case short or ushort or byte or sbyte or uint: w.WriteNumberValue(Convert.ToInt64(value, CultureInfo.InvariantCulture)); break;
+            case ulong ul: w.WriteNumberValue(ul); break;
+            case DateTimeOffset dto: w.WriteStringValue(dto.ToString("o", CultureInfo.InvariantCulture)); break;
+            case DateTime dt: w.WriteStringValue(dt.ToString("o", CultureInfo.InvariantCulture)); break;
+
             case IDictionary<string, object?> map:
                 w.WriteStartObject();
                 foreach (var kv in map) { w.WritePropertyName(kv.Key); Write(w, kv.Value); }
+                w.WriteEndObject();
+                break;
+            case System.Collections.IDictionary dict:
+                // Hashtables enumerate in hash order, which differs between processes: sort for stable bytes.
+                w.WriteStartObject();
+                foreach (var kv in dict.Cast<System.Collections.DictionaryEntry>()
+                             .Select(e => (Key: Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "", e.Value))
+                             .OrderBy(e => e.Key, StringComparer.Ordinal))
+                {
+                    w.WritePropertyName(kv.Key);
+                    Write(w, kv.Value);
+                }
                 w.WriteEndObject();
                 break;
             case System.Collections.IEnumerable list:

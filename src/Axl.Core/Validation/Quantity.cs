@@ -10,11 +10,17 @@ public static partial class Quantity
 
     public static bool IsValid(string? value) => value is not null && QuantityRegex().IsMatch(value);
 
-    /// <summary>The value in base units (cores or bytes), for comparing a request with its limit.</summary>
+    /// <summary>The value in base units (cores or bytes), for comparing a request with its limit; null when not a quantity or too large for a decimal.</summary>
     public static decimal? ToDecimal(string value)
     {
         var m = QuantityRegex().Match(value);
         if (!m.Success) return null;
+        try { return ToDecimal(m); }
+        catch (OverflowException) { return null; } // "1e40", "1e400", "100000000000E": valid syntax, beyond decimal's range
+    }
+
+    private static decimal ToDecimal(Match m)
+    {
         var number = decimal.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         var suffix = m.Groups[3].Value;
         decimal factor = suffix switch
