@@ -20,6 +20,7 @@ public static class AxlCommand
     private static readonly Dictionary<string, ICliCommand> Commands = new ICliCommand[]
     {
         new ValidateCommand(),
+        new RunCommand(),
     }.ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);

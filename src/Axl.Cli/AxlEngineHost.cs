@@ -13,6 +13,7 @@ public sealed class AxlEngineHost : IDisposable
     public AxlEngineHost()
     {
         var formatFile = Path.Combine(AppContext.BaseDirectory, "Axl.Format.ps1xml");
+        AxlSessionState.ConfigureEngine(formatFile);
         _runspace = RunspaceFactory.CreateRunspace(AxlSessionState.Create(formatFile));
         _runspace.Open();
     }

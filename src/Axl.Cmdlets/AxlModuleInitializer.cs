@@ -18,7 +18,21 @@ public sealed class AxlModuleInitializer : IModuleAssemblyInitializer
     private static AxlLoadContext? _context;
     private static readonly object Gate = new();
 
-    public void OnImport() => AssemblyLoadContext.Default.Resolving += ResolveEngine;
+    private static bool _hooked;
+
+    public void OnImport()
+    {
+        lock (Gate)
+        {
+            if (!_hooked) AssemblyLoadContext.Default.Resolving += ResolveEngine;
+            _hooked = true;
+        }
+        ConfigureEngine();
+    }
+
+    /// <summary>Touches Core only after the resolver is in place (a separate method, so the JIT resolves Core here, not in OnImport).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void ConfigureEngine() => AxlSessionState.ConfigureEngine();
 
     private static Assembly? ResolveEngine(AssemblyLoadContext defaultContext, AssemblyName name)
     {

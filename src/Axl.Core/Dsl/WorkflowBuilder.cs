@@ -274,7 +274,12 @@ public sealed partial class WorkflowBuilder
 
         // Inputs and data edges.
         var inputs = new List<InputBinding>();
-        if (isCommand) BindCommandInputs(d, step, defByName, paramByName, inputs);
+        if (isCommand)
+        {
+            BindCommandInputs(d, step, defByName, paramByName, inputs);
+            if (o.Stdin is not null && defByName.TryGetValue(o.Stdin, out var stdinSource))
+                inputs.Add(new InputBinding(StdinInput, BindingSource.Step, stdinSource.Name, InputMode.Path, null, true));
+        }
         else BindScriptInputs(d, step, sig, outputTypes, defByName, paramByName, graphByStep, inputs, modes);
         step.Inputs = inputs;
         var upstream = new List<string>();
@@ -286,12 +291,7 @@ public sealed partial class WorkflowBuilder
             }
         if (step.Stdin is not null)
         {
-            if (defByName.TryGetValue(step.Stdin, out var src))
-            {
-                edges.Add(new AxlEdge(src.Name, d.Name, EdgeKind.Data, StdinInput));
-                AddDistinct(upstream, src.Name);
-            }
-            else Report(DiagnosticIds.UnknownDependency, $"-Stdin names '{step.Stdin}', which is not a step of this workflow.", $"use one of: {Names(_steps.Select(s => s.Name))}.", d.Location, d.Name);
+            if (!defByName.ContainsKey(step.Stdin)) Report(DiagnosticIds.UnknownDependency, $"-Stdin names '{step.Stdin}', which is not a step of this workflow.", $"use one of: {Names(_steps.Select(s => s.Name))}.", d.Location, d.Name);
         }
         foreach (var dep in step.DependsOn)
         {

@@ -1,0 +1,185 @@
+using System.Collections;
+using System.Globalization;
+using System.Management.Automation;
+using System.Text;
+using Axl.Dsl;
+using Axl.Model;
+using Axl.Runtime;
+using Axl.Serialization;
+
+namespace Axl.Cli.Commands;
+
+/// <summary>axl run local file.axl.ps1[:Name] [--params FILE] [--param K=V]...: runs a workflow on this machine.</summary>
+public sealed class RunCommand : ICliCommand
+{
+    public string Name => "run";
+    public string Summary => "run a workflow: 'axl run local flow.axl.ps1[:Name]'";
+    public IReadOnlyCollection<string> Flags { get; } = new[] { "--cache", "--log-json", "--json", "--quiet" };
+    public IReadOnlyCollection<string> Options { get; } = new[] { "--params", "--param", "--run-root", "--run-id", "--resume", "--throttle", "--retry-backoff", "--kill-grace" };
+    public string Usage => """
+        Usage: axl run local <file.axl.ps1[:Name]> [options]
+
+        Runs the workflow on this machine: steps in dependency order, independent steps in parallel,
+        outputs saved through their IO handlers under <run-root>/<workflow>/<run-id>/<step>/.
+
+          --params FILE         parameter values from a YAML or JSON file (name: value)
+          --param NAME=VALUE    one parameter value (repeatable; wins over --params)
+          --run-root DIR        where runs are kept (default: $AXL_RUN_ROOT or ./.axl/runs)
+          --run-id ID           id of the new run (default: time-sortable, e.g. 20261123-140501-a1b2c3)
+          --resume RUN_ID       continue that run: re-run only steps that failed or changed
+          --cache               reuse outputs of earlier runs of unchanged steps (same code, options, inputs)
+          --throttle N          at most N steps at once (default: the number of cores)
+          --retry-backoff SECS  wait before the first retry, doubled for each next one (default 1)
+          --kill-grace SECS     time between SIGTERM and SIGKILL for timed-out commands (default 10)
+          --log-json            structured JSON log lines on stderr (workflow, step, status, duration_ms)
+          --json                print the run record as JSON on stdout instead of the summary
+          --quiet               print only errors
+
+        Exit codes: 0 the run succeeded, 1 a step failed or the input is invalid, 2 internal error.
+
+        """;
+
+    public int Execute(CliArguments args, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Positional.Count == 0 || args.Positional[0] != "local")
+            throw new UsageException("run needs a target and a workflow: axl run local flow.axl.ps1[:Name]. (Other targets: see Submit-AxlJob.)");
+        if (args.Positional.Count != 2)
+            throw new UsageException("run local takes one workflow reference, e.g. axl run local examples/iris-knn/iris-knn.axl.ps1.");
+        var reference = args.Positional[1];
+
+        var values = new Hashtable(StringComparer.OrdinalIgnoreCase);
+        if (args.Options.TryGetValue("--param", out var pairs))
+            foreach (var pair in pairs)
+            {
+                var eq = pair.IndexOf('=');
+                if (eq <= 0) throw new UsageException($"--param takes NAME=VALUE, got '{pair}'.");
+                values[pair[..eq]] = pair[(eq + 1)..];
+            }
+        var options = new RunOptions
+        {
+            RunRoot = args.Option("--run-root") is { } root ? Path.GetFullPath(root) : RunOptions.DefaultRunRoot(),
+            RunId = args.Option("--run-id"),
+            Resume = args.Option("--resume"),
+            ParametersFile = args.Option("--params"),
+            Parameters = values,
+            Cache = args.Has("--cache"),
+            ThrottleLimit = args.Option("--throttle") is { } t ? PositiveInt(t, "--throttle") : Environment.ProcessorCount,
+            RetryBackoff = args.Option("--retry-backoff") is { } rb ? TimeSpan.FromSeconds(Seconds(rb, "--retry-backoff")) : TimeSpan.FromSeconds(1),
+            KillGrace = args.Option("--kill-grace") is { } kg ? TimeSpan.FromSeconds(Seconds(kg, "--kill-grace")) : TimeSpan.FromSeconds(10),
+        };
+
+        using var host = new AxlEngineHost();
+        var (workflows, errors) = host.LoadWorkflows(reference);
+        foreach (var e in errors) stderr.WriteLine($"error {e.FullyQualifiedErrorId.Split(',')[0]}: {e.Exception.Message}");
+        if (errors.Count > 0) return ExitCodes.UserError;
+        if (workflows.Count != 1)
+            throw new UsageException($"{reference} defines {workflows.Count} workflows ({string.Join(", ", workflows.Select(w => w.Name))}); name one: {reference}:{workflows[0].Name}.");
+        var wf = workflows[0];
+
+        using var cancel = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = true;
+            stderr.WriteLine("axl: cancelling the run (steps are being stopped; resume it later with --resume)...");
+            cancel.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        var quiet = args.Has("--quiet");
+        var logJson = args.Has("--log-json");
+        AxlRun run;
+        try
+        {
+            run = LocalRunner.Run(wf, options, e =>
+            {
+                if (logJson) { lock (stderr) stderr.WriteLine(e.Json); }
+                else if (!quiet && e.Kind != RunEventKind.StepLog) { lock (stderr) stderr.WriteLine($"[{DateTime.Now:HH:mm:ss}] {e.Message}"); }
+            }, cancel.Token);
+        }
+        catch (AxlInvalidWorkflowException ex)
+        {
+            foreach (var d in ex.Diagnostics.Where(d => d.IsError)) stderr.WriteLine(d.ToString());
+            stderr.WriteLine($"axl: workflow '{wf.Name}' is not valid; nothing was run.");
+            return ExitCodes.UserError;
+        }
+        catch (Exception ex) when (ex is AxlParameterException or AxlRunException)
+        {
+            stderr.WriteLine($"axl: {ex.Message}");
+            return ExitCodes.UserError;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+
+        if (args.Has("--json")) stdout.WriteLine(File.ReadAllText(Path.Combine(run.Directory, RunStore.RunFile)));
+        else if (!quiet) stdout.Write(Describe(wf, run));
+        foreach (var f in run.Failed) stderr.WriteLine($"error Axl.StepFailed: step '{f.Name}' failed after {f.Attempts} attempt(s): {f.Error}. Logs and artifacts: {f.Directory}");
+        if (run.Status != RunStatus.Succeeded && !quiet)
+            stderr.WriteLine($"axl: run {run.RunId} {run.Status.ToString().ToLowerInvariant()}; fix the cause and continue it with: axl run local {reference} --resume {run.RunId}" + (args.Option("--run-root") is { } rr ? $" --run-root {rr}" : ""));
+        return run.Status == RunStatus.Succeeded ? ExitCodes.Success : ExitCodes.UserError;
+    }
+
+    private static int PositiveInt(string text, string option) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UsageException($"{option} takes a positive whole number, got '{text}'.");
+
+    private static double Seconds(string text, string option) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : throw new UsageException($"{option} takes seconds (a number of 0 or more), got '{text}'.");
+
+    /// <summary>The summary printed after a run: status, every step, and the values of the final steps.</summary>
+    public static string Describe(AxlWorkflow wf, AxlRun run)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"run         {run.RunId}");
+        sb.AppendLine($"workflow    {run.Workflow} ({wf.ShortHash})");
+        sb.AppendLine($"status      {run.Status.ToString().ToLowerInvariant()} in {run.Duration?.TotalSeconds:0.00} s");
+        sb.AppendLine($"directory   {run.Directory}");
+        if (run.Parameters.Count > 0) sb.AppendLine($"parameters  {string.Join(", ", run.Parameters.Select(kv => $"{kv.Key}={Convert.ToString(kv.Value, CultureInfo.InvariantCulture)}"))}");
+        var w = Math.Max(4, run.Steps.Max(s => s.Name.Length));
+        sb.AppendLine();
+        sb.AppendLine($"  {"STEP".PadRight(w)}  {"STATUS",-10}  {"TRIES",5}  {"TIME",8}  OUTPUT");
+        foreach (var s in run.Steps.Take(200))
+        {
+            var output = s.Status == StepStatus.Succeeded ? $"{Path.GetFileName(s.OutputPath)} ({Size(s.OutputSize ?? 0)}{(s.ReusedFrom is null ? "" : ", reused from " + s.ReusedFrom)})"
+                : s.SkipReason ?? s.Error?.Message ?? "";
+            sb.AppendLine($"  {s.Name.PadRight(w)}  {s.Status.ToString().ToLowerInvariant(),-10}  {s.Attempts,5}  {(s.Duration is { } d ? $"{d.TotalSeconds:0.00}s" : "-"),8}  {output}");
+        }
+        if (run.Steps.Count > 200) sb.AppendLine($"  ... {run.Steps.Count - 200} more steps (see {Path.Combine(run.Directory, RunStore.RunFile)})");
+        var leaves = wf.Steps.Where(s => wf.OutgoingEdges(s.Name).Count == 0 && run.GetStep(s.Name)?.Status == StepStatus.Succeeded).Take(10).ToList();
+        if (leaves.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("outputs");
+            foreach (var leaf in leaves)
+            {
+                string shown;
+                try { shown = Preview(run.GetOutput(leaf.Name)); }
+                catch (Exception ex) when (ex is IOException or InvalidOperationException or InvalidDataException) { shown = "(unreadable: " + ex.Message + ")"; }
+                sb.AppendLine($"  {leaf.Name} = {shown}");
+            }
+        }
+        sb.AppendLine();
+        return sb.ToString();
+    }
+
+    private static string Preview(object? value)
+    {
+        if (value is PSObject p && p.BaseObject is not PSCustomObject) value = p.BaseObject;
+        var text = value switch
+        {
+            null => "(null)",
+            string s => s.TrimEnd('\n'),
+            double d => d.ToString("0.####", CultureInfo.InvariantCulture),
+            IEnumerable e when value is not string => $"[{e.Cast<object?>().Count()} items]",
+            _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+        };
+        text = text.Replace("\n", " | ");
+        return text.Length > 160 ? text[..157] + "..." : text;
+    }
+
+    private static string Size(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => $"{bytes / 1024.0:0.#} KiB",
+        _ => $"{bytes / 1024.0 / 1024.0:0.#} MiB",
+    };
+}

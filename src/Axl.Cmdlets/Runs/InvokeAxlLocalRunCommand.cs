@@ -1,0 +1,142 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Management.Automation;
+using Axl.Cmdlets.Workflows;
+using Axl.Model;
+using Axl.Runtime;
+
+namespace Axl.Cmdlets.Runs;
+
+/// <summary>Runs workflows on this machine and outputs an AxlRun per workflow (or, with -PassThru, what its final steps produced).</summary>
+[Cmdlet(VerbsLifecycle.Invoke, "AxlLocalRun", DefaultParameterSetName = WorkflowSet, SupportsShouldProcess = true)]
+[OutputType(typeof(AxlRun))]
+public sealed class InvokeAxlLocalRunCommand : PSCmdlet
+{
+    private const string WorkflowSet = "Workflow";
+    private const string PathSet = "Path";
+    private readonly CancellationTokenSource _cancel = new();
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = WorkflowSet)]
+    public AxlWorkflow[] Workflow { get; set; } = Array.Empty<AxlWorkflow>();
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [SupportsWildcards]
+    [Alias("FullName")]
+    public string[] Path { get; set; } = Array.Empty<string>();
+
+    [Parameter] [Alias("Params")] public Hashtable? Parameters { get; set; }
+    [Parameter] public string? ParametersFile { get; set; }
+    [Parameter] [ValidateRange(1, 1024)] public int ThrottleLimit { get; set; } = Environment.ProcessorCount;
+    [Parameter] public string? RunRoot { get; set; }
+    [Parameter] public string? RunId { get; set; }
+    [Parameter] public string? Resume { get; set; }
+    [Parameter] public SwitchParameter Cache { get; set; }
+    [Parameter] public TimeSpan? RetryBackoff { get; set; }
+    [Parameter] public TimeSpan? KillGrace { get; set; }
+    [Parameter] [ValidateSet("Text", "Json")] public string LogFormat { get; set; } = "Text";
+    [Parameter] public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var workflows = ParameterSetName == PathSet ? Path.SelectMany(p => WorkflowPathResolver.Load(this, p, literal: false)) : Workflow;
+        foreach (var wf in workflows)
+        {
+            if (_cancel.IsCancellationRequested) return;
+            if (!ShouldProcess($"workflow '{wf.Name}' ({wf.StepCount} steps)", "Run locally")) continue;
+            RunOne(wf);
+        }
+    }
+
+    protected override void StopProcessing() => _cancel.Cancel();
+
+    private void RunOne(AxlWorkflow wf)
+    {
+        var options = new RunOptions
+        {
+            RunRoot = RunRoot is null ? RunOptions.DefaultRunRoot() : SessionState.Path.GetUnresolvedProviderPathFromPSPath(RunRoot),
+            RunId = RunId,
+            Resume = Resume,
+            Parameters = Parameters,
+            ParametersFile = ParametersFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ParametersFile),
+            ThrottleLimit = ThrottleLimit,
+            Cache = Cache,
+            RetryBackoff = RetryBackoff ?? TimeSpan.FromSeconds(1),
+            KillGrace = KillGrace ?? TimeSpan.FromSeconds(10),
+        };
+        var events = new BlockingCollection<RunEvent>();
+        var task = Task.Run(() =>
+        {
+            try { return LocalRunner.Run(wf, options, events.Add, _cancel.Token); }
+            finally { events.CompleteAdding(); }
+        });
+        var progress = new RunProgress(wf, this);
+        foreach (var e in events.GetConsumingEnumerable()) progress.Show(e, LogFormat == "Json");
+
+        AxlRun run;
+        try
+        {
+            run = task.GetAwaiter().GetResult();
+        }
+        catch (AxlInvalidWorkflowException ex)
+        {
+            foreach (var d in ex.Diagnostics.Where(d => d.IsError)) WriteError(AxlErrors.FromDiagnostic(d, wf));
+            return;
+        }
+        catch (AxlParameterException ex)
+        {
+            WriteError(new ErrorRecord(ex, "Axl.InvalidParameter", ErrorCategory.InvalidArgument, wf));
+            return;
+        }
+        catch (AxlRunException ex)
+        {
+            WriteError(new ErrorRecord(ex, "Axl.RunNotStarted", ErrorCategory.InvalidOperation, wf));
+            return;
+        }
+        foreach (var failed in run.Failed)
+            WriteError(new ErrorRecord(new AxlStepFailedException(run, failed), "Axl.StepFailed",
+                failed.Error?.Kind == FailureKind.Timeout ? ErrorCategory.OperationTimeout : ErrorCategory.InvalidResult, failed));
+        if (!PassThru)
+        {
+            WriteObject(run);
+            return;
+        }
+        foreach (var leaf in wf.Steps.Where(s => wf.OutgoingEdges(s.Name).Count == 0))
+            if (run.GetStep(leaf.Name) is { Status: StepStatus.Succeeded }) WriteObject(run.GetOutput(leaf.Name), enumerateCollection: true);
+    }
+}
+
+/// <summary>A failed step, for ErrorRecords: the step, the error, the script line and where its artifacts are.</summary>
+public sealed class AxlStepFailedException(AxlRun run, AxlStepResult step)
+    : Exception($"step '{step.Name}' of workflow '{run.Workflow}' (run {run.RunId}) failed after {step.Attempts} attempt(s): {step.Error}. Artifacts and logs are kept in {step.Directory}; fix the step and resume with -Resume {run.RunId}.")
+{
+    public AxlRun Run { get; } = run;
+    public AxlStepResult Step { get; } = step;
+}
+
+/// <summary>Turns run events into Write-Progress, verbose and information records on the pipeline thread.</summary>
+internal sealed class RunProgress(AxlWorkflow wf, PSCmdlet cmdlet)
+{
+    private readonly HashSet<string> _running = new(StringComparer.OrdinalIgnoreCase);
+    private readonly int _activityId = Math.Abs(wf.Name.GetHashCode()) % 10000 + 1;
+
+    public void Show(RunEvent e, bool json)
+    {
+        if (e.Step is not null)
+        {
+            if (e.Kind == RunEventKind.StepStarted) _running.Add(e.Step);
+            else if (e.Kind is RunEventKind.StepSucceeded or RunEventKind.StepFailed or RunEventKind.StepSkipped or RunEventKind.StepReused) _running.Remove(e.Step);
+        }
+        if (json) cmdlet.WriteInformation(new InformationRecord(e.Json, "axl") { Tags = { "axl-log" } });
+        else if (e.Kind == RunEventKind.StepLog) cmdlet.WriteVerbose($"[{e.Step}] {e.Message}");
+        else if (e.Kind == RunEventKind.StepRetrying) cmdlet.WriteWarning(e.Message);
+        else cmdlet.WriteVerbose(e.Message);
+
+        var record = new ProgressRecord(_activityId, $"Axl: running workflow '{wf.Name}'",
+            $"{e.Done} of {e.Total} steps done" + (_running.Count > 0 ? $"; running: {string.Join(", ", _running.Take(5))}{(_running.Count > 5 ? ", ..." : "")}" : ""))
+        {
+            PercentComplete = e.Total == 0 ? 100 : Math.Min(100, e.Done * 100 / e.Total),
+            RecordType = e.Kind == RunEventKind.RunFinished ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+        };
+        cmdlet.WriteProgress(record);
+    }
+}

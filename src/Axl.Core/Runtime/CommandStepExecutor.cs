@@ -1,0 +1,181 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using Axl.Dsl;
+
+namespace Axl.Runtime;
+
+/// <summary>
+/// Runs a command step: the program with its argument array (never a shell string), placeholders replaced by
+/// artifact paths and parameter values, standard input from a file or closed, standard output to a file that
+/// becomes the output (unless {output} names where the program writes it), standard error to stderr.log.
+/// A timeout sends SIGTERM, then SIGKILL to the whole tree after the grace period.
+/// </summary>
+public static class CommandStepExecutor
+{
+    public static StepAttemptResult Run(StepInvocation inv, CancellationToken ct)
+    {
+        var step = inv.Step;
+        Directory.CreateDirectory(inv.OutputDirectory);
+        var stdoutFile = Path.Combine(inv.OutputDirectory, $".stdout.tmp-{Guid.NewGuid():N}");
+        var outputFile = Path.Combine(inv.OutputDirectory, $".output.tmp-{Guid.NewGuid():N}{step.Output.Extension}");
+        var usesOutput = step.Arguments.Any(a => a.Contains("{" + WorkflowBuilder.OutputPlaceholder + "}", StringComparison.OrdinalIgnoreCase));
+
+        var psi = new ProcessStartInfo(step.Command!)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = inv.WorkingDirectory ?? Environment.CurrentDirectory,
+        };
+        foreach (var arg in step.Arguments) psi.ArgumentList.Add(Expand(arg, inv, outputFile));
+        foreach (var kv in step.Env) psi.Environment[kv.Key] = kv.Value;
+        psi.Environment["AXL_WORKFLOW"] = inv.Workflow.Name;
+        psi.Environment["AXL_RUN_ID"] = inv.RunId;
+        psi.Environment["AXL_STEP"] = step.Name;
+        psi.Environment["AXL_ATTEMPT"] = inv.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        psi.Environment["AXL_OUTPUT_DIR"] = inv.OutputDirectory;
+
+        using var process = new Process { StartInfo = psi };
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception ex)
+        {
+            return StepAttemptResult.Fail(new StepError(
+                $"command '{step.Command}' could not be started: {ex.Message}. Fix: install it or put it on PATH, or give its full path in -Command.",
+                FailureKind.User, step.Location.File, step.Location.Line));
+        }
+
+        var stderrTail = new StringBuilder();
+        var stderrPath = Path.Combine(inv.OutputDirectory, "stderr.log");
+        Task stdinTask = Task.Run(async () =>
+        {
+            try
+            {
+                if (inv.StdinPath is not null)
+                {
+                    await using var src = File.OpenRead(inv.StdinPath);
+                    await src.CopyToAsync(process.StandardInput.BaseStream, CancellationToken.None);
+                }
+            }
+            catch (IOException) { /* the program closed its stdin early: fine */ }
+            finally
+            {
+                try { process.StandardInput.Close(); } catch (IOException) { }
+            }
+        });
+        Task stdoutTask = Task.Run(async () =>
+        {
+            await using var dst = new FileStream(stdoutFile, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+            await process.StandardOutput.BaseStream.CopyToAsync(dst);
+            await dst.FlushAsync();
+            dst.Flush(flushToDisk: true);
+        });
+        Task stderrTask = Task.Run(async () =>
+        {
+            await using var log = new StreamWriter(stderrPath, append: true, new UTF8Encoding(false));
+            string? line;
+            while ((line = await process.StandardError.ReadLineAsync()) is not null)
+            {
+                await log.WriteLineAsync(line);
+                inv.Log?.Invoke("stderr", line);
+                lock (stderrTail)
+                {
+                    stderrTail.AppendLine(line);
+                    if (stderrTail.Length > 4000) stderrTail.Remove(0, stderrTail.Length - 4000);
+                }
+            }
+        });
+
+        var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
+        var exitTask = process.WaitForExitAsync(CancellationToken.None);
+        int exited;
+        try
+        {
+            exited = exitTask.Wait((int)Math.Min(int.MaxValue, timeout == Timeout.InfiniteTimeSpan ? -1 : timeout.TotalMilliseconds), ct) ? 0 : WaitHandle.WaitTimeout;
+        }
+        catch (OperationCanceledException)
+        {
+            exited = 1;
+        }
+        if (exited != 0)
+        {
+            Terminate(process, inv.KillGrace);
+            Task.WaitAll(new[] { stdoutTask, stderrTask, stdinTask }, TimeSpan.FromSeconds(5));
+            TryDelete(stdoutFile);
+            TryDelete(outputFile);
+            return StepAttemptResult.Fail(exited == WaitHandle.WaitTimeout
+                ? new StepError($"command '{step.Command}' timed out after {step.TimeoutSeconds} s: sent SIGTERM, then SIGKILL after {inv.KillGrace.TotalSeconds:0.#} s if still running", FailureKind.Timeout, step.Location.File, step.Location.Line)
+                : new StepError($"step '{step.Name}' was cancelled; its process tree was stopped", FailureKind.Cancelled));
+        }
+        process.WaitForExit();
+        Task.WaitAll(stdoutTask, stderrTask, stdinTask);
+
+        if (process.ExitCode != 0)
+        {
+            TryDelete(stdoutFile);
+            TryDelete(outputFile);
+            string tail;
+            lock (stderrTail) tail = stderrTail.ToString().Trim();
+            return StepAttemptResult.Fail(new StepError(
+                $"command '{step.Command}' exited with code {process.ExitCode}" + (tail.Length > 0 ? $": {LastLines(tail, 5)}" : ""),
+                FailureKind.User, step.Location.File, step.Location.Line));
+        }
+        if (usesOutput)
+        {
+            File.Move(stdoutFile, Path.Combine(inv.OutputDirectory, "stdout.log"), overwrite: true);
+            if (!File.Exists(outputFile))
+                return StepAttemptResult.Fail(new StepError($"command '{step.Command}' succeeded but wrote nothing to its {{output}} path", FailureKind.User, step.Location.File, step.Location.Line));
+            return StepAttemptResult.OkFile(outputFile);
+        }
+        return StepAttemptResult.OkFile(stdoutFile);
+    }
+
+    internal static string Expand(string arg, StepInvocation inv, string outputFile) =>
+        WorkflowBuilder.PlaceholderRegex().Replace(arg, m =>
+        {
+            if (m.Value == "{{") return "{";
+            if (m.Value == "}}") return "}";
+            var name = m.Groups[1].Value;
+            if (name.Equals(WorkflowBuilder.OutputPlaceholder, StringComparison.OrdinalIgnoreCase)) return outputFile;
+            return inv.Placeholders.TryGetValue(name, out var v) ? v : m.Value;
+        });
+
+    private static string LastLines(string text, int n)
+    {
+        var lines = text.Split('\n');
+        return string.Join(" | ", lines.Skip(Math.Max(0, lines.Length - n)).Select(l => l.TrimEnd('\r')));
+    }
+
+    /// <summary>SIGTERM to the process, then SIGKILL to the whole tree once the grace period is over.</summary>
+    public static void Terminate(Process process, TimeSpan grace)
+    {
+        try
+        {
+            if (process.HasExited) return;
+            if (!OperatingSystem.IsWindows() && Native.kill(process.Id, Native.SIGTERM) == 0)
+            {
+                if (process.WaitForExit((int)Math.Max(0, grace.TotalMilliseconds))) return;
+            }
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(5000);
+        }
+        catch (InvalidOperationException) { /* already gone */ }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { }
+    }
+
+    private static class Native
+    {
+        public const int SIGTERM = 15;
+        [DllImport("libc", SetLastError = true)]
+        public static extern int kill(int pid, int sig);
+    }
+}

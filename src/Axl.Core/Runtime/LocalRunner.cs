@@ -1,0 +1,523 @@
+using System.Collections;
+using System.Globalization;
+using Axl.Graph;
+using Axl.IO;
+using Axl.Model;
+using Axl.Serialization;
+using Axl.Validation;
+
+namespace Axl.Runtime;
+
+/// <summary>The workflow does not pass validation, so it is not run. The diagnostics say why.</summary>
+public sealed class AxlInvalidWorkflowException(AxlWorkflow workflow, IReadOnlyList<AxlDiagnostic> diagnostics)
+    : Exception($"workflow '{workflow.Name}' is not valid: {diagnostics.Count(d => d.IsError)} error(s). First: {diagnostics.First(d => d.IsError)}")
+{
+    public AxlWorkflow Workflow { get; } = workflow;
+    public IReadOnlyList<AxlDiagnostic> Diagnostics { get; } = diagnostics;
+}
+
+/// <summary>A run that cannot start: a bad run root, an unknown run to resume, a run of another workflow.</summary>
+public sealed class AxlRunException(string message) : Exception(message);
+
+/// <summary>
+/// Runs a workflow on this machine: steps in topological order, independent ones in parallel up to the throttle,
+/// outputs saved through IO handlers under &lt;root&gt;/&lt;workflow&gt;/&lt;run-id&gt;/&lt;step&gt;/, retries with backoff, timeouts,
+/// conditions, resume in place, and reuse of unchanged steps by content key.
+/// </summary>
+public sealed class LocalRunner
+{
+    private readonly AxlWorkflow _wf;
+    private readonly RunOptions _options;
+    private readonly Action<RunEvent>? _onEvent;
+    private readonly CancellationToken _ct;
+    private readonly object _logGate = new();
+    private AxlRun _run = null!;
+    private Dictionary<string, AxlStepResult> _results = null!;
+    private Dictionary<string, AxlStepResult> _previous = new(StringComparer.OrdinalIgnoreCase);
+    private Dictionary<string, object?> _parameters = null!;
+    private int _done;
+    private StreamWriter? _log;
+
+    private LocalRunner(AxlWorkflow wf, RunOptions options, Action<RunEvent>? onEvent, CancellationToken ct)
+    {
+        _wf = wf;
+        _options = options;
+        _onEvent = onEvent;
+        _ct = ct;
+    }
+
+    public static AxlRun Run(AxlWorkflow wf, RunOptions options, Action<RunEvent>? onEvent = null, CancellationToken ct = default)
+    {
+        var diagnostics = WorkflowValidator.Validate(wf);
+        if (diagnostics.Any(d => d.IsError)) throw new AxlInvalidWorkflowException(wf, diagnostics);
+        return new LocalRunner(wf, options, onEvent, ct).Execute();
+    }
+
+    private AxlRun Execute()
+    {
+        Prepare();
+        try
+        {
+            Emit(RunEventKind.RunStarted, null, $"run {_run.RunId} of '{_wf.Name}' started ({_wf.StepCount} steps) in {_run.Directory}", "Running");
+            Schedule();
+            _run.Status = _results.Values.Any(r => r.Status == StepStatus.Failed) ? RunStatus.Failed
+                : _results.Values.Any(r => r.Status == StepStatus.Cancelled) || _ct.IsCancellationRequested ? RunStatus.Cancelled
+                : RunStatus.Succeeded;
+        }
+        catch
+        {
+            _run.Status = RunStatus.Failed;
+            throw;
+        }
+        finally
+        {
+            _run.EndTime = DateTimeOffset.UtcNow;
+            RunStore.SaveRun(_run);
+            Emit(RunEventKind.RunFinished, null, $"run {_run.RunId} of '{_wf.Name}' {_run.Status.ToString().ToLowerInvariant()} in {_run.Duration?.TotalSeconds:0.0} s", _run.Status.ToString());
+            _log?.Dispose();
+        }
+        return _run;
+    }
+
+    private void Prepare()
+    {
+        string runId;
+        IDictionary? previousParameters = null;
+        var resumes = 0;
+        if (_options.Resume is { } resume)
+        {
+            var dir = RunStore.RunDirectory(_options.RunRoot, _wf.Name, resume);
+            if (!File.Exists(Path.Combine(dir, RunStore.RunFile)))
+            {
+                var known = RunStore.List(_options.RunRoot, _wf.Name).Take(5).Select(r => r.RunId).ToList();
+                throw new AxlRunException($"there is no run '{resume}' of workflow '{_wf.Name}' under {_options.RunRoot}." +
+                    (known.Count > 0 ? $" Recent runs: {string.Join(", ", known)}." : " It has no runs there yet.") + " Fix: pass a run id from Get-AxlRun (or the run directory's name).");
+            }
+            var previous = RunStore.Load(dir);
+            foreach (var s in previous.Steps) _previous[s.Name] = s;
+            previousParameters = new Hashtable(StringComparer.OrdinalIgnoreCase);
+            foreach (var kv in previous.Parameters) previousParameters[kv.Key] = kv.Value;
+            runId = previous.RunId;
+            resumes = previous.Resumes + 1;
+        }
+        else
+        {
+            runId = _options.RunId ?? RunStore.NewRunId();
+            if (Directory.Exists(RunStore.RunDirectory(_options.RunRoot, _wf.Name, runId)))
+                throw new AxlRunException($"run '{runId}' of workflow '{_wf.Name}' already exists under {_options.RunRoot}. Fix: choose another -RunId, or -Resume {runId} to continue it.");
+        }
+
+        // Parameters: the resumed run's values, then the file, then explicit values.
+        var explicitValues = new Hashtable(StringComparer.OrdinalIgnoreCase);
+        if (previousParameters is not null)
+            foreach (DictionaryEntry e in previousParameters)
+                if (_wf.Parameters.Any(p => p.Name.Equals((string)e.Key, StringComparison.OrdinalIgnoreCase))) explicitValues[e.Key] = e.Value;
+        var fromFile = _options.ParametersFile is null ? null : ParameterResolver.ReadFile(_options.ParametersFile);
+        if (fromFile is not null) foreach (var (k, v) in fromFile) explicitValues[k] = v;
+        if (_options.Parameters is not null) foreach (DictionaryEntry e in _options.Parameters) explicitValues[e.Key] = e.Value;
+        _parameters = ParameterResolver.Resolve(_wf, null, explicitValues);
+
+        var runDir = RunStore.RunDirectory(_options.RunRoot, _wf.Name, runId);
+        Directory.CreateDirectory(runDir);
+        _results = new Dictionary<string, AxlStepResult>(StringComparer.OrdinalIgnoreCase);
+        var list = new List<AxlStepResult>();
+        foreach (var s in _wf.Steps)
+        {
+            var r = new AxlStepResult { Name = s.Name, Directory = Path.Combine(runDir, s.Name) };
+            _results[s.Name] = r;
+            list.Add(r);
+        }
+        _run = new AxlRun
+        {
+            RunId = runId,
+            Workflow = _wf.Name,
+            WorkflowHash = _wf.Hash,
+            SourceFile = _wf.SourceFile,
+            StartTime = DateTimeOffset.UtcNow,
+            Directory = runDir,
+            Parameters = _parameters,
+            Steps = list,
+            Resumes = resumes,
+        };
+        _log = new StreamWriter(new FileStream(Path.Combine(runDir, "log.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
+        RunStore.SaveRun(_run);
+    }
+
+    // ---- scheduling -------------------------------------------------------------------------------------
+
+    private void Schedule()
+    {
+        var steps = _wf.Steps;
+        var index = new Dictionary<string, int>(steps.Count, StringComparer.OrdinalIgnoreCase);
+        for (int i = 0; i < steps.Count; i++) index[steps[i].Name] = i;
+        var pending = new int[steps.Count];
+        var blocked = new string?[steps.Count];
+        for (int i = 0; i < steps.Count; i++) pending[i] = steps[i].Upstream.Count;
+
+        var ready = new PriorityQueue<int, int>();
+        var finished = new Queue<int>();
+        for (int i = 0; i < steps.Count; i++) if (pending[i] == 0) Arrive(i);
+
+        var running = new Dictionary<Task, int>();
+        var throttle = Math.Max(1, _options.ThrottleLimit);
+        while (true)
+        {
+            while (ready.Count > 0 && running.Count < throttle && !_ct.IsCancellationRequested)
+            {
+                var i = ready.Dequeue();
+                running[Task.Run(() => RunStep(steps[i]))] = i;
+            }
+            if (running.Count == 0)
+            {
+                if (ready.Count > 0 && _ct.IsCancellationRequested)
+                    while (ready.TryDequeue(out var c, out _)) { MarkSkipped(steps[c], StepStatus.Cancelled, "the run was cancelled before the step started"); finished.Enqueue(c); }
+                if (finished.Count == 0) break;
+            }
+            else
+            {
+                var done = Task.WhenAny(running.Keys).GetAwaiter().GetResult();
+                finished.Enqueue(running[done]);
+                running.Remove(done);
+                done.GetAwaiter().GetResult(); // RunStep never throws for step failures; rethrow real bugs
+            }
+            while (finished.TryDequeue(out var f)) Release(f);
+        }
+        // Anything never reached (a cancelled run) is cancelled.
+        foreach (var s in steps)
+            if (_results[s.Name].Status is StepStatus.Pending) MarkSkipped(s, StepStatus.Cancelled, "the run was cancelled before the step started");
+
+        void Release(int f)
+        {
+            var step = steps[f];
+            var status = _results[step.Name].Status;
+            foreach (var to in _wf.OutgoingEdges(step.Name).Select(e => e.To).Distinct(StringComparer.OrdinalIgnoreCase))
+            {
+                int t = index[to];
+                if (status != StepStatus.Succeeded && blocked[t] is null)
+                {
+                    var dataEdge = _wf.OutgoingEdges(step.Name).Any(e => e.To.Equals(to, StringComparison.OrdinalIgnoreCase) && e.Kind == EdgeKind.Data);
+                    var conditionSkip = status == StepStatus.Skipped && _results[step.Name].SkipReason?.StartsWith("condition", StringComparison.Ordinal) == true;
+                    if (dataEdge || !conditionSkip)
+                        blocked[t] = $"upstream step '{step.Name}' {Describe(status)}";
+                }
+                if (--pending[t] == 0) Arrive(t);
+            }
+        }
+
+        void Arrive(int i)
+        {
+            var step = steps[i];
+            if (blocked[i] is { } reason)
+            {
+                MarkSkipped(step, _ct.IsCancellationRequested ? StepStatus.Cancelled : StepStatus.Skipped, reason);
+                finished.Enqueue(i);
+                return;
+            }
+            if (_ct.IsCancellationRequested)
+            {
+                MarkSkipped(step, StepStatus.Cancelled, "the run was cancelled before the step started");
+                finished.Enqueue(i);
+                return;
+            }
+            if (step.Condition is { } condition)
+            {
+                bool pass;
+                try
+                {
+                    pass = ConditionEvaluator.Evaluate(condition, name => ArtifactIO.Load(_results[name].Directory), _parameters);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or IOException or FormatException)
+                {
+                    var r = _results[step.Name];
+                    r.Status = StepStatus.Failed;
+                    r.Error = new StepError($"the condition '{step.Condition}' could not be evaluated: {ex.Message}", FailureKind.User, step.Location.File, step.Location.Line);
+                    r.StartTime = r.EndTime = DateTimeOffset.UtcNow;
+                    RunStore.SaveStep(r);
+                    Emit(RunEventKind.StepFailed, step.Name, r.Error.ToString(), "Failed");
+                    finished.Enqueue(i);
+                    return;
+                }
+                if (!pass)
+                {
+                    MarkSkipped(step, StepStatus.Skipped, $"condition '{step.Condition}' is false");
+                    finished.Enqueue(i);
+                    return;
+                }
+            }
+            ready.Enqueue(i, i);
+        }
+    }
+
+    private static string Describe(StepStatus s) => s switch
+    {
+        StepStatus.Failed => "failed",
+        StepStatus.Skipped => "was skipped",
+        StepStatus.Cancelled => "was cancelled",
+        _ => s.ToString().ToLowerInvariant(),
+    };
+
+    private void MarkSkipped(AxlStep step, StepStatus status, string reason)
+    {
+        var r = _results[step.Name];
+        r.Status = status;
+        r.SkipReason = reason;
+        r.Error = null;
+        RunStore.SaveStep(r);
+        Interlocked.Increment(ref _done);
+        Emit(RunEventKind.StepSkipped, step.Name, $"step '{step.Name}' {(status == StepStatus.Cancelled ? "cancelled" : "skipped")}: {reason}", status.ToString());
+    }
+
+    // ---- one step -----------------------------------------------------------------------------------------
+
+    private void RunStep(AxlStep step)
+    {
+        var r = _results[step.Name];
+        Directory.CreateDirectory(r.Directory);
+        ArtifactIO.CleanTemporaryFiles(r.Directory);
+        r.Status = StepStatus.Running;
+        r.StartTime = DateTimeOffset.UtcNow;
+        r.EndTime = null;
+        r.Error = null;
+        r.ReusedFrom = null;
+        _previous.TryGetValue(step.Name, out var prev);
+        r.Attempts = prev?.Attempts ?? 0;
+
+        Bound invocation;
+        try
+        {
+            invocation = Bind(step, r);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidDataException or InvalidOperationException or FormatException)
+        {
+            Finish(step, r, StepStatus.Failed, new StepError($"an input of step '{step.Name}' could not be loaded: {ex.Message}", FailureKind.Infrastructure, step.Location.File, step.Location.Line));
+            return;
+        }
+
+        // Reuse: the same step with the same inputs already produced this output.
+        if (prev is { Status: StepStatus.Succeeded } && prev.Key == r.Key && ArtifactIO.IsComplete(r.Directory, verifyHash: true))
+        {
+            Reuse(step, r, "resume", r.Directory);
+            return;
+        }
+        if (_options.Cache && FindCached(r.Key!) is { } cachedDir && !SameDirectory(cachedDir, r.Directory))
+        {
+            try
+            {
+                CopyArtifact(cachedDir, r.Directory);
+                Reuse(step, r, "cache", cachedDir);
+                return;
+            }
+            catch (IOException) { /* fall through and compute it */ }
+        }
+
+        DeleteMetadata(r.Directory);
+        Emit(RunEventKind.StepStarted, step.Name, $"step '{step.Name}' started", "Running");
+        RunStore.SaveStep(r);
+        var maxAttempts = Math.Max(0, step.Retries) + 1;
+        StepError? error = null;
+        for (int attempt = 1; attempt <= maxAttempts; attempt++)
+        {
+            r.Attempts++;
+            var inv = new StepInvocation
+            {
+                Workflow = _wf, Step = step, Arguments = invocation.Arguments, Placeholders = invocation.Placeholders,
+                StdinPath = invocation.StdinPath, OutputDirectory = r.Directory, RunId = _run.RunId, Attempt = attempt,
+                KillGrace = _options.KillGrace, WorkingDirectory = invocation.WorkingDirectory,
+                Log = (stream, line) => Emit(RunEventKind.StepLog, step.Name, line, stream),
+            };
+            StepAttemptResult result;
+            try
+            {
+                result = step.Kind == StepKind.Command ? CommandStepExecutor.Run(inv, _ct) : ScriptStepExecutor.Run(inv, _ct);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                result = StepAttemptResult.Fail(new StepError($"the step could not be run: {ex.GetType().Name}: {ex.Message}", FailureKind.Infrastructure, step.Location.File, step.Location.Line));
+            }
+            if (result.Success)
+            {
+                try
+                {
+                    var handler = IoHandlerRegistry.Get(step.IoHandler);
+                    var meta = result.OutputFile is not null
+                        ? ArtifactIO.SaveFile(result.OutputFile, r.Directory, handler, moveSource: true)
+                        : ArtifactIO.Save(handler, result.Value, r.Directory);
+                    r.OutputPath = Path.Combine(r.Directory, meta.File);
+                    r.OutputHandler = meta.IoHandler;
+                    r.OutputSize = meta.Size;
+                    r.OutputHash = meta.Sha256;
+                    Finish(step, r, StepStatus.Succeeded, null);
+                    WriteCacheEntry(r);
+                    return;
+                }
+                catch (Exception ex) when (ex is not OutOfMemoryException)
+                {
+                    error = new StepError($"the output of step '{step.Name}' could not be written with the '{step.IoHandler}' IO handler: {ex.Message}. Fix: return a value that handler can write, or choose another -IoHandler.", FailureKind.User, step.Location.File, step.Location.Line);
+                    break; // the same value would fail again
+                }
+            }
+            error = result.Error!;
+            if (error.Kind == FailureKind.Cancelled || _ct.IsCancellationRequested) break;
+            if (attempt < maxAttempts)
+            {
+                var delay = TimeSpan.FromTicks(Math.Min(_options.MaxRetryBackoff.Ticks, _options.RetryBackoff.Ticks * (1L << Math.Min(20, attempt - 1))));
+                Emit(RunEventKind.StepRetrying, step.Name, $"step '{step.Name}' attempt {attempt} of {maxAttempts} failed: {error.Message}; retrying in {delay.TotalSeconds:0.###} s", "Retrying");
+                if (_ct.WaitHandle.WaitOne(delay)) break;
+            }
+        }
+        var cancelled = error?.Kind == FailureKind.Cancelled || _ct.IsCancellationRequested;
+        Finish(step, r, cancelled ? StepStatus.Cancelled : StepStatus.Failed, error);
+    }
+
+    private sealed record Bound(IReadOnlyDictionary<string, object?> Arguments, IReadOnlyDictionary<string, string> Placeholders, string? StdinPath, string? WorkingDirectory);
+
+    /// <summary>Loads inputs, and computes the step key from the step's definition and its inputs' content.</summary>
+    private Bound Bind(AxlStep step, AxlStepResult r)
+    {
+        var args = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+        var placeholders = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var keyInputs = new List<object?>();
+        string? stdin = null;
+        foreach (var b in step.Inputs)
+        {
+            switch (b.Source)
+            {
+                case BindingSource.Step:
+                    var up = _results[b.SourceName!];
+                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["step"] = up.Name, ["sha256"] = up.OutputHash, ["mode"] = b.Mode.ToString() });
+                    if (step.Kind == StepKind.Command && b.Name == Dsl.WorkflowBuilder.StdinInput) stdin = ArtifactIO.DataPath(up.Directory);
+                    else if (step.Kind == StepKind.Command) placeholders[b.Name] = ArtifactIO.DataPath(up.Directory);
+                    else args[b.Name] = b.Mode == InputMode.Path ? ArtifactIO.DataPath(up.Directory) : ArtifactIO.Load(up.Directory);
+                    break;
+                case BindingSource.Parameter:
+                    var value = _parameters.TryGetValue(b.SourceName!, out var v) ? v : null;
+                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["parameter"] = b.SourceName, ["value"] = value });
+                    if (step.Kind == StepKind.Command) placeholders[b.Name] = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+                    else args[b.Name] = value;
+                    break;
+                case BindingSource.Constant:
+                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["value"] = b.Constant });
+                    args[b.Name] = b.Constant;
+                    break;
+                case BindingSource.Context:
+                    args[b.Name] = new AxlStepContext(_wf.Name, _run.RunId, step.Name, 1, r.Directory, _parameters);
+                    break;
+            }
+        }
+        r.Key = IrDocument.Hash(new Dictionary<string, object?>
+        {
+            ["step"] = IrDocument.Step(step, includeLocations: false),
+            ["inputs"] = keyInputs,
+        });
+        var workdir = _wf.SourceFile is { } f ? Path.GetDirectoryName(Path.GetFullPath(f)) : null;
+        return new Bound(args, placeholders, stdin, workdir);
+    }
+
+    private void Reuse(AxlStep step, AxlStepResult r, string from, string sourceDir)
+    {
+        var meta = ArtifactIO.ReadMetadata(r.Directory)!;
+        r.ReusedFrom = from;
+        r.OutputPath = Path.Combine(r.Directory, meta.File);
+        r.OutputHandler = meta.IoHandler;
+        r.OutputSize = meta.Size;
+        r.OutputHash = meta.Sha256;
+        r.Status = StepStatus.Succeeded;
+        r.EndTime = DateTimeOffset.UtcNow;
+        RunStore.SaveStep(r);
+        Interlocked.Increment(ref _done);
+        Emit(RunEventKind.StepReused, step.Name, $"step '{step.Name}' reused its output from {(from == "cache" ? "the cache (" + sourceDir + ")" : "the run being resumed")}: code and inputs unchanged", "Succeeded");
+    }
+
+    private void Finish(AxlStep step, AxlStepResult r, StepStatus status, StepError? error)
+    {
+        r.Status = status;
+        r.Error = error;
+        r.EndTime = DateTimeOffset.UtcNow;
+        RunStore.SaveStep(r);
+        Interlocked.Increment(ref _done);
+        if (status == StepStatus.Succeeded)
+            Emit(RunEventKind.StepSucceeded, step.Name, $"step '{step.Name}' succeeded in {r.Duration?.TotalMilliseconds:0} ms ({r.OutputSize} bytes, {r.OutputHandler})", "Succeeded");
+        else
+            Emit(RunEventKind.StepFailed, step.Name, $"step '{step.Name}' {status.ToString().ToLowerInvariant()} after {r.Attempts} attempt(s): {error}", status.ToString());
+    }
+
+    // ---- cache ------------------------------------------------------------------------------------------------
+
+    private string CacheDirectory => Path.Combine(RunStore.WorkflowDirectory(_options.RunRoot, _wf.Name), ".cache");
+
+    private string CacheFile(string key) => Path.Combine(CacheDirectory, key.Replace("sha256:", "", StringComparison.Ordinal) + ".json");
+
+    private void WriteCacheEntry(AxlStepResult r)
+    {
+        if (r.Key is null) return;
+        try
+        {
+            RunStore.WriteAtomic(CacheFile(r.Key), IrDocument.ToJson(new Dictionary<string, object?>
+            {
+                ["key"] = r.Key, ["runId"] = _run.RunId, ["step"] = r.Name, ["directory"] = r.Directory, ["sha256"] = r.OutputHash,
+            }));
+        }
+        catch (IOException) { /* the cache is an optimisation */ }
+    }
+
+    private string? FindCached(string key)
+    {
+        var file = CacheFile(key);
+        if (!File.Exists(file)) return null;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file));
+            var dir = doc.RootElement.GetProperty("directory").GetString();
+            return dir is not null && ArtifactIO.IsComplete(dir, verifyHash: true) ? dir : null;
+        }
+        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or KeyNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private static void CopyArtifact(string from, string to)
+    {
+        var meta = ArtifactIO.ReadMetadata(from) ?? throw new IOException($"{from} has no artifact metadata");
+        Directory.CreateDirectory(to);
+        DeleteMetadata(to);
+        var tmp = Path.Combine(to, $".{meta.File}.tmp-{Guid.NewGuid():N}");
+        File.Copy(Path.Combine(from, meta.File), tmp);
+        File.Move(tmp, Path.Combine(to, meta.File), overwrite: true);
+        var metaName = meta.Name + ".meta.json";
+        var tmpMeta = Path.Combine(to, $".{metaName}.tmp-{Guid.NewGuid():N}");
+        File.Copy(Path.Combine(from, metaName), tmpMeta);
+        File.Move(tmpMeta, Path.Combine(to, metaName), overwrite: true);
+    }
+
+    private static void DeleteMetadata(string dir)
+    {
+        var meta = Path.Combine(dir, "output.meta.json");
+        if (File.Exists(meta)) File.Delete(meta);
+    }
+
+    private static bool SameDirectory(string a, string b) =>
+        string.Equals(Path.GetFullPath(a).TrimEnd(Path.DirectorySeparatorChar), Path.GetFullPath(b).TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal);
+
+    // ---- events and logs ------------------------------------------------------------------------------------
+
+    private void Emit(RunEventKind kind, string? step, string message, string status)
+    {
+        var r = step is null ? null : _results.GetValueOrDefault(step);
+        var line = IrDocument.ToJson(new Dictionary<string, object?>
+        {
+            ["ts"] = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),
+            ["level"] = kind switch { RunEventKind.StepFailed => "error", RunEventKind.StepRetrying => "warning", RunEventKind.StepLog => "debug", _ => "info" },
+            ["event"] = kind.ToString(),
+            ["workflow"] = _wf.Name,
+            ["run_id"] = _run?.RunId,
+            ["step"] = step,
+            ["status"] = status,
+            ["attempt"] = r?.Attempts,
+            ["duration_ms"] = kind == RunEventKind.RunFinished ? (long?)_run?.Duration?.TotalMilliseconds : r?.Duration is { } d ? (long)d.TotalMilliseconds : null,
+            ["message"] = message,
+        }, indented: false);
+        lock (_logGate) _log?.WriteLine(line);
+        _onEvent?.Invoke(new RunEvent(kind, step, message, Volatile.Read(ref _done), _wf.StepCount, line));
+    }
+}

@@ -1,0 +1,147 @@
+using System.Collections;
+using System.Globalization;
+using System.Management.Automation;
+using System.Text.Json;
+using Axl.Model;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace Axl.Runtime;
+
+/// <summary>A parameter value or parameters file that cannot be used; the message names the file, the parameter and the fix.</summary>
+public sealed class AxlParameterException(string message) : Exception(message);
+
+/// <summary>
+/// The values of a run's workflow parameters: defaults, overridden by a YAML/JSON file, overridden by explicit values.
+/// Unknown names and missing required values are errors; values are converted to the parameter's type
+/// (its -Type, else the type of its default).
+/// </summary>
+public static class ParameterResolver
+{
+    public static Dictionary<string, object?> Resolve(AxlWorkflow wf, string? parametersFile, IDictionary? values)
+    {
+        var given = new List<(string Name, object? Value, string Origin)>();
+        if (parametersFile is not null)
+            foreach (var (k, v) in ReadFile(parametersFile)) given.Add((k, v, $"parameters file '{parametersFile}'"));
+        if (values is not null)
+            foreach (DictionaryEntry e in values)
+                given.Add((System.Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "", e.Value is PSObject p ? p.BaseObject : e.Value, "-Parameters"));
+
+        var result = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var p in wf.Parameters) if (p.HasDefault) result[p.Name] = p.Default;
+        foreach (var (name, value, origin) in given)
+        {
+            var p = wf.Parameters.FirstOrDefault(x => x.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new AxlParameterException($"{origin}: '{name}' is not a parameter of workflow '{wf.Name}'. Its parameters are: {(wf.Parameters.Count == 0 ? "none" : string.Join(", ", wf.Parameters.Select(x => x.Name)))}.");
+            result[p.Name] = ConvertValue(p, value, origin);
+        }
+        var missing = wf.Parameters.Where(p => !result.ContainsKey(p.Name)).Select(p => p.Name).ToList();
+        if (missing.Count > 0)
+            throw new AxlParameterException($"workflow '{wf.Name}' needs a value for {string.Join(", ", missing.Select(m => $"'{m}'"))}: it has no default. Give it with -Parameters @{{ {missing[0]} = ... }} or in a parameters file (--params params.yaml).");
+        // Canonical key casing and definition order.
+        return wf.Parameters.ToDictionary(p => p.Name, p => result[p.Name], StringComparer.OrdinalIgnoreCase);
+    }
+
+    private static object? ConvertValue(AxlParameter p, object? value, string origin)
+    {
+        if (value is null) return null;
+        Type? target = null;
+        if (p.Type is not null)
+        {
+            try { target = LanguagePrimitives.ConvertTo<Type>(p.Type.Trim('[', ']')); }
+            catch (PSInvalidCastException) { throw new AxlParameterException($"parameter '{p.Name}' declares type '{p.Type}', which is not a known type. Fix: use a type such as int, double, string, bool."); }
+        }
+        else if (p.Default is long) target = typeof(long);
+        else if (p.Default is double) target = typeof(double);
+        else if (p.Default is bool) target = typeof(bool);
+        if (target is null || target.IsInstanceOfType(value)) return value;
+        try
+        {
+            if (target == typeof(bool) && value is string s)
+            {
+                if (bool.TryParse(s, out var b)) return b;
+                throw new FormatException();
+            }
+            if (target == typeof(double) && value is string ds) return double.Parse(ds, NumberStyles.Float, CultureInfo.InvariantCulture);
+            if (target == typeof(long) && value is string ls) return long.Parse(ls, NumberStyles.Integer, CultureInfo.InvariantCulture);
+            return LanguagePrimitives.ConvertTo(value, target, CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is FormatException or OverflowException or PSInvalidCastException or InvalidCastException)
+        {
+            throw new AxlParameterException($"{origin}: parameter '{p.Name}' must be {Article(target)}, got '{value}'.");
+        }
+    }
+
+    private static string Article(Type t) => t == typeof(long) ? "a whole number" : t == typeof(double) ? "a number" : t == typeof(bool) ? "true or false" : "a " + t.Name;
+
+    /// <summary>Reads a parameters file: a YAML or JSON mapping of name to value.</summary>
+    public static IReadOnlyList<(string Name, object? Value)> ReadFile(string path)
+    {
+        if (!File.Exists(path))
+            throw new AxlParameterException($"parameters file '{path}' does not exist. Fix: check the path; it is read relative to the current directory.");
+        var text = File.ReadAllText(path);
+        var ext = Path.GetExtension(path).ToLowerInvariant();
+        if (ext == ".json") return ReadJson(path, text);
+        return ReadYaml(path, text);
+    }
+
+    private static IReadOnlyList<(string, object?)> ReadJson(string path, string text)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(text); }
+        catch (JsonException ex)
+        {
+            throw new AxlParameterException($"{path}:{(ex.LineNumber ?? 0) + 1}: not valid JSON: {ex.Message} Fix: the file must be one JSON object of parameter names to values.");
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object)
+                throw new AxlParameterException($"{path}: the parameters file must hold one object of name to value, not a {doc.RootElement.ValueKind.ToString().ToLowerInvariant()}.");
+            return doc.RootElement.EnumerateObject().Select(p => (p.Name, FromJson(p.Value))).ToList();
+        }
+    }
+
+    private static object? FromJson(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.String => e.GetString(),
+        JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        JsonValueKind.Array => e.EnumerateArray().Select(FromJson).ToArray(),
+        JsonValueKind.Object => e.EnumerateObject().Aggregate(new Hashtable(StringComparer.OrdinalIgnoreCase), (h, p) => { h[p.Name] = FromJson(p.Value); return h; }),
+        _ => null,
+    };
+
+    private static IReadOnlyList<(string, object?)> ReadYaml(string path, string text)
+    {
+        var stream = new YamlStream();
+        try { stream.Load(new StringReader(text)); }
+        catch (YamlException ex)
+        {
+            throw new AxlParameterException($"{path}:{ex.Start.Line}:{ex.Start.Column}: not valid YAML: {ex.Message} Fix: write one 'name: value' per line.");
+        }
+        if (stream.Documents.Count == 0) return Array.Empty<(string, object?)>();
+        if (stream.Documents[0].RootNode is not YamlMappingNode map)
+            throw new AxlParameterException($"{path}: the parameters file must be a mapping of name to value (name: value per line), not a {stream.Documents[0].RootNode.NodeType.ToString().ToLowerInvariant()}.");
+        return map.Children.Select(kv => (((YamlScalarNode)kv.Key).Value ?? "", FromYaml(kv.Value))).ToList();
+    }
+
+    private static object? FromYaml(YamlNode node) => node switch
+    {
+        YamlScalarNode s when s.Style == YamlDotNet.Core.ScalarStyle.Plain => Plain(s.Value),
+        YamlScalarNode s => s.Value,
+        YamlSequenceNode seq => seq.Children.Select(FromYaml).ToArray(),
+        YamlMappingNode m => m.Children.Aggregate(new Hashtable(StringComparer.OrdinalIgnoreCase), (h, kv) => { h[((YamlScalarNode)kv.Key).Value ?? ""] = FromYaml(kv.Value); return h; }),
+        _ => null,
+    };
+
+    private static object? Plain(string? v)
+    {
+        if (v is null || v is "~" or "null" or "Null" or "NULL" or "") return null;
+        if (v is "true" or "True" or "TRUE") return true;
+        if (v is "false" or "False" or "FALSE") return false;
+        if (long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)) return l;
+        if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) return d;
+        return v;
+    }
+}

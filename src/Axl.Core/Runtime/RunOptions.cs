@@ -1,0 +1,33 @@
+using System.Collections;
+
+namespace Axl.Runtime;
+
+/// <summary>How to run a workflow locally.</summary>
+public sealed class RunOptions
+{
+    /// <summary>Root of all runs: runs go to &lt;RunRoot&gt;/&lt;workflow&gt;/&lt;run-id&gt;/. Default: $AXL_RUN_ROOT or ./.axl/runs.</summary>
+    public string RunRoot { get; init; } = DefaultRunRoot();
+    /// <summary>Id of the new run; a time-sortable id is made when null.</summary>
+    public string? RunId { get; init; }
+    /// <summary>Resume this earlier run in place: re-run only the steps that did not succeed or whose inputs or code changed.</summary>
+    public string? Resume { get; init; }
+    public IDictionary? Parameters { get; init; }
+    public string? ParametersFile { get; init; }
+    /// <summary>How many steps run at once; default the core count.</summary>
+    public int ThrottleLimit { get; init; } = Environment.ProcessorCount;
+    /// <summary>Reuse the output of an earlier successful run of a step whose code, options and inputs hash the same.</summary>
+    public bool Cache { get; init; }
+    /// <summary>Wait before the first retry; doubled for each further retry, up to <see cref="MaxRetryBackoff"/>.</summary>
+    public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan MaxRetryBackoff { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Time a command step gets between SIGTERM and SIGKILL when it times out or is cancelled.</summary>
+    public TimeSpan KillGrace { get; init; } = TimeSpan.FromSeconds(10);
+
+    public static string DefaultRunRoot() =>
+        Environment.GetEnvironmentVariable("AXL_RUN_ROOT") is { Length: > 0 } root ? root : Path.Combine(Environment.CurrentDirectory, ".axl", "runs");
+}
+
+public enum RunEventKind { RunStarted, StepStarted, StepSucceeded, StepFailed, StepRetrying, StepSkipped, StepReused, StepLog, RunFinished }
+
+/// <summary>What happened, as it happens: for progress bars, logs and tests. <see cref="Json"/> is the structured log line.</summary>
+public sealed record RunEvent(RunEventKind Kind, string? Step, string Message, int Done, int Total, string Json);

@@ -1,0 +1,192 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Axl.Serialization;
+
+namespace Axl.Runtime;
+
+/// <summary>
+/// Run records on disk: &lt;run&gt;/run.json (the run) and &lt;run&gt;/&lt;step&gt;/step.json (each step, the truth while a run is
+/// going on: small, written atomically on every change). Readers merge the two.
+/// </summary>
+public static class RunStore
+{
+    public const string RunFile = "run.json";
+    public const string StepFile = "step.json";
+
+    public static string WorkflowDirectory(string runRoot, string workflow) => Path.Combine(runRoot, workflow);
+    public static string RunDirectory(string runRoot, string workflow, string runId) => Path.Combine(runRoot, workflow, runId);
+
+    public static string NewRunId() =>
+        DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture) + "-" + Convert.ToHexString(Guid.NewGuid().ToByteArray(), 0, 3).ToLowerInvariant();
+
+    public static void SaveRun(AxlRun run)
+    {
+        var tree = new Dictionary<string, object?>
+        {
+            ["runId"] = run.RunId,
+            ["workflow"] = run.Workflow,
+            ["workflowHash"] = run.WorkflowHash,
+            ["source"] = run.SourceFile,
+            ["axlVersion"] = AxlInfo.Version,
+            ["status"] = run.Status.ToString(),
+            ["startTime"] = run.StartTime,
+            ["endTime"] = run.EndTime,
+            ["durationMs"] = run.Duration is { } d ? (long)d.TotalMilliseconds : null,
+            ["resumes"] = run.Resumes,
+            ["parameters"] = run.Parameters.ToDictionary(kv => kv.Key, kv => kv.Value),
+            ["steps"] = run.Steps.Select(s => (object?)StepTree(s)).ToList(),
+        };
+        WriteAtomic(Path.Combine(run.Directory, RunFile), IrDocument.ToJson(tree));
+    }
+
+    public static void SaveStep(AxlStepResult s) =>
+        WriteAtomic(Path.Combine(s.Directory, StepFile), IrDocument.ToJson(StepTree(s)));
+
+    private static Dictionary<string, object?> StepTree(AxlStepResult s) => new()
+    {
+        ["name"] = s.Name,
+        ["status"] = s.Status.ToString(),
+        ["attempts"] = s.Attempts,
+        ["startTime"] = s.StartTime,
+        ["endTime"] = s.EndTime,
+        ["durationMs"] = s.Duration is { } d ? (long)d.TotalMilliseconds : null,
+        ["key"] = s.Key,
+        ["reusedFrom"] = s.ReusedFrom,
+        ["skipReason"] = s.SkipReason,
+        ["error"] = s.Error is null ? null : new Dictionary<string, object?>
+        {
+            ["message"] = s.Error.Message,
+            ["kind"] = s.Error.Kind.ToString(),
+            ["file"] = s.Error.File,
+            ["line"] = s.Error.Line,
+            ["scriptLine"] = s.Error.ScriptLine,
+        },
+        ["output"] = s.OutputPath is null ? null : new Dictionary<string, object?>
+        {
+            ["path"] = s.OutputPath,
+            ["ioHandler"] = s.OutputHandler,
+            ["size"] = s.OutputSize,
+            ["sha256"] = s.OutputHash,
+        },
+    };
+
+    /// <summary>Loads a run from its directory (run.json merged with the step.json files).</summary>
+    public static AxlRun Load(string runDirectory)
+    {
+        var file = Path.Combine(runDirectory, RunFile);
+        if (!File.Exists(file)) throw new FileNotFoundException($"{runDirectory} holds no run record ({RunFile}).", file);
+        using var doc = JsonDocument.Parse(File.ReadAllText(file));
+        var r = doc.RootElement;
+        var steps = new List<AxlStepResult>();
+        foreach (var se in r.GetProperty("steps").EnumerateArray())
+        {
+            var name = se.GetProperty("name").GetString()!;
+            var dir = Path.Combine(runDirectory, name);
+            var stepFile = Path.Combine(dir, StepFile);
+            if (File.Exists(stepFile))
+            {
+                try
+                {
+                    using var sd = JsonDocument.Parse(File.ReadAllText(stepFile));
+                    steps.Add(ReadStep(sd.RootElement, dir));
+                    continue;
+                }
+                catch (JsonException) { /* fall back to the run record */ }
+            }
+            steps.Add(ReadStep(se, dir));
+        }
+        var parameters = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+        if (r.TryGetProperty("parameters", out var pe) && pe.ValueKind == JsonValueKind.Object)
+            foreach (var p in pe.EnumerateObject()) parameters[p.Name] = Scalar(p.Value);
+        return new AxlRun
+        {
+            RunId = r.GetProperty("runId").GetString()!,
+            Workflow = r.GetProperty("workflow").GetString()!,
+            WorkflowHash = Str(r, "workflowHash") ?? "",
+            SourceFile = Str(r, "source"),
+            Status = Enum.Parse<RunStatus>(Str(r, "status") ?? "Running"),
+            StartTime = Time(r, "startTime") ?? DateTimeOffset.MinValue,
+            EndTime = Time(r, "endTime"),
+            Directory = runDirectory,
+            Parameters = parameters,
+            Steps = steps,
+            Resumes = r.TryGetProperty("resumes", out var re) && re.ValueKind == JsonValueKind.Number ? re.GetInt32() : 0,
+        };
+    }
+
+    private static AxlStepResult ReadStep(JsonElement e, string dir)
+    {
+        var s = new AxlStepResult
+        {
+            Name = e.GetProperty("name").GetString()!,
+            Status = Enum.Parse<StepStatus>(Str(e, "status") ?? "Pending"),
+            Attempts = e.TryGetProperty("attempts", out var a) && a.ValueKind == JsonValueKind.Number ? a.GetInt32() : 0,
+            StartTime = Time(e, "startTime"),
+            EndTime = Time(e, "endTime"),
+            Key = Str(e, "key"),
+            ReusedFrom = Str(e, "reusedFrom"),
+            SkipReason = Str(e, "skipReason"),
+            Directory = dir,
+        };
+        if (e.TryGetProperty("error", out var err) && err.ValueKind == JsonValueKind.Object)
+            s.Error = new StepError(Str(err, "message") ?? "", Enum.TryParse<FailureKind>(Str(err, "kind"), out var k) ? k : FailureKind.User,
+                Str(err, "file"), err.TryGetProperty("line", out var l) && l.ValueKind == JsonValueKind.Number ? l.GetInt32() : 0, Str(err, "scriptLine"));
+        if (e.TryGetProperty("output", out var o) && o.ValueKind == JsonValueKind.Object)
+        {
+            s.OutputPath = Str(o, "path");
+            s.OutputHandler = Str(o, "ioHandler");
+            s.OutputSize = o.TryGetProperty("size", out var sz) && sz.ValueKind == JsonValueKind.Number ? sz.GetInt64() : null;
+            s.OutputHash = Str(o, "sha256");
+        }
+        return s;
+    }
+
+    /// <summary>Runs under the root, newest first; optionally of one workflow or with one id.</summary>
+    public static IEnumerable<AxlRun> List(string runRoot, string? workflow = null, string? runId = null)
+    {
+        if (!Directory.Exists(runRoot)) yield break;
+        var workflows = workflow is null ? Directory.GetDirectories(runRoot) : new[] { Path.Combine(runRoot, workflow) };
+        var dirs = workflows.Where(Directory.Exists)
+            .SelectMany(w => Directory.GetDirectories(w))
+            .Where(d => !Path.GetFileName(d).StartsWith('.'))
+            .Where(d => runId is null || Path.GetFileName(d).Equals(runId, StringComparison.OrdinalIgnoreCase))
+            .Where(d => File.Exists(Path.Combine(d, RunFile)))
+            .OrderByDescending(d => Path.GetFileName(d), StringComparer.Ordinal);
+        foreach (var d in dirs)
+        {
+            AxlRun? run;
+            try { run = Load(d); }
+            catch (Exception ex) when (ex is JsonException or IOException or KeyNotFoundException or InvalidOperationException) { run = null; }
+            if (run is not null) yield return run;
+        }
+    }
+
+    /// <summary>Writes a file so that readers see the old content or the new one, never a part.</summary>
+    public static void WriteAtomic(string path, string content)
+    {
+        var dir = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(dir);
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.tmp-{Guid.NewGuid():N}");
+        using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        {
+            var bytes = new UTF8Encoding(false).GetBytes(content);
+            fs.Write(bytes);
+            fs.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    private static string? Str(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+    private static DateTimeOffset? Time(JsonElement e, string name) =>
+        Str(e, name) is { } s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var t) ? t : null;
+    private static object? Scalar(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.String => e.GetString(),
+        JsonValueKind.Number => e.TryGetInt64(out var l) ? l : e.GetDouble(),
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        JsonValueKind.Null => null,
+        _ => e.GetRawText(),
+    };
+}

@@ -1,0 +1,34 @@
+using Axl.Model;
+
+namespace Axl.Runtime;
+
+/// <summary>Everything one attempt of one step needs: the step, its bound inputs, where its output goes, its limits.</summary>
+public sealed class StepInvocation
+{
+    public required AxlWorkflow Workflow { get; init; }
+    public required AxlStep Step { get; init; }
+    /// <summary>Script steps: parameter name to value (object mode) or artifact path (path mode).</summary>
+    public IReadOnlyDictionary<string, object?> Arguments { get; init; } = new Dictionary<string, object?>();
+    /// <summary>Command steps: placeholder name to the text that replaces it (an artifact path or a parameter value).</summary>
+    public IReadOnlyDictionary<string, string> Placeholders { get; init; } = new Dictionary<string, string>();
+    /// <summary>Command steps: the file piped to standard input.</summary>
+    public string? StdinPath { get; init; }
+    public required string OutputDirectory { get; init; }
+    public required string RunId { get; init; }
+    public int Attempt { get; init; } = 1;
+    public TimeSpan KillGrace { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>Where command steps run; the workflow file's folder by default.</summary>
+    public string? WorkingDirectory { get; init; }
+    public Action<string, string>? Log { get; init; }
+}
+
+/// <summary>What one attempt produced: for script steps the value, for command steps the file holding the output.</summary>
+public sealed record StepAttemptResult(bool Success, object? Value, string? OutputFile, StepError? Error)
+{
+    public static StepAttemptResult Ok(object? value) => new(true, value, null, null);
+    public static StepAttemptResult OkFile(string file) => new(true, null, file, null);
+    public static StepAttemptResult Fail(StepError error) => new(false, null, null, error);
+}
+
+/// <summary>The run context handed to a step parameter named AxlContext.</summary>
+public sealed record AxlStepContext(string Workflow, string RunId, string Step, int Attempt, string OutputDirectory, IReadOnlyDictionary<string, object?> Parameters);
