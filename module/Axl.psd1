@@ -18,6 +18,9 @@
         'Get-AxlWorkflow'
         'Test-AxlWorkflow'
         'ConvertTo-AxlIr'
+        'Invoke-AxlLocalRun'
+        'Get-AxlRun'
+        'Get-AxlArtifact'
     )
     VariablesToExport    = @()
     AliasesToExport      = @('AxlWorkflow', 'Step', 'Parameter', 'Graph')

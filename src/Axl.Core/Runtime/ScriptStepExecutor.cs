@@ -34,43 +34,67 @@ public static class ScriptStepExecutor
         foreach (var kv in inv.Arguments) args[kv.Key] = kv.Value;
 
         using var env = EnvironmentScope.Enter(step.Env, ct);
-        using var runspace = RunspaceFactory.CreateRunspace(AxlEngine.CreateSessionState());
-        runspace.Open();
-        using var ps = PowerShell.Create();
-        ps.Runspace = runspace;
-        var file = inv.Workflow.SourceFile is { } f && File.Exists(f) ? f : null;
-        ps.AddScript(Driver).AddArgument(file).AddArgument(inv.Workflow.Name).AddArgument(step.Name).AddArgument(step.Source)
-          .AddArgument(args).AddArgument(file is null ? null : inv.Workflow.Hash);
-        HookStreams(ps, inv);
-
-        var output = new PSDataCollection<PSObject>();
-        var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
-        var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
-        var signalled = WaitHandle.WaitAny(new[] { async.AsyncWaitHandle, ct.WaitHandle }, timeout);
-        if (signalled != 0)
-        {
-            ps.Stop();
-            return StepAttemptResult.Fail(signalled == WaitHandle.WaitTimeout
-                ? new StepError($"step '{step.Name}' timed out after {step.TimeoutSeconds} s and was stopped", FailureKind.Timeout, step.Location.File, step.Location.Line)
-                : new StepError($"step '{step.Name}' was cancelled", FailureKind.Cancelled));
-        }
+        var runspace = RunspaceFactory.CreateRunspace(AxlEngine.CreateSessionState());
+        var ps = PowerShell.Create();
+        var detached = false;
         try
         {
-            ps.EndInvoke(async);
+            runspace.Open();
+            ps.Runspace = runspace;
+            var file = inv.Workflow.SourceFile is { } f && File.Exists(f) ? f : null;
+            ps.AddScript(Driver).AddArgument(file).AddArgument(inv.Workflow.Name).AddArgument(step.Name).AddArgument(step.Source)
+              .AddArgument(args).AddArgument(file is null ? null : inv.Workflow.Hash);
+            HookStreams(ps, inv);
+
+            var output = new PSDataCollection<PSObject>();
+            var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
+            var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
+            var signalled = WaitHandle.WaitAny(new[] { async.AsyncWaitHandle, ct.WaitHandle }, timeout);
+            if (signalled != 0)
+            {
+                // PowerShell stops at the next statement; a long .NET call cannot be interrupted. Wait a little,
+                // then leave it to finish in the background: its result is discarded either way.
+                var stop = ps.BeginStop(null, null);
+                if (!stop.AsyncWaitHandle.WaitOne(inv.KillGrace))
+                {
+                    detached = true;
+                    _ = Task.Run(() =>
+                    {
+                        try { ps.EndStop(stop); } catch (Exception) { }
+                        ps.Dispose();
+                        runspace.Dispose();
+                    });
+                }
+                return StepAttemptResult.Fail(signalled == WaitHandle.WaitTimeout
+                    ? new StepError($"step '{step.Name}' timed out after {step.TimeoutSeconds} s and was stopped", FailureKind.Timeout, step.Location.File, step.Location.Line)
+                    : new StepError($"step '{step.Name}' was cancelled", FailureKind.Cancelled));
+            }
+            try
+            {
+                ps.EndInvoke(async);
+            }
+            catch (RuntimeException ex)
+            {
+                return StepAttemptResult.Fail(ToError(ex, inv));
+            }
+            if (ps.HadErrors && ps.Streams.Error.Count > 0)
+                return StepAttemptResult.Fail(ToError(ps.Streams.Error[0], inv));
+            object? value = output.Count switch
+            {
+                0 => null,
+                1 => output[0],
+                _ => output.ToArray(),
+            };
+            return StepAttemptResult.Ok(value);
         }
-        catch (RuntimeException ex)
+        finally
         {
-            return StepAttemptResult.Fail(ToError(ex, inv));
+            if (!detached)
+            {
+                ps.Dispose();
+                runspace.Dispose();
+            }
         }
-        if (ps.HadErrors && ps.Streams.Error.Count > 0)
-            return StepAttemptResult.Fail(ToError(ps.Streams.Error[0], inv));
-        object? value = output.Count switch
-        {
-            0 => null,
-            1 => output[0],
-            _ => output.ToArray(),
-        };
-        return StepAttemptResult.Ok(value);
     }
 
     private static void HookStreams(PowerShell ps, StepInvocation inv)
