@@ -25,7 +25,7 @@ public static class Repo
 }
 
 /// <summary>What one script produced, stream by stream.</summary>
-public sealed record PsResult(IReadOnlyList<PSObject> Output, IReadOnlyList<ErrorRecord> Errors, IReadOnlyList<string> Warnings, IReadOnlyList<string> Verbose, string HostText, Exception? Terminating)
+public sealed record PsResult(IReadOnlyList<PSObject> Output, IReadOnlyList<ErrorRecord> Errors, IReadOnlyList<string> Warnings, IReadOnlyList<string> Verbose, string HostText, Exception? Terminating, IReadOnlyList<ProgressRecord> Progress, IReadOnlyList<InformationRecord> Information)
 {
     public IEnumerable<object> Objects => Output.Select(o => o.BaseObject);
     public string ErrorText => string.Join(Environment.NewLine, Errors.Select(e => $"{e.FullyQualifiedErrorId}: {e}")) + (Terminating is null ? "" : Environment.NewLine + "terminating: " + Terminating.Message);
@@ -71,7 +71,7 @@ public sealed class PowerShellFixture : IDisposable
             terminating = ex;
         }
         return new PsResult(output, ps.Streams.Error.ToList(), ps.Streams.Warning.Select(w => w.Message).ToList(),
-            ps.Streams.Verbose.Select(v => v.Message).ToList(), _host.Text, terminating);
+            ps.Streams.Verbose.Select(v => v.Message).ToList(), _host.Text, terminating, ps.Streams.Progress.ToList(), ps.Streams.Information.ToList());
     }
 
     /// <summary>Runs the script and pipes its output to Out-Default, returning what the host printed (format views applied).</summary>

@@ -123,12 +123,18 @@ public sealed class ArrowIoHandler : IAxlIoHandler
             buffer.Position = 0;
             input = buffer;
         }
+        // Apache.Arrow reads a file only asynchronously: run it on the thread pool so that blocking cannot deadlock.
+        return Task.Run(() => ReadAsync(input)).GetAwaiter().GetResult();
+    }
+
+    private static async Task<object?> ReadAsync(Stream input)
+    {
         using var reader = new ArrowFileReader(input, leaveOpen: true);
-        var count = reader.RecordBatchCountAsync().AsTask().GetAwaiter().GetResult();
+        var count = await reader.RecordBatchCountAsync().ConfigureAwait(false);
         var rows = new List<object?>();
         for (var i = 0; i < count; i++)
         {
-            using var batch = reader.ReadRecordBatchAsync(i).AsTask().GetAwaiter().GetResult();
+            using var batch = await reader.ReadRecordBatchAsync(i).ConfigureAwait(false);
             var names = batch.Schema.FieldsList.Select(f => f.Name).ToArray();
             var columns = new object?[batch.ColumnCount][];
             for (var c = 0; c < columns.Length; c++) columns[c] = Values(batch.Column(c), names[c]);

@@ -15,13 +15,18 @@ public sealed class ParquetIoHandler : IAxlIoHandler
     public string Extension => ".parquet";
     public string Description => "Apache Parquet columnar table (typed, nullable columns)";
 
-    public void Write(object? value, Stream destination) => WriteAsync(value, destination).GetAwaiter().GetResult();
-
-    public object? Read(Stream source) => ReadAsync(source).GetAwaiter().GetResult();
-
-    private static async Task WriteAsync(object? value, Stream destination)
+    // Parquet.Net's API is asynchronous. The rows are read on the caller's thread (a script property may need its runspace);
+    // the async part runs on the thread pool so that blocking on it cannot deadlock under a synchronization context.
+    public void Write(object? value, Stream destination)
     {
         var table = RowTable.From(value);
+        Task.Run(() => WriteAsync(table, destination)).GetAwaiter().GetResult();
+    }
+
+    public object? Read(Stream source) => Task.Run(() => ReadAsync(source)).GetAwaiter().GetResult();
+
+    private static async Task WriteAsync(RowTable table, Stream destination)
+    {
         var kinds = ColumnTyping.Infer(table);
         var fields = new DataField[table.Columns.Count];
         for (var c = 0; c < fields.Length; c++) fields[c] = Field(table, c, kinds[c]);

@@ -312,12 +312,12 @@ public sealed class LocalRunner
 
         DeleteMetadata(r.Directory);
         Emit(RunEventKind.StepStarted, step.Name, $"step '{step.Name}' started", "Running");
-        RunStore.SaveStep(r);
         var maxAttempts = Math.Max(0, step.Retries) + 1;
         StepError? error = null;
         for (int attempt = 1; attempt <= maxAttempts; attempt++)
         {
             r.Attempts++;
+            RunStore.SaveStep(r); // recorded before it runs: a crash mid-attempt still counts it
             var inv = new StepInvocation
             {
                 Workflow = _wf, Step = step, Arguments = invocation.Arguments, Placeholders = invocation.Placeholders,
