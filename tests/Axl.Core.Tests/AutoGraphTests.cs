@@ -163,11 +163,13 @@ public class AutoGraphTests
         Assert.Equal(StepKind.Command, s.Kind);
         Assert.Equal("text", s.IoHandler);
         Assert.Equal(InputMode.Path, s.InputMode);
-        Assert.Equal(2, s.Inputs.Count); // {Train} repeats {train}; {output} and {{literal}} are not inputs
+        Assert.Equal(3, s.Inputs.Count); // {Train} repeats {train}; {output} and {{literal}} are not inputs; -Stdin is one
         var train = s.Inputs[0];
         Assert.Equal(("train", BindingSource.Step, "train", InputMode.Path), (train.Name, train.Source, train.SourceName, train.Mode));
         var threshold = s.Inputs[1];
         Assert.Equal(("threshold", BindingSource.Parameter, "Threshold", InputMode.Object), (threshold.Name, threshold.Source, threshold.SourceName, threshold.Mode));
+        var stdin = s.Inputs[2];
+        Assert.Equal(("stdin", BindingSource.Step, "logs", InputMode.Path), (stdin.Name, stdin.Source, stdin.SourceName, stdin.Mode));
         Assert.Equal(new[] { "train -> score.train", "logs -> score.stdin" }, T.EdgeStrings(wf));
         Assert.Equal(new[] { "train", "logs" }, s.Upstream);
     }

@@ -14,7 +14,7 @@ public sealed class RunCommand : ICliCommand
 {
     public string Name => "run";
     public string Summary => "run a workflow: 'axl run local flow.axl.ps1[:Name]'";
-    public IReadOnlyCollection<string> Flags { get; } = new[] { "--cache", "--log-json", "--json", "--quiet" };
+    public IReadOnlyCollection<string> Flags { get; } = new[] { "--cache", "--isolate-steps", "--log-json", "--json", "--quiet" };
     public IReadOnlyCollection<string> Options { get; } = new[] { "--params", "--param", "--run-root", "--run-id", "--resume", "--throttle", "--retry-backoff", "--kill-grace" };
     public string Usage => """
         Usage: axl run local <file.axl.ps1[:Name]> [options]
@@ -28,6 +28,8 @@ public sealed class RunCommand : ICliCommand
           --run-id ID           id of the new run (default: time-sortable, e.g. 20261123-140501-a1b2c3)
           --resume RUN_ID       continue that run: re-run only steps that failed or changed
           --cache               reuse outputs of earlier runs of unchanged steps (same code, options, inputs)
+          --isolate-steps       a new runspace for every script step (default: warm runspaces are reused,
+                                each step in a fresh scope; the workflow file is loaded once per runspace)
           --throttle N          at most N steps at once (default: the number of cores)
           --retry-backoff SECS  wait before the first retry, doubled for each next one (default 1)
           --kill-grace SECS     time between SIGTERM and SIGKILL for timed-out commands (default 10)
@@ -63,6 +65,7 @@ public sealed class RunCommand : ICliCommand
             ParametersFile = args.Option("--params"),
             Parameters = values,
             Cache = args.Has("--cache"),
+            IsolateSteps = args.Has("--isolate-steps"),
             ThrottleLimit = args.Option("--throttle") is { } t ? PositiveInt(t, "--throttle") : Environment.ProcessorCount,
             RetryBackoff = args.Option("--retry-backoff") is { } rb ? TimeSpan.FromSeconds(Seconds(rb, "--retry-backoff")) : TimeSpan.FromSeconds(1),
             KillGrace = args.Option("--kill-grace") is { } kg ? TimeSpan.FromSeconds(Seconds(kg, "--kill-grace")) : TimeSpan.FromSeconds(10),

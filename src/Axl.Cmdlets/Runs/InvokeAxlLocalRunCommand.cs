@@ -31,6 +31,7 @@ public sealed class InvokeAxlLocalRunCommand : PSCmdlet
     [Parameter] public string? RunId { get; set; }
     [Parameter] public string? Resume { get; set; }
     [Parameter] public SwitchParameter Cache { get; set; }
+    [Parameter] public SwitchParameter IsolateSteps { get; set; }
     [Parameter] public TimeSpan? RetryBackoff { get; set; }
     [Parameter] public TimeSpan? KillGrace { get; set; }
     [Parameter] [ValidateSet("Text", "Json")] public string LogFormat { get; set; } = "Text";
@@ -60,6 +61,7 @@ public sealed class InvokeAxlLocalRunCommand : PSCmdlet
             ParametersFile = ParametersFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ParametersFile),
             ThrottleLimit = ThrottleLimit,
             Cache = Cache,
+            IsolateSteps = IsolateSteps,
             RetryBackoff = RetryBackoff ?? TimeSpan.FromSeconds(1),
             KillGrace = KillGrace ?? TimeSpan.FromSeconds(10),
         };

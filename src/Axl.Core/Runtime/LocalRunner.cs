@@ -37,6 +37,7 @@ public sealed class LocalRunner
     private Dictionary<string, object?> _parameters = null!;
     private int _done;
     private StreamWriter? _log;
+    private ScriptStepHostPool? _hosts;
 
     private LocalRunner(AxlWorkflow wf, RunOptions options, Action<RunEvent>? onEvent, CancellationToken ct)
     {
@@ -56,6 +57,7 @@ public sealed class LocalRunner
     private AxlRun Execute()
     {
         Prepare();
+        _hosts = new ScriptStepHostPool(_options.IsolateSteps);
         try
         {
             Emit(RunEventKind.RunStarted, null, $"run {_run.RunId} of '{_wf.Name}' started ({_wf.StepCount} steps) in {_run.Directory}", "Running");
@@ -75,6 +77,7 @@ public sealed class LocalRunner
             RunStore.SaveRun(_run);
             Emit(RunEventKind.RunFinished, null, $"run {_run.RunId} of '{_wf.Name}' {_run.Status.ToString().ToLowerInvariant()} in {_run.Duration?.TotalSeconds:0.0} s", _run.Status.ToString());
             _log?.Dispose();
+            _hosts?.Dispose();
         }
         return _run;
     }
@@ -328,7 +331,7 @@ public sealed class LocalRunner
             StepAttemptResult result;
             try
             {
-                result = step.Kind == StepKind.Command ? CommandStepExecutor.Run(inv, _ct) : ScriptStepExecutor.Run(inv, _ct);
+                result = step.Kind == StepKind.Command ? CommandStepExecutor.Run(inv, _ct) : _hosts!.Run(inv, _ct);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {

@@ -23,6 +23,13 @@ public sealed class RunOptions
     /// <summary>Time a command step gets between SIGTERM and SIGKILL when it times out or is cancelled.</summary>
     public TimeSpan KillGrace { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Give every script step a new runspace of its own. By default a run keeps one warm runspace per running step
+    /// and reuses it for later steps (the workflow file is then loaded once per runspace, not once per step);
+    /// each step still runs in a fresh scope, so only explicit $global: state is shared.
+    /// </summary>
+    public bool IsolateSteps { get; init; }
+
     public static string DefaultRunRoot() =>
         Environment.GetEnvironmentVariable("AXL_RUN_ROOT") is { Length: > 0 } root ? root : Path.Combine(Environment.CurrentDirectory, ".axl", "runs");
 }

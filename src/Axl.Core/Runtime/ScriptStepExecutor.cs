@@ -1,66 +1,92 @@
 using System.Collections;
+using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 
 namespace Axl.Runtime;
 
 /// <summary>
-/// Runs a script step in a runspace of its own. The workflow file is loaded again by path (the runner import
-/// contract), the step found by name and its body invoked with the bound inputs; a workflow defined without a
-/// file runs from the step's source text. $ErrorActionPreference is Stop: any error fails the step.
+/// A runspace with the workflow loaded in it: the workflow file is run again by path (the runner import contract,
+/// so helper functions and top-level code of the file exist for the steps), and the steps are found by name.
+/// A host runs one step at a time; each step runs in a fresh child scope with $ErrorActionPreference = 'Stop'.
 /// </summary>
-public static class ScriptStepExecutor
+public sealed class ScriptStepHost : IDisposable
 {
-    private const string Driver = """
-        param($__axlFile, $__axlWorkflow, $__axlStep, $__axlSource, $__axlArgs, $__axlHash)
+    private const string LoadScript = """
+        param($__axlFile, $__axlWorkflow, $__axlHash)
         $ErrorActionPreference = 'Stop'
-        if ($__axlFile) {
-            $__axlDef = @(Get-AxlWorkflow -LiteralPath $__axlFile -Name ([System.Management.Automation.WildcardPattern]::Escape($__axlWorkflow)))
-            if ($__axlDef.Count -eq 0) { throw [System.InvalidOperationException]::new("workflow '$__axlWorkflow' is no longer defined in $__axlFile") }
-            if ($__axlHash -and $__axlDef[0].Hash -ne $__axlHash) {
-                throw [System.InvalidOperationException]::new("$__axlFile changed after the run started (hash $($__axlDef[0].ShortHash), expected $($__axlHash.Substring(7, 12))); start a new run or resume it to pick up the change")
-            }
-            $__axlBody = $__axlDef[0].GetStep($__axlStep).Body
-        } else {
-            $__axlBody = [scriptblock]::Create($__axlSource)
+        $__axlDef = @(Get-AxlWorkflow -LiteralPath $__axlFile -Name ([System.Management.Automation.WildcardPattern]::Escape($__axlWorkflow)))
+        if ($__axlDef.Count -eq 0) { throw [System.InvalidOperationException]::new("workflow '$__axlWorkflow' is no longer defined in $__axlFile") }
+        if ($__axlHash -and $__axlDef[0].Hash -ne $__axlHash) {
+            throw [System.InvalidOperationException]::new("$__axlFile changed after the run started (hash $($__axlDef[0].ShortHash), expected $($__axlHash.Substring(7, 12))); start a new run, or resume this one to pick up the change")
         }
+        $global:__axlLoadedWorkflow = $__axlDef[0]
+        """;
+
+    private const string StepScript = """
+        param($__axlStep, $__axlSource, $__axlArgs)
+        $ErrorActionPreference = 'Stop'
+        $__axlBody = if ($global:__axlLoadedWorkflow) { $global:__axlLoadedWorkflow.GetStep($__axlStep).Body } else { [scriptblock]::Create($__axlSource) }
         & $__axlBody @__axlArgs
         """;
 
-    public static StepAttemptResult Run(StepInvocation inv, CancellationToken ct)
+    private readonly Runspace _runspace;
+    private bool _loaded;
+
+    public ScriptStepHost()
+    {
+        _runspace = RunspaceFactory.CreateRunspace(AxlEngine.CreateSessionState());
+        _runspace.Open();
+    }
+
+    /// <summary>False once a step was abandoned in it (a timeout inside a .NET call): such a host is not reused.</summary>
+    public bool Healthy { get; private set; } = true;
+
+    public StepAttemptResult Run(StepInvocation inv, CancellationToken ct)
     {
         var step = inv.Step;
+        var file = inv.Workflow.SourceFile is { } f && File.Exists(f) ? f : null;
+        if (file is not null && !_loaded)
+        {
+            var load = Invoke(inv, ps => ps.AddScript(LoadScript).AddArgument(file).AddArgument(inv.Workflow.Name).AddArgument(inv.Workflow.Hash), ct, timeout: Timeout.InfiniteTimeSpan);
+            if (!load.Success)
+                return StepAttemptResult.Fail(load.Error! with { Kind = load.Error!.Kind == FailureKind.Cancelled ? FailureKind.Cancelled : FailureKind.Infrastructure,
+                    Message = $"loading {file} for step '{step.Name}' failed: {load.Error.Message}" });
+            _loaded = true;
+        }
         var args = new Hashtable(StringComparer.OrdinalIgnoreCase);
         foreach (var kv in inv.Arguments) args[kv.Key] = kv.Value;
-
         using var env = EnvironmentScope.Enter(step.Env, ct);
-        var runspace = RunspaceFactory.CreateRunspace(AxlEngine.CreateSessionState());
+        var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
+        return Invoke(inv, ps => ps.AddScript(StepScript).AddArgument(step.Name).AddArgument(step.Source).AddArgument(args), ct, timeout);
+    }
+
+    private StepAttemptResult Invoke(StepInvocation inv, Action<PowerShell> setup, CancellationToken ct, TimeSpan timeout)
+    {
+        var step = inv.Step;
         var ps = PowerShell.Create();
         var detached = false;
         try
         {
-            runspace.Open();
-            ps.Runspace = runspace;
-            var file = inv.Workflow.SourceFile is { } f && File.Exists(f) ? f : null;
-            ps.AddScript(Driver).AddArgument(file).AddArgument(inv.Workflow.Name).AddArgument(step.Name).AddArgument(step.Source)
-              .AddArgument(args).AddArgument(file is null ? null : inv.Workflow.Hash);
+            ps.Runspace = _runspace;
+            setup(ps);
             HookStreams(ps, inv);
-
             var output = new PSDataCollection<PSObject>();
             var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
-            var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
             var signalled = WaitHandle.WaitAny(new[] { async.AsyncWaitHandle, ct.WaitHandle }, timeout);
             if (signalled != 0)
             {
-                // PowerShell stops at the next statement; a long .NET call cannot be interrupted. Wait a little,
-                // then leave it to finish in the background: its result is discarded either way.
+                // PowerShell stops at the next statement; a long .NET call cannot be interrupted. Wait the grace
+                // period, then leave it to finish in the background (its result is discarded) and retire this host.
                 var stop = ps.BeginStop(null, null);
                 if (!stop.AsyncWaitHandle.WaitOne(inv.KillGrace))
                 {
                     detached = true;
+                    Healthy = false;
+                    var runspace = _runspace;
                     _ = Task.Run(() =>
                     {
-                        try { ps.EndStop(stop); } catch (Exception) { }
+                        try { ps.EndStop(stop); } catch (Exception) { /* it is being abandoned */ }
                         ps.Dispose();
                         runspace.Dispose();
                     });
@@ -89,11 +115,7 @@ public static class ScriptStepExecutor
         }
         finally
         {
-            if (!detached)
-            {
-                ps.Dispose();
-                runspace.Dispose();
-            }
+            if (!detached) ps.Dispose();
         }
     }
 
@@ -117,8 +139,47 @@ public static class ScriptStepExecutor
         // The driver's own lines are not the user's: point at the step instead.
         if (string.IsNullOrEmpty(info?.ScriptName) && inv.Workflow.SourceFile is not null)
             (file, line) = (inv.Step.Location.File, inv.Step.Location.Line);
-        var kind = record.Exception is InvalidOperationException && message.Contains("changed after the run started", StringComparison.Ordinal)
-            ? FailureKind.Infrastructure : FailureKind.User;
-        return new StepError(message, kind, file, line, info?.Line?.TrimEnd('\r', '\n'));
+        return new StepError(message, FailureKind.User, file, line, info?.Line?.TrimEnd('\r', '\n'));
+    }
+
+    public void Dispose()
+    {
+        if (Healthy) _runspace.Dispose();
+    }
+}
+
+/// <summary>
+/// Warm step hosts for one run: at most one per running step, each reused for later steps, so the workflow file is
+/// loaded once per host instead of once per step. With isolation on, every step gets a new host of its own.
+/// </summary>
+public sealed class ScriptStepHostPool(bool isolateSteps) : IDisposable
+{
+    private readonly ConcurrentBag<ScriptStepHost> _idle = new();
+    private bool _disposed;
+
+    public StepAttemptResult Run(StepInvocation inv, CancellationToken ct)
+    {
+        ScriptStepHost host;
+        if (isolateSteps || !_idle.TryTake(out host!)) host = new ScriptStepHost();
+        var result = host.Run(inv, ct);
+        if (!isolateSteps && host.Healthy && !_disposed) _idle.Add(host);
+        else host.Dispose();
+        return result;
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        while (_idle.TryTake(out var h)) h.Dispose();
+    }
+}
+
+/// <summary>Runs one script step in a new host of its own (the runner: one step per process).</summary>
+public static class ScriptStepExecutor
+{
+    public static StepAttemptResult Run(StepInvocation inv, CancellationToken ct)
+    {
+        using var host = new ScriptStepHost();
+        return host.Run(inv, ct);
     }
 }

@@ -360,6 +360,18 @@ public sealed class LocalRunnerTests : IDisposable
     }
 
     [Fact]
+    public void Isolated_steps_share_no_global_state_and_pooled_steps_share_only_explicit_globals()
+    {
+        var wf = Build("globals", b => b
+            .AddStep("writer", "$global:axlLeak = 'leaked'; $local = 'x'; 1")
+            .AddStep("reader", "\"[$global:axlLeak][$local]\"", new StepOptions { DependsOn = new[] { "writer" } }));
+        var isolated = LocalRunner.Run(wf, new RunOptions { RunRoot = _root, ThrottleLimit = 1, IsolateSteps = true });
+        Assert.Equal("[][]", Value(isolated.GetOutput("reader")));
+        var pooled = LocalRunner.Run(wf, new RunOptions { RunRoot = _root, ThrottleLimit = 1 });
+        Assert.Equal("[leaked][]", Value(pooled.GetOutput("reader"))); // one warm runspace, a fresh scope per step
+    }
+
+    [Fact]
     public void Path_input_mode_hands_the_artifact_path()
     {
         var wf = Build("paths", b => b
