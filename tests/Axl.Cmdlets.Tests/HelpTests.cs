@@ -101,7 +101,7 @@ public sealed class HelpTests(PowerShellFixture ps)
             @((Get-Help Get-AxlWorkflow -Full).syntax.syntaxItem).Count
             """);
         r.ShouldSucceed();
-        Assert.Equal(new object[] { "true", "0", "True (ByValue, ByPropertyName)", "true", "FullName", "Json", "Json,Yaml", 2 },
+        Assert.Equal(new object[] { "true", "0", "True (ByValue, ByPropertyName)", "true", "none", "Json", "Json,Yaml", 2 },
             r.Output.Select(o => o.BaseObject is string s ? s : o.BaseObject).ToArray());
     }
 

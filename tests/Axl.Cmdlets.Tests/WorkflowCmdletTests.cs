@@ -67,6 +67,37 @@ public sealed class WorkflowCmdletTests(PowerShellFixture ps) : IDisposable
     }
 
     [Fact]
+    public void Files_with_brackets_in_their_names_bind_literally_from_the_pipeline()
+    {
+        var file = _dir.Write("exp[2024]/flow.axl.ps1", "AxlWorkflow bracketed { Step s { 1 } }");
+        var piped = Run("[System.IO.FileInfo]::new($f) | Get-AxlWorkflow | ForEach-Object Name", ("f", file));
+        piped.ShouldSucceed();
+        Assert.Equal(new object[] { "bracketed" }, piped.Objects);
+        var tested = Run("[System.IO.FileInfo]::new($f) | Test-AxlWorkflow -Quiet", ("f", file));
+        Assert.Equal(new object[] { true }, tested.Objects);
+        var literal = Run("Get-AxlWorkflow -LiteralPath $f | ForEach-Object Name", ("f", file));
+        Assert.Equal(new object[] { "bracketed" }, literal.Objects);
+    }
+
+    [Fact]
+    public void The_definition_block_runs_in_its_own_scope_and_Quiet_says_false_for_files_that_do_not_load()
+    {
+        var r = Run("$x = 'outer'; $null = AxlWorkflow scoped { $x = 'inner'; Step s { 1 } }; $x");
+        r.ShouldSucceed();
+        Assert.Equal(new object[] { "outer" }, r.Objects);
+        var quiet = Run("Test-AxlWorkflow -Path \"$d/missing.axl.ps1\" -Quiet -ErrorAction SilentlyContinue", ("d", _dir.Path));
+        Assert.Equal(new object[] { false }, quiet.Objects);
+    }
+
+    [Fact]
+    public void Unquoted_durations_that_PowerShell_reads_as_numbers_are_accepted()
+    {
+        var r = Run("(AxlWorkflow t { Step s -Timeout 30s { 1 } }).GetStep('s').TimeoutSeconds");
+        r.ShouldSucceed();
+        Assert.Equal(30, Convert.ToInt32(r.Objects.Single()));
+    }
+
+    [Fact]
     public void Missing_file_is_an_error_with_an_id_and_the_rest_of_the_pipeline_goes_on()
     {
         var good = _dir.Write("good.axl.ps1", "AxlWorkflow good { Step s { 1 } }");

@@ -47,7 +47,7 @@ public sealed class NewAxlWorkflowCommand : PSCmdlet
         {
             try
             {
-                SessionState.InvokeCommand.InvokeScript(SessionState, Definition);
+                SessionState.InvokeCommand.InvokeScript(useLocalScope: true, Definition, null); // a child scope: the block's variables stay in it
                 GraphEvaluator.Evaluate(builder, SessionState);
             }
             catch (RuntimeException ex) when (FindDslError(ex) is { } dsl)

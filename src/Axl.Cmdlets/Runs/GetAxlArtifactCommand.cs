@@ -31,6 +31,12 @@ public sealed class GetAxlArtifactCommand : PSCmdlet
                     "Axl.StepNotFound", ErrorCategory.ObjectNotFound, name));
                 continue;
             }
+            if (step.Status != StepStatus.Succeeded)
+            {
+                WriteError(new ErrorRecord(new InvalidOperationException($"Step '{step.Name}' of run {Run.RunId} has no output: it is {step.Status.ToString().ToLowerInvariant()}{(step.Error is null ? "" : ": " + step.Error.Message)}{(step.SkipReason is null ? "" : " (" + step.SkipReason + ")")}."),
+                    "Axl.ArtifactUnavailable", ErrorCategory.ResourceUnavailable, step));
+                continue;
+            }
             try
             {
                 if (AsPath) WriteObject(ArtifactIO.DataPath(step.Directory));

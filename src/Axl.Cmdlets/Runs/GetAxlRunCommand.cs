@@ -20,7 +20,7 @@ public sealed class GetAxlRunCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        var root = RunRoot is null ? RunOptions.DefaultRunRoot() : SessionState.Path.GetUnresolvedProviderPathFromPSPath(RunRoot);
+        var root = RunRoot is null ? RunRoots.Default(this) : SessionState.Path.GetUnresolvedProviderPathFromPSPath(RunRoot);
         var runs = RunStore.List(root, Workflow, RunId);
         if (Last is { } n) runs = runs.Take(n);
         var any = false;

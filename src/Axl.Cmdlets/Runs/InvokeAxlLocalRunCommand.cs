@@ -9,20 +9,24 @@ namespace Axl.Cmdlets.Runs;
 
 /// <summary>Runs workflows on this machine and outputs an AxlRun per workflow (or, with -PassThru, what its final steps produced).</summary>
 [Cmdlet(VerbsLifecycle.Invoke, "AxlLocalRun", DefaultParameterSetName = WorkflowSet, SupportsShouldProcess = true)]
-[OutputType(typeof(AxlRun))]
+[OutputType(typeof(AxlRun), typeof(object))]
 public sealed class InvokeAxlLocalRunCommand : PSCmdlet
 {
     private const string WorkflowSet = "Workflow";
     private const string PathSet = "Path";
+    private const string LiteralSet = "LiteralPath";
     private readonly CancellationTokenSource _cancel = new();
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = WorkflowSet)]
     public AxlWorkflow[] Workflow { get; set; } = Array.Empty<AxlWorkflow>();
 
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
     [SupportsWildcards]
-    [Alias("FullName")]
     public string[] Path { get; set; } = Array.Empty<string>();
+
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
+    [Alias("PSPath", "LP", "FullName")]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     [Parameter] [Alias("Params")] public Hashtable? Parameters { get; set; }
     [Parameter] public string? ParametersFile { get; set; }
@@ -39,7 +43,12 @@ public sealed class InvokeAxlLocalRunCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        var workflows = ParameterSetName == PathSet ? Path.SelectMany(p => WorkflowPathResolver.Load(this, p, literal: false)) : Workflow;
+        var workflows = ParameterSetName switch
+        {
+            PathSet => Path.SelectMany(p => WorkflowPathResolver.Load(this, p, literal: false)),
+            LiteralSet => LiteralPath.SelectMany(p => WorkflowPathResolver.Load(this, p, literal: true)),
+            _ => Workflow,
+        };
         foreach (var wf in workflows)
         {
             if (_cancel.IsCancellationRequested) return;
@@ -54,7 +63,7 @@ public sealed class InvokeAxlLocalRunCommand : PSCmdlet
     {
         var options = new RunOptions
         {
-            RunRoot = RunRoot is null ? RunOptions.DefaultRunRoot() : SessionState.Path.GetUnresolvedProviderPathFromPSPath(RunRoot),
+            RunRoot = RunRoot is null ? RunRoots.Default(this) : SessionState.Path.GetUnresolvedProviderPathFromPSPath(RunRoot),
             RunId = RunId,
             Resume = Resume,
             Parameters = Parameters,
@@ -105,6 +114,15 @@ public sealed class InvokeAxlLocalRunCommand : PSCmdlet
         foreach (var leaf in wf.Steps.Where(s => wf.OutgoingEdges(s.Name).Count == 0))
             if (run.GetStep(leaf.Name) is { Status: StepStatus.Succeeded }) WriteObject(run.GetOutput(leaf.Name), enumerateCollection: true);
     }
+}
+
+/// <summary>The default run root of a cmdlet: $env:AXL_RUN_ROOT, else .axl/runs under the current PowerShell location.</summary>
+internal static class RunRoots
+{
+    public static string Default(PSCmdlet cmdlet) =>
+        Environment.GetEnvironmentVariable("AXL_RUN_ROOT") is { Length: > 0 } root
+            ? root
+            : System.IO.Path.Combine(cmdlet.SessionState.Path.CurrentFileSystemLocation.ProviderPath, ".axl", "runs");
 }
 
 /// <summary>A failed step, for ErrorRecords: the step, the error, the script line and where its artifacts are.</summary>

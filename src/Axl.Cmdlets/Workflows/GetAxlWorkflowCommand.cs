@@ -13,11 +13,11 @@ public sealed class GetAxlWorkflowCommand : PSCmdlet
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
     [SupportsWildcards]
-    [Alias("FullName")]
     public string[] Path { get; set; } = Array.Empty<string>();
 
+    /// <summary>Paths taken as they are (no wildcards); what Get-ChildItem's FileInfo objects bind to.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
-    [Alias("PSPath", "LP")]
+    [Alias("PSPath", "LP", "FullName")]
     public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>Keeps only workflows whose name matches (wildcards allowed).</summary>

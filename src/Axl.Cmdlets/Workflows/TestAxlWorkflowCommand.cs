@@ -11,23 +11,30 @@ public sealed class TestAxlWorkflowCommand : PSCmdlet
 {
     private const string WorkflowSet = "Workflow";
     private const string PathSet = "Path";
+    private const string LiteralSet = "LiteralPath";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = WorkflowSet)]
     public AxlWorkflow[] Workflow { get; set; } = Array.Empty<AxlWorkflow>();
 
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
     [SupportsWildcards]
-    [Alias("FullName")]
     public string[] Path { get; set; } = Array.Empty<string>();
+
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
+    [Alias("PSPath", "LP", "FullName")]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>Outputs $true when a workflow has no errors, $false otherwise, instead of the diagnostics.</summary>
     [Parameter] public SwitchParameter Quiet { get; set; }
 
     protected override void ProcessRecord()
     {
-        var workflows = ParameterSetName == PathSet
-            ? Path.SelectMany(p => WorkflowPathResolver.Load(this, p, literal: false))
-            : Workflow;
+        var workflows = ParameterSetName switch
+        {
+            PathSet => Path.SelectMany(p => WorkflowPathResolver.Load(this, p, literal: false, onFailure: Failed)),
+            LiteralSet => LiteralPath.SelectMany(p => WorkflowPathResolver.Load(this, p, literal: true, onFailure: Failed)),
+            _ => Workflow,
+        };
         foreach (var wf in workflows)
         {
             var diagnostics = WorkflowValidator.Validate(wf);
@@ -38,5 +45,11 @@ public sealed class TestAxlWorkflowCommand : PSCmdlet
             if (Quiet) WriteObject(errors == 0);
             else foreach (var d in diagnostics) WriteObject(d);
         }
+    }
+
+    /// <summary>A file that does not load is not valid: -Quiet says $false for it (its error is written too).</summary>
+    private void Failed(string file)
+    {
+        if (Quiet) WriteObject(false);
     }
 }

@@ -7,7 +7,7 @@ namespace Axl.Cmdlets.Workflows;
 /// <summary>Shared by every cmdlet that accepts workflow files: resolves paths (wildcards or literal, with an optional :Name) and loads them.</summary>
 internal static class WorkflowPathResolver
 {
-    public static IEnumerable<AxlWorkflow> Load(PSCmdlet cmdlet, string input, bool literal)
+    public static IEnumerable<AxlWorkflow> Load(PSCmdlet cmdlet, string input, bool literal, Action<string>? onFailure = null)
     {
         var reference = WorkflowReference.Parse(input, p => LooksLikeFile(cmdlet, p, literal));
         List<string> files;
@@ -23,6 +23,7 @@ internal static class WorkflowPathResolver
         {
             cmdlet.WriteError(AxlErrors.FromLoad(new AxlLoadException("Axl.WorkflowFileNotFound",
                 $"Workflow file '{reference.Path}' does not exist. Fix: check the path; relative paths start from the current location.", reference.Path, 0), input));
+            onFailure?.Invoke(reference.Path);
             yield break;
         }
         foreach (var file in files)
@@ -35,6 +36,7 @@ internal static class WorkflowPathResolver
             catch (AxlLoadException ex)
             {
                 cmdlet.WriteError(AxlErrors.FromLoad(ex, file));
+                onFailure?.Invoke(file);
                 continue;
             }
             foreach (var wf in loaded) yield return wf;

@@ -251,6 +251,10 @@ public sealed partial class WorkflowBuilder
         }
         step.InputModes = new ReadOnlyDictionary<string, InputMode>(modes);
 
+        if (isCommand && o.InputMode is not null && (step.InputMode != InputMode.Path || modes.Values.Any(m => m != InputMode.Path)))
+            Report(DiagnosticIds.InvalidInputMode, "command steps always receive their inputs as file paths; -InputMode object has no effect on them.", "remove -InputMode from the command step.", d.Location, d.Name);
+        if (isCommand) step.InputMode = InputMode.Path;
+
         // Timeout and retries.
         if (o.Timeout is not null)
         {
@@ -525,6 +529,9 @@ public sealed partial class WorkflowBuilder
         switch (value)
         {
             case int i: seconds = i; return true;
+            case byte or sbyte or short or ushort: seconds = Convert.ToInt32(value, CultureInfo.InvariantCulture); return true; // PowerShell reads 30s as [short]30
+            case uint u when u <= int.MaxValue: seconds = (int)u; return true;
+            case decimal dec when dec is > int.MinValue and < int.MaxValue: seconds = (int)Math.Ceiling(dec); return true;
             case long l when l is >= int.MinValue and <= int.MaxValue: seconds = (int)l; return true;
             case double d when d <= int.MaxValue: seconds = (int)Math.Ceiling(d); return true;
             case TimeSpan ts: seconds = (int)Math.Ceiling(ts.TotalSeconds); return true;

@@ -37,7 +37,7 @@ public static class ParameterResolver
         }
         var missing = wf.Parameters.Where(p => !result.ContainsKey(p.Name)).Select(p => p.Name).ToList();
         if (missing.Count > 0)
-            throw new AxlParameterException($"workflow '{wf.Name}' needs a value for {string.Join(", ", missing.Select(m => $"'{m}'"))}: it has no default. Give it with -Parameters @{{ {missing[0]} = ... }} or in a parameters file (--params params.yaml).");
+            throw new AxlParameterException($"workflow '{wf.Name}' needs a value for {string.Join(", ", missing.Select(m => $"'{m}'"))}: it has no default. Fix: give it when you run the workflow (Invoke-AxlLocalRun -Parameters @{{ {missing[0]} = ... }}, or axl run local --param {missing[0]}=...), or in a parameters file.");
         // Canonical key casing and definition order.
         return wf.Parameters.ToDictionary(p => p.Name, p => result[p.Name], StringComparer.OrdinalIgnoreCase);
     }

@@ -146,7 +146,8 @@ public static class RunStore
     public static IEnumerable<AxlRun> List(string runRoot, string? workflow = null, string? runId = null)
     {
         if (!Directory.Exists(runRoot)) yield break;
-        var workflows = workflow is null ? Directory.GetDirectories(runRoot) : new[] { Path.Combine(runRoot, workflow) };
+        var workflows = Directory.GetDirectories(runRoot)
+            .Where(d => workflow is null || Path.GetFileName(d).Equals(workflow, StringComparison.OrdinalIgnoreCase)).ToArray();
         var dirs = workflows.Where(Directory.Exists)
             .SelectMany(w => Directory.GetDirectories(w))
             .Where(d => !Path.GetFileName(d).StartsWith('.'))

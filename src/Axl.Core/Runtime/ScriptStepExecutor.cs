@@ -21,6 +21,8 @@ public sealed class ScriptStepHost : IDisposable
             throw [System.InvalidOperationException]::new("$__axlFile changed after the run started (hash $($__axlDef[0].ShortHash), expected $($__axlHash.Substring(7, 12))); start a new run, or resume this one to pick up the change")
         }
         $global:__axlLoadedWorkflow = $__axlDef[0]
+        # Steps run in the workflow file's folder, like command steps (and like the runner in /axl/workdir).
+        $null = $ExecutionContext.SessionState.Path.SetLocation([System.IO.Path]::GetDirectoryName($__axlFile))
         """;
 
     private const string StepScript = """

@@ -62,7 +62,20 @@ public static partial class WorkflowValidator
         {
             if (!ParameterNameRegex().IsMatch(p.Name))
                 report(DiagnosticIds.InvalidName, $"parameter name '{p.Name}' is not valid.", "use letters, digits, '_' and '-', starting with a letter or '_'.", p.Location, null);
-            if (wf.ContainsStep(p.Name)) continue; // reported where a step parameter makes it ambiguous
+            if (p.Type is null) continue;
+            Type? type = null;
+            try { type = System.Management.Automation.LanguagePrimitives.ConvertTo<Type>(p.Type.Trim('[', ']')); }
+            catch (System.Management.Automation.PSInvalidCastException) { }
+            if (type is null)
+                report(DiagnosticIds.InvalidOption, $"parameter '{p.Name}' declares type '{p.Type}', which is not a known type.", "use a type such as int, long, double, string, bool, or a full .NET type name.", p.Location, null);
+            else if (p.Default is not null)
+            {
+                try { System.Management.Automation.LanguagePrimitives.ConvertTo(p.Default, type, System.Globalization.CultureInfo.InvariantCulture); }
+                catch (Exception ex) when (ex is System.Management.Automation.PSInvalidCastException or InvalidCastException or FormatException)
+                {
+                    report(DiagnosticIds.InvalidOption, $"the default value '{p.Default}' of parameter '{p.Name}' is not a {p.Type}.", $"give a default that converts to {p.Type}, or change -Type.", p.Location, null);
+                }
+            }
         }
     }
 
