@@ -21,6 +21,8 @@
         'Invoke-AxlLocalRun'
         'Get-AxlRun'
         'Get-AxlArtifact'
+        'Register-AxlIoHandler'
+        'Get-AxlIoHandler'
     )
     VariablesToExport    = @()
     AliasesToExport      = @('AxlWorkflow', 'Step', 'Parameter', 'Graph')

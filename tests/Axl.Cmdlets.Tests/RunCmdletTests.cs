@@ -97,6 +97,35 @@ public sealed class RunCmdletTests(PowerShellFixture ps) : IDisposable
     }
 
     [Fact]
+    public void A_handler_written_in_PowerShell_saves_and_loads_artifacts()
+    {
+        var file = _dir.Write("custom.axl.ps1", """
+            Register-AxlIoHandler reversed .rev -WriteScript {
+                param($Value, $Path)
+                $chars = ([string]$Value).ToCharArray(); [array]::Reverse($chars)
+                [System.IO.File]::WriteAllText($Path, [string]::new($chars))
+            } -ReadScript {
+                param($Path)
+                $chars = [System.IO.File]::ReadAllText($Path).ToCharArray(); [array]::Reverse($chars)
+                [string]::new($chars)
+            }
+            AxlWorkflow custom {
+                Step word -IoHandler reversed { 'stressed' }
+                Step loud { param($word) $word.ToUpper() }
+            }
+            """);
+        var r = Run("""
+            $run = Invoke-AxlLocalRun $f -RunRoot $root
+            [System.IO.File]::ReadAllText(($run | Get-AxlArtifact -Step word -AsPath))
+            $run | Get-AxlArtifact -Step word
+            $run | Get-AxlArtifact -Step loud
+            (Get-AxlIoHandler rev*).Extension
+            """, ("f", file));
+        r.ShouldSucceed();
+        Assert.Equal(new object[] { "desserts", "stressed", "STRESSED", ".rev" }, r.Objects);
+    }
+
+    [Fact]
     public void Run_views_render()
     {
         var diamond = Path.Combine(Repo.Examples, "diamond", "diamond.axl.ps1");

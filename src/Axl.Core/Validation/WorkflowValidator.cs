@@ -139,7 +139,7 @@ public static partial class WorkflowValidator
         }
 
         if (!IoHandlerRegistry.TryGet(s.IoHandler, out _))
-            report(DiagnosticIds.UnknownIoHandler, $"IO handler '{s.IoHandler}' is not known.", $"use one of: {IoHandlerRegistry.KnownNames}, or register your own handler before loading the workflow.", s.Location, s.Name);
+            report(DiagnosticIds.UnknownIoHandler, $"IO handler '{s.IoHandler}' is not known.", $"use one of: {IoHandlerRegistry.KnownNames}, or register yours with Register-AxlIoHandler before the AxlWorkflow block.", s.Location, s.Name);
 
         var r = s.Resources;
         CheckQuantity(r.CpuRequest, "-Cpu", "500m or 2", s, report);
