@@ -26,7 +26,7 @@ Describe 'The Axl module' {
     }
 
     It 'exports exactly the seven cmdlets' {
-        $expected = 'Add-AxlGraph', 'Add-AxlParameter', 'Add-AxlStep', 'ConvertTo-AxlIr', 'Get-AxlWorkflow', 'New-AxlWorkflow', 'Test-AxlWorkflow'
+        $expected = 'Add-AxlGraph', 'Add-AxlParameter', 'Add-AxlStep', 'ConvertTo-AxlIr', 'Get-AxlArtifact', 'Get-AxlIoHandler', 'Get-AxlRun', 'Get-AxlWorkflow', 'Invoke-AxlLocalRun', 'New-AxlWorkflow', 'Register-AxlIoHandler', 'Test-AxlWorkflow'
         (@($module.ExportedCmdlets.Keys | Sort-Object) -join ', ') | Should -BeExactly ($expected -join ', ')
     }
 
