@@ -25,7 +25,7 @@ Describe 'The Axl module' {
         $module.ModuleBase | Should -Be (Split-Path $modulePath -Parent)
     }
 
-    It 'exports exactly the seven cmdlets' {
+    It 'exports exactly the cmdlets of the manifest' {
         $expected = 'Add-AxlGraph', 'Add-AxlParameter', 'Add-AxlStep', 'ConvertTo-AxlIr', 'Get-AxlArtifact', 'Get-AxlIoHandler', 'Get-AxlRun', 'Get-AxlWorkflow', 'Invoke-AxlLocalRun', 'New-AxlWorkflow', 'Register-AxlIoHandler', 'Test-AxlWorkflow'
         (@($module.ExportedCmdlets.Keys | Sort-Object) -join ', ') | Should -BeExactly ($expected -join ', ')
     }

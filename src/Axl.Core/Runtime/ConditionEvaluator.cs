@@ -6,8 +6,9 @@ using Axl.Model;
 namespace Axl.Runtime;
 
 /// <summary>
-/// Evaluates a step condition the way the back ends express it: numbers compare as numbers, booleans as booleans,
-/// anything else as case-insensitive strings. A step reference reads that step's output, which must be a single value.
+/// Evaluates a step condition the way the back ends express it (Argo's govaluate): numbers compare as numbers,
+/// booleans as booleans, anything else as strings, case-sensitively. A step reference reads that step's output,
+/// which must be a single value.
 /// </summary>
 public static class ConditionEvaluator
 {
@@ -46,7 +47,7 @@ public static class ConditionEvaluator
         else if (left is bool lb && TryBool(right, out var rb)) cmp = lb.CompareTo(rb);
         else if (right is bool rb2 && TryBool(left, out var lb2)) cmp = lb2.CompareTo(rb2);
         else if (left is null || right is null) cmp = left is null && right is null ? 0 : null;
-        else cmp = string.Compare(Text(left), Text(right), StringComparison.OrdinalIgnoreCase);
+        else cmp = string.CompareOrdinal(Text(left), Text(right));
         return op switch
         {
             "eq" => cmp == 0,

@@ -225,7 +225,7 @@ public sealed class LocalRunnerTests : IDisposable
         var wf = Build("cond", b => b
             .AddParameter("Mode", "full")
             .AddStep("evaluate", "0.95")
-            .AddStep("publish", "param($evaluate) 'published'", new StepOptions { When = "evaluate -gt 0.9 -and $Mode -eq 'FULL'" })
+            .AddStep("publish", "param($evaluate) 'published'", new StepOptions { When = "evaluate -gt 0.9 -and $Mode -eq 'full'" })
             .AddStep("alert", "param($evaluate) 'alert'", new StepOptions { When = "evaluate -lt 0.5" })
             .AddStep("after_alert", "param($alert) $alert")
             .AddStep("order_only", "'ran'", new StepOptions { DependsOn = new[] { "alert" } }));
@@ -239,6 +239,9 @@ public sealed class LocalRunnerTests : IDisposable
 
         var lite = LocalRunner.Run(wf, Options(parameters: new Hashtable { ["Mode"] = "lite" }));
         Assert.Equal(StepStatus.Skipped, lite.GetStep("publish")!.Status);
+        // Strings compare case-sensitively, as Argo's when expressions do.
+        var upper = LocalRunner.Run(wf, Options(parameters: new Hashtable { ["Mode"] = "FULL" }));
+        Assert.Equal(StepStatus.Skipped, upper.GetStep("publish")!.Status);
     }
 
     [Fact]
