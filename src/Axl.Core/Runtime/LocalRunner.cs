@@ -3,6 +3,7 @@ using System.Globalization;
 using Axl.Graph;
 using Axl.IO;
 using Axl.Model;
+using Axl.Runner;
 using Axl.Serialization;
 using Axl.Validation;
 
@@ -290,9 +291,9 @@ public sealed class LocalRunner
         {
             invocation = Bind(step, r);
         }
-        catch (Exception ex) when (ex is IOException or InvalidDataException or InvalidOperationException or FormatException)
+        catch (AxlInputException ex)
         {
-            Finish(step, r, StepStatus.Failed, new StepError($"an input of step '{step.Name}' could not be loaded: {ex.Message}", FailureKind.Infrastructure, step.Location.File, step.Location.Line));
+            Finish(step, r, StepStatus.Failed, new StepError(ex.Message, ex.Kind, step.Location.File, step.Location.Line));
             return;
         }
 
@@ -323,8 +324,8 @@ public sealed class LocalRunner
             RunStore.SaveStep(r); // recorded before it runs: a crash mid-attempt still counts it
             var inv = new StepInvocation
             {
-                Workflow = _wf, Step = step, Arguments = invocation.Arguments, Placeholders = invocation.Placeholders,
-                StdinPath = invocation.StdinPath, OutputDirectory = r.Directory, RunId = _run.RunId, Attempt = attempt,
+                Workflow = _wf, Step = step, Arguments = invocation.Binding.Arguments, Placeholders = invocation.Binding.Placeholders,
+                StdinPath = invocation.Binding.StdinPath, OutputDirectory = r.Directory, RunId = _run.RunId, Attempt = attempt,
                 KillGrace = _options.KillGrace, WorkingDirectory = invocation.WorkingDirectory,
                 Log = (stream, line) => Emit(RunEventKind.StepLog, step.Name, line, stream),
             };
@@ -341,10 +342,7 @@ public sealed class LocalRunner
             {
                 try
                 {
-                    var handler = IoHandlerRegistry.Get(step.IoHandler);
-                    var meta = result.OutputFile is not null
-                        ? ArtifactIO.SaveFile(result.OutputFile, r.Directory, handler, moveSource: true)
-                        : ArtifactIO.Save(handler, result.Value, r.Directory);
+                    var meta = StepRunner.SaveOutput(invocation.Manifest, step, result);
                     r.OutputPath = Path.Combine(r.Directory, meta.File);
                     r.OutputHandler = meta.IoHandler;
                     r.OutputSize = meta.Size;
@@ -372,15 +370,23 @@ public sealed class LocalRunner
         Finish(step, r, cancelled ? StepStatus.Cancelled : StepStatus.Failed, error);
     }
 
-    private sealed record Bound(IReadOnlyDictionary<string, object?> Arguments, IReadOnlyDictionary<string, string> Placeholders, string? StdinPath, string? WorkingDirectory);
+    private sealed record Bound(StepManifest Manifest, StepBinding Binding, string? WorkingDirectory);
 
-    /// <summary>Loads inputs, and computes the step key from the step's definition and its inputs' content.</summary>
+    /// <summary>The step's manifest (the same contract the container runner reads), its bound inputs, and its content key.</summary>
     private Bound Bind(AxlStep step, AxlStepResult r)
     {
-        var args = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
-        var placeholders = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var workdir = _wf.SourceFile is { } f ? Path.GetDirectoryName(Path.GetFullPath(f)) : null;
+        var manifest = ManifestBuilder.For(_wf, step, new ManifestLayout
+        {
+            InputDirectory = up => _results[up.Name].Directory,
+            OutputDirectory = s => _results[s.Name].Directory,
+            ParameterValue = p => Convert.ToString(_parameters.GetValueOrDefault(p.Name), CultureInfo.InvariantCulture),
+            WorkflowFile = _wf.SourceFile ?? "",
+            WorkDir = workdir,
+            RunId = _run.RunId,
+        });
+        var binding = StepRunner.Bind(manifest, _wf, step, _parameters);
         var keyInputs = new List<object?>();
-        string? stdin = null;
         foreach (var b in step.Inputs)
         {
             switch (b.Source)
@@ -388,22 +394,12 @@ public sealed class LocalRunner
                 case BindingSource.Step:
                     var up = _results[b.SourceName!];
                     keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["step"] = up.Name, ["sha256"] = up.OutputHash, ["mode"] = b.Mode.ToString() });
-                    if (step.Kind == StepKind.Command && b.Name == Dsl.WorkflowBuilder.StdinInput) stdin = ArtifactIO.DataPath(up.Directory);
-                    else if (step.Kind == StepKind.Command) placeholders[b.Name] = ArtifactIO.DataPath(up.Directory);
-                    else args[b.Name] = b.Mode == InputMode.Path ? ArtifactIO.DataPath(up.Directory) : ArtifactIO.Load(up.Directory);
                     break;
                 case BindingSource.Parameter:
-                    var value = _parameters.TryGetValue(b.SourceName!, out var v) ? v : null;
-                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["parameter"] = b.SourceName, ["value"] = value });
-                    if (step.Kind == StepKind.Command) placeholders[b.Name] = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
-                    else args[b.Name] = value;
+                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["parameter"] = b.SourceName, ["value"] = _parameters.GetValueOrDefault(b.SourceName!) });
                     break;
                 case BindingSource.Constant:
                     keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["value"] = b.Constant });
-                    args[b.Name] = b.Constant;
-                    break;
-                case BindingSource.Context:
-                    args[b.Name] = new AxlStepContext(_wf.Name, _run.RunId, step.Name, 1, r.Directory, _parameters);
                     break;
             }
         }
@@ -412,8 +408,7 @@ public sealed class LocalRunner
             ["step"] = IrDocument.Step(step, includeLocations: false),
             ["inputs"] = keyInputs,
         });
-        var workdir = _wf.SourceFile is { } f ? Path.GetDirectoryName(Path.GetFullPath(f)) : null;
-        return new Bound(args, placeholders, stdin, workdir);
+        return new Bound(manifest, binding, workdir);
     }
 
     private void Reuse(AxlStep step, AxlStepResult r, string from, string sourceDir)
