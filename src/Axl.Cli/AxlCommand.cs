@@ -21,6 +21,7 @@ public static class AxlCommand
     {
         new ValidateCommand(),
         new RunCommand(),
+        new StepCommand(),
     }.ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
