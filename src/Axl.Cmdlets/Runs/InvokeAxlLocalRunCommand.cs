@@ -8,25 +8,11 @@ using Axl.Runtime;
 namespace Axl.Cmdlets.Runs;
 
 /// <summary>Runs workflows on this machine and outputs an AxlRun per workflow (or, with -PassThru, what its final steps produced).</summary>
-[Cmdlet(VerbsLifecycle.Invoke, "AxlLocalRun", DefaultParameterSetName = WorkflowSet, SupportsShouldProcess = true)]
+[Cmdlet(VerbsLifecycle.Invoke, "AxlLocalRun", DefaultParameterSetName = "Workflow", SupportsShouldProcess = true)]
 [OutputType(typeof(AxlRun), typeof(object))]
-public sealed class InvokeAxlLocalRunCommand : PSCmdlet
+public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
 {
-    private const string WorkflowSet = "Workflow";
-    private const string PathSet = "Path";
-    private const string LiteralSet = "LiteralPath";
     private readonly CancellationTokenSource _cancel = new();
-
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = WorkflowSet)]
-    public AxlWorkflow[] Workflow { get; set; } = Array.Empty<AxlWorkflow>();
-
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
-    [SupportsWildcards]
-    public string[] Path { get; set; } = Array.Empty<string>();
-
-    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
-    [Alias("PSPath", "LP", "FullName")]
-    public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     [Parameter] [Alias("Params")] public Hashtable? Parameters { get; set; }
     [Parameter] public string? ParametersFile { get; set; }
@@ -43,13 +29,7 @@ public sealed class InvokeAxlLocalRunCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        var workflows = ParameterSetName switch
-        {
-            PathSet => Path.SelectMany(p => WorkflowPathResolver.Load(this, p, literal: false)),
-            LiteralSet => LiteralPath.SelectMany(p => WorkflowPathResolver.Load(this, p, literal: true)),
-            _ => Workflow,
-        };
-        foreach (var wf in workflows)
+        foreach (var wf in InputWorkflows())
         {
             if (_cancel.IsCancellationRequested) return;
             if (!ShouldProcess($"workflow '{wf.Name}' ({wf.StepCount} steps)", "Run locally")) continue;

@@ -5,37 +5,16 @@ using Axl.Validation;
 namespace Axl.Cmdlets.Workflows;
 
 /// <summary>Validates workflows and outputs every diagnostic (file, line, step, fix); -Quiet outputs one bool per workflow.</summary>
-[Cmdlet(VerbsDiagnostic.Test, "AxlWorkflow", DefaultParameterSetName = WorkflowSet)]
+[Cmdlet(VerbsDiagnostic.Test, "AxlWorkflow", DefaultParameterSetName = "Workflow")]
 [OutputType(typeof(AxlDiagnostic), typeof(bool))]
-public sealed class TestAxlWorkflowCommand : PSCmdlet
+public sealed class TestAxlWorkflowCommand : WorkflowInputCmdlet
 {
-    private const string WorkflowSet = "Workflow";
-    private const string PathSet = "Path";
-    private const string LiteralSet = "LiteralPath";
-
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = WorkflowSet)]
-    public AxlWorkflow[] Workflow { get; set; } = Array.Empty<AxlWorkflow>();
-
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = PathSet)]
-    [SupportsWildcards]
-    public string[] Path { get; set; } = Array.Empty<string>();
-
-    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
-    [Alias("PSPath", "LP", "FullName")]
-    public string[] LiteralPath { get; set; } = Array.Empty<string>();
-
     /// <summary>Outputs $true when a workflow has no errors, $false otherwise, instead of the diagnostics.</summary>
     [Parameter] public SwitchParameter Quiet { get; set; }
 
     protected override void ProcessRecord()
     {
-        var workflows = ParameterSetName switch
-        {
-            PathSet => Path.SelectMany(p => WorkflowPathResolver.Load(this, p, literal: false, onFailure: Failed)),
-            LiteralSet => LiteralPath.SelectMany(p => WorkflowPathResolver.Load(this, p, literal: true, onFailure: Failed)),
-            _ => Workflow,
-        };
-        foreach (var wf in workflows)
+        foreach (var wf in InputWorkflows(Failed))
         {
             var diagnostics = WorkflowValidator.Validate(wf);
             var errors = diagnostics.Count(d => d.IsError);
