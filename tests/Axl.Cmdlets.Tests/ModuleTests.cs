@@ -25,4 +25,27 @@ public sealed class ModuleTests(PowerShellFixture ps)
         Assert.Contains(yamlInDefault, a => a.GetName().Version!.Major == 18);
         Assert.Contains(yamlInDefault, a => a.GetName().Version!.Major == 13);
     }
+
+    [Fact]
+    public void Manifest_requires_PowerShell_7_4_exports_explicitly_and_matches_the_assembly_versions()
+    {
+        var r = ps.Run("""
+            $m = Get-Module Axl
+            $m.Version.ToString()
+            [AxlWorkflow].Assembly.GetName().Version.ToString(3)
+            $m.ImplementingAssembly.GetName().Version.ToString(3)
+            $m.PowerShellVersion.ToString()
+            $m.ExportedCmdlets.Count
+            $m.ExportedAliases.Keys -join ','
+            """);
+        r.ShouldSucceed();
+        var o = r.Objects.Select(x => x.ToString()).ToList();
+        Assert.Equal(o[0], o[1]);
+        Assert.Equal(o[0], o[2]);
+        Assert.Equal("7.4", o[3]);
+        var manifest = File.ReadAllText(Path.Combine(Repo.Root, "module", "Axl.psd1"));
+        var listed = System.Text.RegularExpressions.Regex.Matches(manifest, @"'((?:New|Add|Get|Test|ConvertTo|Invoke|Register|Publish|Submit|Start|Stop|Wait|Build|Remove)-Axl\w+|ConvertTo-\w+)'").Count;
+        Assert.Equal(listed.ToString(), o[4]);
+        Assert.Equal("AxlWorkflow,Graph,Parameter,Step", string.Join(",", o[5].Split(',').OrderBy(x => x, StringComparer.Ordinal)));
+    }
 }
