@@ -18,11 +18,13 @@
         'Get-AxlWorkflow'
         'Test-AxlWorkflow'
         'ConvertTo-AxlIr'
+        'ConvertTo-ArgoWorkflow'
         'Invoke-AxlLocalRun'
         'Get-AxlRun'
         'Get-AxlArtifact'
         'Register-AxlIoHandler'
         'Get-AxlIoHandler'
+        'Publish-AxlWorkflowCode'
     )
     VariablesToExport    = @()
     AliasesToExport      = @('AxlWorkflow', 'Step', 'Parameter', 'Graph')

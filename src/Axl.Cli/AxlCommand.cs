@@ -20,6 +20,7 @@ public static class AxlCommand
     private static readonly Dictionary<string, ICliCommand> Commands = new ICliCommand[]
     {
         new ValidateCommand(),
+        new CompileCommand(),
         new RunCommand(),
         new StepCommand(),
     }.ToDictionary(c => c.Name, StringComparer.Ordinal);

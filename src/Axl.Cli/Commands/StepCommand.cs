@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Axl.Delivery;
 using Axl.Runner;
 using Axl.Runtime;
 using Axl.Serialization;
@@ -18,9 +19,9 @@ public sealed class StepCommand : ICliCommand
     public string Name => "step";
     public string Summary => "run one step from its IO manifest (the runner entrypoint in containers)";
     public IReadOnlyCollection<string> Flags { get; } = Array.Empty<string>();
-    public IReadOnlyCollection<string> Options { get; } = new[] { "--manifest", "--manifest-json", "--workdir", "--kill-grace" };
+    public IReadOnlyCollection<string> Options { get; } = new[] { "--manifest", "--manifest-json", "--workdir", "--kill-grace", "--workflow-archive" };
     public string Usage => """
-        Usage: axl step --manifest FILE | --manifest-json JSON [--workdir DIR]
+        Usage: axl step --manifest FILE | --manifest-json JSON [--workdir DIR] [--workflow-archive FILE]
 
         Runs one attempt of one step as its IO manifest describes: loads the workflow file by path (relative
         to the manifest's workDir, or --workdir), binds the inputs (artifact directories through their IO
@@ -31,6 +32,9 @@ public sealed class StepCommand : ICliCommand
           --manifest-json JSON   the manifest inline (what compiled workflows pass)
           --workdir DIR          where the workflow code is (overrides the manifest's workDir)
           --kill-grace SECS      time between SIGTERM and SIGKILL for a timed-out command (default 10)
+          --workflow-archive FILE  the workflow code as a tar.gz (code delivery Artifact): extracted safely to
+                                 the work dir (--workdir, else the manifest's workDir, else /axl/workdir)
+                                 before the workflow is loaded; an unsafe or unreadable archive exits 3
 
         Exit codes: 0 success; 1 the step failed (its code or its input values); 3 infrastructure (an input
         artifact missing or corrupted, the workflow code missing or not the one compiled, a bad manifest):
@@ -55,6 +59,10 @@ public sealed class StepCommand : ICliCommand
             return InfrastructureError;
         }
         if (args.Option("--workdir") is { } wd) manifest = manifest with { WorkDir = Path.GetFullPath(wd) };
+        if (args.Option("--workflow-archive") is { } archive)
+        {
+            if (!ExtractCode(archive, ref manifest, stdout, sw)) return InfrastructureError;
+        }
 
         var workflowFile = manifest.WorkDir is { } dir && !Path.IsPathRooted(manifest.WorkflowFile) ? Path.Combine(dir, manifest.WorkflowFile) : manifest.WorkflowFile;
         Log(stdout, manifest.Workflow, manifest.Step, "Running", sw, $"step '{manifest.Step}' of '{manifest.Workflow}' starting (Axl {AxlInfo.Version}, workflow file {workflowFile})", null);
@@ -114,6 +122,31 @@ public sealed class StepCommand : ICliCommand
             FailureKind.Cancelled => 130,
             _ => ExitCodes.UserError,
         };
+    }
+
+    /// <summary>The default work dir of code delivery Artifact: where the archive is extracted and the steps run.</summary>
+    public const string DefaultWorkDir = "/axl/workdir";
+
+    /// <summary>Extracts the code archive to the work dir (code delivery Artifact); false, logged, when it cannot be used.</summary>
+    private static bool ExtractCode(string archive, ref StepManifest manifest, TextWriter stdout, Stopwatch sw)
+    {
+        var workDir = manifest.WorkDir is { Length: > 0 } w ? w : DefaultWorkDir;
+        try
+        {
+            var x = CodeArchive.Extract(archive, workDir);
+            Log(stdout, manifest.Workflow, manifest.Step, "Running", sw,
+                x.AlreadyPresent
+                    ? $"code archive {archive} ({x.Sha256}) is already extracted in {x.Destination}"
+                    : $"code archive {archive} ({x.Sha256}, {x.FileCount} file{(x.FileCount == 1 ? "" : "s")}) extracted to {x.Destination}", null);
+        }
+        catch (AxlArchiveException ex)
+        {
+            Log(stdout, manifest.Workflow, manifest.Step, "Failed", sw,
+                $"the code archive {archive} cannot be used: {ex.Message} Fix: publish the workflow code again (Publish-AxlWorkflowCode) and compile with its location; never edit the archive by hand.", "infrastructure");
+            return false;
+        }
+        manifest = manifest with { WorkDir = workDir };
+        return true;
     }
 
     private static readonly object Gate = new();

@@ -21,4 +21,10 @@ public sealed record CodeArchiveLocation
     public string? CredentialsSecret { get; init; }
     public string AccessKeyKey { get; init; } = "accessKey";
     public string SecretKeyKey { get; init; } = "secretKey";
+    /// <summary>
+    /// The local folder the archive was made from (its root is extracted to /axl/workdir). Compilers name the
+    /// workflow file relative to it, so it must contain the workflow file; null when unknown (the compiler's
+    /// code root option, else the workflow file's folder, is used).
+    /// </summary>
+    public string? CodeRoot { get; init; }
 }

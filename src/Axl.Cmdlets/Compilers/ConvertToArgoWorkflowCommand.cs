@@ -1,0 +1,70 @@
+using System.Management.Automation;
+using Axl.Cmdlets.Workflows;
+using Axl.Compilers;
+using Axl.Compilers.Argo;
+using Axl.Delivery;
+using Axl.Runtime;
+
+namespace Axl.Cmdlets.Compilers;
+
+/// <summary>Compiles workflows to Argo Workflows objects (a Workflow or a WorkflowTemplate); all decisions are in ArgoCompiler.</summary>
+[Cmdlet(VerbsData.ConvertTo, "ArgoWorkflow", DefaultParameterSetName = WorkflowSet)]
+[OutputType(typeof(ArgoDocument), typeof(string))]
+public sealed class ConvertToArgoWorkflowCommand : WorkflowInputCmdlet
+{
+    [Parameter] [ValidateSet("Workflow", "WorkflowTemplate")] public string Kind { get; set; } = "Workflow";
+    [Parameter] public string? Image { get; set; }
+    [Parameter] public string? ServiceAccount { get; set; }
+    [Parameter] public string? Namespace { get; set; }
+    [Parameter] public string? CodeRoot { get; set; }
+    [Parameter] public CodeArchiveLocation? CodeArchive { get; set; }
+    [Parameter] public string? S3Endpoint { get; set; }
+    [Parameter] public string? S3Region { get; set; }
+    [Parameter] public SwitchParameter S3Insecure { get; set; }
+    [Parameter] public string? S3CredentialsSecret { get; set; }
+    [Parameter] [ValidateSet("ReadWriteOnce", "ReadWriteMany")] public string PvcAccessMode { get; set; } = "ReadWriteOnce";
+    [Parameter] public string? PvcStorageClass { get; set; }
+    [Parameter] [ValidateRange(1, long.MaxValue)] public long MaxBytes { get; set; } = ArgoCompileOptions.DefaultMaxBytes;
+    [Parameter] public SwitchParameter AsYaml { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var options = new ArgoCompileOptions
+        {
+            Kind = Enum.Parse<ArgoKind>(Kind, ignoreCase: true),
+            Image = Image,
+            ServiceAccount = ServiceAccount,
+            Namespace = Namespace,
+            CodeRoot = CodeRoot is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(CodeRoot),
+            CodeArchive = CodeArchive,
+            S3Endpoint = S3Endpoint,
+            S3Region = S3Region,
+            S3Insecure = MyInvocation.BoundParameters.ContainsKey(nameof(S3Insecure)) ? S3Insecure.IsPresent : null,
+            S3CredentialsSecret = S3CredentialsSecret,
+            PvcAccessMode = PvcAccessMode,
+            PvcStorageClass = PvcStorageClass,
+            MaxBytes = MaxBytes,
+        };
+        foreach (var wf in InputWorkflows())
+        {
+            ArgoDocument document;
+            try
+            {
+                document = ArgoCompiler.Compile(wf, options);
+            }
+            catch (AxlInvalidWorkflowException ex)
+            {
+                foreach (var d in ex.Diagnostics.Where(d => d.IsError)) WriteError(AxlErrors.FromDiagnostic(d, wf));
+                continue;
+            }
+            catch (AxlCompileException ex)
+            {
+                WriteError(new ErrorRecord(ex, ex.Id, ex.Id == CompileErrorIds.ArgoTooLarge ? ErrorCategory.LimitsExceeded : ErrorCategory.InvalidArgument, wf));
+                continue;
+            }
+            foreach (var w in document.Warnings) WriteWarning(w.ToString());
+            WriteVerbose($"Compiled workflow '{wf.Name}' ({wf.ShortHash}) to {document}.");
+            WriteObject(AsYaml ? document.ToYaml() : document);
+        }
+    }
+}

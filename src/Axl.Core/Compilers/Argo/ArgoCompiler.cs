@@ -1,0 +1,396 @@
+using System.Globalization;
+using Axl.Delivery;
+using Axl.Model;
+using Axl.Runner;
+using Axl.Runtime;
+using Axl.Validation;
+using static Axl.Compilers.Argo.ArgoObjects;
+
+namespace Axl.Compilers.Argo;
+
+/// <summary>
+/// IR -> Argo Workflows: a pure function that never runs user code. One class walks the graph and builds the
+/// Argo objects with small builders (<see cref="ArgoObjects"/>); the YAML is written at the edge
+/// (<see cref="ArgoDocument.ToYaml"/>). The same IR and options always give the same bytes.
+/// <para>
+/// The shape (seed M2): spec.entrypoint main-dag; a "main-dag" DAG template with one task per step (dependencies
+/// from the IR, artifacts wired in the task arguments with from: {{tasks.X.outputs.artifacts.output}}, workflow
+/// parameters passed as {{workflow.parameters.X}}, conditions as "when"); one container template per step running
+/// the runner (axl step --manifest-json &lt;the step's IO manifest&gt;) with its inputs and outputs declared, never
+/// with "from" in template inputs.
+/// </para>
+/// </summary>
+public static class ArgoCompiler
+{
+    public const string ApiVersion = "argoproj.io/v1alpha1";
+    public const string Entrypoint = "main-dag";
+    public const string ContainerName = "main";
+    public const string OutputArtifact = "output";
+    /// <summary>The output parameter a step read by a condition exposes (its scalar output as text).</summary>
+    public const string ValueParameter = "value";
+    public const string CodeArtifact = "code";
+    public const string VolumeName = "axl-work";
+
+    public const string InputsRoot = "/axl/inputs";
+    public const string OutputsRoot = "/axl/outputs";
+    public const string DataRoot = "/axl/data";
+    public const string WorkDir = "/axl/workdir";
+    public const string CodeArchivePath = "/axl/code.tar.gz";
+
+    /// <summary>Prefix of the labels and annotations Axl puts on the objects it writes.</summary>
+    public const string LabelPrefix = "axl.dev/";
+
+    /// <summary>
+    /// Compiles <paramref name="wf"/>. Throws <see cref="AxlInvalidWorkflowException"/> (with every diagnostic) for
+    /// an invalid workflow and <see cref="AxlCompileException"/> when options are missing or wrong, or the document
+    /// is over <see cref="ArgoCompileOptions.MaxBytes"/>.
+    /// </summary>
+    public static ArgoDocument Compile(AxlWorkflow wf, ArgoCompileOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(wf);
+        options ??= ArgoCompileOptions.Default;
+        var diagnostics = WorkflowValidator.Validate(wf);
+        if (diagnostics.Any(d => d.IsError)) throw new AxlInvalidWorkflowException(wf, diagnostics);
+        var document = new Compilation(wf, options).Build();
+        var warnings = diagnostics.Where(d => !d.IsError).ToList();
+        var result = new ArgoDocument(wf, options, document.Tree, document.Storage, document.Delivery, document.Images, document.TaskCount, warnings);
+        if (result.Size > options.MaxBytes)
+            throw new AxlCompileException(CompileErrorIds.ArgoTooLarge,
+                $"the compiled {result.Kind} of workflow '{wf.Name}' is {ArgoDocument.FormatSize(result.Size)} ({result.Size.ToString("N0", CultureInfo.InvariantCulture)} bytes, {wf.StepCount} steps), " +
+                $"over the limit of {ArgoDocument.FormatSize(options.MaxBytes)} ({options.MaxBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes): Kubernetes keeps every object in etcd, which refuses objects over about 1 MiB, and a running workflow's status needs room too.",
+                "use fewer, longer steps (each step adds a template and its IO manifest); install the workflow once as a WorkflowTemplate (-Kind WorkflowTemplate) and submit runs that reference it (workflowTemplateRef), so each run's object stays small; " +
+                "turn on Argo's node status offloading (persistence with nodeStatusOffLoad) for large runs; or raise the limit with -MaxBytes (axl compile --max-bytes) if your cluster allows larger objects.",
+                wf.Name);
+        return result;
+    }
+
+    /// <summary>The workflow file as the runner finds it: relative to the code root, with '/' separators.</summary>
+    public static string RelativeWorkflowFile(AxlWorkflow wf, string? codeRoot)
+    {
+        if (string.IsNullOrEmpty(wf.SourceFile))
+            throw new AxlCompileException(CompileErrorIds.WorkflowFileUnknown,
+                $"workflow '{wf.Name}' has no source file; in a pod the runner loads the step code from the workflow file, so it cannot run a workflow that exists only in memory.",
+                "define the workflow in a .axl.ps1 file and load it with Get-AxlWorkflow (or give the builder a SourceLocation with the file).", wf.Name);
+        var file = Path.GetFullPath(wf.SourceFile);
+        var root = Path.GetFullPath(string.IsNullOrEmpty(codeRoot) ? Path.GetDirectoryName(file)! : codeRoot);
+        var relative = Path.GetRelativePath(root, file).Replace('\\', '/');
+        if (relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative))
+            throw new AxlCompileException(CompileErrorIds.WorkflowFileUnknown,
+                $"the workflow file {file} is not under the code root {root}, so it would not be in the image or the code archive.",
+                "give a code root that contains the workflow file (-CodeRoot, axl compile --code-root), or leave it out to use the file's folder.", wf.Name);
+        return relative;
+    }
+
+    /// <summary>One compile: the workflow, its options and what is derived from them once.</summary>
+    private sealed class Compilation
+    {
+        private readonly AxlWorkflow _wf;
+        private readonly ArgoCompileOptions _o;
+        private readonly ArgoStorage _storage;
+        private readonly CodeArchiveLocation? _code;
+        private readonly string _workflowFile;
+        private readonly ManifestLayout _layout;
+        private readonly HashSet<string> _maySkip = new(StringComparer.OrdinalIgnoreCase);
+        private readonly SortedSet<string> _images = new(StringComparer.Ordinal);
+
+        public Compilation(AxlWorkflow wf, ArgoCompileOptions o)
+        {
+            _wf = wf;
+            _o = o;
+            _storage = ArgoStorage.Parse(wf.Options.ArtifactStore);
+            CheckOptions();
+            _code = o.CodeArchive;
+            if (_code is null && wf.Options.CodeDelivery == CodeDelivery.Artifact)
+                throw new AxlCompileException(CompileErrorIds.CodeArchiveMissing,
+                    $"workflow '{wf.Name}' delivers its code as an artifact (-CodeDelivery Artifact), but no code archive location was given, so the pods would have no workflow code.",
+                    "upload the code archive first and give its location: ConvertTo-ArgoWorkflow -CodeArchive <CodeArchiveLocation> (axl compile --code-archive <location.json>); or bake the code into the image with -CodeDelivery Image.", wf.Name);
+            // The archive's own root wins over the file's folder: the workflow file must be named as it is inside the archive.
+            _workflowFile = RelativeWorkflowFile(wf, o.CodeRoot ?? _code?.CodeRoot);
+            var volume = _storage.Kind == ArgoStorageKind.Volume;
+            _layout = new ManifestLayout
+            {
+                InputDirectory = up => (volume ? DataRoot : InputsRoot) + "/" + up.KubernetesName,
+                OutputDirectory = s => (volume ? DataRoot : OutputsRoot) + "/" + s.KubernetesName,
+                ParameterValue = p => "{{inputs.parameters." + p.Name + "}}",
+                WorkflowFile = _workflowFile,
+                WorkDir = WorkDir,
+                RunId = "{{workflow.name}}",
+            };
+            // A step may be skipped when it has a condition, or omitted when any step above it may be skipped.
+            foreach (var s in wf.TopologicalOrder())
+                if (s.Condition is not null || s.Upstream.Any(u => _maySkip.Contains(u))) _maySkip.Add(s.Name);
+        }
+
+        public ArgoStorage Storage => _storage;
+        public CodeDelivery Delivery => _code is null ? CodeDelivery.Image : CodeDelivery.Artifact;
+        public IReadOnlyList<string> Images => _images.ToList();
+        public int TaskCount => _wf.StepCount;
+
+        private void CheckOptions()
+        {
+            void Bad(string message, string fix) => throw new AxlCompileException(CompileErrorIds.InvalidCompileOption, message, fix, _wf.Name);
+            var s3Given = _o.S3Endpoint is not null || _o.S3Region is not null || _o.S3Insecure is not null || _o.S3CredentialsSecret is not null;
+            if (s3Given && _storage.Kind != ArgoStorageKind.S3)
+                Bad($"the S3 options (endpoint, region, insecure, credentials secret) apply to an s3:// artifact store, but workflow '{_wf.Name}' uses {Describe(_storage)}.",
+                    "leave the S3 options out for this workflow, or give it -ArtifactStore s3://bucket/prefix.");
+            if (_o.S3Endpoint is { } ep && (ep.Contains("://", StringComparison.Ordinal) || ep.Length == 0 || ep.Contains('/')))
+                Bad($"S3 endpoint '{ep}' is not a host[:port]; Argo wants it without scheme or path.", "write it like minio.argo:9000 (and add -S3Insecure for plain HTTP).");
+            if (_o.S3CredentialsSecret is { } secret && !Dns1123Subdomain(secret))
+                Bad($"S3 credentials secret '{secret}' is not a Kubernetes secret name.", "give the name of a secret in the workflow's namespace, e.g. minio-credentials.");
+            if (_o.Namespace is { } ns && !Dns1123.IsValid(ns))
+                Bad($"namespace '{ns}' is not a valid Kubernetes namespace name.", "use lower-case letters, digits and '-', at most 63 characters.");
+            if (_o.ServiceAccount is { Length: 0 })
+                Bad("the service account override is empty.", "give a service account name, or leave the option out.");
+            if (_o.PvcAccessMode is not ("ReadWriteOnce" or "ReadWriteMany" or "ReadWriteOncePod"))
+                Bad($"volume access mode '{_o.PvcAccessMode}' is not one Kubernetes knows.", "use ReadWriteOnce or ReadWriteMany.");
+            if (_o.MaxBytes <= 0) Bad($"the size limit must be positive, got {_o.MaxBytes}.", "give a number of bytes, e.g. 1048576.");
+            if (_o.DeadlineGraceSeconds < 0) Bad($"the deadline grace must be 0 or more seconds, got {_o.DeadlineGraceSeconds}.", "give 0 or more.");
+            if (_o.CodeArchive is { } c)
+            {
+                if (string.IsNullOrEmpty(c.Bucket) || string.IsNullOrEmpty(c.Key))
+                    Bad("the code archive location has no bucket or no key.", "give the location the code archive was uploaded to.");
+                if (c.Endpoint is { } cep && cep.Contains("://", StringComparison.Ordinal))
+                    Bad($"code archive endpoint '{cep}' is not a host[:port]; Argo wants it without scheme.", "write it like minio.argo:9000 (Insecure for plain HTTP).");
+            }
+        }
+
+        private static bool Dns1123Subdomain(string name) =>
+            name.Length is > 0 and <= 253 && name.Split('.').All(Dns1123.IsValid);
+
+        private static string Describe(ArgoStorage s) => s.Kind switch
+        {
+            ArgoStorageKind.DefaultRepository => "the cluster's default artifact repository",
+            ArgoStorageKind.RepositoryRef => $"the artifact repository {s}",
+            ArgoStorageKind.Volume => $"a volume ({s})",
+            _ => s.ToString(),
+        };
+
+        public (ArgoMap Tree, ArgoStorage Storage, CodeDelivery Delivery, IReadOnlyList<string> Images, int TaskCount) Build() =>
+            (Document(), Storage, Delivery, Images, TaskCount);
+
+        private ArgoMap Document()
+        {
+            var order = _wf.TopologicalOrder();
+            var templates = new List<object?> { MainDag(order) };
+            templates.AddRange(order.Select(s => (object?)StepTemplate(s)));
+            return Map()
+                .With("apiVersion", ApiVersion)
+                .With("kind", _o.Kind.ToString())
+                .With("metadata", Metadata())
+                .With("spec", Spec(templates));
+        }
+
+        private ArgoMap Metadata()
+        {
+            var name = _wf.KubernetesName;
+            var labels = Map()
+                .With(LabelPrefix + "workflow", name)
+                .With(LabelPrefix + "workflow-hash", _wf.Hash.Substring("sha256:".Length, 12))
+                .With(LabelPrefix + "version", LabelValue(AxlInfo.Version));
+            foreach (var (k, v) in _wf.Options.Labels.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+                if (!labels.ContainsKey(k)) labels.With(k, v);
+            var annotations = Map()
+                .With(LabelPrefix + "workflow", _wf.Name)
+                .With(LabelPrefix + "workflow-hash", _wf.Hash)
+                .With(LabelPrefix + "version", AxlInfo.Version)
+                .With(LabelPrefix + "source", _workflowFile)
+                .With("workflows.argoproj.io/description", _wf.Options.Description);
+            return Map()
+                .With(_o.Kind == ArgoKind.Workflow ? "generateName" : "name", _o.Kind == ArgoKind.Workflow ? name + "-" : name)
+                .With("namespace", _o.Namespace)
+                .With("labels", labels)
+                .With("annotations", annotations);
+        }
+
+        private ArgoMap Spec(List<object?> templates)
+        {
+            var spec = Map()
+                .With("entrypoint", Entrypoint)
+                .With("serviceAccountName", _o.ServiceAccount ?? _wf.Options.ServiceAccount)
+                .With("arguments", Map().With("parameters", _wf.Parameters.Select(p => (object?)Parameter(p.Name, p.HasDefault ? ParameterText(p.Default) : null, p.Description)).ToList()));
+            switch (_storage.Kind)
+            {
+                case ArgoStorageKind.RepositoryRef:
+                    spec.With("artifactRepositoryRef", Map().With("configMap", _storage.ConfigMap).With("key", _storage.Key));
+                    break;
+                case ArgoStorageKind.Volume:
+                    spec.With("volumeClaimTemplates", new List<object?>
+                    {
+                        Map()
+                            .With("apiVersion", "v1")
+                            .With("kind", "PersistentVolumeClaim")
+                            .With("metadata", Map().With("name", VolumeName))
+                            .With("spec", Map()
+                                .With("accessModes", new List<object?> { _o.PvcAccessMode })
+                                .With("storageClassName", _o.PvcStorageClass)
+                                .With("resources", Map().With("requests", Map().With("storage", _storage.Size)))),
+                    });
+                    break;
+            }
+            return spec.With("templates", templates);
+        }
+
+        private ArgoMap MainDag(IReadOnlyList<AxlStep> order) =>
+            Map().With("name", Entrypoint).With("dag", Map().With("tasks", order.Select(s => (object?)Task(s)).ToList()));
+
+        private ArgoMap Task(AxlStep s)
+        {
+            var task = Map().With("name", s.KubernetesName).With("template", s.KubernetesName);
+            var upstream = s.Upstream.Select(u => _wf.GetStep(u)!).ToList();
+            if (upstream.Count > 0)
+            {
+                if (upstream.All(u => !_maySkip.Contains(u.Name)))
+                    task.With("dependencies", upstream.Select(u => (object?)u.KubernetesName).ToList());
+                else
+                    task.With("depends", string.Join(" && ", upstream.Select(u => DependsOn(s, u))));
+            }
+            if (s.Condition is { } condition) task.With("when", ArgoConditions.ToWhen(condition, _wf));
+            var arguments = Map()
+                .With("parameters", ParametersUsed(s).Select(p => (object?)Parameter(p.Name, "{{workflow.parameters." + p.Name + "}}")).ToList());
+            if (_storage.Kind != ArgoStorageKind.Volume)
+                arguments.With("artifacts", DataUpstream(s).Select(u => (object?)ArtifactFrom(u.KubernetesName, u.KubernetesName, OutputArtifact)).ToList());
+            return task.With("arguments", arguments);
+        }
+
+        /// <summary>
+        /// The "depends" term of one upstream step when some upstream step may be skipped, matching the local runtime:
+        /// a step that reads another's output runs only when that one succeeded; a step that only comes after it
+        /// (-DependsOn) also runs when its condition skipped it, but not when it was left out (Omitted) because a
+        /// step above it was skipped.
+        /// </summary>
+        private string DependsOn(AxlStep s, AxlStep u)
+        {
+            var data = _wf.IncomingEdges(s.Name).Any(e => e.Kind == EdgeKind.Data && e.From.Equals(u.Name, StringComparison.OrdinalIgnoreCase));
+            return data || u.Condition is null ? u.KubernetesName + ".Succeeded" : "(" + u.KubernetesName + ".Succeeded || " + u.KubernetesName + ".Skipped)";
+        }
+
+        /// <summary>Upstream steps whose output this step reads (one artifact each), in input order.</summary>
+        private List<AxlStep> DataUpstream(AxlStep s)
+        {
+            var result = new List<AxlStep>();
+            foreach (var b in s.Inputs)
+                if (b.Source == BindingSource.Step && _wf.GetStep(b.SourceName!) is { } up && !result.Contains(up)) result.Add(up);
+            return result;
+        }
+
+        /// <summary>Workflow parameters this step's inputs read, in input order, by their canonical names.</summary>
+        private List<AxlParameter> ParametersUsed(AxlStep s)
+        {
+            var result = new List<AxlParameter>();
+            foreach (var b in s.Inputs)
+                if (b.Source == BindingSource.Parameter && _wf.Parameters.FirstOrDefault(p => p.Name.Equals(b.SourceName, StringComparison.OrdinalIgnoreCase)) is { } p && !result.Contains(p))
+                    result.Add(p);
+            return result;
+        }
+
+        private ArgoMap StepTemplate(AxlStep s)
+        {
+            var manifest = ManifestBuilder.For(_wf, s, _layout);
+            var volume = _storage.Kind == ArgoStorageKind.Volume;
+            var dataUpstream = DataUpstream(s);
+
+            var inputArtifacts = new List<object?>();
+            if (!volume) inputArtifacts.AddRange(dataUpstream.Select(u => (object?)Artifact(u.KubernetesName, _layout.InputDirectory(u))));
+            if (_code is not null)
+            {
+                if (dataUpstream.Any(u => u.KubernetesName == CodeArtifact) && !volume)
+                    throw new AxlCompileException(CompileErrorIds.NotExpressible,
+                        $"step '{s.Name}' reads the output of a step named '{CodeArtifact}', whose artifact name clashes with the code archive artifact of code delivery Artifact.",
+                        $"rename the step '{CodeArtifact}' (for example to load_code).", _wf.Name);
+                inputArtifacts.Add(CodeInput(_code));
+            }
+            var inputs = Map()
+                .With("parameters", ParametersUsed(s).Select(p => (object?)Parameter(p.Name)).ToList())
+                .With("artifacts", inputArtifacts);
+
+            var outputs = Map();
+            if (manifest.Output.ValueFile is { } valueFile)
+                outputs.With("parameters", new List<object?> { Map().With("name", ValueParameter).With("valueFrom", Map().With("path", valueFile)) });
+            if (!volume) outputs.With("artifacts", new List<object?> { OutputArtifactOf(s, manifest.Output.Directory) });
+
+            var args = new List<object?> { "step" };
+            if (_code is not null) args.AddRange(new object?[] { "--workflow-archive", CodeArchivePath });
+            args.AddRange(new object?[] { "--manifest-json", manifest.ToJson(indented: false) });
+            var image = s.Image ?? _o.Image ?? _wf.Options.Image ?? AxlInfo.DefaultRunnerImage;
+            _images.Add(image);
+            var container = Map()
+                .With("name", ContainerName)
+                .With("image", image)
+                .With("command", new List<object?> { "axl" })
+                .With("args", args)
+                .With("env", Env(s.Env))
+                .With("resources", Resources(s.Resources))
+                .With("volumeMounts", volume ? new List<object?> { Map().With("name", VolumeName).With("mountPath", DataRoot) } : null);
+
+            return Map()
+                .With("name", s.KubernetesName)
+                .With("inputs", inputs)
+                .With("outputs", outputs)
+                .With("retryStrategy", s.Retries > 0 ? RetryStrategy(s.Retries) : null)
+                .With("activeDeadlineSeconds", s.TimeoutSeconds is { } t ? ((long)t + _o.DeadlineGraceSeconds).ToString(CultureInfo.InvariantCulture) : null)
+                .With("container", container);
+        }
+
+        /// <summary>The step's output directory as one artifact (a tgz of the whole folder, so output.meta.json travels with the data).</summary>
+        private ArgoMap OutputArtifactOf(AxlStep s, string directory)
+        {
+            var artifact = Artifact(OutputArtifact, directory);
+            if (_storage.Kind == ArgoStorageKind.S3)
+            {
+                var key = (_storage.Prefix is null ? "" : _storage.Prefix + "/") + "{{workflow.name}}/" + s.KubernetesName + "/output.tgz";
+                artifact.With("s3", S3(_o.S3Endpoint ?? "s3.amazonaws.com", _storage.Bucket, key, _o.S3Region, _o.S3Insecure == true, _o.S3CredentialsSecret, _o.S3AccessKeyKey, _o.S3SecretKeyKey));
+            }
+            return artifact;
+        }
+
+        /// <summary>
+        /// The code archive as an input artifact, kept as the .tar.gz file (archive: none) for the runner to verify and
+        /// extract to /axl/workdir (--workflow-archive); without "none" Argo would unpack it into a folder itself.
+        /// Without an endpoint only the key is given, and the cluster's artifact repository supplies the rest.
+        /// </summary>
+        private static ArgoMap CodeInput(CodeArchiveLocation c)
+        {
+            var s3 = c.Endpoint is null
+                ? Map().With("key", c.Key)
+                : S3(c.Endpoint, c.Bucket, c.Key, c.Region, c.Insecure, c.CredentialsSecret, c.AccessKeyKey, c.SecretKeyKey);
+            // "none: {}" is an empty map on purpose, which With would leave out: set it directly.
+            var archive = new ArgoMap { ["none"] = new ArgoMap() };
+            return Artifact(CodeArtifact, CodeArchivePath).With("archive", archive).With("s3", s3);
+        }
+
+        /// <summary>Retries as the local runtime does them: on any failure (the runner's exit code says whose), 1 s backoff doubling.</summary>
+        private static ArgoMap RetryStrategy(int retries) => Map()
+            .With("limit", retries.ToString(CultureInfo.InvariantCulture))
+            .With("retryPolicy", "Always")
+            .With("backoff", Map().With("duration", "1s").With("factor", "2"));
+
+        private static ArgoMap? Resources(ResourceSpec r)
+        {
+            if (r.IsEmpty) return null;
+            var requests = Map().With("cpu", r.CpuRequest).With("memory", r.MemoryRequest);
+            var limits = Map().With("cpu", r.CpuLimit).With("memory", r.MemoryLimit)
+                .With(r.GpuResource, r.Gpu?.ToString(CultureInfo.InvariantCulture));
+            return Map().With("requests", requests).With("limits", limits);
+        }
+    }
+
+    /// <summary>A parameter value as Argo carries it (always a string): booleans as true/false, numbers invariant.</summary>
+    public static string ParameterText(object? value) => value switch
+    {
+        null => "",
+        bool b => b ? "true" : "false",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        float f => f.ToString("R", CultureInfo.InvariantCulture),
+        IFormattable n => n.ToString(null, CultureInfo.InvariantCulture),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    /// <summary>A valid label value: at most 63 of [A-Za-z0-9._-], starting and ending with a letter or digit.</summary>
+    public static string LabelValue(string text)
+    {
+        var chars = text.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-').ToArray();
+        var s = new string(chars);
+        if (s.Length > 63) s = s[..63];
+        return s.Trim('-', '_', '.');
+    }
+}

@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Text;
+using Axl.Model;
+using Axl.Serialization;
+using Axl.Validation;
+
+namespace Axl.Compilers.Argo;
+
+/// <summary>
+/// A compiled Argo Workflow or WorkflowTemplate: the object tree (ordered maps, lists and strings) with a summary
+/// of what is in it. <see cref="ToYaml"/> gives the manifest to submit (the same bytes for the same IR and
+/// options); <see cref="ToJson"/> the same object as JSON, for the Kubernetes API.
+/// </summary>
+public sealed class ArgoDocument
+{
+    private readonly string _yaml;
+
+    internal ArgoDocument(AxlWorkflow wf, ArgoCompileOptions options, ArgoMap tree, ArgoStorage storage, CodeDelivery delivery, IReadOnlyList<string> images, int taskCount, IReadOnlyList<AxlDiagnostic> warnings)
+    {
+        Tree = tree;
+        Kind = options.Kind.ToString();
+        Name = options.Kind == ArgoKind.Workflow ? wf.KubernetesName + "-" : wf.KubernetesName;
+        Namespace = options.Namespace;
+        Workflow = wf.Name;
+        WorkflowHash = wf.Hash;
+        TaskCount = taskCount;
+        ArtifactStorage = storage.ToString();
+        CodeDelivery = delivery;
+        Images = images;
+        Warnings = warnings;
+        _yaml = CompilerYaml.Serialize(tree);
+        Size = Encoding.UTF8.GetByteCount(_yaml);
+    }
+
+    public string ApiVersion => ArgoCompiler.ApiVersion;
+    /// <summary>"Workflow" or "WorkflowTemplate".</summary>
+    public string Kind { get; }
+    /// <summary>metadata.generateName of a Workflow ("iris-knn-"), metadata.name of a WorkflowTemplate.</summary>
+    public string Name { get; }
+    public string? Namespace { get; }
+    /// <summary>The Axl workflow compiled.</summary>
+    public string Workflow { get; }
+    public string WorkflowHash { get; }
+    /// <summary>DAG tasks, one per step (and as many container templates).</summary>
+    public int TaskCount { get; }
+    /// <summary>"default" (the cluster's artifact repository), "ref:...", "s3://..." or "pvc:&lt;size&gt;".</summary>
+    public string ArtifactStorage { get; }
+    public CodeDelivery CodeDelivery { get; }
+    /// <summary>Every image the pods use, sorted.</summary>
+    public IReadOnlyList<string> Images { get; }
+    /// <summary>Bytes of the YAML (UTF-8): what the cluster stores, before the run adds its status.</summary>
+    public long Size { get; }
+    /// <summary>Validation warnings of the workflow (errors refuse the compile).</summary>
+    public IReadOnlyList<AxlDiagnostic> Warnings { get; }
+    /// <summary>The object as ordered maps, lists and strings.</summary>
+    public IReadOnlyDictionary<string, object?> Tree { get; }
+
+    public string ToYaml() => _yaml;
+
+    public string ToJson(bool indented = true) => IrDocument.ToJson(Tree, indented);
+
+    public override string ToString() => $"{Kind} {Name} ({TaskCount} task{(TaskCount == 1 ? "" : "s")}, {FormatSize(Size)})";
+
+    /// <summary>A size for people: "812 B", "12.4 KiB", "1.3 MiB".</summary>
+    public static string FormatSize(long bytes) => bytes switch
+    {
+        < 1024 => $"{bytes} B",
+        < 1024 * 1024 => (bytes / 1024.0).ToString("0.#", CultureInfo.InvariantCulture) + " KiB",
+        _ => (bytes / 1024.0 / 1024.0).ToString("0.##", CultureInfo.InvariantCulture) + " MiB",
+    };
+}
