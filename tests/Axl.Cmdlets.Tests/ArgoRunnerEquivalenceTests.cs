@@ -227,7 +227,8 @@ internal static class ArgoSimulator
         Directory.CreateDirectory(pod);
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var e in L(container.TryGetValue("env", out var env) ? env : null).Select(M)) psi.Environment[(string)e["name"]!] = (string?)e["value"];
+        foreach (var e in L(container.TryGetValue("env", out var env) ? env : null).Select(M))
+            psi.Environment[(string)e["name"]!] = Substitute((string)e["value"]!, results, parameters, inputs, workflowName);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -13,6 +13,8 @@ public sealed record ManifestLayout
     public required Func<AxlStep, string> OutputDirectory { get; init; }
     /// <summary>The value (or a back end's placeholder for it, such as {{inputs.parameters.K}}) of a workflow parameter.</summary>
     public required Func<AxlParameter, string?> ParameterValue { get; init; }
+    /// <summary>When set, the environment variable that carries a parameter's value to the runner (the value then stays out of the manifest).</summary>
+    public Func<AxlParameter, string>? ParameterEnv { get; init; }
     /// <summary>The workflow file as the runner will find it (relative to <see cref="WorkDir"/> or absolute).</summary>
     public required string WorkflowFile { get; init; }
     public string? WorkDir { get; init; }
@@ -37,7 +39,9 @@ public static class ManifestBuilder
                     break;
                 case BindingSource.Parameter:
                     var p = wf.Parameters.First(x => x.Name.Equals(b.SourceName, StringComparison.OrdinalIgnoreCase));
-                    inputs.Add(new ManifestInput(b.Name, "parameter", p.Name, "object", null, layout.ParameterValue(p)));
+                    inputs.Add(layout.ParameterEnv is { } env
+                        ? new ManifestInput(b.Name, "parameter", p.Name, "object", null, null, env(p))
+                        : new ManifestInput(b.Name, "parameter", p.Name, "object", null, layout.ParameterValue(p)));
                     break;
                 case BindingSource.Constant:
                     inputs.Add(new ManifestInput(b.Name, "constant", null, "object", null, IrDocument.ToJson(b.Constant, indented: false)));
@@ -64,6 +68,14 @@ public static class ManifestBuilder
     /// <summary>True when a condition of another step reads this step's output (the back ends then need it as a value).</summary>
     public static bool IsReadByCondition(AxlWorkflow wf, AxlStep step) =>
         wf.Steps.Any(s => s.Condition?.References().Any(r => !r.IsParameter && r.Name.Equals(step.Name, StringComparison.OrdinalIgnoreCase)) == true);
+
+    /// <summary>The environment variable that carries a workflow parameter into a container: AXL_PARAM_ and the name in upper case, other characters as '_', and its position to keep names apart.</summary>
+    public static string ParameterEnvironmentVariable(AxlWorkflow wf, AxlParameter p)
+    {
+        var index = wf.Parameters.ToList().FindIndex(x => ReferenceEquals(x, p));
+        var name = new string(p.Name.ToUpperInvariant().Select(c => c is >= 'A' and <= 'Z' or >= '0' and <= '9' ? c : '_').ToArray());
+        return $"AXL_PARAM_{index}_{name}";
+    }
 
     /// <summary>Joins with '/' when the base uses it (container paths), else with the platform separator.</summary>
     public static string CombinePath(string dir, string name) =>

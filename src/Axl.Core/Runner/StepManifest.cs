@@ -40,14 +40,19 @@ public sealed record StepManifest
         ["workDir"] = WorkDir,
         ["step"] = Step,
         ["runId"] = RunId,
-        ["inputs"] = Inputs.Select(i => (object?)new Dictionary<string, object?>
+        ["inputs"] = Inputs.Select(i =>
         {
-            ["name"] = i.Name,
-            ["source"] = i.Source,
-            ["from"] = i.From,
-            ["mode"] = i.Mode,
-            ["path"] = i.Path,
-            ["value"] = i.Value,
+            var d = new Dictionary<string, object?>
+            {
+                ["name"] = i.Name,
+                ["source"] = i.Source,
+                ["from"] = i.From,
+                ["mode"] = i.Mode,
+                ["path"] = i.Path,
+                ["value"] = i.Value,
+            };
+            if (i.Env is not null) d["env"] = i.Env;
+            return (object?)d;
         }).ToList(),
         ["output"] = new Dictionary<string, object?>
         {
@@ -84,7 +89,7 @@ public sealed record StepManifest
             var inputs = new List<ManifestInput>();
             if (r.TryGetProperty("inputs", out var ins) && ins.ValueKind == JsonValueKind.Array)
                 foreach (var i in ins.EnumerateArray())
-                    inputs.Add(new ManifestInput(Req(i, "name", "an input's "), Req(i, "source", "an input's "), Opt(i, "from"), Opt(i, "mode") ?? "object", Opt(i, "path"), Opt(i, "value")));
+                    inputs.Add(new ManifestInput(Req(i, "name", "an input's "), Req(i, "source", "an input's "), Opt(i, "from"), Opt(i, "mode") ?? "object", Opt(i, "path"), Opt(i, "value"), Opt(i, "env")));
             if (!r.TryGetProperty("output", out var o) || o.ValueKind != JsonValueKind.Object)
                 throw new AxlManifestException($"{origin}: 'output' is missing.");
             return new StepManifest
@@ -107,9 +112,11 @@ public sealed record StepManifest
 /// <summary>
 /// One input: <see cref="Source"/> is "step" (an artifact directory at <see cref="Path"/>, loaded as an object or
 /// handed as the data file's path per <see cref="Mode"/>), "parameter" (<see cref="Value"/>, converted to the
-/// parameter's type), "constant" (<see cref="Value"/> as JSON) or "context" (the run context).
+/// parameter's type; or read from the environment variable <see cref="Env"/>, which back ends use so that a value
+/// with quotes or backslashes never has to be escaped inside the manifest's JSON), "constant" (<see cref="Value"/>
+/// as JSON) or "context" (the run context).
 /// </summary>
-public sealed record ManifestInput(string Name, string Source, string? From, string Mode, string? Path, string? Value);
+public sealed record ManifestInput(string Name, string Source, string? From, string Mode, string? Path, string? Value, string? Env = null);
 
 /// <summary>Where the output artifact goes, through which handler; <see cref="ValueFile"/> gets a scalar output as text (for conditions).</summary>
 public sealed record ManifestOutput(string Directory, string IoHandler, string Extension, string? ValueFile);

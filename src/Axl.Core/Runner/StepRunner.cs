@@ -66,17 +66,21 @@ public static class StepRunner
         return new StepBinding(args, placeholders, stdin);
     }
 
-    /// <summary>The manifest's parameter values converted to each parameter's type (its -Type, else the type of its default).</summary>
+    /// <summary>The manifest's parameter values (inline, or from their environment variables) converted to each parameter's type.</summary>
     private static Dictionary<string, object?> ParametersOf(StepManifest m, AxlWorkflow wf)
     {
         var given = new Hashtable(StringComparer.OrdinalIgnoreCase);
-        foreach (var i in m.Inputs.Where(i => i.Source == "parameter" && i.From is not null)) given[i.From!] = i.Value;
+        foreach (var i in m.Inputs.Where(i => i.Source == "parameter" && i.From is not null))
+        {
+            if (i.Env is { } env)
+                given[i.From!] = Environment.GetEnvironmentVariable(env)
+                    ?? throw new AxlInputException($"parameter '{i.From}' should come in the environment variable {env}, which is not set in this container.", FailureKind.Infrastructure);
+            else given[i.From!] = i.Value;
+        }
         try
         {
-            // Parameters the step does not use need no value here.
-            var relevant = new Hashtable(StringComparer.OrdinalIgnoreCase);
-            foreach (var p in wf.Parameters) relevant[p.Name] = given.ContainsKey(p.Name) ? given[p.Name] : p.Default ?? "";
-            return ParameterResolver.Resolve(wf, null, relevant);
+            // Only the parameters this step uses: the others need no value here.
+            return ParameterResolver.Convert(wf, given, "the step manifest");
         }
         catch (AxlParameterException ex)
         {
@@ -161,7 +165,9 @@ public static class StepRunner
         var inv = new StepInvocation
         {
             Workflow = wf, Step = step, Arguments = binding.Arguments, Placeholders = binding.Placeholders, StdinPath = binding.StdinPath,
-            OutputDirectory = m.Output.Directory, RunId = m.RunId ?? "", WorkingDirectory = m.WorkDir ?? Path.GetDirectoryName(Path.GetFullPath(wf.SourceFile ?? ".")),
+            OutputDirectory = m.Output.Directory, RunId = m.RunId ?? "",
+            // The workflow file's folder, as in local runs (the code root may be higher up, e.g. a whole repository).
+            WorkingDirectory = wf.SourceFile is { } source ? Path.GetDirectoryName(Path.GetFullPath(source)) : m.WorkDir,
             KillGrace = killGrace ?? TimeSpan.FromSeconds(10), Log = log,
         };
         var result = step.Kind == StepKind.Command ? CommandStepExecutor.Run(inv, ct) : ScriptStepExecutor.Run(inv, ct);

@@ -42,6 +42,20 @@ public static class ParameterResolver
         return wf.Parameters.ToDictionary(p => p.Name, p => result[p.Name], StringComparer.OrdinalIgnoreCase);
     }
 
+    /// <summary>Converts the given values only (unknown names are errors, nothing is required): for a step that needs a few parameters.</summary>
+    public static Dictionary<string, object?> Convert(AxlWorkflow wf, IDictionary values, string origin)
+    {
+        var result = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+        foreach (DictionaryEntry e in values)
+        {
+            var name = System.Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "";
+            var p = wf.Parameters.FirstOrDefault(x => x.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+                ?? throw new AxlParameterException($"{origin}: '{name}' is not a parameter of workflow '{wf.Name}'.");
+            result[p.Name] = ConvertValue(p, e.Value is PSObject ps ? ps.BaseObject : e.Value, origin);
+        }
+        return result;
+    }
+
     private static object? ConvertValue(AxlParameter p, object? value, string origin)
     {
         if (value is null) return null;

@@ -125,7 +125,10 @@ public sealed class ArgoCompilerTests
         Assert.Equal("/axl/outputs/first", first.GetProperty("output").GetProperty("directory").GetString());
         var mode = first.GetProperty("inputs")[0];
         Assert.Equal("parameter", mode.GetProperty("source").GetString());
-        Assert.Equal("{{inputs.parameters.Mode}}", mode.GetProperty("value").GetString());
+        Assert.Equal(JsonValueKind.Null, mode.GetProperty("value").ValueKind);
+        Assert.Equal("AXL_PARAM_0_MODE", mode.GetProperty("env").GetString());
+        var env = L(Get(Template(d, "first"), "container", "env")).Select(M).Single(e => (string)e["name"]! == "AXL_PARAM_0_MODE");
+        Assert.Equal("{{inputs.parameters.Mode}}", env["value"]);
         var second = Manifest(d, "second");
         Assert.Equal("/axl/inputs/first", second.GetProperty("inputs")[0].GetProperty("path").GetString());
         Assert.Equal(JsonValueKind.Null, second.GetProperty("output").GetProperty("valueFile").ValueKind);

@@ -144,8 +144,15 @@ public sealed class ArgoStructureTests
                 foreach (var input in manifest.RootElement.GetProperty("inputs").EnumerateArray().Where(i => i.GetProperty("source").GetString() == "step"))
                     Assert.Contains(input.GetProperty("path").GetString(), declared.Values);
             }
+            // Parameter values travel in environment variables (never pasted into the manifest's JSON).
+            var env = L(Get(t, "container", "env")).Select(M).ToDictionary(e => (string)e["name"]!, e => (string)e["value"]!);
             foreach (var input in manifest.RootElement.GetProperty("inputs").EnumerateArray().Where(i => i.GetProperty("source").GetString() == "parameter"))
-                Assert.Equal("{{inputs.parameters." + input.GetProperty("from").GetString() + "}}", input.GetProperty("value").GetString());
+            {
+                Assert.Equal(JsonValueKind.Null, input.GetProperty("value").ValueKind);
+                var variable = input.GetProperty("env").GetString()!;
+                Assert.StartsWith("AXL_PARAM_", variable);
+                Assert.Equal("{{inputs.parameters." + input.GetProperty("from").GetString() + "}}", env[variable]);
+            }
         }
     }
 }

@@ -112,6 +112,8 @@ public static class ArgoCompiler
                 InputDirectory = up => (volume ? DataRoot : InputsRoot) + "/" + up.KubernetesName,
                 OutputDirectory = s => (volume ? DataRoot : OutputsRoot) + "/" + s.KubernetesName,
                 ParameterValue = p => "{{inputs.parameters." + p.Name + "}}",
+                // Values reach the runner through the environment: Argo would paste them raw into the manifest's JSON.
+                ParameterEnv = p => ManifestBuilder.ParameterEnvironmentVariable(wf, p),
                 WorkflowFile = _workflowFile,
                 WorkDir = WorkDir,
                 RunId = "{{workflow.name}}",
@@ -318,7 +320,8 @@ public static class ArgoCompiler
                 .With("image", image)
                 .With("command", new List<object?> { "axl" })
                 .With("args", args)
-                .With("env", Env(s.Env))
+                .With("env", Env(s.Env.Concat(ParametersUsed(s).Select(p =>
+                    new KeyValuePair<string, string>(ManifestBuilder.ParameterEnvironmentVariable(_wf, p), "{{inputs.parameters." + p.Name + "}}")))))
                 .With("resources", Resources(s.Resources))
                 .With("volumeMounts", volume ? new List<object?> { Map().With("name", VolumeName).With("mountPath", DataRoot) } : null);
 
