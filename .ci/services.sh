@@ -37,11 +37,15 @@ ensure_node() {
 }
 
 ensure_s3rver() {
-  # Reinstall when the lock file changed since the last install.
-  if [ -f "$s3rver_js" ] && [ "$services/node_modules/.package-lock.json" -nt "$services/package-lock.json" ]; then return; fi
+  # Reinstall when the lock file changed since the last install (the same stamp tests/run checks, so neither
+  # reinstalls under the other's running server).
+  local lock_sum stamp="$services/node_modules/.axl-lock.sha256"
+  lock_sum="$(sha256sum "$services/package-lock.json" | cut -d' ' -f1)"
+  if [ -f "$s3rver_js" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$lock_sum" ]; then return; fi
   log "installing s3rver from tests/services/package-lock.json (npm ci)"
   npm ci --prefix "$services" --no-audit --no-fund --loglevel=error >/dev/null
   [ -f "$s3rver_js" ] || { echo "services: npm ci did not install s3rver ($s3rver_js missing)" >&2; exit 1; }
+  echo "$lock_sum" >"$stamp"
 }
 
 free_port() {

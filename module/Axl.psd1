@@ -20,6 +20,7 @@
         'ConvertTo-AxlIr'
         'ConvertTo-ArgoWorkflow'
         'Invoke-AxlLocalRun'
+        'Invoke-AxlStep'
         'Get-AxlRun'
         'Get-AxlArtifact'
         'Register-AxlIoHandler'

@@ -126,6 +126,35 @@ public sealed class RunCmdletTests(PowerShellFixture ps) : IDisposable
     }
 
     [Fact]
+    public void Invoke_AxlStep_runs_a_step_from_its_manifest_like_axl_step()
+    {
+        var dir = Path.Combine(Repo.Examples, "diamond");
+        string Manifest(string outDir) => System.Text.Json.JsonSerializer.Serialize(new
+        {
+            schemaVersion = 1, workflow = "diamond", workflowFile = "diamond.axl.ps1", workDir = dir, step = "start",
+            inputs = new[] { new { name = "Base", source = "parameter", from = "Base", mode = "object", value = "6" } },
+            output = new { directory = outDir, ioHandler = "clixml" },
+        });
+        var viaModule = Path.Combine(_dir.Path, "module", "start");
+        var r = Run("""
+            $o = Invoke-AxlStep -ManifestJson $m
+            $o.Status; $o.ExitCode
+            """, ("m", Manifest(viaModule)));
+        r.ShouldSucceed();
+        Assert.Equal(new object[] { "Succeeded", 0 }, r.Objects);
+        Assert.Contains(r.Information, i => ((string)i.MessageData).Contains("\"status\":\"Succeeded\""));
+
+        var viaCli = Path.Combine(_dir.Path, "cli", "start");
+        var cli = CliTests.Axl("step", "--manifest-json", Manifest(viaCli));
+        Assert.Equal(0, cli.Exit);
+        string Hash(string d) => JsonDocument.Parse(File.ReadAllText(Path.Combine(d, "output.meta.json"))).RootElement.GetProperty("sha256").GetString()!;
+        Assert.Equal(Hash(viaCli), Hash(viaModule));
+
+        var bad = Run("Invoke-AxlStep -ManifestJson '{\"schemaVersion\":1}'");
+        Assert.StartsWith("Axl.BadManifest", Assert.Single(bad.Errors).FullyQualifiedErrorId);
+    }
+
+    [Fact]
     public void Run_views_render()
     {
         var diamond = Path.Combine(Repo.Examples, "diamond", "diamond.axl.ps1");
