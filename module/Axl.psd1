@@ -26,6 +26,18 @@
         'Register-AxlIoHandler'
         'Get-AxlIoHandler'
         'Publish-AxlWorkflowCode'
+        'New-AxlJobSpec'
+        'ConvertTo-AxlJobSpecJson'
+        'ConvertFrom-AxlJobSpecJson'
+        'Submit-AxlJob'
+        'Get-AxlJob'
+        'Wait-AxlJob'
+        'Start-AxlExperiment'
+        'Get-AxlExperiment'
+        'Stop-AxlExperiment'
+        'ConvertTo-AxlJobEnvelope'
+        'Test-AxlJobEnvelope'
+        'Start-AxlWorker'
     )
     VariablesToExport    = @()
     AliasesToExport      = @('AxlWorkflow', 'Step', 'Parameter', 'Graph')

@@ -6,9 +6,9 @@
 # Every step runs one program with an argument array (never a shell string, so nothing is
 # re-parsed by a shell). Placeholders in arguments:
 #   {LogFile}  the value of the workflow parameter LogFile
-#   {errors}   the path of the errors step's output file
 # -Stdin <step> pipes that step's output file to the program's standard input, the envelope's
-# input_from_task. A command step's standard output is its output (IO handler text).
+# input_from_task. Every step reads its predecessor on standard input (not through a {step} file
+# placeholder), so the workflow converts to a job envelope as it is (ConvertTo-AxlJobEnvelope). A command step's standard output is its output (IO handler text).
 # -Env LC_ALL=C makes sort and uniq compare bytes, so the result is the same on every machine.
 
 AxlWorkflow log-errors -Description 'Extract the error lines of a log and count each kind' {
@@ -19,7 +19,7 @@ AxlWorkflow log-errors -Description 'Extract the error lines of a log and count 
     Step errors -Command grep -ArgumentList '-i', 'error', '{LogFile}' -Timeout 60
 
     # Drop the date and time (the first two space-separated fields) so repeats of one error are equal lines.
-    Step messages -Command cut -ArgumentList '-d', ' ', '-f', '3-', '{errors}' -Timeout 30
+    Step messages -Command cut -ArgumentList '-d', ' ', '-f', '3-' -Stdin errors -Timeout 30
 
     # Task 2: sort, reading the previous step's output on standard input.
     Step sorted -Command sort -Stdin messages -Env @{ LC_ALL = 'C' } -Timeout 30

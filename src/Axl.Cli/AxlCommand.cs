@@ -23,6 +23,7 @@ public static class AxlCommand
         new CompileCommand(),
         new RunCommand(),
         new StepCommand(),
+        new WorkerCommand(),
     }.ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);

@@ -36,6 +36,8 @@ public static class AxlSessionState
         {
             typeof(Axl.Model.AxlWorkflow), typeof(Axl.Model.AxlStep), typeof(Axl.Validation.AxlDiagnostic),
             typeof(Axl.Runtime.AxlRun), typeof(Axl.Runtime.AxlStepResult),
+            typeof(Axl.Jobs.AxlJobSpec), typeof(Axl.Jobs.JobResult), typeof(Axl.Jobs.AxlExperiment),
+            typeof(Axl.Jobs.Envelopes.JobEnvelope),
         })
             add.Invoke(null, new object[] { t.Name, t });
     }

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Runtime;
+using System.Runtime.InteropServices;
+using Axl.Bench;
+
+BenchConfig cfg;
+try { cfg = BenchConfig.Parse(args); }
+catch (Exception ex) when (ex is ArgumentException or FormatException)
+{
+    Console.Error.WriteLine(ex.Message);
+    return 2;
+}
+
+// Step runspaces must know the Axl commands (Get-AxlWorkflow loads the workflow file in each of them).
+Axl.Cmdlets.AxlSessionState.ConfigureEngine();
+
+var total = Stopwatch.StartNew();
+var report = new Report();
+Directory.CreateDirectory(cfg.Work);
+#if DEBUG
+Console.WriteLine("WARNING: a Debug build; figures are not representative. Use bench/run (Release).");
+#endif
+Console.WriteLine($"Axl.Bench{(cfg.Quick ? " --quick" : "")}: {Environment.ProcessorCount} cores, .NET {Environment.Version}, " +
+                  $"{RuntimeInformation.OSDescription}, GC {(GCSettings.IsServerGC ? "server" : "workstation")}, work directory {cfg.Work}");
+
+try
+{
+    DispatchBench? dispatch = null;
+    if (cfg.Includes("dispatch"))
+    {
+        dispatch = new DispatchBench(cfg, report);
+        dispatch.Run();
+    }
+    if (cfg.Includes("profile")) new ProfileBench(cfg, report, dispatch?.Results).Run();
+    if (cfg.Includes("handlers")) new HandlerBench(cfg, report).Run();
+    MachineSection(report);
+}
+finally
+{
+    try { Directory.Delete(cfg.Work, recursive: true); } catch (IOException) { }
+}
+
+var elapsed = total.Elapsed;
+var footer = $"Whole benchmark: {elapsed.TotalMinutes:0.0} min in one process (Axl.Bench{(cfg.Quick ? " --quick" : "")}, .NET {Environment.Version}, " +
+             $"System.Management.Automation {SmaVersion()}).";
+Console.WriteLine();
+Console.WriteLine(footer);
+if (cfg.Out is not null)
+{
+    Directory.CreateDirectory(Path.GetDirectoryName(cfg.Out)!);
+    File.WriteAllText(cfg.Out, report.ToMarkdown() + footer + "\n");
+    Console.WriteLine($"results written to {cfg.Out}");
+}
+return 0;
+
+static void MachineSection(Report report)
+{
+    var probes = Harness.ProbeResults;
+    if (probes.Count == 0) return;
+    var load = LoadMeter.All.ToDictionary(l => l.Label, l => l);
+    var s = report.Add("The machine during the run",
+        "Before each measured round: the time of a fixed piece of CPU work (CPU probe; lower is faster) and the mean fsync of 20 small new files (disk probe); " +
+        "during the round: the CPU time other processes used, in cores (from /proc/stat, less this process). A round whose probes are far from the median, " +
+        "or with other processes busy, ran on a slower machine than the others; the per-round ratios of the dispatch table absorb most of that, absolute times do not.");
+    var t = s.Table("round", "CPU probe", "fsync probe", "other processes (cores)", "round length");
+    foreach (var p in probes)
+    {
+        var l = load.GetValueOrDefault(p.Label);
+        t.Row(p.Label, Fmt.Seconds(p.Cpu), Fmt.Seconds(p.Fsync), l.Label is null ? "" : LoadMeter.Cores(l.OtherCores), l.Label is null ? "" : Fmt.Seconds(l.Seconds));
+    }
+    double Med(IEnumerable<double> xs) => DispatchBench.Median(xs.ToList());
+    t.Row("**median (min–max)**", $"{Fmt.Seconds(Med(probes.Select(p => p.Cpu)))} ({Fmt.Seconds(probes.Min(p => p.Cpu))}–{Fmt.Seconds(probes.Max(p => p.Cpu))})",
+        $"{Fmt.Seconds(Med(probes.Select(p => p.Fsync)))} ({Fmt.Seconds(probes.Min(p => p.Fsync))}–{Fmt.Seconds(probes.Max(p => p.Fsync))})",
+        load.Count == 0 ? "" : $"{LoadMeter.Cores(Med(load.Values.Select(l => l.OtherCores)))} ({LoadMeter.Cores(load.Values.Min(l => l.OtherCores))}–{LoadMeter.Cores(load.Values.Max(l => l.OtherCores))})", "");
+    s.Print();
+}
+
+static string SmaVersion()
+{
+    var a = typeof(System.Management.Automation.PSObject).Assembly;
+    var v = a.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+        .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion;
+    return v?.Split('+')[0] ?? a.GetName().Version?.ToString() ?? "?";
+}

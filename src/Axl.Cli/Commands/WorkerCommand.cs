@@ -1,0 +1,80 @@
+using System.Globalization;
+using Axl.Jobs.Queue;
+
+namespace Axl.Cli.Commands;
+
+/// <summary>axl worker --redis host:port [--stream s] [--group g] [--name n] [--max-jobs N] [--claim-idle S]: a job envelope worker.</summary>
+public sealed class WorkerCommand : ICliCommand
+{
+    public string Name => "worker";
+    public string Summary => "run job envelopes from a Redis stream (a queue worker)";
+    public IReadOnlyCollection<string> Flags { get; } = new[] { "--quiet" };
+    public IReadOnlyCollection<string> Options { get; } = new[] { "--redis", "--stream", "--group", "--name", "--max-jobs", "--claim-idle", "--kill-grace", "--workdir" };
+    public string Usage => """
+        Usage: axl worker --redis <host:port> [--stream axl:jobs] [--group axl-workers] [--name <name>]
+                          [--max-jobs N] [--claim-idle <seconds>] [--kill-grace <seconds>] [--workdir <dir>] [--quiet]
+
+        Reads job envelopes from a Redis stream with a consumer group and runs each job's tasks in order on this
+        machine: a task's standard input is the standard output of its input_from_task, the first failing task
+        (non-zero exit, timeout, crash) ends the job, a timeout sends SIGTERM then SIGKILL. The job's state and results
+        go to the hash axl:job:<id>. Jobs of a worker that stopped answering are reclaimed after --claim-idle seconds
+        (default 60). Runs until Ctrl+C, or until --max-jobs jobs ended here.
+
+          --redis        the Redis server (host:port, or a StackExchange.Redis configuration string)
+          --stream       the stream (default axl:jobs)
+          --group        the consumer group (default axl-workers)
+          --name         this worker's consumer name (default <host>-<pid>)
+          --max-jobs     stop after this many jobs ended here (default: no limit)
+          --claim-idle   seconds after which another worker's silent job is reclaimed (default 60)
+          --kill-grace   seconds between SIGTERM and SIGKILL on a timeout (default 5)
+          --workdir      the folder tasks run in (default: the current folder)
+          --quiet        no progress lines on stderr
+
+        Environment: AXL_REDIS (default for --redis), AXL_JOB_KEY_PREFIX (prefix of the job hashes, default axl:job:).
+
+        Exit codes: 0 stopped normally, 1 bad arguments or Redis unreachable, 2 internal error.
+
+        """;
+
+    public int Execute(CliArguments args, TextWriter stdout, TextWriter stderr)
+    {
+        var redis = args.Option("--redis") ?? Environment.GetEnvironmentVariable("AXL_REDIS")
+            ?? throw new UsageException("worker needs --redis host:port (or $AXL_REDIS).");
+        var options = new JobQueueOptions
+        {
+            Stream = args.Option("--stream") ?? "axl:jobs",
+            Group = args.Option("--group") ?? "axl-workers",
+            KeyPrefix = Environment.GetEnvironmentVariable("AXL_JOB_KEY_PREFIX") is { Length: > 0 } prefix ? prefix : "axl:job:",
+            ClaimIdle = TimeSpan.FromSeconds(Seconds(args, "--claim-idle", 60)),
+            KillGrace = TimeSpan.FromSeconds(Seconds(args, "--kill-grace", 5)),
+            WorkingDirectory = args.Option("--workdir") is { } w ? Path.GetFullPath(w) : null,
+        };
+        var maxJobs = args.Option("--max-jobs") is { } m
+            ? int.TryParse(m, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : throw new UsageException($"--max-jobs '{m}' is not a number of jobs.")
+            : 0;
+        JobQueue queue;
+        try { queue = JobQueue.Connect(redis, options); }
+        catch (JobQueueException ex) { throw new UsageException(ex.Message); }
+        using (queue)
+        {
+            var worker = new JobWorker(queue, args.Option("--name"));
+            var quiet = args.Has("--quiet");
+            worker.Log += line => { if (!quiet) lock (stderr) stderr.WriteLine(line); };
+            worker.JobFinished += job => { lock (stdout) { stdout.WriteLine($"{job.JobId} {job.State.ToString().ToLowerInvariant()}"); stdout.Flush(); } };
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
+            try { worker.RunAsync(maxJobs, cts.Token).GetAwaiter().GetResult(); }
+            finally { Console.CancelKeyPress -= onCancel; }
+        }
+        return ExitCodes.Success;
+    }
+
+    private static double Seconds(CliArguments args, string name, double fallback)
+    {
+        var v = args.Option(name);
+        if (v is null) return fallback;
+        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s >= 0 ? s : throw new UsageException($"{name} '{v}' is not a number of seconds.");
+    }
+}

@@ -1,0 +1,101 @@
+using System.Management.Automation;
+using Axl.Jobs;
+
+namespace Axl.Cmdlets.Jobs;
+
+/// <summary>
+/// A submitted Axl job as a PowerShell job: Get-Job, Wait-Job, Receive-Job (log lines as information records, then the
+/// JobResult as output), Stop-Job (cancel: kills the process tree) and Remove-Job work on it. Delegates to an
+/// <see cref="IJobHandle"/> of Core.
+/// </summary>
+public sealed class AxlJob : Job
+{
+    private readonly object _gate = new();
+    private bool _terminal;
+
+    public AxlJob(IJobHandle handle, string command) : base(command, handle.Spec.Name)
+    {
+        Handle = handle;
+        PSJobTypeName = "AxlJob";
+        handle.Log += OnLog;
+        handle.StatusChanged += OnStatus;
+        OnStatus(handle.Status); // it may have moved on before we subscribed
+    }
+
+    public IJobHandle Handle { get; }
+    public AxlJobSpec Spec => Handle.Spec;
+    public string RunId => Handle.RunId;
+    public JobTargetKind Target => Spec.Target;
+    public JobStatus Status => Handle.Status;
+    public JobResult? Result => Handle.Result;
+    /// <summary>The process id of a Local job (the axl command).</summary>
+    public int? ProcessId => (Handle as LocalJobHandle)?.ProcessId;
+
+    public override string StatusMessage => Handle.Status.ToString();
+    public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Information.Count > 0 || Warning.Count > 0;
+    public override string Location => Target == JobTargetKind.Local ? Environment.MachineName : Target.ToString();
+
+    public override void StopJob()
+    {
+        Handle.Cancel();
+        Handle.Wait(TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Waits for the job to end; false when the timeout passed first.</summary>
+    public bool WaitForResult(TimeSpan timeout, CancellationToken cancellation = default) =>
+        Handle.Wait(timeout, cancellation) && WaitForState(timeout);
+
+    private bool WaitForState(TimeSpan timeout) => IsFinishedState(JobStateInfo.State) || Finished.WaitOne(timeout);
+
+    private void OnLog(JobLogLine line)
+    {
+        var record = new InformationRecord(line, "axl:" + Name);
+        record.Tags.Add("axl-log");
+        if (line.Level is { } level) record.Tags.Add(level);
+        Information.Add(record);
+    }
+
+    private void OnStatus(JobStatus status)
+    {
+        lock (_gate)
+        {
+            if (_terminal) return;
+            switch (status)
+            {
+                case JobStatus.Running:
+                    if (JobStateInfo.State != JobState.Running) SetJobState(JobState.Running);
+                    return;
+                case JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled:
+                    _terminal = true;
+                    break;
+                default:
+                    return;
+            }
+        }
+        var result = Handle.Result;
+        if (result is not null) Output.Add(PSObject.AsPSObject(result));
+        if (status == JobStatus.Failed)
+            Error.Add(new ErrorRecord(new InvalidOperationException($"job '{Name}' failed: {result?.Error}"), "Axl.JobFailed", ErrorCategory.InvalidResult, result));
+        if (JobStateInfo.State == JobState.NotStarted) SetJobState(JobState.Running);
+        SetJobState(status switch
+        {
+            JobStatus.Succeeded => JobState.Completed,
+            JobStatus.Failed => JobState.Failed,
+            _ => JobState.Stopped,
+        });
+    }
+
+    private static bool IsFinishedState(JobState s) => s is JobState.Completed or JobState.Failed or JobState.Stopped;
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Handle.Log -= OnLog;
+            Handle.StatusChanged -= OnStatus;
+            if (Handle.Status is JobStatus.Pending or JobStatus.Running) Handle.Cancel();
+            Handle.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

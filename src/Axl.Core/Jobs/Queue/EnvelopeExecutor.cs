@@ -1,0 +1,167 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text;
+using Axl.Jobs.Envelopes;
+using Axl.Runtime;
+
+namespace Axl.Jobs.Queue;
+
+/// <summary>The outcome of running an envelope: the tasks that ran, and the first failure.</summary>
+public sealed class EnvelopeRunResult
+{
+    public List<QueuedTaskResult> Tasks { get; } = new();
+    public int? FailedTask { get; set; }
+    public string? Error { get; set; }
+    /// <summary>The run was stopped from outside (the worker is shutting down): the job is not finished.</summary>
+    public bool Cancelled { get; set; }
+    public bool Succeeded => FailedTask is null && !Cancelled;
+}
+
+/// <summary>
+/// Runs an envelope's tasks in order, on this machine: each program with its argument array (never a shell), standard
+/// input from the standard output of input_from_task (else closed), fail-fast at the first task that exits non-zero,
+/// times out or cannot start; a timeout sends SIGTERM, then SIGKILL after the grace period
+/// (<see cref="CommandStepExecutor.Terminate"/>). The stdout of every task is kept whole in a scratch folder for
+/// piping; the results carry at most <see cref="JobQueueOptions.MaxCapturedBytes"/> of stdout and stderr per task.
+/// </summary>
+public static class EnvelopeExecutor
+{
+    public static EnvelopeRunResult Run(JobEnvelope envelope, JobQueueOptions options, CancellationToken cancellation = default, Action<string>? log = null)
+    {
+        var result = new EnvelopeRunResult();
+        var scratch = Path.Combine(Path.GetTempPath(), "axl-job-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            var stdoutFiles = new Dictionary<int, string>();
+            foreach (var task in envelope.Tasks)
+            {
+                if (cancellation.IsCancellationRequested) { result.Cancelled = true; break; }
+                var stdoutPath = Path.Combine(scratch, $"task-{task.TaskNumber}.stdout");
+                var stderrPath = Path.Combine(scratch, $"task-{task.TaskNumber}.stderr");
+                string? stdinPath = task.InputFromTask is { } from && stdoutFiles.TryGetValue(from, out var f) ? f : null;
+                log?.Invoke($"job {envelope.JobId}: task {task.TaskNumber}: {task.Command} {string.Join(' ', task.Args)}".TrimEnd());
+                var r = RunTask(task, stdinPath, stdoutPath, stderrPath, options, cancellation, out var cancelled);
+                if (cancelled) { result.Cancelled = true; break; }
+                result.Tasks.Add(r);
+                stdoutFiles[task.TaskNumber] = stdoutPath;
+                if (r.Status != "succeeded")
+                {
+                    result.FailedTask = task.TaskNumber;
+                    result.Error = $"task {task.TaskNumber} ({task.Command}) {r.Error}";
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+        return result;
+    }
+
+    private static QueuedTaskResult RunTask(JobTask task, string? stdinPath, string stdoutPath, string stderrPath, JobQueueOptions options, CancellationToken cancellation, out bool cancelled)
+    {
+        cancelled = false;
+        var r = new QueuedTaskResult { TaskNumber = task.TaskNumber, Command = task.Command };
+        var watch = Stopwatch.StartNew();
+        var psi = new ProcessStartInfo(task.Command)
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = options.WorkingDirectory ?? Environment.CurrentDirectory,
+        };
+        foreach (var a in task.Args) psi.ArgumentList.Add(a);
+        using var process = new Process { StartInfo = psi };
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception ex)
+        {
+            r.Status = "crashed";
+            r.Error = $"could not be started: {ex.Message}";
+            r.DurationMs = watch.ElapsedMilliseconds;
+            return r;
+        }
+        var stdin = Task.Run(async () =>
+        {
+            try
+            {
+                if (stdinPath is not null)
+                {
+                    await using var src = File.OpenRead(stdinPath);
+                    await src.CopyToAsync(process.StandardInput.BaseStream);
+                }
+            }
+            catch (IOException) { /* the program closed its stdin early */ }
+            finally { try { process.StandardInput.Close(); } catch (IOException) { } }
+        });
+        var stdout = Task.Run(async () =>
+        {
+            await using var dst = new FileStream(stdoutPath, FileMode.CreateNew, FileAccess.Write);
+            await process.StandardOutput.BaseStream.CopyToAsync(dst);
+        });
+        var stderr = Task.Run(async () =>
+        {
+            await using var dst = new FileStream(stderrPath, FileMode.CreateNew, FileAccess.Write);
+            await process.StandardError.BaseStream.CopyToAsync(dst);
+        });
+
+        var timeout = TimeSpan.FromSeconds(task.EffectiveTimeoutSecs);
+        bool exited;
+        try { exited = process.WaitForExitAsync(CancellationToken.None).Wait(timeout, cancellation); }
+        catch (OperationCanceledException)
+        {
+            CommandStepExecutor.Terminate(process, options.KillGrace);
+            Task.WaitAll(new[] { stdin, stdout, stderr }, TimeSpan.FromSeconds(5));
+            cancelled = true;
+            return r;
+        }
+        if (!exited)
+        {
+            CommandStepExecutor.Terminate(process, options.KillGrace);
+            Task.WaitAll(new[] { stdin, stdout, stderr }, TimeSpan.FromSeconds(5));
+            r.Status = "timeout";
+            r.Error = $"timed out after {task.EffectiveTimeoutSecs} s: sent SIGTERM, then SIGKILL after {options.KillGrace.TotalSeconds:0.#} s if still running";
+        }
+        else
+        {
+            process.WaitForExit();
+            Task.WaitAll(stdin, stdout, stderr);
+            r.ExitCode = process.ExitCode;
+            if (process.ExitCode == 0) r.Status = "succeeded";
+            else if (!OperatingSystem.IsWindows() && process.ExitCode is 128 + 4 or 128 + 6 or 128 + 7 or 128 + 8 or 128 + 9 or 128 + 11)
+            {
+                r.Status = "crashed";
+                r.Error = $"crashed (exit code {process.ExitCode}: killed by signal {process.ExitCode - 128})";
+            }
+            else
+            {
+                r.Status = "failed";
+                r.Error = $"exited with code {process.ExitCode}";
+            }
+        }
+        r.DurationMs = watch.ElapsedMilliseconds;
+        (r.Stdout, r.StdoutTruncated) = Capture(stdoutPath, options.MaxCapturedBytes);
+        (r.Stderr, r.StderrTruncated) = Capture(stderrPath, options.MaxCapturedBytes);
+        if (r.Status != "succeeded" && r.Stderr.Trim() is { Length: > 0 } tail)
+        {
+            var lines = tail.Split('\n');
+            r.Error += ": " + string.Join(" | ", lines.Skip(Math.Max(0, lines.Length - 3)).Select(l => l.TrimEnd('\r')));
+        }
+        return r;
+    }
+
+    private static (string Text, bool Truncated) Capture(string path, int max)
+    {
+        if (!File.Exists(path)) return ("", false);
+        using var fs = File.OpenRead(path);
+        var n = (int)Math.Min(fs.Length, max);
+        var buffer = new byte[n];
+        fs.ReadExactly(buffer, 0, n);
+        return (Encoding.UTF8.GetString(buffer), fs.Length > max);
+    }
+}

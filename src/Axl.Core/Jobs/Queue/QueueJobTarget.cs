@@ -1,0 +1,149 @@
+using System.Collections;
+using Axl.Jobs.Envelopes;
+using Axl.Model;
+
+namespace Axl.Jobs.Queue;
+
+/// <summary>
+/// The Queue target of Submit-AxlJob: the workflow (command steps only) becomes a job envelope, which goes onto the
+/// Redis stream for workers (Start-AxlWorker, axl worker). The handle follows the job's record in Redis.
+/// </summary>
+public sealed class QueueJobTarget : IJobTarget
+{
+    public JobTargetKind Kind => JobTargetKind.Queue;
+
+    public IJobHandle Submit(AxlJobSpec spec, JobSubmitOptions options)
+    {
+        var redis = options.QueueEndpoint ?? Environment.GetEnvironmentVariable("AXL_REDIS")
+            ?? throw new AxlJobSpecException("The Queue target needs the Redis server of the queue. Fix: give -QueueEndpoint host:port to Submit-AxlJob, or set $env:AXL_REDIS.", "target");
+        var load = options.WorkflowLoader
+            ?? throw new AxlJobSpecException("The Queue target needs to load the workflow to build its job envelope, and this host gave no loader.", "workflowPath");
+        var path = spec.WorkflowPath is { } p && !Path.IsPathRooted(p) ? Path.Combine(options.WorkingDirectory, p) : spec.WorkflowPath!;
+        AxlWorkflow wf = load(path, spec.WorkflowName);
+        var parameters = new Hashtable(StringComparer.OrdinalIgnoreCase);
+        foreach (var kv in spec.EffectiveParameters()) parameters[kv.Key] = kv.Value;
+        JobEnvelope envelope;
+        try
+        {
+            envelope = JobEnvelopeBuilder.FromWorkflow(wf, parameters, options.RunId).Envelope;
+        }
+        catch (JobEnvelopeException ex)
+        {
+            throw new AxlJobSpecException($"Workflow '{wf.Name}' cannot go to the queue as a job envelope: {ex.Message}", "target");
+        }
+        JobQueue queue;
+        try
+        {
+            queue = JobQueue.Connect(redis, options.QueueOptions);
+        }
+        catch (StackExchange.Redis.RedisException ex)
+        {
+            throw new JobQueueException($"cannot reach the queue's Redis at {redis}: {ex.Message} Fix: start Redis there, or give the right -QueueEndpoint.", ex);
+        }
+        try
+        {
+            var id = queue.Submit(envelope);
+            return new QueueJobHandle(spec, queue, id, wf.Name);
+        }
+        catch (StackExchange.Redis.RedisException ex)
+        {
+            queue.Dispose();
+            throw new JobQueueException($"submitting to the queue at {redis} failed: {ex.Message}", ex);
+        }
+        catch
+        {
+            queue.Dispose();
+            throw;
+        }
+    }
+}
+
+/// <summary>A job on the queue, followed by polling its record: status changes, then the task outputs as log lines and the result.</summary>
+internal sealed class QueueJobHandle : IJobHandle
+{
+    private readonly JobQueue _queue;
+    private readonly string _workflow;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly ManualResetEventSlim _ended = new();
+    private volatile JobStatus _status = JobStatus.Pending;
+
+    public QueueJobHandle(AxlJobSpec spec, JobQueue queue, string jobId, string workflow)
+    {
+        Spec = spec;
+        _queue = queue;
+        RunId = jobId;
+        _workflow = workflow;
+        SubmittedAt = DateTimeOffset.UtcNow;
+        _ = Task.Run(FollowAsync);
+    }
+
+    public AxlJobSpec Spec { get; }
+    public string RunId { get; }
+    public JobStatus Status => _status;
+    public DateTimeOffset SubmittedAt { get; }
+    public JobResult? Result { get; private set; }
+    public event Action<JobStatus>? StatusChanged;
+    public event Action<JobLogLine>? Log;
+
+    private async Task FollowAsync()
+    {
+        try
+        {
+            while (!_stop.IsCancellationRequested)
+            {
+                var job = await _queue.GetAsync(RunId).ConfigureAwait(false);
+                var status = job?.State switch
+                {
+                    QueuedJobState.Running => JobStatus.Running,
+                    QueuedJobState.Succeeded => JobStatus.Succeeded,
+                    QueuedJobState.Failed => JobStatus.Failed,
+                    _ => JobStatus.Pending,
+                };
+                if (job is not null && job.IsTerminal)
+                {
+                    foreach (var t in job.Tasks)
+                    {
+                        Log?.Invoke(new JobLogLine($"task {t.TaskNumber} ({t.Command}): {t.Status}", t.Status == "succeeded" ? "info" : "error", null, $"task {t.TaskNumber} ({t.Command}) {t.Status} in {t.DurationMs} ms" + (t.Error is null ? "" : ": " + t.Error), "TaskFinished"));
+                        foreach (var line in t.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+                            Log?.Invoke(new JobLogLine(line, "warning", null, $"task {t.TaskNumber} stderr: {line}", "TaskStderr"));
+                    }
+                    Result = new JobResult
+                    {
+                        JobName = Spec.Name, Status = status, RunId = RunId, Workflow = _workflow,
+                        ExitCode = job.Tasks.Count > 0 ? job.Tasks[^1].ExitCode : null,
+                        StartTime = job.StartedAt ?? SubmittedAt, EndTime = job.FinishedAt ?? DateTimeOffset.UtcNow,
+                        Error = job.Error, Output = job.Output,
+                    };
+                    Set(status);
+                    return;
+                }
+                if (status != _status) Set(status);
+                await Task.Delay(_queue.Options.PollInterval, _stop.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException or IOException)
+        {
+            Result = new JobResult { JobName = Spec.Name, Status = JobStatus.Failed, RunId = RunId, Workflow = _workflow, StartTime = SubmittedAt, EndTime = DateTimeOffset.UtcNow, Error = $"lost the queue while following job {RunId}: {ex.Message}" };
+            Set(JobStatus.Failed);
+        }
+    }
+
+    private void Set(JobStatus status)
+    {
+        _status = status;
+        if (status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled) _ended.Set();
+        StatusChanged?.Invoke(status);
+    }
+
+    public bool Wait(TimeSpan timeout, CancellationToken cancellation = default) => _ended.Wait(timeout, cancellation);
+
+    /// <summary>A job handed to the queue belongs to the workers; the queue protocol has no cancel yet.</summary>
+    public void Cancel() => throw new NotSupportedException($"Job {RunId} is on the queue: cancelling queued jobs is not supported yet (workers take and finish them). Remove it from the stream with XDEL before a worker claims it, if you must.");
+
+    public void Dispose()
+    {
+        _stop.Cancel();
+        _queue.Dispose();
+    }
+}

@@ -1,0 +1,112 @@
+using Axl.Runtime;
+
+namespace Axl.Jobs;
+
+/// <summary>The state of a submitted job. Succeeded, Failed and Cancelled are terminal: a job reaches exactly one.</summary>
+public enum JobStatus { Pending, Running, Succeeded, Failed, Cancelled }
+
+/// <summary>Where and how a target should run a job (the caller's context).</summary>
+public sealed class JobSubmitOptions
+{
+    /// <summary>Where runs are kept (the target writes its run records under it when it runs locally).</summary>
+    public required string RunRoot { get; init; }
+    /// <summary>The folder relative paths in the spec are resolved from.</summary>
+    public string WorkingDirectory { get; init; } = Environment.CurrentDirectory;
+    /// <summary>The run id to use (default: a new time-sortable id).</summary>
+    public string? RunId { get; init; }
+    /// <summary>Queue target: the Redis server (host:port); default $AXL_REDIS.</summary>
+    public string? QueueEndpoint { get; init; }
+    public Queue.JobQueueOptions? QueueOptions { get; init; }
+    /// <summary>Loads a workflow (file path, workflow name or null) in the host's engine, for targets that compile it here.</summary>
+    public Func<string, string?, Model.AxlWorkflow>? WorkflowLoader { get; init; }
+}
+
+/// <summary>
+/// An execution target: turns a job spec into a running job. Implementations: LocalJobTarget (a separate `axl` process).
+/// Argo and Queue targets plug in by implementing this and registering in <see cref="JobTargets"/>.
+/// </summary>
+public interface IJobTarget
+{
+    JobTargetKind Kind { get; }
+    /// <summary>Starts the job and returns at once; errors that keep it from starting (bad spec, missing tool) are thrown.</summary>
+    IJobHandle Submit(AxlJobSpec spec, JobSubmitOptions options);
+}
+
+/// <summary>A submitted job: state, logs, result, cancel. Events may be raised on any thread.</summary>
+public interface IJobHandle : IDisposable
+{
+    AxlJobSpec Spec { get; }
+    /// <summary>The id of the run the job makes (the target's own id, e.g. an Argo workflow name, for remote targets).</summary>
+    string RunId { get; }
+    JobStatus Status { get; }
+    DateTimeOffset SubmittedAt { get; }
+    /// <summary>Raised once per change; the last raise carries a terminal status, after <see cref="Result"/> is set.</summary>
+    event Action<JobStatus>? StatusChanged;
+    /// <summary>One log line as it arrives (for Local: a JSON log line of the run, or a plain line of the axl command).</summary>
+    event Action<JobLogLine>? Log;
+    /// <summary>The result once the job is terminal, else null.</summary>
+    JobResult? Result { get; }
+    /// <summary>Waits for a terminal status; false when the timeout passed first.</summary>
+    bool Wait(TimeSpan timeout, CancellationToken cancellation = default);
+    /// <summary>Cancels the job (kills what it started); the status becomes Cancelled unless it had ended already.</summary>
+    void Cancel();
+}
+
+/// <summary>One log line of a job: the raw text and, for structured lines, its parts.</summary>
+public sealed record JobLogLine(string Text, string? Level, string? Step, string? Message, string? Event)
+{
+    public override string ToString() => Message is null ? Text : Step is null ? Message : $"[{Step}] {Message}";
+}
+
+/// <summary>What a finished job did: status, exit code, per-step results from the run record, artifact locations, duration.</summary>
+public sealed class JobResult
+{
+    public string JobName { get; init; } = "";
+    public JobStatus Status { get; init; }
+    public int? ExitCode { get; init; }
+    public string RunId { get; init; } = "";
+    public string? Workflow { get; init; }
+    public string? RunDirectory { get; init; }
+    public DateTimeOffset StartTime { get; init; }
+    public DateTimeOffset EndTime { get; init; }
+    public TimeSpan Duration => EndTime - StartTime;
+    /// <summary>Every step of the run record (empty when the run never started).</summary>
+    public IReadOnlyList<AxlStepResult> Steps { get; init; } = Array.Empty<AxlStepResult>();
+    /// <summary>Step name to the path of its output artifact, for the steps that produced one.</summary>
+    public IReadOnlyDictionary<string, string> Artifacts { get; init; } = new Dictionary<string, string>();
+    /// <summary>Why the job failed or was cancelled (a failed step, the command's error lines), else null.</summary>
+    public string? Error { get; init; }
+    /// <summary>The run record, when there is one.</summary>
+    public AxlRun? Run { get; init; }
+    /// <summary>Queue jobs: the standard output of the last task (the job's result).</summary>
+    public string? Output { get; init; }
+
+    /// <summary>Loads a step's output back as an object (through the run record).</summary>
+    public object? GetOutput(string step) => (Run ?? throw new InvalidOperationException($"Job '{JobName}' has no run record{(Error is null ? "" : ": " + Error)}.")).GetOutput(step);
+
+    public override string ToString() => $"{JobName}: {Status}";
+}
+
+/// <summary>The targets this Axl knows: Local and Queue. Argo is not available yet; asking for it is a clear error.</summary>
+public static class JobTargets
+{
+    private static readonly Dictionary<JobTargetKind, IJobTarget> Registered = new()
+    {
+        [JobTargetKind.Local] = new LocalJobTarget(),
+        [JobTargetKind.Queue] = new Queue.QueueJobTarget(),
+    };
+
+    /// <summary>Registers (or replaces) the implementation of a target; for the Argo and Queue targets when they exist.</summary>
+    public static void Register(IJobTarget target) { lock (Registered) Registered[target.Kind] = target; }
+
+    public static IJobTarget Get(JobTargetKind kind)
+    {
+        lock (Registered)
+            if (Registered.TryGetValue(kind, out var t)) return t;
+        throw new NotSupportedException(kind switch
+        {
+            JobTargetKind.Argo => "The Argo job target is not available yet: submitting to Argo from Submit-AxlJob is being built. For now compile the workflow (ConvertTo-ArgoWorkflow, or axl compile --target argo) and submit the YAML with argo submit; or use -Target Local.",
+            _ => $"The {kind} job target is not available yet; use -Target Local.",
+        });
+    }
+}
