@@ -115,14 +115,7 @@ public sealed class RedisServer : IDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
+    private static int FreePort() => Loopback.FreePort();
 }
 
 /// <summary>A test against a real Redis: skipped, with the reason, only when redis-server cannot be had on this platform.</summary>
