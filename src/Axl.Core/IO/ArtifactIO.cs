@@ -291,7 +291,9 @@ public static class ArtifactIO
                     w.WriteEndObject();
                 }
                 file.Write("\n"u8);
-                file.Flush(flushToDisk: true);
+                // No fsync: the data file was synced before this marker; after a power loss a torn or missing marker
+                // only makes the artifact incomplete (re-run on resume), never a wrong artifact taken for complete.
+                file.Flush();
             }
             File.Move(temp, target, overwrite: true);
         }

@@ -453,7 +453,7 @@ public sealed class LocalRunner
             RunStore.WriteAtomic(CacheFile(r.Key), IrDocument.ToJson(new Dictionary<string, object?>
             {
                 ["key"] = r.Key, ["runId"] = _run.RunId, ["step"] = r.Name, ["directory"] = r.Directory, ["sha256"] = r.OutputHash,
-            }));
+            }), durable: false); // an optimisation: a lost entry only means a recomputation
         }
         catch (IOException) { /* the cache is an optimisation */ }
     }

@@ -40,8 +40,9 @@ public static class RunStore
         WriteAtomic(Path.Combine(run.Directory, RunFile), IrDocument.ToJson(tree));
     }
 
+    /// <summary>Step records are rewritten often and only guide resume (artifacts are re-verified by hash): atomic, not synced.</summary>
     public static void SaveStep(AxlStepResult s) =>
-        WriteAtomic(Path.Combine(s.Directory, StepFile), IrDocument.ToJson(StepTree(s)));
+        WriteAtomic(Path.Combine(s.Directory, StepFile), IrDocument.ToJson(StepTree(s)), durable: false);
 
     private static Dictionary<string, object?> StepTree(AxlStepResult s) => new()
     {
@@ -163,8 +164,11 @@ public static class RunStore
         }
     }
 
-    /// <summary>Writes a file so that readers see the old content or the new one, never a part.</summary>
-    public static void WriteAtomic(string path, string content)
+    /// <summary>
+    /// Writes a file so that readers see the old content or the new one, never a part (temp file + rename).
+    /// <paramref name="durable"/> also syncs it to disk before the rename, for what must survive a power loss.
+    /// </summary>
+    public static void WriteAtomic(string path, string content, bool durable = true)
     {
         var dir = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(dir);
@@ -173,7 +177,7 @@ public static class RunStore
         {
             var bytes = new UTF8Encoding(false).GetBytes(content);
             fs.Write(bytes);
-            fs.Flush(flushToDisk: true);
+            fs.Flush(flushToDisk: durable);
         }
         File.Move(tmp, path, overwrite: true);
     }

@@ -38,6 +38,7 @@ public sealed class ScriptStepHost : IDisposable
     public ScriptStepHost()
     {
         _runspace = RunspaceFactory.CreateRunspace(AxlEngine.CreateSessionState());
+        _runspace.ThreadOptions = PSThreadOptions.ReuseThread; // one pipeline thread for the host's life, not one per step
         _runspace.Open();
     }
 
