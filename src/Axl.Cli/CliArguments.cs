@@ -10,6 +10,16 @@ public sealed class CliArguments
     public bool Has(string flag) => Flags.Contains(flag);
     public string? Option(string name) => Options.TryGetValue(name, out var v) ? v[^1] : null;
 
+    /// <summary>An option in seconds (0 or more, fractions allowed), or <paramref name="fallback"/> when it is not given.</summary>
+    public TimeSpan Seconds(string name, double fallback)
+    {
+        var text = Option(name);
+        if (text is null) return TimeSpan.FromSeconds(fallback);
+        return double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 0
+            ? TimeSpan.FromSeconds(n)
+            : throw new UsageException($"{name} takes seconds (a number of 0 or more), got '{text}'.");
+    }
+
     public static CliArguments Parse(string[] args, IReadOnlyCollection<string> flags, IReadOnlyCollection<string> options)
     {
         var result = new CliArguments();

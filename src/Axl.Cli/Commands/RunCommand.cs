@@ -67,8 +67,8 @@ public sealed class RunCommand : ICliCommand
             Cache = args.Has("--cache"),
             IsolateSteps = args.Has("--isolate-steps"),
             ThrottleLimit = args.Option("--throttle") is { } t ? PositiveInt(t, "--throttle") : Environment.ProcessorCount,
-            RetryBackoff = args.Option("--retry-backoff") is { } rb ? TimeSpan.FromSeconds(Seconds(rb, "--retry-backoff")) : TimeSpan.FromSeconds(1),
-            KillGrace = args.Option("--kill-grace") is { } kg ? TimeSpan.FromSeconds(Seconds(kg, "--kill-grace")) : TimeSpan.FromSeconds(10),
+            RetryBackoff = args.Seconds("--retry-backoff", 1),
+            KillGrace = args.Seconds("--kill-grace", 10),
         };
 
         using var host = new AxlEngineHost();
@@ -124,9 +124,6 @@ public sealed class RunCommand : ICliCommand
 
     private static int PositiveInt(string text, string option) =>
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UsageException($"{option} takes a positive whole number, got '{text}'.");
-
-    private static double Seconds(string text, string option) =>
-        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : throw new UsageException($"{option} takes seconds (a number of 0 or more), got '{text}'.");
 
     /// <summary>The summary printed after a run: status, every step, and the values of the final steps.</summary>
     public static string Describe(AxlWorkflow wf, AxlRun run)

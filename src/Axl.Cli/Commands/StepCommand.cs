@@ -58,7 +58,7 @@ public sealed class StepCommand : ICliCommand
             return RunnerExitCodes.Infrastructure;
         }
         if (args.Option("--workdir") is { } wd) manifest = manifest with { WorkDir = Path.GetFullPath(wd) };
-        var grace = args.Option("--kill-grace") is { } g && double.TryParse(g, NumberStyles.Float, CultureInfo.InvariantCulture, out var secs) ? TimeSpan.FromSeconds(secs) : TimeSpan.FromSeconds(10);
+        var grace = args.Seconds("--kill-grace", 10);
 
         using var host = new AxlEngineHost();
         using var cancel = new CancellationTokenSource();

@@ -45,8 +45,8 @@ public sealed class WorkerCommand : ICliCommand
             Stream = args.Option("--stream") ?? "axl:jobs",
             Group = args.Option("--group") ?? "axl-workers",
             KeyPrefix = Environment.GetEnvironmentVariable("AXL_JOB_KEY_PREFIX") is { Length: > 0 } prefix ? prefix : "axl:job:",
-            ClaimIdle = TimeSpan.FromSeconds(Seconds(args, "--claim-idle", 60)),
-            KillGrace = TimeSpan.FromSeconds(Seconds(args, "--kill-grace", 5)),
+            ClaimIdle = args.Seconds("--claim-idle", 60),
+            KillGrace = args.Seconds("--kill-grace", 5),
             WorkingDirectory = args.Option("--workdir") is { } w ? Path.GetFullPath(w) : null,
         };
         var maxJobs = args.Option("--max-jobs") is { } m
@@ -69,12 +69,5 @@ public sealed class WorkerCommand : ICliCommand
             finally { Console.CancelKeyPress -= onCancel; }
         }
         return ExitCodes.Success;
-    }
-
-    private static double Seconds(CliArguments args, string name, double fallback)
-    {
-        var v = args.Option(name);
-        if (v is null) return fallback;
-        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s >= 0 ? s : throw new UsageException($"{name} '{v}' is not a number of seconds.");
     }
 }

@@ -99,10 +99,7 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
 /// <summary>The default run root of a cmdlet: $env:AXL_RUN_ROOT, else .axl/runs under the current PowerShell location.</summary>
 internal static class RunRoots
 {
-    public static string Default(PSCmdlet cmdlet) =>
-        Environment.GetEnvironmentVariable("AXL_RUN_ROOT") is { Length: > 0 } root
-            ? root
-            : System.IO.Path.Combine(cmdlet.SessionState.Path.CurrentFileSystemLocation.ProviderPath, ".axl", "runs");
+    public static string Default(PSCmdlet cmdlet) => RunOptions.DefaultRunRoot(cmdlet.SessionState.Path.CurrentFileSystemLocation.ProviderPath);
 }
 
 /// <summary>A failed step, for ErrorRecords: the step, the error, the script line and where its artifacts are.</summary>

@@ -30,8 +30,9 @@ public sealed class RunOptions
     /// </summary>
     public bool IsolateSteps { get; init; }
 
-    public static string DefaultRunRoot() =>
-        Environment.GetEnvironmentVariable("AXL_RUN_ROOT") is { Length: > 0 } root ? root : Path.Combine(Environment.CurrentDirectory, ".axl", "runs");
+    /// <summary>$AXL_RUN_ROOT, else .axl/runs under <paramref name="baseDirectory"/> (default: the process's current directory).</summary>
+    public static string DefaultRunRoot(string? baseDirectory = null) =>
+        Environment.GetEnvironmentVariable("AXL_RUN_ROOT") is { Length: > 0 } root ? root : Path.Combine(baseDirectory ?? Environment.CurrentDirectory, ".axl", "runs");
 }
 
 public enum RunEventKind { RunStarted, StepStarted, StepSucceeded, StepFailed, StepRetrying, StepSkipped, StepReused, StepLog, RunFinished }
