@@ -72,6 +72,27 @@ public sealed class WorkerCmdletTests(PowerShellFixture ps) : IDisposable
         }
     }
 
+    [RedisFact]
+    public void Stop_Job_cancels_a_queued_job_before_any_worker_takes_it()
+    {
+        var flow = Path.Combine(Path.GetTempPath(), $"qc-{Guid.NewGuid():N}.axl.ps1");
+        File.WriteAllText(flow, "AxlWorkflow qcancel { Step a -Command printf -ArgumentList 'x' }");
+        try
+        {
+            var r = ps.Run("""
+                $job = Get-AxlWorkflow $f | Submit-AxlJob -Target Queue -QueueEndpoint $redis
+                $job | Stop-Job
+                $job.State.ToString()
+                $result = $job | Wait-AxlJob -Timeout 10
+                $result.Status.ToString(); $result.Error
+                $job | Remove-Job
+                """, new Dictionary<string, object> { ["f"] = flow, ["redis"] = _redis.Endpoint });
+            r.ShouldSucceed();
+            Assert.Equal(new object[] { "Stopped", "Cancelled", "cancelled by Stop-Job" }, r.Objects);
+        }
+        finally { File.Delete(flow); }
+    }
+
     [Fact]
     public void Unreachable_redis_is_a_clear_error()
     {

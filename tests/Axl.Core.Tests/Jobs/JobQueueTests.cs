@@ -180,6 +180,74 @@ public sealed class JobQueueTests(RedisFixture redis) : IClassFixture<RedisFixtu
     }
 
     [RedisFact]
+    public async Task Cancelling_a_queued_job_ends_it_at_once_and_no_worker_runs_it()
+    {
+        var o = Fresh();
+        var marker = Path.Combine(Path.GetTempPath(), "axl-cancel-" + Guid.NewGuid().ToString("N")[..8]);
+        await using var q = await JobQueue.ConnectAsync(redis.Server.Endpoint, o);
+        var e = Env(T(1, "sh", new[] { "-c", $"echo ran > {marker}" }));
+        await q.SubmitAsync(e);
+        Assert.Equal(CancelOutcome.Cancelled, await q.CancelAsync(e.JobId, "not needed"));
+        var job = (await q.GetAsync(e.JobId))!;
+        Assert.Equal(QueuedJobState.Cancelled, job.State);
+        Assert.True(job.IsTerminal);
+        Assert.Equal("not needed", job.Error);
+        Assert.Equal(1, job.TerminalTransitions);
+
+        // A worker reading the entry later only acknowledges it.
+        var worker = new JobWorker(q, "w-late");
+        using var cts = new CancellationTokenSource();
+        var run = worker.RunAsync(0, cts.Token);
+        await WaitFor(async () => (await q.Db.StreamPendingAsync(o.Stream, o.Group)).PendingMessageCount == 0
+                                  && (await q.Db.StreamGroupInfoAsync(o.Stream)).Single().LastDeliveredId != "0-0", "the worker to read and acknowledge the entry");
+        cts.Cancel();
+        Assert.Equal(0, await run);
+        Assert.False(File.Exists(marker), "the cancelled job ran");
+        var after = (await q.GetAsync(e.JobId))!;
+        Assert.Equal(QueuedJobState.Cancelled, after.State);
+        Assert.Equal(0, after.Attempts);
+        Assert.Equal(1, after.TerminalTransitions);
+
+        // Cancelling again, or cancelling an ended job, changes nothing; an unknown id is an error that names it.
+        Assert.Equal(CancelOutcome.AlreadyEnded, await q.CancelAsync(e.JobId));
+        var done = await RunOne(o, Env(T(1, "true", Array.Empty<string>())));
+        Assert.Equal(CancelOutcome.AlreadyEnded, await q.CancelAsync(done.JobId));
+        Assert.Equal(QueuedJobState.Succeeded, (await q.GetAsync(done.JobId))!.State);
+        Assert.Contains("no-such-job", (await Assert.ThrowsAsync<JobQueueException>(() => q.CancelAsync("no-such-job"))).Message);
+    }
+
+    [RedisFact]
+    public async Task Cancelling_a_running_job_stops_its_task_and_keeps_the_tasks_that_ended()
+    {
+        var o = Fresh();
+        var started = Path.Combine(Path.GetTempPath(), "axl-cancel-run-" + Guid.NewGuid().ToString("N")[..8]);
+        await using var q = await JobQueue.ConnectAsync(redis.Server.Endpoint, o);
+        var e = Env(T(1, "echo", new[] { "first" }),
+                    T(2, "sh", new[] { "-c", $"trap '' TERM; touch {started}; echo working; sleep 60; echo late" }, timeout: 300),
+                    T(3, "echo", new[] { "never" }));
+        await q.SubmitAsync(e);
+        var worker = new JobWorker(q, "w-cancel");
+        var run = worker.RunAsync(maxJobs: 1);
+        try
+        {
+            await WaitFor(() => Task.FromResult(File.Exists(started)), "task 2 to start");
+            Assert.Equal(CancelOutcome.Requested, await q.CancelAsync(e.JobId));
+            var job = await q.WaitAsync(e.JobId, TimeSpan.FromSeconds(30));
+            Assert.Equal(1, await run.WaitAsync(TimeSpan.FromSeconds(30)));
+            Assert.Equal(QueuedJobState.Cancelled, job.State);
+            Assert.Equal(1, job.TerminalTransitions);
+            Assert.Equal(2, job.Tasks.Count);
+            Assert.Equal("succeeded", job.Tasks[0].Status);
+            Assert.Equal("first\n", job.Tasks[0].Stdout);
+            Assert.Equal("cancelled", job.Tasks[1].Status); // it ignored SIGTERM: SIGKILL after the grace period
+            Assert.Equal("working\n", job.Tasks[1].Stdout);
+            Assert.Equal("cancelled by request while task 2 (sh) ran", job.Error);
+            Assert.Equal(0, (await q.Db.StreamPendingAsync(o.Stream, o.Group)).PendingMessageCount);
+        }
+        finally { File.Delete(started); }
+    }
+
+    [RedisFact]
     public async Task Submit_validates_and_refuses_a_duplicate_job_id()
     {
         await using var q = await JobQueue.ConnectAsync(redis.Server.Endpoint, Fresh());

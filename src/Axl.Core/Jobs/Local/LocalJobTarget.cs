@@ -147,23 +147,19 @@ public sealed class LocalJobHandle : IJobHandle
 
     private void OnLine(string line)
     {
-        JobLogLine log;
-        if (line.StartsWith('{'))
+        var log = JobLogLine.Parse(line);
+        if (!line.StartsWith('{'))
+        {
+            lock (_plainLines) if (_plainLines.Count < 50) _plainLines.Add(line);
+        }
+        else if (_workflowName is null)
         {
             try
             {
                 using var doc = JsonDocument.Parse(line);
-                var r = doc.RootElement;
-                string? S(string n) => r.TryGetProperty(n, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-                _workflowName ??= S("workflow");
-                log = new JobLogLine(line, S("level"), S("step"), S("message"), S("event"));
+                if (doc.RootElement.TryGetProperty("workflow", out var w) && w.ValueKind == JsonValueKind.String) _workflowName = w.GetString();
             }
-            catch (JsonException) { log = new JobLogLine(line, null, null, null, null); }
-        }
-        else
-        {
-            lock (_plainLines) if (_plainLines.Count < 50) _plainLines.Add(line);
-            log = new JobLogLine(line, line.StartsWith("error", StringComparison.Ordinal) || line.StartsWith("axl:", StringComparison.Ordinal) ? "error" : null, null, null, null);
+            catch (JsonException) { }
         }
         try { Log?.Invoke(log); } catch { /* a listener's failure must not stop the reader */ }
     }

@@ -14,7 +14,9 @@ public sealed class EnvelopeRunResult
     public string? Error { get; set; }
     /// <summary>The run was stopped from outside (the worker is shutting down): the job is not finished.</summary>
     public bool Cancelled { get; set; }
-    public bool Succeeded => FailedTask is null && !Cancelled;
+    /// <summary>The job was cancelled on request (JobQueue.Cancel): it ends as cancelled, with the tasks that ran.</summary>
+    public bool Aborted { get; set; }
+    public bool Succeeded => FailedTask is null && !Cancelled && !Aborted;
 }
 
 /// <summary>
@@ -26,7 +28,9 @@ public sealed class EnvelopeRunResult
 /// </summary>
 public static class EnvelopeExecutor
 {
-    public static EnvelopeRunResult Run(JobEnvelope envelope, JobQueueOptions options, CancellationToken cancellation = default, Action<string>? log = null)
+    /// <param name="cancellation">The worker stops: the running task is stopped and the job is left unfinished (Cancelled).</param>
+    /// <param name="abort">The job is cancelled on request: the running task is stopped (recorded as cancelled) and the run ends (Aborted).</param>
+    public static EnvelopeRunResult Run(JobEnvelope envelope, JobQueueOptions options, CancellationToken cancellation = default, Action<string>? log = null, CancellationToken abort = default)
     {
         var result = new EnvelopeRunResult();
         var scratch = Path.Combine(Path.GetTempPath(), "axl-job-" + Guid.NewGuid().ToString("N")[..12]);
@@ -37,13 +41,20 @@ public static class EnvelopeExecutor
             foreach (var task in envelope.Tasks)
             {
                 if (cancellation.IsCancellationRequested) { result.Cancelled = true; break; }
+                if (abort.IsCancellationRequested) { result.Aborted = true; result.Error = $"cancelled by request before task {task.TaskNumber}"; break; }
                 var stdoutPath = Path.Combine(scratch, $"task-{task.TaskNumber}.stdout");
                 var stderrPath = Path.Combine(scratch, $"task-{task.TaskNumber}.stderr");
                 string? stdinPath = task.InputFromTask is { } from && stdoutFiles.TryGetValue(from, out var f) ? f : null;
                 log?.Invoke($"job {envelope.JobId}: task {task.TaskNumber}: {task.Command} {string.Join(' ', task.Args)}".TrimEnd());
-                var r = RunTask(task, stdinPath, stdoutPath, stderrPath, options, cancellation, out var cancelled);
+                var r = RunTask(task, stdinPath, stdoutPath, stderrPath, options, cancellation, abort, out var cancelled);
                 if (cancelled) { result.Cancelled = true; break; }
                 result.Tasks.Add(r);
+                if (r.Status == "cancelled")
+                {
+                    result.Aborted = true;
+                    result.Error = $"cancelled by request while task {task.TaskNumber} ({task.Command}) ran";
+                    break;
+                }
                 stdoutFiles[task.TaskNumber] = stdoutPath;
                 if (r.Status != "succeeded")
                 {
@@ -60,7 +71,7 @@ public static class EnvelopeExecutor
         return result;
     }
 
-    private static QueuedTaskResult RunTask(JobTask task, string? stdinPath, string stdoutPath, string stderrPath, JobQueueOptions options, CancellationToken cancellation, out bool cancelled)
+    private static QueuedTaskResult RunTask(JobTask task, string? stdinPath, string stdoutPath, string stderrPath, JobQueueOptions options, CancellationToken cancellation, CancellationToken abort, out bool cancelled)
     {
         cancelled = false;
         var r = new QueuedTaskResult { TaskNumber = task.TaskNumber, Command = task.Command };
@@ -111,16 +122,26 @@ public static class EnvelopeExecutor
         });
 
         var timeout = TimeSpan.FromSeconds(task.EffectiveTimeoutSecs);
-        bool exited;
-        try { exited = process.WaitForExitAsync(CancellationToken.None).Wait(timeout, cancellation); }
+        bool exited, aborted = false;
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellation, abort);
+        try { exited = process.WaitForExitAsync(CancellationToken.None).Wait(timeout, either.Token); }
         catch (OperationCanceledException)
         {
             CommandStepExecutor.Terminate(process, options.KillGrace);
             Task.WaitAll(new[] { stdin, stdout, stderr }, TimeSpan.FromSeconds(5));
-            cancelled = true;
-            return r;
+            if (cancellation.IsCancellationRequested)
+            {
+                cancelled = true;
+                return r;
+            }
+            (exited, aborted) = (false, true);
         }
-        if (!exited)
+        if (aborted)
+        {
+            r.Status = "cancelled";
+            r.Error = $"cancelled by request: sent SIGTERM, then SIGKILL after {options.KillGrace.TotalSeconds:0.#} s if still running";
+        }
+        else if (!exited)
         {
             CommandStepExecutor.Terminate(process, options.KillGrace);
             Task.WaitAll(new[] { stdin, stdout, stderr }, TimeSpan.FromSeconds(5));

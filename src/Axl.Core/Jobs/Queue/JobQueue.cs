@@ -20,19 +20,35 @@ public sealed class JobQueue : IAsyncDisposable, IDisposable
         local s = redis.call('HGET', KEYS[1], 'state')
         redis.call('HINCRBY', KEYS[1], 'finish_calls', 1)
         if ARGV[9] ~= '' then redis.call('XACK', KEYS[2], ARGV[8], ARGV[9]) end
-        if s == 'succeeded' or s == 'failed' then return 0 end
+        if s == 'succeeded' or s == 'failed' or s == 'cancelled' then return 0 end
         redis.call('HSET', KEYS[1], 'state', ARGV[1], 'worker', ARGV[2], 'finished_at', ARGV[3], 'result', ARGV[4], 'error', ARGV[5], 'failed_task', ARGV[6])
         redis.call('HINCRBY', KEYS[1], 'terminal_transitions', 1)
         if tonumber(ARGV[7]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[7]) end
         return 1
         """;
 
-    // KEYS[1] job hash. ARGV: worker, started_at ms. Returns the attempt number, or 0 when the job had already ended.
+    // KEYS[1] job hash. ARGV: worker, started_at ms. Returns the attempt number, or 0 when the job had already ended
+    // (including a job cancelled while it waited in the stream: the worker then only acknowledges the entry).
     internal const string StartScript = """
         local s = redis.call('HGET', KEYS[1], 'state')
-        if s == 'succeeded' or s == 'failed' then return 0 end
+        if s == 'succeeded' or s == 'failed' or s == 'cancelled' then return 0 end
         redis.call('HSET', KEYS[1], 'state', 'running', 'worker', ARGV[1], 'started_at', ARGV[2])
         return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+        """;
+
+    // KEYS[1] job hash. ARGV: finished_at ms, reason, ttl. Returns 0 when the job had ended already (nothing changes),
+    // 1 when it was still queued (it is now cancelled: the one terminal transition, made here), 2 when it runs (the
+    // request is recorded; its worker stops the running task and makes the transition), -1 when there is no such job.
+    internal const string CancelScript = """
+        local s = redis.call('HGET', KEYS[1], 'state')
+        if not s then return -1 end
+        if s == 'succeeded' or s == 'failed' or s == 'cancelled' then return 0 end
+        redis.call('HSET', KEYS[1], 'cancel_requested', ARGV[1], 'cancel_reason', ARGV[2])
+        if s == 'running' then return 2 end
+        redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finished_at', ARGV[1], 'error', ARGV[2], 'result', '[]')
+        redis.call('HINCRBY', KEYS[1], 'terminal_transitions', 1)
+        if tonumber(ARGV[3]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+        return 1
         """;
 
     private JobQueue(ConnectionMultiplexer redis, JobQueueOptions options, bool owns)
@@ -97,6 +113,31 @@ public sealed class JobQueue : IAsyncDisposable, IDisposable
     }
 
     public string Submit(JobEnvelope envelope, int maxTasks = 100) => SubmitAsync(envelope, maxTasks).GetAwaiter().GetResult();
+
+    /// <summary>
+    /// Cancels a job. A queued job becomes cancelled at once (a worker that reads it later only acknowledges it); a
+    /// running job's worker is asked to stop its running task (SIGTERM, then SIGKILL after the grace period) and
+    /// records the job as cancelled with the results of the tasks that ended; an ended job is left as it is.
+    /// </summary>
+    public async Task<CancelOutcome> CancelAsync(string jobId, string? reason = null)
+    {
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var r = (long)await Db.ScriptEvaluateAsync(CancelScript, new RedisKey[] { Options.JobKey(jobId) },
+            new RedisValue[] { now, reason ?? "cancelled by request", Options.ResultTtlSeconds }).ConfigureAwait(false);
+        return r switch
+        {
+            -1 => throw new JobQueueException($"Job '{jobId}' is not known to the queue ({Options.JobKey(jobId)} does not exist)."),
+            0 => CancelOutcome.AlreadyEnded,
+            1 => CancelOutcome.Cancelled,
+            _ => CancelOutcome.Requested,
+        };
+    }
+
+    public CancelOutcome Cancel(string jobId, string? reason = null) => CancelAsync(jobId, reason).GetAwaiter().GetResult();
+
+    /// <summary>Whether someone asked to cancel the job (the worker running it polls this).</summary>
+    internal async Task<bool> IsCancelRequestedAsync(string jobId) =>
+        (await Db.HashGetAsync(Options.JobKey(jobId), "cancel_requested").ConfigureAwait(false)).HasValue;
 
     /// <summary>The job's record, or null when there is none.</summary>
     public async Task<QueuedJob?> GetAsync(string jobId)

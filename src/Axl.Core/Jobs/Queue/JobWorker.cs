@@ -119,15 +119,35 @@ public sealed class JobWorker
                 catch (RedisException) { }
             }
         });
+        // Cancel watch: JobQueue.Cancel records a request on the job's hash; seeing it stops the running task.
+        using var abort = new CancellationTokenSource();
+        var cancelWatch = Task.Run(async () =>
+        {
+            while (!heartbeatStop.IsCancellationRequested)
+            {
+                try
+                {
+                    if (await _queue.IsCancelRequestedAsync(jobId).ConfigureAwait(false))
+                    {
+                        Log?.Invoke($"worker {Name}: {jobId} was cancelled; stopping its running task");
+                        abort.Cancel();
+                        break;
+                    }
+                    await Task.Delay(o.PollInterval, heartbeatStop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) { break; }
+                catch (RedisException) { }
+            }
+        });
         EnvelopeRunResult run;
         try
         {
-            run = await Task.Run(() => EnvelopeExecutor.Run(envelope, o, cancellation, Log), CancellationToken.None).ConfigureAwait(false);
+            run = await Task.Run(() => EnvelopeExecutor.Run(envelope, o, cancellation, Log, abort.Token), CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
             heartbeatStop.Cancel();
-            try { await heartbeat.ConfigureAwait(false); } catch (OperationCanceledException) { }
+            try { await Task.WhenAll(heartbeat, cancelWatch).ConfigureAwait(false); } catch (OperationCanceledException) { }
         }
         if (run.Cancelled)
         {
@@ -135,7 +155,8 @@ public sealed class JobWorker
             Log?.Invoke($"worker {Name}: stopped during {jobId}; it stays pending for another worker");
             return false;
         }
-        return await FinishAsync(entry, key, run.Succeeded ? QueuedJobState.Succeeded : QueuedJobState.Failed, run.Tasks, run.Error, run.FailedTask).ConfigureAwait(false);
+        var state = run.Aborted ? QueuedJobState.Cancelled : run.Succeeded ? QueuedJobState.Succeeded : QueuedJobState.Failed;
+        return await FinishAsync(entry, key, state, run.Tasks, run.Error, run.FailedTask).ConfigureAwait(false);
     }
 
     private async Task<bool> FinishAsync(StreamEntry entry, string key, QueuedJobState state, List<QueuedTaskResult> tasks, string? error, int? failedTask)

@@ -97,6 +97,7 @@ internal sealed class QueueJobHandle : IJobHandle
                     QueuedJobState.Running => JobStatus.Running,
                     QueuedJobState.Succeeded => JobStatus.Succeeded,
                     QueuedJobState.Failed => JobStatus.Failed,
+                    QueuedJobState.Cancelled => JobStatus.Cancelled,
                     _ => JobStatus.Pending,
                 };
                 if (job is not null && job.IsTerminal)
@@ -132,14 +133,29 @@ internal sealed class QueueJobHandle : IJobHandle
     private void Set(JobStatus status)
     {
         _status = status;
+        // Listeners hear the end before Wait returns, so a waiter sees everything they did.
+        try { StatusChanged?.Invoke(status); } catch { /* listeners must not stop the follower */ }
         if (status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled) _ended.Set();
-        StatusChanged?.Invoke(status);
     }
 
     public bool Wait(TimeSpan timeout, CancellationToken cancellation = default) => _ended.Wait(timeout, cancellation);
 
-    /// <summary>A job handed to the queue belongs to the workers; the queue protocol has no cancel yet.</summary>
-    public void Cancel() => throw new NotSupportedException($"Job {RunId} is on the queue: cancelling queued jobs is not supported yet (workers take and finish them). Remove it from the stream with XDEL before a worker claims it, if you must.");
+    /// <summary>
+    /// Cancels through the queue (JobQueue.Cancel): a job no worker took yet ends cancelled at once; a running one is
+    /// stopped by its worker (SIGTERM, then SIGKILL), which records it cancelled with the tasks that ended. The status
+    /// follows the record, so the job still ends in exactly one terminal state (succeeded when it ended first).
+    /// </summary>
+    public void Cancel()
+    {
+        try
+        {
+            _queue.Cancel(RunId, "cancelled by Stop-Job");
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            throw new JobQueueException($"cancelling job {RunId} failed: the queue's Redis did not answer ({ex.Message}).", ex);
+        }
+    }
 
     public void Dispose()
     {

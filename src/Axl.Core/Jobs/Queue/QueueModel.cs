@@ -4,8 +4,11 @@ using System.Text.Json.Serialization;
 
 namespace Axl.Jobs.Queue;
 
-/// <summary>Where a queued job is. Succeeded and Failed are terminal: every job reaches exactly one, once.</summary>
-public enum QueuedJobState { Queued, Running, Succeeded, Failed }
+/// <summary>Where a queued job is. Succeeded, Failed and Cancelled are terminal: every job reaches exactly one, once.</summary>
+public enum QueuedJobState { Queued, Running, Succeeded, Failed, Cancelled }
+
+/// <summary>What a cancel did: the job was queued and is now cancelled; it runs and its worker was asked to stop it; it had ended.</summary>
+public enum CancelOutcome { Cancelled, Requested, AlreadyEnded }
 
 /// <summary>Names and timings of the Redis layout (docs/jobs-queue.md).</summary>
 public sealed class JobQueueOptions
@@ -37,7 +40,7 @@ public sealed class QueuedTaskResult
 {
     [JsonPropertyName("task_number")] public int TaskNumber { get; set; }
     [JsonPropertyName("command")] public string Command { get; set; } = "";
-    /// <summary>succeeded, failed (non-zero exit), timeout, crashed (killed by a signal or could not start).</summary>
+    /// <summary>succeeded, failed (non-zero exit), timeout, crashed (killed by a signal or could not start), cancelled (stopped on request).</summary>
     [JsonPropertyName("status")] public string Status { get; set; } = "";
     [JsonPropertyName("exit_code")] public int? ExitCode { get; set; }
     [JsonPropertyName("stdout")] public string Stdout { get; set; } = "";
@@ -71,7 +74,7 @@ public sealed class QueuedJob
     /// <summary>The tasks that ran, in order, up to and including the failing one.</summary>
     public IReadOnlyList<QueuedTaskResult> Tasks { get; init; } = Array.Empty<QueuedTaskResult>();
 
-    public bool IsTerminal => State is QueuedJobState.Succeeded or QueuedJobState.Failed;
+    public bool IsTerminal => State is QueuedJobState.Succeeded or QueuedJobState.Failed or QueuedJobState.Cancelled;
 
     /// <summary>The last task's standard output (the job's result), or "".</summary>
     public string Output => Tasks.Count > 0 ? Tasks[^1].Stdout : "";

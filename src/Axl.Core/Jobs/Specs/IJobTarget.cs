@@ -17,13 +17,16 @@ public sealed class JobSubmitOptions
     /// <summary>Queue target: the Redis server (host:port); default $AXL_REDIS.</summary>
     public string? QueueEndpoint { get; init; }
     public Queue.JobQueueOptions? QueueOptions { get; init; }
+    /// <summary>Argo target: the cluster (kubeconfig, context, namespace), compile options, polling and shutdown.</summary>
+    public Argo.ArgoSubmitOptions? Argo { get; init; }
     /// <summary>Loads a workflow (file path, workflow name or null) in the host's engine, for targets that compile it here.</summary>
     public Func<string, string?, Model.AxlWorkflow>? WorkflowLoader { get; init; }
 }
 
 /// <summary>
-/// An execution target: turns a job spec into a running job. Implementations: LocalJobTarget (a separate `axl` process).
-/// Argo and Queue targets plug in by implementing this and registering in <see cref="JobTargets"/>.
+/// An execution target: turns a job spec into a running job. Implementations: LocalJobTarget (a separate `axl` process),
+/// Argo.ArgoJobTarget (a Workflow through the Kubernetes API), Queue.QueueJobTarget (a job envelope on a Redis stream);
+/// registered in <see cref="JobTargets"/>.
 /// </summary>
 public interface IJobTarget
 {
@@ -56,6 +59,27 @@ public interface IJobHandle : IDisposable
 public sealed record JobLogLine(string Text, string? Level, string? Step, string? Message, string? Event)
 {
     public override string ToString() => Message is null ? Text : Step is null ? Message : $"[{Step}] {Message}";
+
+    /// <summary>
+    /// Reads one line of a log: a JSON line of a local run or of the runner (level, step, message, and event or status)
+    /// becomes a structured line; anything else is kept as plain text (level "error" when it starts with "error" or "axl:").
+    /// </summary>
+    public static JobLogLine Parse(string line, string? step = null)
+    {
+        if (line.StartsWith('{'))
+        {
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(line);
+                var r = doc.RootElement;
+                string? S(string n) => r.TryGetProperty(n, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
+                return new JobLogLine(line, S("level"), S("step") ?? step, S("message"), S("event") ?? S("status"));
+            }
+            catch (System.Text.Json.JsonException) { }
+        }
+        var error = line.StartsWith("error", StringComparison.Ordinal) || line.StartsWith("axl:", StringComparison.Ordinal);
+        return new JobLogLine(line, error ? "error" : null, step, step is null ? null : line, null);
+    }
 }
 
 /// <summary>What a finished job did: status, exit code, per-step results from the run record, artifact locations, duration.</summary>
@@ -87,26 +111,23 @@ public sealed class JobResult
     public override string ToString() => $"{JobName}: {Status}";
 }
 
-/// <summary>The targets this Axl knows: Local and Queue. Argo is not available yet; asking for it is a clear error.</summary>
+/// <summary>The targets this Axl knows: Local, Argo and Queue.</summary>
 public static class JobTargets
 {
     private static readonly Dictionary<JobTargetKind, IJobTarget> Registered = new()
     {
         [JobTargetKind.Local] = new LocalJobTarget(),
+        [JobTargetKind.Argo] = new Argo.ArgoJobTarget(),
         [JobTargetKind.Queue] = new Queue.QueueJobTarget(),
     };
 
-    /// <summary>Registers (or replaces) the implementation of a target; for the Argo and Queue targets when they exist.</summary>
+    /// <summary>Registers (or replaces) the implementation of a target (tests, or a host with its own).</summary>
     public static void Register(IJobTarget target) { lock (Registered) Registered[target.Kind] = target; }
 
     public static IJobTarget Get(JobTargetKind kind)
     {
         lock (Registered)
             if (Registered.TryGetValue(kind, out var t)) return t;
-        throw new NotSupportedException(kind switch
-        {
-            JobTargetKind.Argo => "The Argo job target is not available yet: submitting to Argo from Submit-AxlJob is being built. For now compile the workflow (ConvertTo-ArgoWorkflow, or axl compile --target argo) and submit the YAML with argo submit; or use -Target Local.",
-            _ => $"The {kind} job target is not available yet; use -Target Local.",
-        });
+        throw new NotSupportedException($"The {kind} job target is not available in this Axl; use -Target Local.");
     }
 }
