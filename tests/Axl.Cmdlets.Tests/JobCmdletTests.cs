@@ -156,7 +156,7 @@ public sealed class JobCmdletTests(PowerShellFixture ps) : IDisposable
     }
 
     [Fact]
-    public void WhatIf_submits_nothing_Argo_is_not_available_and_the_queue_takes_command_steps_only()
+    public void WhatIf_submits_nothing_Argo_needs_a_cluster_and_the_queue_takes_command_steps_only()
     {
         var r = Run("""
             $before = @(Get-Job).Count
@@ -170,10 +170,10 @@ public sealed class JobCmdletTests(PowerShellFixture ps) : IDisposable
         Assert.Contains("What if: Performing the operation \"Submit to target Local\" on target \"job 'w': workflow ", r.HostText);
         Assert.Contains("with Base=2", r.HostText);
 
-        var argo = Run("New-AxlJobSpec a -WorkflowPath $diamond -Target Argo | Submit-AxlJob -RunRoot $root");
+        var argo = Run("New-AxlJobSpec a -WorkflowPath $diamond -Target Argo | Submit-AxlJob -RunRoot $root -KubeConfig ./no-such-kubeconfig");
         var e = Assert.Single(argo.Errors);
-        Assert.StartsWith("Axl.JobTargetNotAvailable", e.FullyQualifiedErrorId);
-        Assert.Contains("not available yet", e.Exception.Message);
+        Assert.StartsWith("Axl.ClusterUnavailable", e.FullyQualifiedErrorId);
+        Assert.EndsWith("no-such-kubeconfig does not exist. Fix: give -KubeConfig the file kubectl uses (kubectl config view --minify shows it), or set $env:KUBECONFIG.", e.Exception.Message);
         // The queue takes command steps only: diamond's script steps cannot become a job envelope.
         var queue = Assert.Single(Run("Get-AxlWorkflow $diamond | Submit-AxlJob -Target Queue -QueueEndpoint 127.0.0.1:1 -RunRoot $root").Errors);
         Assert.Contains("cannot go to the queue as a job envelope", queue.Exception.Message);

@@ -93,6 +93,28 @@ public sealed class WorkerCmdletTests(PowerShellFixture ps) : IDisposable
         finally { File.Delete(flow); }
     }
 
+    [RedisFact]
+    public void An_envelope_from_the_pipeline_goes_onto_the_queue_as_it_is()
+    {
+        var flow = Path.Combine(Path.GetTempPath(), $"qe-{Guid.NewGuid():N}.axl.ps1");
+        File.WriteAllText(flow, "AxlWorkflow qenv { Step a -Command printf -ArgumentList 'q\\nz\\n'; Step b -Command sort -ArgumentList '-r' -Stdin a }");
+        var stream = "axl:test:" + Guid.NewGuid().ToString("N")[..8];
+        try
+        {
+            var r = ps.Run("""
+                $envelope = ConvertTo-AxlJobEnvelope -Path $f -JobId $id
+                $job = $envelope | Submit-AxlJob -QueueEndpoint $redis -Name from-envelope
+                $job.Name; $job.RunId; $job.Target.ToString()
+                $null = Start-AxlWorker $redis -MaxJobs 1 -Timeout '00:01:00'
+                $result = $job | Wait-AxlJob -Timeout 30
+                $result.Status.ToString(); $result.Output
+                """, new Dictionary<string, object> { ["f"] = flow, ["redis"] = _redis.Endpoint, ["id"] = stream.Replace(':', '-') });
+            r.ShouldSucceed();
+            Assert.Equal(new object[] { "from-envelope", stream.Replace(':', '-'), "Queue", "Succeeded", "z\nq\n" }, r.Objects);
+        }
+        finally { File.Delete(flow); }
+    }
+
     [Fact]
     public void Unreachable_redis_is_a_clear_error()
     {

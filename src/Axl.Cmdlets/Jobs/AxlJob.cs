@@ -5,7 +5,8 @@ namespace Axl.Cmdlets.Jobs;
 
 /// <summary>
 /// A submitted Axl job as a PowerShell job: Get-Job, Wait-Job, Receive-Job (log lines as information records, then the
-/// JobResult as output), Stop-Job (cancel: kills the process tree) and Remove-Job work on it. Delegates to an
+/// JobResult as output), Stop-Job (cancel: kills a local job's process tree, sets spec.shutdown on an Argo workflow,
+/// cancels a queued job) and Remove-Job work on it. Delegates to an
 /// <see cref="IJobHandle"/> of Core.
 /// </summary>
 public sealed class AxlJob : Job
@@ -33,7 +34,11 @@ public sealed class AxlJob : Job
 
     public override string StatusMessage => Handle.Status.ToString();
     public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Information.Count > 0 || Warning.Count > 0;
-    public override string Location => Target == JobTargetKind.Local ? Environment.MachineName : Target.ToString();
+    public override string Location => Handle switch
+    {
+        Axl.Jobs.Argo.ArgoJobHandle argo => $"{argo.Server} ({argo.Namespace})",
+        _ => Target == JobTargetKind.Local ? Environment.MachineName : Target.ToString(),
+    };
 
     public override void StopJob()
     {

@@ -2,24 +2,41 @@ using System.Collections;
 using System.Management.Automation;
 using Axl.Cmdlets.Runs;
 using Axl.Cmdlets.Workflows;
+using Axl.Compilers.Argo;
 using Axl.Jobs;
+using Axl.Jobs.Argo;
+using Axl.Jobs.Envelopes;
+using Axl.Jobs.Queue;
 using Axl.Model;
 
 namespace Axl.Cmdlets.Jobs;
 
-/// <summary>Submits workflows or job specs to a target and outputs an AxlJob per job (also added to the session's jobs: Get-Job).</summary>
+/// <summary>
+/// Submits workflows, job specs, compiled Argo workflows or job envelopes to a target and outputs an AxlJob per job
+/// (also added to the session's jobs: Get-Job). Envelopes sent to an AGQ server (-Protocol Agq) give the server's job id.
+/// </summary>
 [Cmdlet(VerbsLifecycle.Submit, "AxlJob", DefaultParameterSetName = SpecSet, SupportsShouldProcess = true)]
-[OutputType(typeof(AxlJob))]
+[OutputType(typeof(AxlJob), typeof(AgqSubmission))]
 public sealed class SubmitAxlJobCommand : PSCmdlet
 {
     private const string SpecSet = "JobSpec";
     private const string WorkflowSet = "Workflow";
+    private const string ManifestSet = "Manifest";
+    private const string EnvelopeSet = "Envelope";
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = SpecSet)]
     public AxlJobSpec[] JobSpec { get; set; } = Array.Empty<AxlJobSpec>();
 
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = WorkflowSet)]
     public AxlWorkflow[] Workflow { get; set; } = Array.Empty<AxlWorkflow>();
+
+    /// <summary>Compiled Argo Workflows (ConvertTo-ArgoWorkflow): submitted as they are to -Target Argo.</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = ManifestSet)]
+    public ArgoDocument[] Manifest { get; set; } = Array.Empty<ArgoDocument>();
+
+    /// <summary>Job envelopes (ConvertTo-AxlJobEnvelope): put on the queue as they are (-Target Queue).</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = EnvelopeSet)]
+    public JobEnvelope[] Envelope { get; set; } = Array.Empty<JobEnvelope>();
 
     /// <summary>Name of the job (default: the spec's name, or the workflow's).</summary>
     [Parameter] public string? Name { get; set; }
@@ -28,13 +45,48 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
     /// <summary>A string, not the Core enum (see New-AxlJobSpec): overrides the target of the specs.</summary>
     [Parameter] [ValidateSet("Local", "Argo", "Queue")] public string? Target { get; set; }
     [Parameter] public string? RunRoot { get; set; }
-    /// <summary>Queue target: the Redis server of the queue (host:port); default $env:AXL_REDIS.</summary>
+
+    /// <summary>Queue target: the Redis server of the queue (host:port), or the AGQ server with -Protocol Agq; default $env:AXL_REDIS.</summary>
     [Parameter] public string? QueueEndpoint { get; set; }
+    /// <summary>Queue target: Redis (Axl's own workers) or Agq (an AGQ server over RESP: PLAN.SUBMIT/JOB.SUBMIT).</summary>
+    [Parameter] [ValidateSet("Redis", "Agq")] public string Protocol { get; set; } = "Redis";
+    /// <summary>AGQ: the session key sent with AUTH first.</summary>
+    [Parameter] public string? SessionKey { get; set; }
+    /// <summary>AGQ: the submit verb, PLAN.SUBMIT (default) or JOB.SUBMIT.</summary>
+    [Parameter] [ValidateSet("PLAN.SUBMIT", "JOB.SUBMIT")] public string AgqVerb { get; set; } = AgqClient.PlanSubmit;
+
+    /// <summary>Argo target: the kubeconfig (default $env:KUBECONFIG, ~/.kube/config, else the pod's service account).</summary>
+    [Parameter] public string? KubeConfig { get; set; }
+    /// <summary>Argo target: the kubeconfig context (default: its current context).</summary>
+    [Parameter] public string? KubeContext { get; set; }
+    /// <summary>Argo target: the namespace (default: the context's, else "default").</summary>
+    [Parameter] public string? Namespace { get; set; }
+    /// <summary>Argo target: the runner image of steps without their own -Image.</summary>
+    [Parameter] public string? Image { get; set; }
+    /// <summary>Argo target: the pods' service account.</summary>
+    [Parameter] public string? ServiceAccount { get; set; }
+    /// <summary>Argo target: what Stop-Job asks for: Stop (exit handlers run) or Terminate.</summary>
+    [Parameter] [ValidateSet("Stop", "Terminate")] public string Shutdown { get; set; } = "Stop";
+    /// <summary>Argo target: how often the workflow's status is read (default 2 s).</summary>
+    [Parameter] public TimeSpan? PollInterval { get; set; }
 
     protected override void ProcessRecord()
     {
-        var specs = ParameterSetName == WorkflowSet ? Workflow.Select(FromWorkflow).Where(s => s is not null).Select(s => s!) : JobSpec.Select(Adjust);
-        foreach (var spec in specs) SubmitOne(spec);
+        switch (ParameterSetName)
+        {
+            case WorkflowSet:
+                foreach (var spec in Workflow.Select(FromWorkflow)) if (spec is not null) SubmitSpec(spec);
+                break;
+            case ManifestSet:
+                foreach (var doc in Manifest) SubmitManifest(doc);
+                break;
+            case EnvelopeSet:
+                foreach (var envelope in Envelope) SubmitEnvelope(envelope);
+                break;
+            default:
+                foreach (var spec in JobSpec.Select(Adjust)) SubmitSpec(spec);
+                break;
+        }
     }
 
     private AxlJobSpec? FromWorkflow(AxlWorkflow wf)
@@ -66,7 +118,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
         return spec;
     }
 
-    private void SubmitOne(AxlJobSpec spec)
+    private void SubmitSpec(AxlJobSpec spec)
     {
         var problems = spec.Validate();
         if (problems.Count > 0)
@@ -74,13 +126,94 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             WriteError(JobErrors.InvalidSpec(new AxlJobSpecException(string.Join(" ", problems)), spec));
             return;
         }
-        var parameters = spec.EffectiveParameters();
-        var what = $"job '{spec.Name}': workflow {spec.WorkflowReference}" +
-                   (parameters.Count > 0 ? $" with {string.Join(", ", parameters.OrderBy(k => k.Key, StringComparer.OrdinalIgnoreCase).Select(kv => $"{kv.Key}={Show(kv.Value)}"))}" : "") +
-                   (spec.Resources.IsEmpty ? "" : $" ({spec.Resources})");
-        if (!ShouldProcess(what, $"Submit to target {spec.Target}")) return;
-        var job = JobLauncher.Submit(this, spec, RunRoot, queueEndpoint: QueueEndpoint);
+        if (!ShouldProcess(Describe(spec, $"workflow {spec.WorkflowReference}"), $"Submit to target {spec.Target}")) return;
+        if (spec.Target == JobTargetKind.Queue && Protocol == "Agq")
+        {
+            WriteError(new ErrorRecord(new AxlJobSpecException("-Protocol Agq sends job envelopes: convert the workflow first (ConvertTo-AxlJobEnvelope | Submit-AxlJob -Protocol Agq).", "target"),
+                "Axl.InvalidJobSpec", ErrorCategory.InvalidArgument, spec));
+            return;
+        }
+        Emit(JobLauncher.Submit(this, spec, Options(), (target, options) => target.Submit(spec, options)));
+    }
+
+    private void SubmitManifest(ArgoDocument doc)
+    {
+        if (Target is { } t && JobValues.TargetKind(t) != JobTargetKind.Argo)
+        {
+            WriteError(new ErrorRecord(new AxlJobSpecException($"'{doc.Name}' is a compiled Argo {doc.Kind}: it can only go to -Target Argo (got -Target {t}). Fix: drop -Target, or submit the workflow itself (Get-AxlWorkflow ... | Submit-AxlJob -Target {t}).", "target"),
+                "Axl.InvalidJobSpec", ErrorCategory.InvalidArgument, doc));
+            return;
+        }
+        var spec = new AxlJobSpec
+        {
+            Name = Name ?? doc.Workflow, WorkflowName = doc.Workflow, Target = JobTargetKind.Argo,
+            Parameters = JobValues.ToMap(Parameters), Overrides = JobValues.ToMap(Overrides),
+        };
+        if (!ShouldProcess(Describe(spec, $"compiled {doc}"), "Submit to target Argo")) return;
+        Emit(JobLauncher.Submit(this, spec, Options(), (target, options) => ((ArgoJobTarget)target).SubmitDocument(doc, spec, options)));
+    }
+
+    private void SubmitEnvelope(JobEnvelope envelope)
+    {
+        if (Target is { } t && JobValues.TargetKind(t) != JobTargetKind.Queue)
+        {
+            WriteError(new ErrorRecord(new AxlJobSpecException($"Job envelope {envelope.JobId} goes to a queue: it can only go to -Target Queue (got -Target {t}).", "target"),
+                "Axl.InvalidJobSpec", ErrorCategory.InvalidArgument, envelope));
+            return;
+        }
+        if (Parameters is { Count: > 0 } || Overrides is { Count: > 0 })
+        {
+            WriteError(new ErrorRecord(new AxlJobSpecException($"Job envelope {envelope.JobId} has its parameter values in its tasks already. Fix: give -Parameters to ConvertTo-AxlJobEnvelope instead.", "parameters"),
+                "Axl.InvalidJobSpec", ErrorCategory.InvalidArgument, envelope));
+            return;
+        }
+        var where = Protocol == "Agq" ? $"AGQ server {QueueEndpoint ?? "(none)"} ({AgqVerb})" : "target Queue";
+        if (!ShouldProcess($"job envelope {envelope}", $"Submit to {where}")) return;
+        if (Protocol == "Agq")
+        {
+            if (QueueEndpoint is null)
+            {
+                WriteError(new ErrorRecord(new AxlJobSpecException("-Protocol Agq needs the AGQ server: give -QueueEndpoint host:port.", "queueEndpoint"), "Axl.InvalidJobSpec", ErrorCategory.InvalidArgument, envelope));
+                return;
+            }
+            try { WriteObject(QueueJobTarget.SubmitToAgq(envelope, QueueEndpoint, SessionKey, AgqVerb)); }
+            catch (JobQueueException ex) { WriteError(new ErrorRecord(ex, "Axl.AgqRejected", ErrorCategory.ResourceUnavailable, envelope)); }
+            catch (JobEnvelopeException ex) { WriteError(new ErrorRecord(ex, "Axl.InvalidJobEnvelope", ErrorCategory.InvalidData, envelope)); }
+            catch (ArgumentException ex) { WriteError(new ErrorRecord(ex, "Axl.InvalidJobSpec", ErrorCategory.InvalidArgument, QueueEndpoint)); }
+            return;
+        }
+        var spec = new AxlJobSpec { Name = Name ?? envelope.PlanDescription ?? envelope.JobId, Target = JobTargetKind.Queue };
+        Emit(JobLauncher.Submit(this, spec, Options(), (target, options) => ((QueueJobTarget)target).SubmitEnvelope(envelope, spec, null, options)));
+    }
+
+    private void Emit(AxlJob? job)
+    {
         if (job is not null) WriteObject(job);
+    }
+
+    private JobSubmitOptions Options() => new()
+    {
+        RunRoot = JobLauncher.RootOf(this, RunRoot),
+        WorkingDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
+        QueueEndpoint = QueueEndpoint,
+        Argo = new ArgoSubmitOptions
+        {
+            KubeConfig = KubeConfig is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KubeConfig),
+            Context = KubeContext,
+            Namespace = Namespace,
+            Shutdown = Shutdown,
+            PollInterval = PollInterval ?? TimeSpan.FromSeconds(2),
+            Compile = new ArgoCompileOptions { Image = Image, ServiceAccount = ServiceAccount },
+        },
+        WorkflowLoader = (path, name) => Axl.Dsl.WorkflowLoader.Load(SessionState, path, name)[0],
+    };
+
+    private string Describe(AxlJobSpec spec, string what)
+    {
+        var parameters = spec.EffectiveParameters();
+        return $"job '{spec.Name}': {what}" +
+               (parameters.Count > 0 ? $" with {string.Join(", ", parameters.OrderBy(k => k.Key, StringComparer.OrdinalIgnoreCase).Select(kv => $"{kv.Key}={Show(kv.Value)}"))}" : "") +
+               (spec.Resources.IsEmpty ? "" : $" ({spec.Resources})");
     }
 
     private static string Show(object? v) => v switch
@@ -95,7 +228,8 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
 /// <summary>Submits a spec to its target and adds the AxlJob to the session's job repository.</summary>
 internal static class JobLauncher
 {
-    public static AxlJob? Submit(PSCmdlet cmdlet, AxlJobSpec spec, string? runRoot, string? runId = null, string? queueEndpoint = null)
+    /// <summary>Starts a job with <paramref name="start"/> on the spec's target; errors that keep it from starting become error records.</summary>
+    public static AxlJob? Submit(PSCmdlet cmdlet, AxlJobSpec spec, JobSubmitOptions options, Func<IJobTarget, JobSubmitOptions, IJobHandle> start)
     {
         IJobTarget target;
         try { target = JobTargets.Get(spec.Target); }
@@ -104,17 +238,8 @@ internal static class JobLauncher
             cmdlet.WriteError(new ErrorRecord(ex, "Axl.JobTargetNotAvailable", ErrorCategory.NotImplemented, spec));
             return null;
         }
-        var cwd = cmdlet.SessionState.Path.CurrentFileSystemLocation.ProviderPath;
-        var options = new JobSubmitOptions
-        {
-            RunRoot = RootOf(cmdlet, runRoot),
-            WorkingDirectory = cwd,
-            RunId = runId,
-            QueueEndpoint = queueEndpoint,
-            WorkflowLoader = (path, name) => Axl.Dsl.WorkflowLoader.Load(cmdlet.SessionState, path, name)[0],
-        };
         IJobHandle handle;
-        try { handle = target.Submit(spec, options); }
+        try { handle = start(target, options); }
         catch (AxlJobSpecException ex)
         {
             cmdlet.WriteError(JobErrors.InvalidSpec(ex, spec));
@@ -125,13 +250,24 @@ internal static class JobLauncher
             cmdlet.WriteError(new ErrorRecord(ex, ex.Id, ErrorCategory.InvalidData, spec));
             return null;
         }
-        catch (Exception ex) when (ex is FileNotFoundException or System.ComponentModel.Win32Exception or IOException or UnauthorizedAccessException
-                                   or Axl.Jobs.Queue.JobQueueException)
+        catch (JobEnvelopeException ex)
         {
-            cmdlet.WriteError(new ErrorRecord(ex, "Axl.JobNotStarted", ErrorCategory.ResourceUnavailable, spec));
+            cmdlet.WriteError(new ErrorRecord(ex, "Axl.InvalidJobEnvelope", ErrorCategory.InvalidData, spec));
             return null;
         }
-        var job = new AxlJob(handle, $"Submit-AxlJob {spec.WorkflowReference} -Target {spec.Target}");
+        catch (Exception ex) when (ex is FileNotFoundException or System.ComponentModel.Win32Exception or IOException or UnauthorizedAccessException
+                                   or JobQueueException or ArgoClusterException)
+        {
+            var id = ex switch
+            {
+                ArgoClusterException { StatusCode: not null } => "Axl.ClusterRefused",
+                ArgoClusterException => "Axl.ClusterUnavailable",
+                _ => "Axl.JobNotStarted",
+            };
+            cmdlet.WriteError(new ErrorRecord(ex, id, ErrorCategory.ResourceUnavailable, spec));
+            return null;
+        }
+        var job = new AxlJob(handle, $"Submit-AxlJob {(spec.WorkflowReference is { Length: > 0 } w ? w : spec.Name)} -Target {spec.Target}");
         cmdlet.JobRepository.Add(job);
         return job;
     }

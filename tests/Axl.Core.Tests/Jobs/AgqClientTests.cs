@@ -1,54 +1,16 @@
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using Axl.Jobs.Envelopes;
 using Axl.Jobs.Queue;
+using Axl.TestServices;
 
 namespace Axl.Core.Tests.Jobs;
 
 /// <summary>
-/// The AGQ client against an in-process fake RESP server (not a real AGQ: none is installable here). The fake reads
-/// RESP commands and answers each reply shape a server may give: +OK job_id=..., the id as a bulk string (what AGQ
-/// itself answers to PLAN.SUBMIT), and -ERR with the server's text; it records what it received.
+/// The AGQ client against <see cref="FakeAgqServer"/> (not a real AGQ: none is installable here), answering each
+/// reply shape a server may give: +OK job_id=..., the id as a bulk string (what AGQ itself answers to PLAN.SUBMIT),
+/// and -ERR with the server's text.
 /// </summary>
 public sealed class AgqClientTests
 {
-    private sealed class FakeAgq : IDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        public List<string[]> Received { get; } = new();
-        public FakeAgq(Func<string[], string> reply)
-        {
-            _listener.Start();
-            _ = Task.Run(async () =>
-            {
-                using var client = await _listener.AcceptTcpClientAsync();
-                var s = client.GetStream();
-                var reader = new StreamReader(s, Encoding.UTF8);
-                while (true)
-                {
-                    var header = await reader.ReadLineAsync();
-                    if (header is null || !header.StartsWith('*')) break;
-                    var parts = new string[int.Parse(header[1..])];
-                    for (var i = 0; i < parts.Length; i++)
-                    {
-                        var len = int.Parse((await reader.ReadLineAsync())![1..]);
-                        var buf = new char[len];
-                        var read = 0;
-                        while (read < len) read += await reader.ReadAsync(buf, read, len - read); // ASCII test data: chars = bytes
-                        await reader.ReadLineAsync();
-                        parts[i] = new string(buf);
-                    }
-                    lock (Received) Received.Add(parts);
-                    var bytes = Encoding.UTF8.GetBytes(reply(parts));
-                    await s.WriteAsync(bytes);
-                }
-            });
-        }
-        public string Endpoint => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
-        public void Dispose() => _listener.Stop();
-    }
-
     private static JobEnvelope Envelope() => new()
     {
         JobId = "job-abc123", PlanId = "plan-log-analysis",
@@ -58,7 +20,7 @@ public sealed class AgqClientTests
     [Fact]
     public async Task Ok_with_job_id_after_auth()
     {
-        using var server = new FakeAgq(cmd => cmd[0] == "AUTH" ? "+OK\r\n" : "+OK job_id=srv-77\r\n");
+        using var server = new FakeAgqServer(cmd => cmd[0] == "AUTH" ? "+OK\r\n" : "+OK job_id=srv-77\r\n");
         var id = await AgqClient.SubmitAsync(server.Endpoint, Envelope(), sessionKey: "secret");
         Assert.Equal("srv-77", id);
         Assert.Equal(new[] { "AUTH", "secret" }, server.Received[0]);
@@ -71,7 +33,7 @@ public sealed class AgqClientTests
     [Fact]
     public async Task Bulk_string_id_and_job_submit_verb()
     {
-        using var server = new FakeAgq(_ => "$9\r\njob-bulk1\r\n");
+        using var server = new FakeAgqServer(_ => "$9\r\njob-bulk1\r\n");
         Assert.Equal("job-bulk1", await AgqClient.SubmitAsync(server.Endpoint, Envelope(), verb: AgqClient.JobSubmit));
         Assert.Equal("JOB.SUBMIT", Assert.Single(server.Received)[0]);
     }
@@ -79,11 +41,11 @@ public sealed class AgqClientTests
     [Fact]
     public async Task Err_reply_is_an_exception_with_the_server_text()
     {
-        using var server = new FakeAgq(_ => "-ERR Invalid task numbering: gap between task 2 and 4\r\n");
+        using var server = new FakeAgqServer(_ => "-ERR Invalid task numbering: gap between task 2 and 4\r\n");
         var ex = await Assert.ThrowsAsync<JobQueueException>(() => AgqClient.SubmitAsync(server.Endpoint, Envelope()));
         Assert.EndsWith("rejected the job: ERR Invalid task numbering: gap between task 2 and 4", ex.Message);
 
-        using var auth = new FakeAgq(_ => "-ERR invalid session key\r\n");
+        using var auth = new FakeAgqServer(_ => "-ERR invalid session key\r\n");
         var ax = await Assert.ThrowsAsync<JobQueueException>(() => AgqClient.SubmitAsync(auth.Endpoint, Envelope(), sessionKey: "bad"));
         Assert.Contains("refused AUTH: ERR invalid session key", ax.Message);
     }
@@ -91,7 +53,7 @@ public sealed class AgqClientTests
     [Fact]
     public async Task Invalid_envelopes_are_not_sent()
     {
-        using var server = new FakeAgq(_ => "+OK\r\n");
+        using var server = new FakeAgqServer(_ => "+OK\r\n");
         var e = Envelope();
         e.Tasks[1].TaskNumber = 4;
         var ex = await Assert.ThrowsAsync<JobEnvelopeException>(() => AgqClient.SubmitAsync(server.Endpoint, e));

@@ -14,8 +14,7 @@ public sealed class QueueJobTarget : IJobTarget
 
     public IJobHandle Submit(AxlJobSpec spec, JobSubmitOptions options)
     {
-        var redis = options.QueueEndpoint ?? Environment.GetEnvironmentVariable("AXL_REDIS")
-            ?? throw new AxlJobSpecException("The Queue target needs the Redis server of the queue. Fix: give -QueueEndpoint host:port to Submit-AxlJob, or set $env:AXL_REDIS.", "target");
+        RedisOf(options); // fail before loading the workflow when there is no queue to send it to
         var load = options.WorkflowLoader
             ?? throw new AxlJobSpecException("The Queue target needs to load the workflow to build its job envelope, and this host gave no loader.", "workflowPath");
         var path = spec.WorkflowPath is { } p && !Path.IsPathRooted(p) ? Path.Combine(options.WorkingDirectory, p) : spec.WorkflowPath!;
@@ -31,6 +30,13 @@ public sealed class QueueJobTarget : IJobTarget
         {
             throw new AxlJobSpecException($"Workflow '{wf.Name}' cannot go to the queue as a job envelope: {ex.Message}", "target");
         }
+        return SubmitEnvelope(envelope, spec, wf.Name, options);
+    }
+
+    /// <summary>Puts a job envelope (ConvertTo-AxlJobEnvelope, or one read from JSON) on the queue as it is.</summary>
+    public IJobHandle SubmitEnvelope(JobEnvelope envelope, AxlJobSpec spec, string? workflow, JobSubmitOptions options)
+    {
+        var redis = RedisOf(options);
         JobQueue queue;
         try
         {
@@ -43,7 +49,7 @@ public sealed class QueueJobTarget : IJobTarget
         try
         {
             var id = queue.Submit(envelope);
-            return new QueueJobHandle(spec, queue, id, wf.Name);
+            return new QueueJobHandle(spec, queue, id, workflow ?? envelope.PlanDescription ?? envelope.PlanId);
         }
         catch (StackExchange.Redis.RedisException ex)
         {
@@ -56,6 +62,26 @@ public sealed class QueueJobTarget : IJobTarget
             throw;
         }
     }
+
+    /// <summary>
+    /// Sends a job envelope to an AGQ server (seed 003: AUTH with the session key, then PLAN.SUBMIT or JOB.SUBMIT over
+    /// RESP). The server owns the job from then on: it answers with the job id, and there is nothing to follow here.
+    /// </summary>
+    public static AgqSubmission SubmitToAgq(JobEnvelope envelope, string server, string? sessionKey = null, string verb = AgqClient.PlanSubmit)
+    {
+        var id = AgqClient.SubmitAsync(server, envelope, sessionKey, verb).GetAwaiter().GetResult();
+        return new AgqSubmission(id, envelope.PlanId, server, verb, envelope.Tasks.Count);
+    }
+
+    private static string RedisOf(JobSubmitOptions options) =>
+        options.QueueEndpoint ?? Environment.GetEnvironmentVariable("AXL_REDIS")
+        ?? throw new AxlJobSpecException("The Queue target needs the Redis server of the queue. Fix: give -QueueEndpoint host:port to Submit-AxlJob, or set $env:AXL_REDIS.", "target");
+}
+
+/// <summary>A job handed to an AGQ server: the id it gave, the plan, the server and the verb used.</summary>
+public sealed record AgqSubmission(string JobId, string PlanId, string Server, string Verb, int Tasks)
+{
+    public override string ToString() => $"{JobId} (plan {PlanId}, {Tasks} task(s), on {Server})";
 }
 
 /// <summary>A job on the queue, followed by polling its record: status changes, then the task outputs as log lines and the result.</summary>
