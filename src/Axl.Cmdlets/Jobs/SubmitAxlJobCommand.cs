@@ -26,10 +26,12 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
     [Parameter] public Hashtable? Parameters { get; set; }
     [Parameter] public Hashtable? Overrides { get; set; }
     /// <summary>A string, not the Core enum (see New-AxlJobSpec): overrides the target of the specs.</summary>
-    [Parameter] [ValidateSet("Local", "Argo", "Queue")] public string? Target { get; set; }
+    [Parameter] [ValidateSet("Local", "Argo", "Queue", "Kfp")] public string? Target { get; set; }
     [Parameter] public string? RunRoot { get; set; }
     /// <summary>Queue target: the Redis server of the queue (host:port); default $env:AXL_REDIS.</summary>
     [Parameter] public string? QueueEndpoint { get; set; }
+    /// <summary>Kfp target: the base URL of the KFP API (http://host:port); default $env:AXL_KFP_ENDPOINT.</summary>
+    [Parameter] public string? Endpoint { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -79,7 +81,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
                    (parameters.Count > 0 ? $" with {string.Join(", ", parameters.OrderBy(k => k.Key, StringComparer.OrdinalIgnoreCase).Select(kv => $"{kv.Key}={Show(kv.Value)}"))}" : "") +
                    (spec.Resources.IsEmpty ? "" : $" ({spec.Resources})");
         if (!ShouldProcess(what, $"Submit to target {spec.Target}")) return;
-        var job = JobLauncher.Submit(this, spec, RunRoot, queueEndpoint: QueueEndpoint);
+        var job = JobLauncher.Submit(this, spec, RunRoot, queueEndpoint: QueueEndpoint, kfpEndpoint: Endpoint);
         if (job is not null) WriteObject(job);
     }
 
@@ -95,7 +97,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
 /// <summary>Submits a spec to its target and adds the AxlJob to the session's job repository.</summary>
 internal static class JobLauncher
 {
-    public static AxlJob? Submit(PSCmdlet cmdlet, AxlJobSpec spec, string? runRoot, string? runId = null, string? queueEndpoint = null)
+    public static AxlJob? Submit(PSCmdlet cmdlet, AxlJobSpec spec, string? runRoot, string? runId = null, string? queueEndpoint = null, string? kfpEndpoint = null)
     {
         IJobTarget target;
         try { target = JobTargets.Get(spec.Target); }
@@ -111,6 +113,7 @@ internal static class JobLauncher
             WorkingDirectory = cwd,
             RunId = runId,
             QueueEndpoint = queueEndpoint,
+            KfpEndpoint = kfpEndpoint,
             WorkflowLoader = (path, name) => Axl.Dsl.WorkflowLoader.Load(cmdlet.SessionState, path, name)[0],
         };
         IJobHandle handle;

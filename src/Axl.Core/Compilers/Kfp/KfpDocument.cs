@@ -122,5 +122,8 @@ public sealed class KfpDocument
         return kind;
     }
 
+    /// <summary>A size for people: "812 B", "12.4 KiB" (as <see cref="ArgoDocument.FormatSize"/>).</summary>
+    public static string FormatSize(long bytes) => ArgoDocument.FormatSize(bytes);
+
     public override string ToString() => $"KFP {Format} pipeline {Name} ({TaskCount} task{(TaskCount == 1 ? "" : "s")}, {ArgoDocument.FormatSize(Size)})";
 }

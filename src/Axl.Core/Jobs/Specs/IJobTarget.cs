@@ -17,6 +17,8 @@ public sealed class JobSubmitOptions
     /// <summary>Queue target: the Redis server (host:port); default $AXL_REDIS.</summary>
     public string? QueueEndpoint { get; init; }
     public Queue.JobQueueOptions? QueueOptions { get; init; }
+    /// <summary>Kfp target: the base URL of the KFP API (http://host:port, the ml-pipeline service or the UI's proxy); default $AXL_KFP_ENDPOINT.</summary>
+    public string? KfpEndpoint { get; init; }
     /// <summary>Loads a workflow (file path, workflow name or null) in the host's engine, for targets that compile it here.</summary>
     public Func<string, string?, Model.AxlWorkflow>? WorkflowLoader { get; init; }
 }
@@ -94,6 +96,7 @@ public static class JobTargets
     {
         [JobTargetKind.Local] = new LocalJobTarget(),
         [JobTargetKind.Queue] = new Queue.QueueJobTarget(),
+        [JobTargetKind.Kfp] = new Kfp.KfpJobTarget(),
     };
 
     /// <summary>Registers (or replaces) the implementation of a target; for the Argo and Queue targets when they exist.</summary>
