@@ -229,7 +229,7 @@ def messages(context, errors):
 
 
 # The IO manifest of step sorted; the op fills in the folders, the run id and the work dir.
-SORTED_MANIFEST = {
+SORTED_STEP_MANIFEST = {
     "schemaVersion": 1,
     "axlVersion": "0.1.0",
     "workflow": "command-step",
@@ -265,12 +265,12 @@ SORTED_MANIFEST = {
     out=dagster.Out(str, description="the artifact folder"),
     tags={"axl/step": "sorted", "axl/image": "ghcr.io/axl-workflows/runner:0.1.0"},
 )
-def sorted(context, messages):
+def sorted_step(context, messages):
     """Step sorted (command sort). Reads the output of messages; stopped by the runner after 30 s.
 
     Defined in command-step.axl.ps1, line 5; runs in ghcr.io/axl-workflows/runner:0.1.0 on Argo and Kubeflow.
     """
-    return _run_step(context, SORTED_MANIFEST, inputs={"messages": messages}, env={"LC_ALL": "C"})
+    return _run_step(context, SORTED_STEP_MANIFEST, inputs={"messages": messages}, env={"LC_ALL": "C"})
 
 
 # The IO manifest of step counted; the op fills in the folders, the run id and the work dir.
@@ -305,17 +305,17 @@ COUNTED_MANIFEST = {
 @dagster.op(
     name="counted",
     ins={
-        "sorted": dagster.In(str, description="artifact folder of step sorted"),
+        "sorted_step": dagster.In(str, description="artifact folder of step sorted"),
     },
     out=dagster.Out(str, description="the artifact folder"),
     tags={"axl/step": "counted", "axl/image": "ghcr.io/axl-workflows/runner:0.1.0"},
 )
-def counted(context, sorted):
+def counted(context, sorted_step):
     """Step counted (command uniq). Reads the output of sorted; stopped by the runner after 30 s.
 
     Defined in command-step.axl.ps1, line 6; runs in ghcr.io/axl-workflows/runner:0.1.0 on Argo and Kubeflow.
     """
-    return _run_step(context, COUNTED_MANIFEST, inputs={"sorted": sorted}, env={"LC_ALL": "C"})
+    return _run_step(context, COUNTED_MANIFEST, inputs={"sorted": sorted_step}, env={"LC_ALL": "C"})
 
 
 # The IO manifest of step ranked; the op fills in the folders, the run id and the work dir.
@@ -368,8 +368,8 @@ def command_step():
     """The workflow's DAG: each op gets the artifact folders of the steps it reads, or runs after the ones it follows."""
     errors_out = errors()
     messages_out = messages(errors=errors_out)
-    sorted_out = sorted(messages=messages_out)
-    counted_out = counted(sorted=sorted_out)
+    sorted_step_out = sorted_step(messages=messages_out)
+    counted_out = counted(sorted_step=sorted_step_out)
     ranked_out = ranked(counted=counted_out)
 
 

@@ -27,15 +27,38 @@ public sealed record DagsterCompileOptions
 /// </summary>
 public static class DagsterCompiler
 {
-    /// <summary>Names the module defines itself; a step (op function) cannot take them.</summary>
+    /// <summary>
+    /// Names an op function must not take: what the module defines or imports, and Python's keywords and builtins
+    /// (the module's own code calls sorted, set, str...). A step with such a name gets the function &lt;name&gt;_step;
+    /// its Dagster op keeps the step's name.
+    /// </summary>
     private static readonly HashSet<string> Reserved = new(StringComparer.Ordinal)
     {
-        "dagster", "json", "os", "shlex", "subprocess", "sys", "run_config", "main",
+        "dagster", "json", "os", "shlex", "subprocess", "sys", "run_config", "main", "context",
         "WORKFLOW", "WORKFLOW_HASH", "RUNNER", "WORKDIR", "ARTIFACT_ROOT", "VALUE_FILE", "PARAMETERS", "PARAMETER_USE",
-        // Python keywords and soft keywords, and builtins an op function would shadow in the module.
-        "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else", "except",
-        "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try",
-        "while", "with", "yield", "match", "case", "type", "print", "str", "int", "float", "bool", "dict", "list", "set", "len", "open", "id",
+        "ArithmeticError", "AssertionError", "AttributeError", "BaseException", "BaseExceptionGroup",
+        "BlockingIOError", "BrokenPipeError", "BufferError", "BytesWarning", "ChildProcessError",
+        "ConnectionAbortedError", "ConnectionError", "ConnectionRefusedError", "ConnectionResetError",
+        "DeprecationWarning", "EOFError", "Ellipsis", "EncodingWarning", "EnvironmentError", "Exception",
+        "ExceptionGroup", "False", "FileExistsError", "FileNotFoundError", "FloatingPointError", "FutureWarning",
+        "GeneratorExit", "IOError", "ImportError", "ImportWarning", "IndentationError", "IndexError",
+        "InterruptedError", "IsADirectoryError", "KeyError", "KeyboardInterrupt", "LookupError", "MemoryError",
+        "ModuleNotFoundError", "NameError", "None", "NotADirectoryError", "NotImplemented", "NotImplementedError",
+        "OSError", "OverflowError", "PendingDeprecationWarning", "PermissionError", "ProcessLookupError",
+        "RecursionError", "ReferenceError", "ResourceWarning", "RuntimeError", "RuntimeWarning", "StopAsyncIteration",
+        "StopIteration", "SyntaxError", "SyntaxWarning", "SystemError", "SystemExit", "TabError", "TimeoutError",
+        "True", "TypeError", "UnboundLocalError", "UnicodeDecodeError", "UnicodeEncodeError", "UnicodeError",
+        "UnicodeTranslateError", "UnicodeWarning", "UserWarning", "ValueError", "Warning", "ZeroDivisionError", "abs",
+        "aiter", "all", "and", "anext", "any", "as", "ascii", "assert", "async", "await", "bin", "bool", "break",
+        "breakpoint", "bytearray", "bytes", "callable", "case", "chr", "class", "classmethod", "compile", "complex",
+        "continue", "copyright", "credits", "def", "del", "delattr", "dict", "dir", "divmod", "elif", "else",
+        "enumerate", "eval", "except", "exec", "exit", "filter", "finally", "float", "for", "format", "from",
+        "frozenset", "getattr", "global", "globals", "hasattr", "hash", "help", "hex", "id", "if", "import", "in",
+        "input", "int", "is", "isinstance", "issubclass", "iter", "lambda", "len", "license", "list", "locals", "map",
+        "match", "max", "memoryview", "min", "next", "nonlocal", "not", "object", "oct", "open", "or", "ord", "pass",
+        "pow", "print", "property", "quit", "raise", "range", "repr", "return", "reversed", "round", "set", "setattr",
+        "slice", "sorted", "staticmethod", "str", "sum", "super", "try", "tuple", "type", "vars", "while", "with",
+        "yield", "zip",
     };
 
     public static DagsterDocument Compile(AxlWorkflow wf, DagsterCompileOptions? options = null)
@@ -48,8 +71,11 @@ public static class DagsterCompiler
         return new DagsterDocument(wf, source, wf.StepCount, diagnostics.Where(d => !d.IsError).ToList());
     }
 
-    /// <summary>The Python name of a step's op function: its name with '-' as '_'.</summary>
-    public static string PythonName(AxlStep s) => s.Name.Replace('-', '_');
+    /// <summary>The Dagster op name of a step: its name with '-' as '_'.</summary>
+    public static string OpName(AxlStep s) => s.Name.Replace('-', '_');
+
+    /// <summary>The Python function of a step's op: the op name, or &lt;op name&gt;_step when Python or the module already uses that name.</summary>
+    public static string PythonName(AxlStep s) => Reserved.Contains(OpName(s)) ? OpName(s) + "_step" : OpName(s);
 
     /// <summary>The Python name of the workflow's graph and job: &lt;name&gt; and &lt;name&gt;_job.</summary>
     public static string GraphName(AxlWorkflow wf)
@@ -87,9 +113,9 @@ public static class DagsterCompiler
             foreach (var s in wf.Steps)
             {
                 var py = PythonName(s);
-                if (Reserved.Contains(py) || py == graph || py == graph + "_job" || py.StartsWith('_'))
+                if (py == graph || py == graph + "_job" || py.StartsWith('_'))
                     throw new AxlCompileException(CompileErrorIds.NotExpressible,
-                        $"step '{s.Name}' would be the Python function '{py}', a name the generated Dagster module needs for itself (a Python keyword or builtin, an import, the graph, or a constant).",
+                        $"step '{s.Name}' would be the Python function '{py}', a name the generated Dagster module needs for itself (the graph, the job, or a private helper).",
                         $"rename the step (for example to {s.Name.TrimStart('_').ToLowerInvariant()}_step).", wf.Name);
                 if (taken.TryGetValue(py, out var other))
                     throw new AxlCompileException(CompileErrorIds.NotExpressible,
@@ -237,7 +263,7 @@ public static class DagsterCompiler
             else
             {
                 Line("PARAMETER_USE = {");
-                foreach (var (s, ps) in use) Line("    " + Str(_py[s.Name]) + ": [" + string.Join(", ", ps.Select(p => Str(p.Name))) + "],");
+                foreach (var (s, ps) in use) Line("    " + Str(OpName(s)) + ": [" + string.Join(", ", ps.Select(p => Str(p.Name))) + "],");
                 Line("}");
             }
             Line();
@@ -366,7 +392,7 @@ public static class DagsterCompiler
             Line();
             Line();
             Line("@dagster.op(");
-            Line("    name=" + Str(py) + ",");
+            Line("    name=" + Str(OpName(s)) + ",");
             if (folders.Count + order.Count > 0)
             {
                 Line("    ins={");
