@@ -19,6 +19,8 @@
         'Test-AxlWorkflow'
         'ConvertTo-AxlIr'
         'ConvertTo-ArgoWorkflow'
+        'ConvertTo-KfpPipeline'
+        'ConvertTo-DagsterJob'
         'Invoke-AxlLocalRun'
         'Invoke-AxlStep'
         'Get-AxlRun'

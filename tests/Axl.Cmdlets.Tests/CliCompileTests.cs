@@ -73,7 +73,7 @@ public sealed class CliCompileTests : IDisposable
         Assert.Contains("error Axl.ArgoTooLarge:", tooLarge.Err);
 
         Assert.Contains("compile needs --target argo", CliTests.Axl("compile", "examples/diamond/diamond.axl.ps1").Err);
-        Assert.Contains("unknown target 'kfp'", CliTests.Axl("compile", "--target", "kfp", "examples/diamond/diamond.axl.ps1").Err);
+        Assert.Contains("unknown target 'airflow'", CliTests.Axl("compile", "--target", "airflow", "examples/diamond/diamond.axl.ps1").Err);
         Assert.Contains("--kind takes workflow or workflowtemplate", CliTests.Axl("compile", "--target", "argo", "--kind", "cron", "examples/diamond/diamond.axl.ps1").Err);
         Assert.Contains("error Axl.WorkflowFileNotFound", CliTests.Axl("compile", "--target", "argo", "no/such.axl.ps1").Err);
         var help = CliTests.Axl("help", "compile");

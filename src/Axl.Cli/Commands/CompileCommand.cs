@@ -3,30 +3,40 @@ using System.Text;
 using System.Text.Json;
 using Axl.Compilers;
 using Axl.Compilers.Argo;
+using Axl.Compilers.Dagster;
+using Axl.Compilers.Kfp;
 using Axl.Delivery;
 using Axl.Runtime;
 
 namespace Axl.Cli.Commands;
 
-/// <summary>axl compile --target argo [options] file.axl.ps1[:Name]: the workflow as an Argo Workflow or WorkflowTemplate (ArgoCompiler).</summary>
+/// <summary>
+/// axl compile --target argo|kfp|dagster [options] file.axl.ps1[:Name]: the workflow as an Argo Workflow or
+/// WorkflowTemplate (ArgoCompiler), a Kubeflow pipeline (KfpCompiler) or a Dagster job module (DagsterCompiler).
+/// </summary>
 public sealed class CompileCommand : ICliCommand
 {
     public string Name => "compile";
-    public string Summary => "compile a workflow for a back end: 'axl compile --target argo flow.axl.ps1'";
-    public IReadOnlyCollection<string> Flags { get; } = new[] { "--s3-insecure" };
+    public string Summary => "compile a workflow for a back end: 'axl compile --target argo|kfp|dagster flow.axl.ps1'";
+    public IReadOnlyCollection<string> Flags { get; } = new[] { "--s3-insecure", "--enable-caching" };
     public IReadOnlyCollection<string> Options { get; } = new[]
     {
         "--target", "--kind", "--image", "--service-account", "--namespace", "--code-root", "--code-archive",
         "--s3-endpoint", "--s3-region", "--s3-credentials-secret", "--pvc-access-mode", "--pvc-storage-class", "--max-bytes", "--out",
+        "--format", "--pipeline-root",
     };
     public string Usage => """
-        Usage: axl compile --target argo <file.axl.ps1[:Name]>... [options]
+        Usage: axl compile --target argo|kfp|dagster <file.axl.ps1[:Name]>... [options]
 
-        Compiles workflows to Argo Workflows YAML, like ConvertTo-ArgoWorkflow: one container template per
-        step running the runner (axl step) with the step's IO manifest, one DAG task per step. Prints the
-        YAML on stdout (several workflows as one multi-document stream), or writes it to --out.
+        Compiles workflows for a back end; every step runs the runner (axl step) with its IO manifest.
+          argo     Argo Workflows YAML, like ConvertTo-ArgoWorkflow: one container template and one DAG task per
+                   step. Several workflows print as one multi-document stream.
+          kfp      a Kubeflow pipeline, like ConvertTo-KfpPipeline: the KFP v2 pipeline spec (--format v2), or
+                   the KFP 1.8 Argo package (--format v1). --out FILE.zip or FILE.tar.gz packages it.
+          dagster  a Dagster job, like ConvertTo-DagsterJob: a Python module with one op per step.
+        Prints the result on stdout, or writes it to --out (kfp and dagster: one workflow per file).
 
-          --target argo              the back end (argo)
+          --target TARGET            the back end: argo, kfp or dagster
           --kind KIND                workflow (default) or workflowtemplate
           --image IMAGE              runner image for steps without their own -Image (overrides the workflow's)
           --service-account NAME     service account of the pods (overrides the workflow's)
@@ -41,7 +51,12 @@ public sealed class CompileCommand : ICliCommand
           --pvc-access-mode MODE     ReadWriteOnce (default) or ReadWriteMany, for a pvc artifact store
           --pvc-storage-class NAME   storage class of that volume
           --max-bytes N              refuse a document larger than N bytes (default 1048576: etcd's limit)
-          --out FILE                 write the YAML to FILE instead of stdout
+          --out FILE                 write the output to FILE instead of stdout
+        kfp (also --image, --service-account (v1), --code-root, --code-archive, --max-bytes (v1)):
+          --format v2|v1             the KFP package format (default v2)
+          --pipeline-root URI        v2 defaultPipelineRoot (default: the workflow's s3:// artifact store)
+          --enable-caching           let KFP reuse a task's outputs for the same inputs (off by default)
+        dagster (also --code-root: the folder the ops run the steps in, default the workflow file's folder)
 
         Exit codes: 0 compiled; 1 an invalid workflow (diagnostics on stderr), a file that does not load,
         a bad option or a document over --max-bytes; 2 internal error.
@@ -50,10 +65,13 @@ public sealed class CompileCommand : ICliCommand
 
     public int Execute(CliArguments args, TextWriter stdout, TextWriter stderr)
     {
-        var target = args.Option("--target") ?? throw new UsageException("compile needs --target argo (the only back end so far).");
-        if (!target.Equals("argo", StringComparison.OrdinalIgnoreCase))
-            throw new UsageException($"unknown target '{target}'. Known: argo.");
-        if (args.Positional.Count == 0) throw new UsageException("compile needs a workflow file, e.g. axl compile --target argo flow.axl.ps1[:Name].");
+        var target = (args.Option("--target") ?? throw new UsageException("compile needs --target argo, kfp or dagster.")).ToLowerInvariant();
+        if (target is not ("argo" or "kfp" or "dagster"))
+            throw new UsageException($"unknown target '{target}'. Known: argo, kfp, dagster.");
+        if (args.Positional.Count == 0) throw new UsageException($"compile needs a workflow file, e.g. axl compile --target {target} flow.axl.ps1[:Name].");
+        if (target != "argo") return ExecuteOther(target, args, stdout, stderr);
+        foreach (var o in new[] { "--format", "--pipeline-root", "--enable-caching" })
+            if (args.Options.ContainsKey(o) || args.Has(o)) throw new UsageException($"{o} applies to --target kfp, not argo.");
         var options = CompileOptions(args);
 
         using var host = new AxlEngineHost();
@@ -97,6 +115,98 @@ public sealed class CompileCommand : ICliCommand
             foreach (var d in documents) stdout.WriteLine($"{d} -> {outFile}");
         }
         else stdout.Write(yaml);
+        return ExitCodes.Success;
+    }
+
+    /// <summary>--target kfp or dagster: one file per workflow, so --out takes one workflow.</summary>
+    private static int ExecuteOther(string target, CliArguments args, TextWriter stdout, TextWriter stderr)
+    {
+        var argoOnly = target == "kfp"
+            ? new[] { "--kind", "--namespace", "--s3-endpoint", "--s3-region", "--s3-credentials-secret", "--pvc-access-mode", "--pvc-storage-class", "--s3-insecure" }
+            : new[] { "--kind", "--namespace", "--s3-endpoint", "--s3-region", "--s3-credentials-secret", "--pvc-access-mode", "--pvc-storage-class", "--s3-insecure",
+                      "--image", "--service-account", "--code-archive", "--max-bytes", "--format", "--pipeline-root", "--enable-caching" };
+        foreach (var o in argoOnly)
+            if (args.Options.ContainsKey(o) || args.Has(o)) throw new UsageException($"{o} does not apply to --target {target}.");
+        var codeRoot = args.Option("--code-root") is { } root ? Path.GetFullPath(root) : null;
+        KfpCompileOptions? kfp = null;
+        if (target == "kfp")
+        {
+            var format = args.Option("--format") ?? "v2";
+            kfp = new KfpCompileOptions
+            {
+                Format = format.ToLowerInvariant() switch
+                {
+                    "v2" => KfpFormat.V2,
+                    "v1" => KfpFormat.V1,
+                    _ => throw new UsageException($"--format takes v2 or v1, got '{format}'."),
+                },
+                Image = args.Option("--image"),
+                ServiceAccount = args.Option("--service-account"),
+                CodeRoot = codeRoot,
+                CodeArchive = args.Option("--code-archive") is { } archive ? ReadLocation(archive) : null,
+                PipelineRoot = args.Option("--pipeline-root"),
+                EnableCaching = args.Has("--enable-caching"),
+                MaxBytes = args.Option("--max-bytes") is { } max
+                    ? long.TryParse(max, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UsageException($"--max-bytes takes a positive number of bytes, got '{max}'.")
+                    : ArgoCompileOptions.DefaultMaxBytes,
+            };
+            if (kfp.ServiceAccount is not null && kfp.Format == KfpFormat.V2)
+                throw new UsageException("--service-account applies to --format v1 (KFP v2 runs pods as the server's pipeline-runner).");
+        }
+
+        using var host = new AxlEngineHost();
+        var outputs = new List<(string Text, byte[]? Package, string Summary)>();
+        var failed = false;
+        foreach (var reference in args.Positional)
+        {
+            var (workflows, errors) = host.LoadWorkflows(reference);
+            foreach (var e in errors) stderr.WriteLine($"error {e.FullyQualifiedErrorId.Split(',')[0]}: {e.Exception.Message}");
+            failed |= errors.Count > 0;
+            foreach (var wf in workflows)
+            {
+                try
+                {
+                    if (kfp is not null)
+                    {
+                        var document = KfpCompiler.Compile(wf, kfp);
+                        foreach (var w in document.Warnings) stderr.WriteLine(w.ToString());
+                        var kind = args.Option("--out") is { } o ? KfpDocument.PackageKindOf(o) : KfpPackageKind.Yaml;
+                        outputs.Add((document.ToYaml(), document.ToPackage(kind), document.ToString()));
+                    }
+                    else
+                    {
+                        var document = DagsterCompiler.Compile(wf, new DagsterCompileOptions { CodeRoot = codeRoot });
+                        foreach (var w in document.Warnings) stderr.WriteLine(w.ToString());
+                        outputs.Add((document.Source, null, $"Dagster job {document.JobName} ({document.OpCount} op{(document.OpCount == 1 ? "" : "s")})"));
+                    }
+                }
+                catch (AxlInvalidWorkflowException ex)
+                {
+                    foreach (var d in ex.Diagnostics.Where(d => d.IsError)) stderr.WriteLine(d.ToString());
+                    stderr.WriteLine($"axl: workflow '{wf.Name}' is not valid; nothing was compiled.");
+                    failed = true;
+                }
+                catch (AxlCompileException ex)
+                {
+                    stderr.WriteLine($"error {ex.Id}: {ex.Message}");
+                    failed = true;
+                }
+            }
+        }
+        if (failed) return ExitCodes.UserError;
+        if (outputs.Count == 0) throw new UsageException("no workflow to compile.");
+        if (args.Option("--out") is { } outFile)
+        {
+            if (outputs.Count > 1)
+                throw new UsageException($"--target {target} writes one workflow per file, and {outputs.Count} were given: compile them one at a time (file.axl.ps1:Name).");
+            var path = Path.GetFullPath(outFile);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            File.WriteAllBytes(path, outputs[0].Package ?? new UTF8Encoding(false).GetBytes(outputs[0].Text));
+            stdout.WriteLine($"{outputs[0].Summary} -> {outFile}");
+        }
+        else if (outputs.Count == 1) stdout.Write(outputs[0].Text);
+        else if (target == "kfp") stdout.Write(string.Concat(outputs.Select(o => "---\n" + o.Text)));
+        else throw new UsageException("--target dagster prints one workflow; give one (file.axl.ps1:Name) or write each with --out.");
         return ExitCodes.Success;
     }
 

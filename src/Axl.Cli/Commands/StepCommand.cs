@@ -19,9 +19,9 @@ public sealed class StepCommand : ICliCommand
     public string Name => "step";
     public string Summary => "run one step from its IO manifest (the runner entrypoint in containers)";
     public IReadOnlyCollection<string> Flags { get; } = Array.Empty<string>();
-    public IReadOnlyCollection<string> Options { get; } = new[] { "--manifest", "--manifest-json", "--workdir", "--kill-grace", "--workflow-archive" };
+    public IReadOnlyCollection<string> Options { get; } = new[] { "--manifest", "--manifest-json", "--workdir", "--kill-grace", "--workflow-archive", "--env" };
     public string Usage => """
-        Usage: axl step --manifest FILE | --manifest-json JSON [--workdir DIR] [--workflow-archive FILE]
+        Usage: axl step --manifest FILE | --manifest-json JSON [--workdir DIR] [--workflow-archive FILE] [--env NAME=VALUE]...
 
         Runs one attempt of one step as its IO manifest describes: loads the workflow file by path (relative
         to the manifest's workDir, or --workdir), binds the inputs (artifact directories through their IO
@@ -35,6 +35,8 @@ public sealed class StepCommand : ICliCommand
           --workflow-archive FILE  the workflow code as a tar.gz (code delivery Artifact): extracted safely to
                                  the work dir (--workdir, else the manifest's workDir, else /axl/workdir)
                                  before the workflow is loaded; an unsafe or unreadable archive exits 3
+          --env NAME=VALUE       set an environment variable for the step (repeatable): how KFP passes
+                                 parameter values, which it substitutes in arguments but not in the environment
 
         Exit codes: 0 success; 1 the step failed (its code or its input values); 3 infrastructure (an input
         artifact missing or corrupted, the workflow code missing or not the one compiled, a bad manifest):
@@ -56,6 +58,12 @@ public sealed class StepCommand : ICliCommand
         {
             Write(stdout, new RunnerLogLine(null, null, "Failed", 0, $"bad manifest: {ex.Message}", "infrastructure", null));
             return RunnerExitCodes.Infrastructure;
+        }
+        foreach (var pair in args.Options.TryGetValue("--env", out var env) ? env : new List<string>())
+        {
+            var eq = pair.IndexOf('=');
+            if (eq <= 0) throw new UsageException($"--env takes NAME=VALUE, got '{pair}'.");
+            Environment.SetEnvironmentVariable(pair[..eq], pair[(eq + 1)..]);
         }
         if (args.Option("--workdir") is { } wd) manifest = manifest with { WorkDir = Path.GetFullPath(wd) };
         var grace = args.Seconds("--kill-grace", 10);

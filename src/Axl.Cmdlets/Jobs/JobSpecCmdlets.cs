@@ -29,7 +29,7 @@ public sealed class NewAxlJobSpecCommand : PSCmdlet
     [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] public Hashtable? Parameters { get; set; }
     [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] public Hashtable? Overrides { get; set; }
     // A string, not the Core enum: a value-type field of a Core type would load Axl.Core before the module's resolver is in place.
-    [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] [ValidateSet("Local", "Argo", "Queue")] public string Target { get; set; } = "Local";
+    [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] [ValidateSet("Local", "Argo", "Queue", "Kfp")] public string Target { get; set; } = "Local";
     [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] public string? Cpu { get; set; }
     [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] public string? Memory { get; set; }
     [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] [ValidateRange(0, 1024)] public int? Gpu { get; set; }

@@ -43,7 +43,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
     [Parameter] public Hashtable? Parameters { get; set; }
     [Parameter] public Hashtable? Overrides { get; set; }
     /// <summary>A string, not the Core enum (see New-AxlJobSpec): overrides the target of the specs.</summary>
-    [Parameter] [ValidateSet("Local", "Argo", "Queue")] public string? Target { get; set; }
+    [Parameter] [ValidateSet("Local", "Argo", "Queue", "Kfp")] public string? Target { get; set; }
     [Parameter] public string? RunRoot { get; set; }
 
     /// <summary>Queue target: the Redis server of the queue (host:port), or the AGQ server with -Protocol Agq; default $env:AXL_REDIS.</summary>
@@ -69,6 +69,8 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
     [Parameter] [ValidateSet("Stop", "Terminate")] public string Shutdown { get; set; } = "Stop";
     /// <summary>Argo target: how often the workflow's status is read (default 2 s).</summary>
     [Parameter] public TimeSpan? PollInterval { get; set; }
+    /// <summary>Kfp target: the base URL of the KFP API (http://host:port); default $env:AXL_KFP_ENDPOINT.</summary>
+    [Parameter] public string? Endpoint { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -196,6 +198,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
         RunRoot = JobLauncher.RootOf(this, RunRoot),
         WorkingDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
         QueueEndpoint = QueueEndpoint,
+        KfpEndpoint = Endpoint,
         Argo = new ArgoSubmitOptions
         {
             KubeConfig = KubeConfig is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KubeConfig),

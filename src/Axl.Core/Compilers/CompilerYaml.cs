@@ -15,6 +15,7 @@ public static partial class CompilerYaml
     private static readonly ISerializer Serializer = new SerializerBuilder()
         .WithIndentedSequences()
         .WithEventEmitter(next => new StringStyler(next))
+        .WithTypeConverter(new PlainScalarConverter())
         .Build();
 
     public static string Serialize(object tree) => Serializer.Serialize(tree);
@@ -27,6 +28,15 @@ public static partial class CompilerYaml
             if (e.Source.Value is string s) e.Style = StyleOf(s);
             base.Emit(e, emitter);
         }
+    }
+
+    /// <summary>Writes a <see cref="PlainScalar"/> as its text, unquoted.</summary>
+    private sealed class PlainScalarConverter : IYamlTypeConverter
+    {
+        public bool Accepts(Type type) => type == typeof(PlainScalar);
+        public object? ReadYaml(IParser parser, Type type, ObjectDeserializer rootDeserializer) => throw new NotSupportedException();
+        public void WriteYaml(IEmitter emitter, object? value, Type type, ObjectSerializer serializer) =>
+            emitter.Emit(new YamlDotNet.Core.Events.Scalar(null, null, ((PlainScalar)value!).Text, ScalarStyle.Plain, true, false));
     }
 
     private static readonly HashSet<string> Yaml11Words = new(StringComparer.OrdinalIgnoreCase)

@@ -65,21 +65,7 @@ public static class ArgoCompiler
     }
 
     /// <summary>The workflow file as the runner finds it: relative to the code root, with '/' separators.</summary>
-    public static string RelativeWorkflowFile(AxlWorkflow wf, string? codeRoot)
-    {
-        if (string.IsNullOrEmpty(wf.SourceFile))
-            throw new AxlCompileException(CompileErrorIds.WorkflowFileUnknown,
-                $"workflow '{wf.Name}' has no source file; in a pod the runner loads the step code from the workflow file, so it cannot run a workflow that exists only in memory.",
-                "define the workflow in a .axl.ps1 file and load it with Get-AxlWorkflow (or give the builder a SourceLocation with the file).", wf.Name);
-        var file = Path.GetFullPath(wf.SourceFile);
-        var root = Path.GetFullPath(string.IsNullOrEmpty(codeRoot) ? Path.GetDirectoryName(file)! : codeRoot);
-        var relative = Path.GetRelativePath(root, file).Replace('\\', '/');
-        if (relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative))
-            throw new AxlCompileException(CompileErrorIds.WorkflowFileUnknown,
-                $"the workflow file {file} is not under the code root {root}, so it would not be in the image or the code archive.",
-                "give a code root that contains the workflow file (-CodeRoot, axl compile --code-root), or leave it out to use the file's folder.", wf.Name);
-        return relative;
-    }
+    public static string RelativeWorkflowFile(AxlWorkflow wf, string? codeRoot) => CompilerSteps.RelativeWorkflowFile(wf, codeRoot);
 
     /// <summary>One compile: the workflow, its options and what is derived from them once.</summary>
     private sealed class Compilation
@@ -90,7 +76,7 @@ public static class ArgoCompiler
         private readonly CodeArchiveLocation? _code;
         private readonly string _workflowFile;
         private readonly ManifestLayout _layout;
-        private readonly HashSet<string> _maySkip = new(StringComparer.OrdinalIgnoreCase);
+        private readonly HashSet<string> _maySkip;
         private readonly SortedSet<string> _images = new(StringComparer.Ordinal);
 
         public Compilation(AxlWorkflow wf, ArgoCompileOptions o)
@@ -119,8 +105,7 @@ public static class ArgoCompiler
                 RunId = "{{workflow.name}}",
             };
             // A step may be skipped when it has a condition, or omitted when any step above it may be skipped.
-            foreach (var s in wf.TopologicalOrder())
-                if (s.Condition is not null || s.Upstream.Any(u => _maySkip.Contains(u))) _maySkip.Add(s.Name);
+            _maySkip = CompilerSteps.MaySkip(wf);
         }
 
         public ArgoStorage Storage => _storage;
@@ -262,28 +247,13 @@ public static class ArgoCompiler
         /// </summary>
         private string DependsOn(AxlStep s, AxlStep u)
         {
-            var data = _wf.IncomingEdges(s.Name).Any(e => e.Kind == EdgeKind.Data && e.From.Equals(u.Name, StringComparison.OrdinalIgnoreCase));
+            var data = CompilerSteps.ReadsOutputOf(_wf, s, u);
             return data || u.Condition is null ? u.KubernetesName + ".Succeeded" : "(" + u.KubernetesName + ".Succeeded || " + u.KubernetesName + ".Skipped)";
         }
 
-        /// <summary>Upstream steps whose output this step reads (one artifact each), in input order.</summary>
-        private List<AxlStep> DataUpstream(AxlStep s)
-        {
-            var result = new List<AxlStep>();
-            foreach (var b in s.Inputs)
-                if (b.Source == BindingSource.Step && _wf.GetStep(b.SourceName!) is { } up && !result.Contains(up)) result.Add(up);
-            return result;
-        }
+        private List<AxlStep> DataUpstream(AxlStep s) => CompilerSteps.DataUpstream(_wf, s);
 
-        /// <summary>Workflow parameters this step's inputs read, in input order, by their canonical names.</summary>
-        private List<AxlParameter> ParametersUsed(AxlStep s)
-        {
-            var result = new List<AxlParameter>();
-            foreach (var b in s.Inputs)
-                if (b.Source == BindingSource.Parameter && _wf.Parameters.FirstOrDefault(p => p.Name.Equals(b.SourceName, StringComparison.OrdinalIgnoreCase)) is { } p && !result.Contains(p))
-                    result.Add(p);
-            return result;
-        }
+        private List<AxlParameter> ParametersUsed(AxlStep s) => CompilerSteps.ParametersUsed(_wf, s);
 
         private ArgoMap StepTemplate(AxlStep s)
         {
@@ -310,15 +280,13 @@ public static class ArgoCompiler
                 outputs.With("parameters", new List<object?> { Map().With("name", ValueParameter).With("valueFrom", Map().With("path", valueFile)) });
             if (!volume) outputs.With("artifacts", new List<object?> { OutputArtifactOf(s, manifest.Output.Directory) });
 
-            var args = new List<object?> { "step" };
-            if (_code is not null) args.AddRange(new object?[] { "--workflow-archive", CodeArchivePath });
-            args.AddRange(new object?[] { "--manifest-json", manifest.ToJson(indented: false) });
-            var image = s.Image ?? _o.Image ?? _wf.Options.Image ?? AxlInfo.DefaultRunnerImage;
+            var args = CompilerSteps.RunnerArgs(manifest, _code is null ? null : CodeArchivePath);
+            var image = CompilerSteps.ImageOf(_wf, s, _o.Image);
             _images.Add(image);
             var container = Map()
                 .With("name", ContainerName)
                 .With("image", image)
-                .With("command", new List<object?> { "axl" })
+                .With("command", new List<object?> { CompilerSteps.RunnerCommand })
                 .With("args", args)
                 .With("env", Env(s.Env.Concat(ParametersUsed(s).Select(p =>
                     new KeyValuePair<string, string>(ManifestBuilder.ParameterEnvironmentVariable(_wf, p), "{{inputs.parameters." + p.Name + "}}")))))
@@ -378,15 +346,7 @@ public static class ArgoCompiler
     }
 
     /// <summary>A parameter value as Argo carries it (always a string): booleans as true/false, numbers invariant.</summary>
-    public static string ParameterText(object? value) => value switch
-    {
-        null => "",
-        bool b => b ? "true" : "false",
-        double d => d.ToString("R", CultureInfo.InvariantCulture),
-        float f => f.ToString("R", CultureInfo.InvariantCulture),
-        IFormattable n => n.ToString(null, CultureInfo.InvariantCulture),
-        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
-    };
+    public static string ParameterText(object? value) => CompilerSteps.ParameterText(value);
 
     /// <summary>A valid label value: at most 63 of [A-Za-z0-9._-], starting and ending with a letter or digit.</summary>
     public static string LabelValue(string text)

@@ -5,8 +5,8 @@ using System.Text.Json;
 
 namespace Axl.Jobs;
 
-/// <summary>Where a job runs. Local: a separate `axl run local` process on this machine; Argo and Queue: see docs/jobs.md.</summary>
-public enum JobTargetKind { Local, Argo, Queue }
+/// <summary>Where a job runs. Local: a separate `axl run local` process on this machine; Argo and Queue: see docs/jobs.md; Kfp: a run on a Kubeflow Pipelines server (docs/kfp-dagster.md).</summary>
+public enum JobTargetKind { Local, Argo, Queue, Kfp }
 
 /// <summary>What a job asks for: cpu and memory as Kubernetes quantities (500m, 2, 1Gi), whole GPUs.</summary>
 public sealed class JobResources

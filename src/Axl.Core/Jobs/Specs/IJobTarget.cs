@@ -19,6 +19,8 @@ public sealed class JobSubmitOptions
     public Queue.JobQueueOptions? QueueOptions { get; init; }
     /// <summary>Argo target: the cluster (kubeconfig, context, namespace), compile options, polling and shutdown.</summary>
     public Argo.ArgoSubmitOptions? Argo { get; init; }
+    /// <summary>Kfp target: the base URL of the KFP API (http://host:port, the ml-pipeline service or the UI's proxy); default $AXL_KFP_ENDPOINT.</summary>
+    public string? KfpEndpoint { get; init; }
     /// <summary>Loads a workflow (file path, workflow name or null) in the host's engine, for targets that compile it here.</summary>
     public Func<string, string?, Model.AxlWorkflow>? WorkflowLoader { get; init; }
 }
@@ -119,6 +121,7 @@ public static class JobTargets
         [JobTargetKind.Local] = new LocalJobTarget(),
         [JobTargetKind.Argo] = new Argo.ArgoJobTarget(),
         [JobTargetKind.Queue] = new Queue.QueueJobTarget(),
+        [JobTargetKind.Kfp] = new Kfp.KfpJobTarget(),
     };
 
     /// <summary>Registers (or replaces) the implementation of a target (tests, or a host with its own).</summary>

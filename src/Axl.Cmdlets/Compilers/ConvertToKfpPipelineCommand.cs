@@ -1,0 +1,92 @@
+using System.Management.Automation;
+using Axl.Cmdlets.Workflows;
+using Axl.Compilers;
+using Axl.Compilers.Kfp;
+using Axl.Delivery;
+using Axl.Runtime;
+
+namespace Axl.Cmdlets.Compilers;
+
+/// <summary>Compiles workflows to Kubeflow pipelines (the V2 pipeline spec or a KFP 1.8 package); all decisions are in KfpCompiler.</summary>
+[Cmdlet(VerbsData.ConvertTo, "KfpPipeline", DefaultParameterSetName = WorkflowSet, SupportsShouldProcess = true)]
+[OutputType(typeof(KfpDocument), typeof(string))]
+public sealed class ConvertToKfpPipelineCommand : WorkflowInputCmdlet
+{
+    [Parameter] [ValidateSet("V2", "V1")] public string Format { get; set; } = "V2";
+    [Parameter] public string? Image { get; set; }
+    [Parameter] public string? ServiceAccount { get; set; }
+    [Parameter] public string? CodeRoot { get; set; }
+    [Parameter] public CodeArchiveLocation? CodeArchive { get; set; }
+    [Parameter] public string? PipelineRoot { get; set; }
+    [Parameter] public SwitchParameter EnableCaching { get; set; }
+    [Parameter] [ValidateRange(1, long.MaxValue)] public long MaxBytes { get; set; } = Axl.Compilers.Argo.ArgoCompileOptions.DefaultMaxBytes;
+    /// <summary>Writes the pipeline to this file: .yaml, or a .zip or .tar.gz package. One workflow per file.</summary>
+    [Parameter] public string? OutFile { get; set; }
+    [Parameter] public SwitchParameter AsYaml { get; set; }
+
+    private int _written;
+
+    protected override void ProcessRecord()
+    {
+        var options = new KfpCompileOptions
+        {
+            Format = Enum.Parse<KfpFormat>(Format, ignoreCase: true),
+            Image = Image,
+            ServiceAccount = ServiceAccount,
+            CodeRoot = CodeRoot is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(CodeRoot),
+            CodeArchive = CodeArchive,
+            PipelineRoot = PipelineRoot,
+            EnableCaching = EnableCaching.IsPresent,
+            MaxBytes = MaxBytes,
+        };
+        foreach (var wf in InputWorkflows())
+        {
+            KfpDocument document;
+            try
+            {
+                document = KfpCompiler.Compile(wf, options);
+            }
+            catch (AxlInvalidWorkflowException ex)
+            {
+                foreach (var d in ex.Diagnostics.Where(d => d.IsError)) WriteError(AxlErrors.FromDiagnostic(d, wf));
+                continue;
+            }
+            catch (AxlCompileException ex)
+            {
+                WriteError(new ErrorRecord(ex, ex.Id, ex.Id == CompileErrorIds.ArgoTooLarge ? ErrorCategory.LimitsExceeded : ErrorCategory.InvalidArgument, wf));
+                continue;
+            }
+            foreach (var w in document.Warnings) WriteWarning(w.ToString());
+            WriteVerbose($"Compiled workflow '{wf.Name}' ({wf.ShortHash}) to {document}.");
+            if (OutFile is not null && !CompilerOutput.Write(this, OutFile, ref _written, wf, path => document.WriteTo(path))) continue;
+            WriteObject(AsYaml ? document.ToYaml() : document);
+        }
+    }
+}
+
+/// <summary>-OutFile of the compile cmdlets: one workflow per file, ShouldProcess, errors as records.</summary>
+internal static class CompilerOutput
+{
+    public static bool Write(PSCmdlet cmdlet, string outFile, ref int written, Axl.Model.AxlWorkflow wf, Action<string> write)
+    {
+        var path = cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(outFile);
+        if (written > 0)
+        {
+            cmdlet.WriteError(new ErrorRecord(new InvalidOperationException($"-OutFile {outFile} already holds workflow number {written}; workflow '{wf.Name}' was not written. Fix: compile one workflow per -OutFile (Get-AxlWorkflow file.axl.ps1:Name)."),
+                "Axl.OneWorkflowPerFile", ErrorCategory.InvalidOperation, wf));
+            return false;
+        }
+        written++;
+        if (!cmdlet.ShouldProcess(path, $"Write the compiled workflow '{wf.Name}'")) return false;
+        try
+        {
+            write(path);
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            cmdlet.WriteError(new ErrorRecord(ex, "Axl.OutFileNotWritten", ErrorCategory.WriteError, path));
+            return false;
+        }
+    }
+}

@@ -1,0 +1,125 @@
+using System.Globalization;
+using Axl.Model;
+using Axl.Runner;
+
+namespace Axl.Compilers;
+
+/// <summary>
+/// What every compiler (Argo, KFP, Dagster) derives from the IR the same way: the runner's command line for one
+/// step, its image, the upstream steps whose output it reads, the parameters it reads, which steps may not run,
+/// and where the workflow file is for the runner. One place, so the back ends cannot drift apart.
+/// </summary>
+public static class CompilerSteps
+{
+    /// <summary>The runner executable in the runner image.</summary>
+    public const string RunnerCommand = "axl";
+
+    /// <summary>The image of a step: its own -Image, else the compile option, else the workflow's, else the default runner image.</summary>
+    public static string ImageOf(AxlWorkflow wf, AxlStep s, string? imageOption) =>
+        s.Image ?? imageOption ?? wf.Options.Image ?? AxlInfo.DefaultRunnerImage;
+
+    /// <summary>
+    /// The runner's arguments: step [--workflow-archive FILE] [--env NAME=VALUE]... --manifest-json JSON.
+    /// <paramref name="env"/> is for back ends that can substitute values in arguments but not in the environment (KFP v2).
+    /// </summary>
+    public static List<object?> RunnerArgs(StepManifest manifest, string? workflowArchive, IEnumerable<KeyValuePair<string, string>>? env = null)
+    {
+        var args = new List<object?> { "step" };
+        if (workflowArchive is not null) args.AddRange(new object?[] { "--workflow-archive", workflowArchive });
+        if (env is not null)
+            foreach (var (name, value) in env) args.AddRange(new object?[] { "--env", name + "=" + value });
+        args.AddRange(new object?[] { "--manifest-json", manifest.ToJson(indented: false) });
+        return args;
+    }
+
+    /// <summary>Upstream steps whose output this step reads (one artifact each), in input order.</summary>
+    public static List<AxlStep> DataUpstream(AxlWorkflow wf, AxlStep s)
+    {
+        var result = new List<AxlStep>();
+        foreach (var b in s.Inputs)
+            if (b.Source == BindingSource.Step && wf.GetStep(b.SourceName!) is { } up && !result.Contains(up)) result.Add(up);
+        return result;
+    }
+
+    /// <summary>Workflow parameters this step's inputs read, in input order, by their canonical names.</summary>
+    public static List<AxlParameter> ParametersUsed(AxlWorkflow wf, AxlStep s)
+    {
+        var result = new List<AxlParameter>();
+        foreach (var b in s.Inputs)
+            if (b.Source == BindingSource.Parameter && wf.Parameters.FirstOrDefault(p => p.Name.Equals(b.SourceName, StringComparison.OrdinalIgnoreCase)) is { } p && !result.Contains(p))
+                result.Add(p);
+        return result;
+    }
+
+    /// <summary>True when <paramref name="s"/> reads the output of <paramref name="upstream"/> (a data edge, not only -DependsOn).</summary>
+    public static bool ReadsOutputOf(AxlWorkflow wf, AxlStep s, AxlStep upstream) =>
+        wf.IncomingEdges(s.Name).Any(e => e.Kind == EdgeKind.Data && e.From.Equals(upstream.Name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Steps that may not run: those with a condition, and those below any of them.</summary>
+    public static HashSet<string> MaySkip(AxlWorkflow wf)
+    {
+        var maySkip = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var s in wf.TopologicalOrder())
+            if (s.Condition is not null || s.Upstream.Any(u => maySkip.Contains(u))) maySkip.Add(s.Name);
+        return maySkip;
+    }
+
+    /// <summary>The workflow file as the runner finds it: relative to the code root, with '/' separators.</summary>
+    public static string RelativeWorkflowFile(AxlWorkflow wf, string? codeRoot)
+    {
+        if (string.IsNullOrEmpty(wf.SourceFile))
+            throw new AxlCompileException(CompileErrorIds.WorkflowFileUnknown,
+                $"workflow '{wf.Name}' has no source file; in a pod the runner loads the step code from the workflow file, so it cannot run a workflow that exists only in memory.",
+                "define the workflow in a .axl.ps1 file and load it with Get-AxlWorkflow (or give the builder a SourceLocation with the file).", wf.Name);
+        var file = Path.GetFullPath(wf.SourceFile);
+        var root = CodeRootOf(wf, codeRoot);
+        var relative = Path.GetRelativePath(root, file).Replace('\\', '/');
+        if (relative == ".." || relative.StartsWith("../", StringComparison.Ordinal) || Path.IsPathRooted(relative))
+            throw new AxlCompileException(CompileErrorIds.WorkflowFileUnknown,
+                $"the workflow file {file} is not under the code root {root}, so it would not be in the image or the code archive.",
+                "give a code root that contains the workflow file (-CodeRoot, axl compile --code-root), or leave it out to use the file's folder.", wf.Name);
+        return relative;
+    }
+
+    /// <summary>The code root as a full path: the one given, else the workflow file's folder.</summary>
+    public static string CodeRootOf(AxlWorkflow wf, string? codeRoot) =>
+        Path.GetFullPath(string.IsNullOrEmpty(codeRoot) ? Path.GetDirectoryName(Path.GetFullPath(wf.SourceFile!))! : codeRoot);
+
+    /// <summary>A parameter value as text (what Argo carries): booleans as true/false, numbers invariant.</summary>
+    public static string ParameterText(object? value) => value switch
+    {
+        null => "",
+        bool b => b ? "true" : "false",
+        double d => d.ToString("R", CultureInfo.InvariantCulture),
+        float f => f.ToString("R", CultureInfo.InvariantCulture),
+        IFormattable n => n.ToString(null, CultureInfo.InvariantCulture),
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+
+    /// <summary>The kind of value a parameter holds, from its -Type, else from its default: integer, number, boolean or string.</summary>
+    public static ParameterKind KindOf(AxlParameter p)
+    {
+        if (p.Type is { } type)
+        {
+            var t = type.Trim('[', ']').ToLowerInvariant();
+            if (t.StartsWith("system.", StringComparison.Ordinal)) t = t["system.".Length..];
+            return t switch
+            {
+                "int" or "int32" or "long" or "int64" or "short" or "int16" or "byte" or "sbyte" or "uint" or "uint32" or "ulong" or "uint64" or "ushort" or "uint16" or "bigint" => ParameterKind.Integer,
+                "double" or "float" or "single" or "decimal" => ParameterKind.Number,
+                "bool" or "boolean" or "switch" or "management.automation.switchparameter" => ParameterKind.Boolean,
+                _ => ParameterKind.String,
+            };
+        }
+        return p.Default switch
+        {
+            bool => ParameterKind.Boolean,
+            double or float or decimal => ParameterKind.Number,
+            byte or sbyte or short or ushort or int or uint or long or ulong => ParameterKind.Integer,
+            _ => ParameterKind.String,
+        };
+    }
+}
+
+/// <summary>The kind of a workflow parameter's value, for back ends with typed parameters (KFP, Dagster).</summary>
+public enum ParameterKind { String, Integer, Number, Boolean }
