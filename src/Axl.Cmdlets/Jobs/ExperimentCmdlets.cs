@@ -25,7 +25,7 @@ public sealed class StartAxlExperimentCommand : PSCmdlet
     protected override void EndProcessing()
     {
         var jobs = new List<ExperimentJob>();
-        var finals = new Dictionary<string, (string Name, string[] Finals)?>(StringComparer.Ordinal);
+        var loaded = new Dictionary<string, AxlWorkflow?>(StringComparer.Ordinal);
         foreach (var original in _specs)
         {
             var problems = original.Validate();
@@ -36,22 +36,30 @@ public sealed class StartAxlExperimentCommand : PSCmdlet
             }
             var spec = original.Clone();
             spec.WorkflowPath = SessionState.Path.GetUnresolvedProviderPathFromPSPath(spec.WorkflowPath!);
-            if (!finals.TryGetValue(spec.WorkflowReference, out var info))
-            {
-                var wf = WorkflowPathResolver.Load(this, spec.WorkflowReference, literal: true).FirstOrDefault();
-                info = wf is null ? null : (wf.Name, FinalSteps(wf));
-                finals[spec.WorkflowReference] = info;
-            }
-            if (info is null) return; // the load error was written
-            spec.WorkflowName ??= info.Value.Name;
-            jobs.Add(new ExperimentJob { Name = spec.Name, Spec = spec, FinalSteps = info.Value.Finals });
+            if (!loaded.TryGetValue(spec.WorkflowReference, out var wf))
+                loaded[spec.WorkflowReference] = wf = WorkflowPathResolver.Load(this, spec.WorkflowReference, literal: true).FirstOrDefault();
+            if (wf is null) return; // the load error was written
+            spec.WorkflowName ??= wf.Name;
+            loaded[spec.WorkflowReference] = wf;
+            jobs.Add(new ExperimentJob { Name = spec.Name, Spec = spec, FinalSteps = FinalSteps(wf) });
         }
         var root = JobLauncher.RootOf(this, RunRoot);
         if (!ShouldProcess($"experiment '{Name}': {jobs.Count} job(s) ({string.Join(", ", jobs.Select(j => j.Name))}), at most {ThrottleLimit} at once, state in {AxlExperiment.DirectoryOf(root, Name)}", "Start")) return;
         AxlExperiment state;
+        var cwd = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
+        // Targets that compile the workflow here (Argo, Kfp, Queue) get the workflows loaded above: the launcher runs on
+        // its own thread, where this session's engine cannot be used. Endpoints come from the environment
+        // (KUBECONFIG, AXL_REDIS, AXL_KFP_ENDPOINT), as for Submit-AxlJob without options.
+        var options = new JobSubmitOptions
+        {
+            RunRoot = root,
+            WorkingDirectory = cwd,
+            WorkflowLoader = (path, name) => loaded.TryGetValue(new AxlJobSpec { WorkflowPath = path, WorkflowName = name }.WorkflowReference, out var w) && w is not null
+                ? w : throw new AxlJobSpecException($"workflow {path}{(name is null ? "" : ":" + name)} was not loaded when the experiment started.", "workflowPath"),
+        };
         try
         {
-            state = ExperimentLauncher.Start(Name, jobs, root, SessionState.Path.CurrentFileSystemLocation.ProviderPath, ThrottleLimit);
+            state = ExperimentLauncher.Start(Name, jobs, root, cwd, ThrottleLimit, options);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or IOException)
         {

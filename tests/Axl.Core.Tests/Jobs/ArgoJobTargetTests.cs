@@ -224,6 +224,24 @@ public sealed class ArgoJobTargetTests : IDisposable
     }
 
     [Fact]
+    public void An_experiment_sweeps_on_Argo_with_the_workflows_loaded_by_its_session()
+    {
+        var jobs = new[] { 1L, 2L }.Select(b => new ExperimentJob
+        {
+            Name = $"base-{b}",
+            Spec = new AxlJobSpec { Name = $"base-{b}", WorkflowPath = "/flows/diamond.axl.ps1", WorkflowName = "diamond", Target = JobTargetKind.Argo, Overrides = new SortedDictionary<string, object?> { ["Base"] = b } },
+        }).ToList();
+        var state = ExperimentLauncher.Start("argo-sweep", jobs, Path.Combine(_dir, "runs"), "/flows", throttleLimit: 2, Options());
+        var until = DateTime.UtcNow.AddSeconds(60);
+        AxlExperiment now;
+        while (!(now = AxlExperiment.Load(state.Directory)).IsFinished && DateTime.UtcNow < until) Thread.Sleep(50);
+        Assert.True(now.IsFinished, string.Join(", ", now.Jobs.Select(j => $"{j.Name}: {j.Status} {j.Error}")));
+        Assert.All(now.Jobs, j => { Assert.Equal(JobStatus.Succeeded, j.Status); Assert.StartsWith("diamond-", j.RunId); });
+        var values = _api.Requests.Where(r => r.Method == "POST").Select(r => (string?)JsonNode.Parse(r.Body)!["spec"]!["arguments"]!["parameters"]![0]!["value"]).Order();
+        Assert.Equal(new[] { "1", "2" }, values);
+    }
+
+    [Fact]
     public void Status_with_retries_and_skips_maps_to_step_results()
     {
         // The shape of status.nodes for a DAG task with retryStrategy (a Retry node with one Pod child per attempt)

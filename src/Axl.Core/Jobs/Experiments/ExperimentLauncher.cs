@@ -10,17 +10,23 @@ public sealed class ExperimentLauncher
 {
     private readonly string _dir;
     private readonly string _workingDirectory;
+    private readonly JobSubmitOptions? _options;
     private readonly Dictionary<string, IJobHandle> _handles = new(StringComparer.Ordinal);
     private readonly ManualResetEventSlim _finished = new(false);
 
-    private ExperimentLauncher(string dir, string workingDirectory)
+    private ExperimentLauncher(string dir, string workingDirectory, JobSubmitOptions? options)
     {
         _dir = dir;
         _workingDirectory = workingDirectory;
+        _options = options;
     }
 
     /// <summary>Creates the experiment's folder and state (every job Pending) and starts launching; returns the state as written.</summary>
-    public static AxlExperiment Start(string name, IReadOnlyList<ExperimentJob> jobs, string runRoot, string workingDirectory, int throttleLimit)
+    /// <param name="options">
+    /// What the targets get besides the run root and folder: a workflow loader (targets that compile here: Argo, Kfp,
+    /// Queue; it runs on the launcher's thread, so it must not need the caller's runspace), endpoints, cluster options.
+    /// </param>
+    public static AxlExperiment Start(string name, IReadOnlyList<ExperimentJob> jobs, string runRoot, string workingDirectory, int throttleLimit, JobSubmitOptions? options = null)
     {
         if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.StartsWith('.'))
             throw new ArgumentException($"'{name}' cannot name an experiment: it becomes a folder name (no path separators, not starting with a dot).");
@@ -42,7 +48,7 @@ public sealed class ExperimentLauncher
             Jobs = jobs.ToList(),
         };
         state.Save();
-        var launcher = new ExperimentLauncher(dir, workingDirectory);
+        var launcher = new ExperimentLauncher(dir, workingDirectory, options);
         var thread = new Thread(launcher.Loop) { IsBackground = true, Name = "axl-experiment-" + name };
         thread.Start();
         return state;
@@ -87,9 +93,13 @@ public sealed class ExperimentLauncher
         IJobHandle handle;
         try
         {
-            handle = JobTargets.Get(job.Spec.Target).Submit(job.Spec, new JobSubmitOptions { RunRoot = state.RunRoot, WorkingDirectory = _workingDirectory });
+            var options = _options is null
+                ? new JobSubmitOptions { RunRoot = state.RunRoot, WorkingDirectory = _workingDirectory }
+                : _options with { RunRoot = state.RunRoot, WorkingDirectory = _workingDirectory, RunId = null };
+            handle = JobTargets.Get(job.Spec.Target).Submit(job.Spec, options);
         }
-        catch (Exception ex) when (ex is NotSupportedException or AxlJobSpecException or FileNotFoundException or IOException or System.ComponentModel.Win32Exception)
+        catch (Exception ex) when (ex is NotSupportedException or AxlJobSpecException or FileNotFoundException or IOException or System.ComponentModel.Win32Exception
+                                   or Queue.JobQueueException or Argo.ArgoClusterException or Envelopes.JobEnvelopeException or Dsl.AxlLoadException)
         {
             AxlExperiment.Update(_dir, e => Mutate(e, job.Name, j => { j.Status = JobStatus.Failed; j.StartTime = j.EndTime = DateTimeOffset.Now; j.Error = ex.Message; }));
             return;

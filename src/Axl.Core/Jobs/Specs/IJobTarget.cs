@@ -6,7 +6,7 @@ namespace Axl.Jobs;
 public enum JobStatus { Pending, Running, Succeeded, Failed, Cancelled }
 
 /// <summary>Where and how a target should run a job (the caller's context).</summary>
-public sealed class JobSubmitOptions
+public sealed record JobSubmitOptions
 {
     /// <summary>Where runs are kept (the target writes its run records under it when it runs locally).</summary>
     public required string RunRoot { get; init; }
