@@ -26,6 +26,7 @@
         'Register-AxlIoHandler'
         'Get-AxlIoHandler'
         'Publish-AxlWorkflowCode'
+        'Build-AxlImage'
         'New-AxlJobSpec'
         'ConvertTo-AxlJobSpecJson'
         'ConvertFrom-AxlJobSpecJson'
