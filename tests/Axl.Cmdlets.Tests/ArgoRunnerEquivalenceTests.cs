@@ -44,6 +44,7 @@ public sealed class ArgoRunnerEquivalenceTests : IDisposable
         new object[] { "diamond", "Base=7" },
         new object[] { "gates", "" },
         new object[] { "gates", "Mode=dry-run" },
+        new object[] { "word-stats", "Top=2" },
     };
 
     [Theory]
@@ -85,7 +86,7 @@ public sealed class ArgoRunnerEquivalenceTests : IDisposable
                 $"step '{r.Step}': the output on Argo differs from the local one.\nlocal: {File.ReadAllText(l.GetProperty("output").GetProperty("path").GetString()!)}\nargo:  {File.ReadAllText(Path.Combine(r.OutputDirectory!, meta.RootElement.GetProperty("file").GetString()!))}");
             ran++;
         }
-        Assert.True(ran >= 3, $"only {ran} steps ran");
+        Assert.True(ran >= Math.Min(3, localSteps.Count), $"only {ran} steps ran");
         if (example == "gates")
         {
             var phases = results.Values.ToDictionary(r => r.Step, r => r.Phase);
