@@ -310,7 +310,7 @@ stop_podman() {
     log "podman stopped (pid $pid)"
   fi
   # Mounts of containers (shm) under the state dir go before the files.
-  grep -o " $dir/[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount "$m" 2>/dev/null || true; done
+  { grep -o " $dir/[^ ]*" /proc/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount "$m" 2>/dev/null || true; done
   rm -rf "$dir"
   unset_env AXL_TEST_DOCKER_HOST
 }
