@@ -140,6 +140,10 @@ public sealed class ImageCmdletTests(PowerShellFixture ps, ContainerServices eng
         c.ShouldSucceed();
         Assert.Equal(SHA256.HashData(File.ReadAllBytes(fromCli)), SHA256.HashData(File.ReadAllBytes(fromCmdlet)));
         Assert.StartsWith((string)c.Output[0].Properties["Sha256"].Value, r.Out);
+        var shown = ps.Render($"Build-AxlImage -Path '{DiamondFile}' -Tag reg.example/diamond:1 -BaseImage localhost/base:1 -ContextPath '{fromCmdlet}'");
+        Assert.Contains("WorkflowFile", shown); // the table view of Axl.Format.ps1xml
+        Assert.Contains("diamond.axl.ps1", shown);
+        Assert.Contains("no Python dependencies", shown);
     }
 
     [Fact]
