@@ -28,6 +28,7 @@
         'Register-AxlIoHandler'
         'Get-AxlIoHandler'
         'Publish-AxlWorkflowCode'
+        'Build-AxlImage'
         'New-AxlJobSpec'
         'ConvertTo-AxlJobSpecJson'
         'ConvertFrom-AxlJobSpecJson'

@@ -24,6 +24,7 @@ public static class AxlCommand
         new RunCommand(),
         new StepCommand(),
         new WorkerCommand(),
+        new BuildImageCommand(),
     }.ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     public static int Run(string[] args) => Run(args, Console.Out, Console.Error);

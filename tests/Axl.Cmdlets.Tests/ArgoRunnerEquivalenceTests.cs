@@ -44,6 +44,7 @@ public sealed class ArgoRunnerEquivalenceTests : IDisposable
         new object[] { "diamond", "Base=7" },
         new object[] { "gates", "" },
         new object[] { "gates", "Mode=dry-run" },
+        new object[] { "word-stats", "Top=2" },
     };
 
     [Theory]
@@ -85,7 +86,7 @@ public sealed class ArgoRunnerEquivalenceTests : IDisposable
                 $"step '{r.Step}': the output on Argo differs from the local one.\nlocal: {File.ReadAllText(l.GetProperty("output").GetProperty("path").GetString()!)}\nargo:  {File.ReadAllText(Path.Combine(r.OutputDirectory!, meta.RootElement.GetProperty("file").GetString()!))}");
             ran++;
         }
-        Assert.True(ran >= 3, $"only {ran} steps ran");
+        Assert.True(ran >= Math.Min(3, localSteps.Count), $"only {ran} steps ran");
         if (example == "gates")
         {
             var phases = results.Values.ToDictionary(r => r.Step, r => r.Phase);
@@ -113,7 +114,16 @@ internal static class ArgoSimulator
 {
     public sealed record TaskResult(string Task, string Step, string Phase, string? OutputDirectory, string? Value);
 
-    public static Dictionary<string, TaskResult> Run(string yaml, IReadOnlyDictionary<string, string> overrides, string workDir, string root)
+    /// <summary>One pod's container: its image, command (axl step ...), environment, and the pod folders bound to /axl/inputs and /axl/outputs.</summary>
+    public sealed record ContainerCall(string Task, string Image, IReadOnlyList<string> Command, IReadOnlyDictionary<string, string> Env, IReadOnlyList<string> Binds);
+
+    /// <summary>
+    /// Runs the DAG. Without <paramref name="container"/>, each pod's command runs as a local process with the container
+    /// paths mapped into a folder per pod; with it, the command runs in a real container of the template's image (the
+    /// code comes from the image's /axl/workdir), and the delegate returns its exit code and output.
+    /// </summary>
+    public static Dictionary<string, TaskResult> Run(string yaml, IReadOnlyDictionary<string, string> overrides, string workDir, string root,
+        Func<ContainerCall, (long Exit, string Output)>? container = null)
     {
         var doc = Parse(yaml);
         var workflowName = (string)Get(doc, "metadata", "generateName")! + "sim0";
@@ -146,7 +156,7 @@ internal static class ArgoSimulator
                 results[name] = new(name, step, "Skipped", null, null);
                 continue;
             }
-            results[name] = Execute(task, template, step, results, parameters, workDir, Path.Combine(root, "pods", name), Path.Combine(root, "artifacts", name), workflowName);
+            results[name] = Execute(task, template, step, results, parameters, workDir, Path.Combine(root, "pods", name), Path.Combine(root, "artifacts", name), workflowName, container);
         }
         return results;
     }
@@ -190,7 +200,8 @@ internal static class ArgoSimulator
         });
 
     private static TaskResult Execute(Dictionary<string, object?> task, Dictionary<string, object?> template, string step, Dictionary<string, TaskResult> results,
-        Dictionary<string, string?> parameters, string workDir, string pod, string artifactStore, string workflowName)
+        Dictionary<string, string?> parameters, string workDir, string pod, string artifactStore, string workflowName,
+        Func<ContainerCall, (long Exit, string Output)>? runContainer)
     {
         string InPod(string containerPath) => Path.Combine(pod, containerPath.TrimStart('/'));
 
@@ -213,6 +224,23 @@ internal static class ArgoSimulator
         var args = L(container["args"]).Cast<string>().ToList();
         var i = args.IndexOf("--manifest-json");
         var manifest = JsonNode.Parse(Substitute(args[i + 1], results, parameters, inputs, workflowName))!.AsObject();
+        var podEnv = L(container.TryGetValue("env", out var env) ? env : null).Select(M)
+            .ToDictionary(e => (string)e["name"]!, e => Substitute((string)e["value"]!, results, parameters, inputs, workflowName));
+        if (runContainer is not null)
+        {
+            // The pod as a container: the manifest as compiled, the artifacts through bind mounts, the code from the image.
+            args[i + 1] = manifest.ToJsonString();
+            Assert.DoesNotContain("--workflow-archive", args);
+            var binds = new List<string>();
+            foreach (var dir in new[] { "/axl/inputs", "/axl/outputs" })
+            {
+                Directory.CreateDirectory(InPod(dir));
+                binds.Add($"{InPod(dir)}:{dir}");
+            }
+            var (exit, log) = runContainer(new ContainerCall((string)task["name"]!, (string)container["image"]!, new[] { "axl" }.Concat(args).ToList(), podEnv, binds));
+            Assert.True(exit == 0, $"task {task["name"]} in image {container["image"]} exited {exit}:\n{log}");
+            return Collected(task, template, step, InPod, artifactStore);
+        }
         foreach (var input in manifest["inputs"]!.AsArray())
             if (input!["path"]?.GetValue<string>() is { } path) input["path"] = InPod(path);
         var output = manifest["output"]!.AsObject();
@@ -227,14 +255,17 @@ internal static class ArgoSimulator
         Directory.CreateDirectory(pod);
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var e in L(container.TryGetValue("env", out var env) ? env : null).Select(M))
-            psi.Environment[(string)e["name"]!] = Substitute((string)e["value"]!, results, parameters, inputs, workflowName);
+        foreach (var (k, v) in podEnv) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(120_000)) { p.Kill(true); Assert.Fail($"task {task["name"]} did not finish within 120 s"); }
         Assert.True(p.ExitCode == 0, $"task {task["name"]} (axl {string.Join(' ', args.Take(1))} ...) exited {p.ExitCode}:\n{stdout.Result}\n{stderr.Result}");
+        return Collected(task, template, step, InPod, artifactStore);
+    }
 
+    private static TaskResult Collected(Dictionary<string, object?> task, Dictionary<string, object?> template, string step, Func<string, string> InPod, string artifactStore)
+    {
         // Argo saves the output artifact (the whole directory) and reads the value parameter from its file.
         var outputArtifact = L(Get(template, "outputs", "artifacts")).Select(M).Single(a => (string)a["name"]! == "output");
         CopyDirectory(InPod((string)outputArtifact["path"]!), artifactStore);

@@ -30,7 +30,7 @@ public sealed class AddAxlStepCommand : PSCmdlet
     [Parameter] public IDictionary? Env { get; set; }
     [Parameter] public string? When { get; set; }
     [Parameter] public string[]? Packages { get; set; }
-    [Parameter] public string[]? Modules { get; set; }
+    [Parameter] public object[]? Modules { get; set; }
     [Parameter] public string? Image { get; set; }
     [Parameter] public string[]? DependsOn { get; set; }
     [Parameter, AllowEmptyString] public string? Command { get; set; }

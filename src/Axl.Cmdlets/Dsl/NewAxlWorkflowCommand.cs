@@ -27,6 +27,7 @@ public sealed class NewAxlWorkflowCommand : PSCmdlet
     [Parameter] public string? Lockfile { get; set; }
     [Parameter] public string? RequirementsFile { get; set; }
     [Parameter] public string[]? Requirements { get; set; }
+    [Parameter] public object[]? Modules { get; set; }
     [Parameter] public string? Description { get; set; }
     [Parameter] public Hashtable? Labels { get; set; }
 
@@ -41,7 +42,7 @@ public sealed class NewAxlWorkflowCommand : PSCmdlet
         {
             Image = Image, IoHandler = IoHandler, InputMode = InputMode, ServiceAccount = ServiceAccount,
             ArtifactStore = ArtifactStore, CodeDelivery = CodeDelivery, Lockfile = Lockfile,
-            RequirementsFile = RequirementsFile, Requirements = Requirements, Description = Description, Labels = Labels,
+            RequirementsFile = RequirementsFile, Requirements = Requirements, Modules = Modules, Description = Description, Labels = Labels,
         }, location);
         using (DslScope.Push(builder))
         {

@@ -137,6 +137,25 @@ public static partial class CodeArchive
 
     private static CodeArchiveResult Create(string root, Stream destination, CodeArchiveOptions? options, HashSet<string>? exclude)
     {
+        var (found, skipped) = Collect(root, options, exclude);
+        using var tar = new MemoryStream();
+        using (var writer = new TarWriter(tar, TarEntryFormat.Gnu, leaveOpen: true))
+            foreach (var (e, full) in found) WriteEntry(writer, e, full);
+        var gz = DeterministicGzip.Compress(tar.GetBuffer().AsSpan(0, (int)tar.Length));
+        destination.Write(gz);
+        destination.Flush();
+        var entries = found.Select(f => f.Entry).ToList();
+        return new CodeArchiveResult("sha256:" + Convert.ToHexString(SHA256.HashData(gz)).ToLowerInvariant(), gz.LongLength,
+            entries.Count(e => e.Kind == CodeArchiveEntryKind.File), entries) { Skipped = skipped };
+    }
+
+    /// <summary>
+    /// The entries a code archive of <paramref name="root"/> holds, in archive order (ordinal by path), with the files
+    /// they come from; and what was skipped. Shared by <see cref="Create(string, Stream, CodeArchiveOptions?)"/> and the
+    /// image build context (Axl.Images), so both apply the same ignore rules, link checks and size limit.
+    /// </summary>
+    internal static (List<(CodeArchiveEntry Entry, string FullPath)> Found, List<string> Skipped) Collect(string root, CodeArchiveOptions? options, HashSet<string>? exclude = null)
+    {
         options ??= new CodeArchiveOptions();
         root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"The code root '{root}' is not a directory.");
@@ -151,44 +170,51 @@ public static partial class CodeArchive
             var biggest = found.OrderByDescending(f => f.Entry.Size).Take(3).Select(f => $"{f.Entry.Path} ({f.Entry.Size} bytes)");
             throw new AxlArchiveException(null, $"the code under {root} is {total} bytes, more than the {options.MaxBytes} a code archive may hold. The biggest files: {string.Join(", ", biggest)}. Ignore data and build output in .axlignore.");
         }
-
-        using var tar = new MemoryStream();
-        using (var writer = new TarWriter(tar, TarEntryFormat.Gnu, leaveOpen: true))
-        {
-            foreach (var (e, full) in found)
-            {
-                var entry = new GnuTarEntry(e.Kind switch
-                {
-                    CodeArchiveEntryKind.Directory => TarEntryType.Directory,
-                    CodeArchiveEntryKind.SymbolicLink => TarEntryType.SymbolicLink,
-                    _ => TarEntryType.RegularFile,
-                }, e.Kind == CodeArchiveEntryKind.Directory ? e.Path + "/" : e.Path)
-                {
-                    ModificationTime = EntryTime,
-                    Mode = (UnixFileMode)e.Mode,
-                    Uid = 0,
-                    Gid = 0,
-                    UserName = "",
-                    GroupName = "",
-                };
-                if (e.Kind == CodeArchiveEntryKind.SymbolicLink) entry.LinkName = e.LinkTarget!;
-                if (e.Kind == CodeArchiveEntryKind.File)
-                {
-                    using var data = new FileStream(full, System.IO.FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-                    if (data.Length != e.Size) throw new AxlArchiveException(e.Path, "the file changed while the archive was being made; try again.");
-                    entry.DataStream = data;
-                    writer.WriteEntry(entry);
-                }
-                else writer.WriteEntry(entry);
-            }
-        }
-        var gz = DeterministicGzip.Compress(tar.GetBuffer().AsSpan(0, (int)tar.Length));
-        destination.Write(gz);
-        destination.Flush();
-        var entries = found.Select(f => f.Entry).ToList();
-        return new CodeArchiveResult("sha256:" + Convert.ToHexString(SHA256.HashData(gz)).ToLowerInvariant(), gz.LongLength,
-            entries.Count(e => e.Kind == CodeArchiveEntryKind.File), entries) { Skipped = skipped };
+        return (found, skipped);
     }
+
+    /// <summary>
+    /// Writes one entry with the fixed metadata of Axl's archives (see the remarks of <see cref="CodeArchive"/>):
+    /// the content of a file from <paramref name="fullPath"/>, or from <paramref name="content"/> when given (generated
+    /// files); <paramref name="prefix"/> ("dir/" or empty) goes before the entry's path.
+    /// </summary>
+    internal static void WriteEntry(TarWriter writer, CodeArchiveEntry e, string? fullPath, string prefix = "", byte[]? content = null)
+    {
+        var name = prefix + e.Path;
+        var entry = new GnuTarEntry(e.Kind switch
+        {
+            CodeArchiveEntryKind.Directory => TarEntryType.Directory,
+            CodeArchiveEntryKind.SymbolicLink => TarEntryType.SymbolicLink,
+            _ => TarEntryType.RegularFile,
+        }, e.Kind == CodeArchiveEntryKind.Directory ? name + "/" : name)
+        {
+            ModificationTime = EntryTime,
+            Mode = (UnixFileMode)e.Mode,
+            Uid = 0,
+            Gid = 0,
+            UserName = "",
+            GroupName = "",
+        };
+        if (e.Kind == CodeArchiveEntryKind.SymbolicLink) entry.LinkName = e.LinkTarget!;
+        if (e.Kind != CodeArchiveEntryKind.File)
+        {
+            writer.WriteEntry(entry);
+            return;
+        }
+        if (content is not null)
+        {
+            entry.DataStream = new MemoryStream(content, writable: false);
+            writer.WriteEntry(entry);
+            return;
+        }
+        using var data = new FileStream(fullPath!, System.IO.FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        if (data.Length != e.Size) throw new AxlArchiveException(e.Path, "the file changed while the archive was being made; try again.");
+        entry.DataStream = data;
+        writer.WriteEntry(entry);
+    }
+
+    /// <summary>The normalized modes of archive entries: 0644 files, 0755 executables and directories, 0777 links.</summary>
+    internal const int FileEntryMode = 0b110_100_100, ExecutableEntryMode = 0b111_101_101, LinkEntryMode = 0b111_111_111;
 
     /// <summary>Adds the archivable content of a directory; true when anything was added (empty directories are left out).</summary>
     private static bool Walk(DirectoryInfo dir, string relDir, IgnoreRules rules, CodeArchiveOptions options, List<(CodeArchiveEntry, string)> found, List<string> skipped, HashSet<string>? exclude)

@@ -20,7 +20,8 @@ public sealed record StepOptions
     public IDictionary? Env { get; init; }
     public string? When { get; init; }
     public string[]? Packages { get; init; }
-    public string[]? Modules { get; init; }
+    /// <summary>PowerShell modules: 'Name', 'Name@1.2.3' or module specification hashtables (see <see cref="Model.ModuleRequirement"/>).</summary>
+    public object[]? Modules { get; init; }
     public string? Image { get; init; }
     public string[]? DependsOn { get; init; }
     /// <summary>Set when -Command was given, even empty (so an empty command is reported, not ignored).</summary>
@@ -44,6 +45,8 @@ public sealed record WorkflowDefinitionOptions
     public string? Lockfile { get; init; }
     public string? RequirementsFile { get; init; }
     public string[]? Requirements { get; init; }
+    /// <summary>PowerShell modules every step needs (see <see cref="Model.ModuleRequirement"/>).</summary>
+    public object[]? Modules { get; init; }
     public string? Description { get; init; }
     public IDictionary? Labels { get; init; }
 }

@@ -151,6 +151,7 @@ public sealed partial class WorkflowBuilder
             Dependencies = new DependencyPolicy { Lockfile = o.Lockfile, RequirementsFile = o.RequirementsFile, Requirements = o.Requirements ?? Array.Empty<string>() },
             Description = o.Description,
             Labels = new ReadOnlyDictionary<string, string>(labels),
+            Modules = Modules(o.Modules, Location, null),
         };
     }
 
@@ -209,7 +210,7 @@ public sealed partial class WorkflowBuilder
             Retries = o.Retries ?? 0,
             Image = o.Image,
             Packages = o.Packages?.ToArray() ?? Array.Empty<string>(),
-            Modules = o.Modules?.ToArray() ?? Array.Empty<string>(),
+            Modules = Modules(o.Modules, d.Location, d.Name),
             DependsOn = o.DependsOn?.ToArray() ?? Array.Empty<string>(),
             When = o.When,
             Resources = new ResourceSpec
@@ -470,6 +471,19 @@ public sealed partial class WorkflowBuilder
             case ConditionBinary b: return new ConditionBinary(b.Operator, ResolveCondition(b.Left, d, defByName, paramByName), ResolveCondition(b.Right, d, defByName, paramByName));
             default: return c;
         }
+    }
+
+    /// <summary>-Modules values as the IR keeps them ('Name' or 'Name@1.2.3'); each bad one is reported.</summary>
+    private IReadOnlyList<string> Modules(object[]? values, SourceLocation location, string? step)
+    {
+        if (values is null || values.Length == 0) return Array.Empty<string>();
+        var result = new List<string>(values.Length);
+        foreach (var v in values)
+        {
+            if (ModuleRequirement.TryParse(v, out var r, out var error)) result.Add(r!.ToString());
+            else Report(DiagnosticIds.InvalidOption, $"-Modules: {error}.", "write 'Name', 'Name@1.2.3' or @{ ModuleName = 'Name'; RequiredVersion = '1.2.3' }.", location, step);
+        }
+        return result;
     }
 
     private void Report(string id, string message, string? fix, SourceLocation location, string? step) =>

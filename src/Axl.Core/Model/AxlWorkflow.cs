@@ -96,6 +96,8 @@ public sealed record WorkflowOptions
     public string? ArtifactStore { get; init; }
     public CodeDelivery CodeDelivery { get; init; } = CodeDelivery.Image;
     public DependencyPolicy Dependencies { get; init; } = DependencyPolicy.None;
+    /// <summary>PowerShell modules every step needs ('Name' or 'Name@1.2.3'), from -Modules on the AxlWorkflow keyword.</summary>
+    public IReadOnlyList<string> Modules { get; init; } = Array.Empty<string>();
     public string? Description { get; init; }
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new ReadOnlyDictionary<string, string>(new SortedDictionary<string, string>(StringComparer.Ordinal));
 }

@@ -62,7 +62,15 @@ public static class IrDocument
         ["fix"] = d.Fix,
     };
 
-    private static Dictionary<string, object?> Options(WorkflowOptions o) => new()
+    private static Dictionary<string, object?> Options(WorkflowOptions o)
+    {
+        var d = OptionsWithoutModules(o);
+        // Only when given, so the IR (and the hash) of workflows without -Modules is what it was before the option existed.
+        if (o.Modules.Count > 0) d["modules"] = o.Modules.Cast<object?>().ToList();
+        return d;
+    }
+
+    private static Dictionary<string, object?> OptionsWithoutModules(WorkflowOptions o) => new()
     {
         ["image"] = o.Image,
         ["ioHandler"] = o.DefaultIoHandler,
