@@ -91,6 +91,30 @@ public static class GraphAlgorithms
         return seen;
     }
 
+    /// <summary>
+    /// Which of <paramref name="candidates"/> are upstream of <paramref name="step"/> (directly or transitively). Walks
+    /// up from the step and stops as soon as every candidate is found, so a condition on a parent costs the parent's
+    /// edges, not the whole graph; only a candidate that is not upstream makes it walk every ancestor.
+    /// </summary>
+    public static IReadOnlySet<string> AncestorsAmong(AxlWorkflow wf, string step, IReadOnlySet<string> candidates)
+    {
+        var found = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        if (candidates.Count == 0) return found;
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { step };
+        var work = new Queue<string>();
+        work.Enqueue(step);
+        while (work.Count > 0)
+        {
+            foreach (var e in wf.IncomingEdges(work.Dequeue()))
+            {
+                if (!seen.Add(e.From)) continue;
+                if (candidates.Contains(e.From) && found.Add(e.From) && found.Count == candidates.Count) return found;
+                work.Enqueue(e.From);
+            }
+        }
+        return found;
+    }
+
     /// <summary>Every step that depends on <paramref name="step"/>, directly or transitively.</summary>
     public static IReadOnlySet<string> Descendants(AxlWorkflow wf, string step)
     {

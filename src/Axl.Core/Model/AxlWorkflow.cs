@@ -14,6 +14,7 @@ public sealed class AxlWorkflow
     private readonly Dictionary<string, List<AxlEdge>> _outgoing;
     private IReadOnlyList<AxlStep>? _order;
     private string? _hash;
+    private HashSet<string>? _readByConditions;
 
     internal AxlWorkflow(
         string name,
@@ -77,6 +78,24 @@ public sealed class AxlWorkflow
         var names = Graph.GraphAlgorithms.TopologicalSort(this, out var cycle);
         if (names is null) throw new InvalidOperationException($"Workflow '{Name}' has a cycle: {string.Join(" -> ", cycle!)}.");
         return _order = names.Select(n => _byName[n]).ToList();
+    }
+
+    /// <summary>
+    /// True when a condition of some step reads <paramref name="step"/>'s output (back ends then expose it as a value).
+    /// The set of such steps is computed once, in one pass over the conditions.
+    /// </summary>
+    public bool IsReadByCondition(string step)
+    {
+        if (_readByConditions is null)
+        {
+            var set = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var s in Steps)
+                if (s.Condition is not null)
+                    foreach (var r in s.Condition.References())
+                        if (!r.IsParameter) set.Add(r.Name);
+            _readByConditions = set;
+        }
+        return _readByConditions.Contains(step);
     }
 
     /// <summary>All steps upstream of <paramref name="step"/> (transitively), iteratively computed.</summary>
