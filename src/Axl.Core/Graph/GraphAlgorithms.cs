@@ -43,9 +43,10 @@ public static class GraphAlgorithms
         var steps = wf.Steps;
         var index = new Dictionary<string, int>(steps.Count, StringComparer.OrdinalIgnoreCase);
         for (int i = 0; i < steps.Count; i++) index.TryAdd(steps[i].Name, i);
-        var successors = new List<int>[steps.Count];
-        for (int i = 0; i < steps.Count; i++) successors[i] = new();
-        foreach (var (from, to) in DistinctPairs(wf, index)) successors[from].Add(to);
+        // Repeated edges need no de-duplication here: a successor seen twice is already done (or already on the stack).
+        var successors = new List<int>?[steps.Count];
+        foreach (var e in wf.Edges)
+            if (index.TryGetValue(e.From, out var from) && index.TryGetValue(e.To, out var to)) (successors[from] ??= new()).Add(to);
 
         var color = new byte[steps.Count]; // 0 white, 1 on stack, 2 done
         var stack = new Stack<(int Node, int Next)>();
@@ -57,10 +58,10 @@ public static class GraphAlgorithms
             while (stack.Count > 0)
             {
                 var (node, next) = stack.Pop();
-                if (next < successors[node].Count)
+                if (successors[node] is { } succ && next < succ.Count)
                 {
                     stack.Push((node, next + 1));
-                    int m = successors[node][next];
+                    int m = succ[next];
                     if (color[m] == 1)
                     {
                         var path = new List<string> { steps[m].Name };

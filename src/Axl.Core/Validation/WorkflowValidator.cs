@@ -197,6 +197,7 @@ public static partial class WorkflowValidator
 
     private static string BadChars(string name)
     {
+        if (name.All(c => c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '-' or '_' or '.')) return "";
         var bad = name.Where(c => !(c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '-' or '_' or '.')).Distinct().ToArray();
         return bad.Length == 0 ? "" : string.Join(" ", bad.Select(c => $"'{c}'"));
     }
