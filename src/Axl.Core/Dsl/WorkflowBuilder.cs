@@ -29,6 +29,7 @@ public sealed partial class WorkflowBuilder
     private readonly List<StepDefinition> _steps = new();
     private readonly List<ParameterDefinition> _parameters = new();
     private readonly List<GraphCall> _graphCalls = new();
+    private readonly Dictionary<string, GraphCall> _graphCallByStep = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<AxlDiagnostic> _diagnostics = new();
 
     public WorkflowBuilder(string name, WorkflowDefinitionOptions? options = null, SourceLocation location = default)
@@ -79,10 +80,11 @@ public sealed partial class WorkflowBuilder
     /// <summary>Records a step call made in a Graph block and returns the symbolic reference to its output.</summary>
     public AxlOutputRef RecordGraphCall(string step, IDictionary<string, object?> arguments, SourceLocation location)
     {
-        var previous = _graphCalls.FirstOrDefault(c => c.Step.Equals(step, StringComparison.OrdinalIgnoreCase));
-        if (previous is not null)
+        if (_graphCallByStep.TryGetValue(step, out var previous))
             throw new AxlDslException(DiagnosticIds.GraphCall, $"step '{step}' is called twice in the Graph block ({previous.Location} and {location}); each step runs once: reuse the reference the first call returned.");
-        _graphCalls.Add(new GraphCall(step, new Dictionary<string, object?>(arguments, StringComparer.OrdinalIgnoreCase), location));
+        var call = new GraphCall(step, new Dictionary<string, object?>(arguments, StringComparer.OrdinalIgnoreCase), location);
+        _graphCalls.Add(call);
+        _graphCallByStep[step] = call;
         return new AxlOutputRef(step);
     }
 

@@ -301,7 +301,7 @@ public static class ArgoCompiler
         {
             var result = new List<AxlParameter>();
             foreach (var b in s.Inputs)
-                if (b.Source == BindingSource.Parameter && _parameters.TryGetValue(b.SourceName!, out var p) && !result.Contains(p))
+                if (b.Source == BindingSource.Parameter && b.SourceName is { } name && _parameters.TryGetValue(name, out var p) && !result.Contains(p))
                     result.Add(p);
             return result;
         }
