@@ -290,7 +290,7 @@ public sealed class ScaleBench(BenchConfig cfg, Report report)
         string Time(Row r, string m) => Fmt.Seconds(r.Median(m)) + (r.T[m].Count == 1 ? "" : $" ({Fmt.Seconds(r.T[m].Min())}–{Fmt.Seconds(r.T[m].Max())})");
         string Us(double us) => us.ToString(us < 10 ? "0.00" : us < 100 ? "0.0" : "0", CultureInfo.InvariantCulture);
 
-        var section = report.Add("Scale: IR build, validation and Argo compile of 100 to 10,000 steps",
+        var section = report.Add($"Scale: IR build, validation and Argo compile of {Fmt.Int(smallest)} to {Fmt.Int(cfg.ScaleSizes.Max())} steps",
             $"Shapes (each exactly N steps, all trivial script steps whose param blocks name the steps they take): *chain* s0 → s1 → … (N − 1 edges); " +
             $"*wide* one `src`, N − 2 independent steps that take it, one `join` that takes all of them (2N − 4 edges); " +
             $"*random* a random DAG where step i takes min(i, {Shape.RandomDegree}) distinct earlier steps drawn uniformly (SplitMix64, seed {Shape.RandomSeed} + N: the same graph on every run and machine). " +
