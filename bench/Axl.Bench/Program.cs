@@ -14,6 +14,8 @@ catch (Exception ex) when (ex is ArgumentException or FormatException)
 // Step runspaces must know the Axl commands (Get-AxlWorkflow loads the workflow file in each of them).
 Axl.Cmdlets.AxlSessionState.ConfigureEngine();
 
+if (cfg.CompileLoop is { } loop) return ScaleBench.CompileLoop(loop, TimeSpan.FromSeconds(30));
+
 var total = Stopwatch.StartNew();
 var report = new Report();
 Directory.CreateDirectory(cfg.Work);
@@ -25,6 +27,7 @@ Console.WriteLine($"Axl.Bench{(cfg.Quick ? " --quick" : "")}: {Environment.Proce
 
 try
 {
+    if (cfg.Includes("scale")) new ScaleBench(cfg, report).Run();
     DispatchBench? dispatch = null;
     if (cfg.Includes("dispatch"))
     {

@@ -36,8 +36,9 @@ public static class CompilerSteps
     public static List<AxlStep> DataUpstream(AxlWorkflow wf, AxlStep s)
     {
         var result = new List<AxlStep>();
+        var seen = new HashSet<AxlStep>(ReferenceEqualityComparer.Instance);
         foreach (var b in s.Inputs)
-            if (b.Source == BindingSource.Step && wf.GetStep(b.SourceName!) is { } up && !result.Contains(up)) result.Add(up);
+            if (b.Source == BindingSource.Step && wf.GetStep(b.SourceName!) is { } up && seen.Add(up)) result.Add(up);
         return result;
     }
 
@@ -46,14 +47,10 @@ public static class CompilerSteps
     {
         var result = new List<AxlParameter>();
         foreach (var b in s.Inputs)
-            if (b.Source == BindingSource.Parameter && wf.Parameters.FirstOrDefault(p => p.Name.Equals(b.SourceName, StringComparison.OrdinalIgnoreCase)) is { } p && !result.Contains(p))
+            if (b.Source == BindingSource.Parameter && b.SourceName is { } name && wf.GetParameter(name) is { } p && !result.Contains(p))
                 result.Add(p);
         return result;
     }
-
-    /// <summary>True when <paramref name="s"/> reads the output of <paramref name="upstream"/> (a data edge, not only -DependsOn).</summary>
-    public static bool ReadsOutputOf(AxlWorkflow wf, AxlStep s, AxlStep upstream) =>
-        wf.IncomingEdges(s.Name).Any(e => e.Kind == EdgeKind.Data && e.From.Equals(upstream.Name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Steps that may not run: those with a condition, and those below any of them.</summary>
     public static HashSet<string> MaySkip(AxlWorkflow wf)

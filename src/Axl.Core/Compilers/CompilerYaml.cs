@@ -1,3 +1,5 @@
+using System.Collections;
+using System.Text;
 using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
@@ -9,6 +11,12 @@ namespace Axl.Compilers;
 /// YAML for Kubernetes documents, written at the edge from a tree of ordered maps, lists and scalars: keys in tree
 /// order, no line folding, and every string that a YAML 1.1 reader (kubectl, the argo CLI) could take for another
 /// type ("2", "true", "yes", "on", "1.0", "~") quoted, so integer-or-string fields stay strings.
+/// <para>
+/// Two writers give the same bytes: a direct block writer for the trees the compilers build (maps with string keys,
+/// lists, booleans and strings of printable ASCII: a 10,000-step Argo workflow is 10+ MB of YAML, and YamlDotNet's
+/// reflective object walk takes seconds for it), and YamlDotNet's serializer for anything else (other scalar types,
+/// nulls, non-ASCII or control characters, nested lists). Tests check the two agree on random trees.
+/// </para>
 /// </summary>
 public static partial class CompilerYaml
 {
@@ -18,7 +26,141 @@ public static partial class CompilerYaml
         .WithTypeConverter(new PlainScalarConverter())
         .Build();
 
-    public static string Serialize(object tree) => Serializer.Serialize(tree);
+    public static string Serialize(object tree) => BlockWriter.TryWrite(tree) ?? Serializer.Serialize(tree);
+
+    /// <summary>The YamlDotNet path alone (the reference the direct writer is tested against).</summary>
+    internal static string SerializeWithYamlDotNet(object tree) => Serializer.Serialize(tree);
+
+    /// <summary>The direct writer alone: null when the tree has something it leaves to YamlDotNet.</summary>
+    internal static string? SerializeDirect(object tree) => BlockWriter.TryWrite(tree);
+
+    /// <summary>
+    /// Block-style YAML as YamlDotNet writes it with indented sequences and no line width: "key: value", nested maps and
+    /// lists two spaces in, list items as "- ", empty maps and lists as {} and [], scalars styled by <see cref="StyleOf"/>.
+    /// </summary>
+    private sealed class BlockWriter
+    {
+        /// <summary>Longer keys would be written by YamlDotNet as complex keys ("? key"); the compilers never make them.</summary>
+        private const int MaxKeyLength = 128;
+        /// <summary>YamlDotNet's default line break (EmitterSettings.NewLine).</summary>
+        private static readonly string NewLine = Environment.NewLine;
+        private readonly StringBuilder _sb;
+
+        private BlockWriter(int capacity) => _sb = new StringBuilder(capacity);
+
+        public static string? TryWrite(object tree)
+        {
+            if (tree is not IDictionary<string, object?> root || root.Count == 0) return null;
+            var w = new BlockWriter(16 * 1024);
+            return w.MapBody(root, 0, inline: false) ? w._sb.ToString() : null;
+        }
+
+        /// <summary>The entries of a non-empty map at <paramref name="indent"/>; the first one right after "- " when <paramref name="inline"/>.</summary>
+        private bool MapBody(IDictionary<string, object?> map, int indent, bool inline)
+        {
+            var first = true;
+            foreach (var (key, value) in map)
+            {
+                if (key.Length > MaxKeyLength || !Printable(key)) return false;
+                if (!(first && inline)) _sb.Append(' ', indent);
+                first = false;
+                AppendScalar(key);
+                _sb.Append(':');
+                switch (value)
+                {
+                    case IDictionary<string, object?> { Count: 0 }: _sb.Append(" {}").Append(NewLine); break;
+                    case IDictionary<string, object?> m:
+                        _sb.Append(NewLine);
+                        if (!MapBody(m, indent + 2, inline: false)) return false;
+                        break;
+                    case string or bool:
+                        _sb.Append(' ');
+                        if (!Scalar(value)) return false;
+                        _sb.Append(NewLine);
+                        break;
+                    case IList { Count: 0 }: _sb.Append(" []").Append(NewLine); break;
+                    case IList l:
+                        _sb.Append(NewLine);
+                        if (!Sequence(l, indent + 2)) return false;
+                        break;
+                    default: return false;
+                }
+            }
+            return true;
+        }
+
+        private bool Sequence(IList list, int indent)
+        {
+            foreach (var item in list)
+            {
+                _sb.Append(' ', indent).Append("- ");
+                switch (item)
+                {
+                    case IDictionary<string, object?> { Count: 0 }: _sb.Append("{}").Append(NewLine); break;
+                    case IDictionary<string, object?> m:
+                        if (!MapBody(m, indent + 2, inline: true)) return false;
+                        break;
+                    case string or bool:
+                        if (!Scalar(item)) return false;
+                        _sb.Append(NewLine);
+                        break;
+                    case IList { Count: 0 }: _sb.Append("[]").Append(NewLine); break;
+                    default: return false; // nested lists, nulls, other scalar types
+                }
+            }
+            return true;
+        }
+
+        private bool Scalar(object? value)
+        {
+            if (value is bool b) { _sb.Append(b ? "true" : "false"); return true; }
+            var s = (string)value!;
+            if (!Printable(s)) return false;
+            AppendScalar(s);
+            return true;
+        }
+
+        private void AppendScalar(string s)
+        {
+            switch (StyleOf(s))
+            {
+                case ScalarStyle.Plain:
+                    _sb.Append(s);
+                    break;
+                case ScalarStyle.SingleQuoted:
+                    _sb.Append('\'');
+                    AppendEscaped(s, '\'', "''", null, null);
+                    _sb.Append('\'');
+                    break;
+                default:
+                    _sb.Append('"');
+                    AppendEscaped(s, '"', "\\\"", '\\', "\\\\");
+                    _sb.Append('"');
+                    break;
+            }
+        }
+
+        private void AppendEscaped(string s, char c1, string r1, char? c2, string? r2)
+        {
+            var start = 0;
+            for (var i = 0; i < s.Length; i++)
+            {
+                var c = s[i];
+                if (c != c1 && c != c2) continue;
+                _sb.Append(s, start, i - start).Append(c == c1 ? r1 : r2);
+                start = i + 1;
+            }
+            _sb.Append(s, start, s.Length - start);
+        }
+
+        /// <summary>Printable ASCII only (space to '~'): anything else (control characters, non-ASCII) goes through YamlDotNet.</summary>
+        private static bool Printable(string s)
+        {
+            foreach (var c in s)
+                if (c is < ' ' or > '~') return false;
+            return true;
+        }
+    }
 
     /// <summary>Plain when unambiguous in YAML 1.1 and 1.2; single quotes for one-line text; double quotes (with escapes) otherwise.</summary>
     private sealed class StringStyler(IEventEmitter next) : ChainedEventEmitter(next)

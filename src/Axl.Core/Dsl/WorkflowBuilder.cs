@@ -29,6 +29,7 @@ public sealed partial class WorkflowBuilder
     private readonly List<StepDefinition> _steps = new();
     private readonly List<ParameterDefinition> _parameters = new();
     private readonly List<GraphCall> _graphCalls = new();
+    private readonly Dictionary<string, GraphCall> _graphCallByStep = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<AxlDiagnostic> _diagnostics = new();
 
     public WorkflowBuilder(string name, WorkflowDefinitionOptions? options = null, SourceLocation location = default)
@@ -79,10 +80,11 @@ public sealed partial class WorkflowBuilder
     /// <summary>Records a step call made in a Graph block and returns the symbolic reference to its output.</summary>
     public AxlOutputRef RecordGraphCall(string step, IDictionary<string, object?> arguments, SourceLocation location)
     {
-        var previous = _graphCalls.FirstOrDefault(c => c.Step.Equals(step, StringComparison.OrdinalIgnoreCase));
-        if (previous is not null)
+        if (_graphCallByStep.TryGetValue(step, out var previous))
             throw new AxlDslException(DiagnosticIds.GraphCall, $"step '{step}' is called twice in the Graph block ({previous.Location} and {location}); each step runs once: reuse the reference the first call returned.");
-        _graphCalls.Add(new GraphCall(step, new Dictionary<string, object?>(arguments, StringComparer.OrdinalIgnoreCase), location));
+        var call = new GraphCall(step, new Dictionary<string, object?>(arguments, StringComparer.OrdinalIgnoreCase), location);
+        _graphCalls.Add(call);
+        _graphCallByStep[step] = call;
         return new AxlOutputRef(step);
     }
 
@@ -287,12 +289,15 @@ public sealed partial class WorkflowBuilder
         }
         else BindScriptInputs(d, step, sig, outputTypes, defByName, paramByName, graphByStep, inputs, modes);
         step.Inputs = inputs;
+        // Upstream names in first-seen order; the set keeps this linear for a step with thousands of inputs.
         var upstream = new List<string>();
+        var upstreamSet = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var b in inputs)
             if (b.Source == BindingSource.Step && b.SourceName is not null)
             {
-                edges.Add(new AxlEdge(CanonicalName(b.SourceName, defByName), d.Name, EdgeKind.Data, b.Name));
-                AddDistinct(upstream, CanonicalName(b.SourceName, defByName));
+                var source = CanonicalName(b.SourceName, defByName);
+                edges.Add(new AxlEdge(source, d.Name, EdgeKind.Data, b.Name));
+                if (upstreamSet.Add(source)) upstream.Add(source);
             }
         if (step.Stdin is not null)
         {
@@ -302,8 +307,11 @@ public sealed partial class WorkflowBuilder
         {
             if (defByName.TryGetValue(dep, out var target))
             {
-                if (!upstream.Contains(target.Name, StringComparer.OrdinalIgnoreCase)) edges.Add(new AxlEdge(target.Name, d.Name, EdgeKind.Order, null));
-                AddDistinct(upstream, target.Name);
+                if (upstreamSet.Add(target.Name))
+                {
+                    edges.Add(new AxlEdge(target.Name, d.Name, EdgeKind.Order, null));
+                    upstream.Add(target.Name);
+                }
             }
             else Report(DiagnosticIds.UnknownDependency, $"-DependsOn names '{dep}', which is not a step of this workflow.", $"use one of: {Names(_steps.Select(s => s.Name))}.", d.Location, d.Name);
         }
@@ -491,11 +499,6 @@ public sealed partial class WorkflowBuilder
 
     private static string CanonicalName(string name, Dictionary<string, StepDefinition> defByName) =>
         defByName.TryGetValue(name, out var d) ? d.Name : name;
-
-    private static void AddDistinct(List<string> list, string name)
-    {
-        if (!list.Contains(name, StringComparer.OrdinalIgnoreCase)) list.Add(name);
-    }
 
     internal static string Names(IEnumerable<string> names)
     {

@@ -43,9 +43,10 @@ public static class GraphAlgorithms
         var steps = wf.Steps;
         var index = new Dictionary<string, int>(steps.Count, StringComparer.OrdinalIgnoreCase);
         for (int i = 0; i < steps.Count; i++) index.TryAdd(steps[i].Name, i);
-        var successors = new List<int>[steps.Count];
-        for (int i = 0; i < steps.Count; i++) successors[i] = new();
-        foreach (var (from, to) in DistinctPairs(wf, index)) successors[from].Add(to);
+        // Repeated edges need no de-duplication here: a successor seen twice is already done (or already on the stack).
+        var successors = new List<int>?[steps.Count];
+        foreach (var e in wf.Edges)
+            if (index.TryGetValue(e.From, out var from) && index.TryGetValue(e.To, out var to)) (successors[from] ??= new()).Add(to);
 
         var color = new byte[steps.Count]; // 0 white, 1 on stack, 2 done
         var stack = new Stack<(int Node, int Next)>();
@@ -57,10 +58,10 @@ public static class GraphAlgorithms
             while (stack.Count > 0)
             {
                 var (node, next) = stack.Pop();
-                if (next < successors[node].Count)
+                if (successors[node] is { } succ && next < succ.Count)
                 {
                     stack.Push((node, next + 1));
-                    int m = successors[node][next];
+                    int m = succ[next];
                     if (color[m] == 1)
                     {
                         var path = new List<string> { steps[m].Name };
@@ -89,6 +90,30 @@ public static class GraphAlgorithms
         }
         seen.Remove(step);
         return seen;
+    }
+
+    /// <summary>
+    /// Which of <paramref name="candidates"/> are upstream of <paramref name="step"/> (directly or transitively). Walks
+    /// up from the step and stops as soon as every candidate is found, so a condition on a parent costs the parent's
+    /// edges, not the whole graph; only a candidate that is not upstream makes it walk every ancestor.
+    /// </summary>
+    public static IReadOnlySet<string> AncestorsAmong(AxlWorkflow wf, string step, IReadOnlySet<string> candidates)
+    {
+        var found = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        if (candidates.Count == 0) return found;
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { step };
+        var work = new Queue<string>();
+        work.Enqueue(step);
+        while (work.Count > 0)
+        {
+            foreach (var e in wf.IncomingEdges(work.Dequeue()))
+            {
+                if (!seen.Add(e.From)) continue;
+                if (candidates.Contains(e.From) && found.Add(e.From) && found.Count == candidates.Count) return found;
+                work.Enqueue(e.From);
+            }
+        }
+        return found;
     }
 
     /// <summary>Every step that depends on <paramref name="step"/>, directly or transitively.</summary>

@@ -10,10 +10,12 @@ namespace Axl.Model;
 public sealed class AxlWorkflow
 {
     private readonly Dictionary<string, AxlStep> _byName;
+    private readonly Dictionary<string, AxlParameter> _parametersByName;
     private readonly Dictionary<string, List<AxlEdge>> _incoming;
     private readonly Dictionary<string, List<AxlEdge>> _outgoing;
     private IReadOnlyList<AxlStep>? _order;
     private string? _hash;
+    private HashSet<string>? _readByConditions;
 
     internal AxlWorkflow(
         string name,
@@ -33,6 +35,8 @@ public sealed class AxlWorkflow
         Location = location;
         _byName = new Dictionary<string, AxlStep>(steps.Count, StringComparer.OrdinalIgnoreCase);
         foreach (var s in steps) _byName.TryAdd(s.Name, s);
+        _parametersByName = new Dictionary<string, AxlParameter>(parameters.Count, StringComparer.OrdinalIgnoreCase);
+        foreach (var p in parameters) _parametersByName.TryAdd(p.Name, p);
         _incoming = new Dictionary<string, List<AxlEdge>>(StringComparer.OrdinalIgnoreCase);
         _outgoing = new Dictionary<string, List<AxlEdge>>(StringComparer.OrdinalIgnoreCase);
         foreach (var e in edges)
@@ -48,6 +52,8 @@ public sealed class AxlWorkflow
     public WorkflowOptions Options { get; }
     public string Image => Options.Image ?? AxlInfo.DefaultRunnerImage;
     public IReadOnlyList<AxlParameter> Parameters { get; }
+    /// <summary>The parameter of that name (ignoring case; the first one when names repeat), or null; O(1).</summary>
+    public AxlParameter? GetParameter(string name) => _parametersByName.GetValueOrDefault(name);
     public IReadOnlyList<AxlStep> Steps { get; }
     public IReadOnlyList<AxlEdge> Edges { get; }
     /// <summary>Problems found while building the IR (wiring); <see cref="WorkflowValidator"/> adds the rest.</summary>
@@ -77,6 +83,24 @@ public sealed class AxlWorkflow
         var names = Graph.GraphAlgorithms.TopologicalSort(this, out var cycle);
         if (names is null) throw new InvalidOperationException($"Workflow '{Name}' has a cycle: {string.Join(" -> ", cycle!)}.");
         return _order = names.Select(n => _byName[n]).ToList();
+    }
+
+    /// <summary>
+    /// True when a condition of some step reads <paramref name="step"/>'s output (back ends then expose it as a value).
+    /// The set of such steps is computed once, in one pass over the conditions.
+    /// </summary>
+    public bool IsReadByCondition(string step)
+    {
+        if (_readByConditions is null)
+        {
+            var set = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var s in Steps)
+                if (s.Condition is not null)
+                    foreach (var r in s.Condition.References())
+                        if (!r.IsParameter) set.Add(r.Name);
+            _readByConditions = set;
+        }
+        return _readByConditions.Contains(step);
     }
 
     /// <summary>All steps upstream of <paramref name="step"/> (transitively), iteratively computed.</summary>

@@ -66,8 +66,7 @@ public static class ManifestBuilder
     }
 
     /// <summary>True when a condition of another step reads this step's output (the back ends then need it as a value).</summary>
-    public static bool IsReadByCondition(AxlWorkflow wf, AxlStep step) =>
-        wf.Steps.Any(s => s.Condition?.References().Any(r => !r.IsParameter && r.Name.Equals(step.Name, StringComparison.OrdinalIgnoreCase)) == true);
+    public static bool IsReadByCondition(AxlWorkflow wf, AxlStep step) => wf.IsReadByCondition(step.Name);
 
     /// <summary>The environment variable that carries a workflow parameter into a container: AXL_PARAM_ and the name in upper case, other characters as '_', and its position to keep names apart.</summary>
     public static string ParameterEnvironmentVariable(AxlWorkflow wf, AxlParameter p)

@@ -31,7 +31,7 @@ public static class IrDocument
                 ["description"] = p.Description,
             }).ToList(),
             ["steps"] = wf.Steps.Select(s => (object?)Step(s, includeLocations)).ToList(),
-            ["edges"] = wf.Edges.Select(e => (object?)new Dictionary<string, object?>
+            ["edges"] = wf.Edges.Select(e => (object?)new Dictionary<string, object?>(4)
             {
                 ["from"] = e.From,
                 ["to"] = e.To,
@@ -92,7 +92,8 @@ public static class IrDocument
     /// <summary>One step as a tree (the step part of the IR document).</summary>
     public static Dictionary<string, object?> Step(AxlStep s, bool includeLocations)
     {
-        var d = new Dictionary<string, object?>
+        // Sized up front (same key order): a 10,000-step workflow makes hundreds of thousands of these maps.
+        var d = new Dictionary<string, object?>(26)
         {
             ["name"] = s.Name,
             ["kubernetesName"] = s.KubernetesName,
@@ -102,7 +103,7 @@ public static class IrDocument
             ["command"] = s.Command,
             ["arguments"] = s.Arguments.Cast<object?>().ToList(),
             ["stdin"] = s.Stdin,
-            ["inputs"] = s.Inputs.Select(i => (object?)new Dictionary<string, object?>
+            ["inputs"] = s.Inputs.Select(i => (object?)new Dictionary<string, object?>(7)
             {
                 ["name"] = i.Name,
                 ["source"] = Lower(i.Source),
@@ -112,7 +113,7 @@ public static class IrDocument
                 ["required"] = i.Required,
                 ["value"] = i.Constant,
             }).ToList(),
-            ["output"] = new Dictionary<string, object?>
+            ["output"] = new Dictionary<string, object?>(4)
             {
                 ["name"] = s.Output.Name,
                 ["ioHandler"] = s.Output.IoHandler,
@@ -120,7 +121,7 @@ public static class IrDocument
                 ["type"] = s.Output.Type,
             },
             ["inputMode"] = Lower(s.InputMode),
-            ["resources"] = new Dictionary<string, object?>
+            ["resources"] = new Dictionary<string, object?>(6)
             {
                 ["cpuRequest"] = s.Resources.CpuRequest,
                 ["cpuLimit"] = s.Resources.CpuLimit,

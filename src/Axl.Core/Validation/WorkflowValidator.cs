@@ -179,14 +179,16 @@ public static partial class WorkflowValidator
         foreach (var s in wf.Steps)
         {
             if (s.Condition is null) continue;
-            IReadOnlySet<string>? ancestors = null;
-            foreach (var r in s.Condition.References())
+            var refs = s.Condition.References().Where(r => !r.IsParameter).ToList();
+            if (refs.Count == 0) continue;
+            // Only the steps the condition reads are looked for upstream (early exit), not every ancestor of every conditional step.
+            var read = new HashSet<string>(refs.Select(r => r.Name).Where(n => !n.Equals(s.Name, StringComparison.OrdinalIgnoreCase)), StringComparer.OrdinalIgnoreCase);
+            var upstream = GraphAlgorithms.AncestorsAmong(wf, s.Name, read);
+            foreach (var r in refs)
             {
-                if (r.IsParameter) continue;
-                ancestors ??= wf.Ancestors(s.Name);
                 if (r.Name.Equals(s.Name, StringComparison.OrdinalIgnoreCase))
                     report(DiagnosticIds.ConditionNotUpstream, $"condition '{s.When}' reads the step's own output; a condition is decided before the step runs.", "test the output of an upstream step instead.", s.Location, s.Name);
-                else if (!ancestors.Contains(r.Name))
+                else if (!upstream.Contains(r.Name))
                     report(DiagnosticIds.ConditionNotUpstream, $"condition '{s.When}' reads step '{r.Name}', which is not upstream of '{s.Name}', so its output may not exist yet.",
                         $"make '{r.Name}' upstream: take ${r.Name} as a parameter or add -DependsOn {r.Name}.", s.Location, s.Name);
             }
@@ -195,6 +197,7 @@ public static partial class WorkflowValidator
 
     private static string BadChars(string name)
     {
+        if (name.All(c => c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '-' or '_' or '.')) return "";
         var bad = name.Where(c => !(c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '-' or '_' or '.')).Distinct().ToArray();
         return bad.Length == 0 ? "" : string.Join(" ", bad.Select(c => $"'{c}'"));
     }

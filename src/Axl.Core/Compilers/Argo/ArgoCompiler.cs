@@ -54,14 +54,30 @@ public static class ArgoCompiler
         var document = new Compilation(wf, options).Build();
         var warnings = diagnostics.Where(d => !d.IsError).ToList();
         var result = new ArgoDocument(wf, options, document.Tree, document.Storage, document.Delivery, document.Images, document.TaskCount, warnings);
-        if (result.Size > options.MaxBytes)
-            throw new AxlCompileException(CompileErrorIds.ArgoTooLarge,
-                $"the compiled {result.Kind} of workflow '{wf.Name}' is {ArgoDocument.FormatSize(result.Size)} ({result.Size.ToString("N0", CultureInfo.InvariantCulture)} bytes, {wf.StepCount} steps), " +
-                $"over the limit of {ArgoDocument.FormatSize(options.MaxBytes)} ({options.MaxBytes.ToString("N0", CultureInfo.InvariantCulture)} bytes): Kubernetes keeps every object in etcd, which refuses objects over about 1 MiB, and a running workflow's status needs room too.",
-                "use fewer, longer steps (each step adds a template and its IO manifest); install the workflow once as a WorkflowTemplate (-Kind WorkflowTemplate) and submit runs that reference it (workflowTemplateRef), so each run's object stays small; " +
-                "turn on Argo's node status offloading (persistence with nodeStatusOffLoad) for large runs; or raise the limit with -MaxBytes (axl compile --max-bytes) if your cluster allows larger objects.",
-                wf.Name);
+        if (result.Size > options.MaxBytes) throw TooLarge(wf, result, options.MaxBytes);
         return result;
+    }
+
+    /// <summary>
+    /// The error for a document over the size limit, found here rather than by the cluster: its size, the size per step
+    /// and how many steps would fit, and the remedies (split into WorkflowTemplates referenced by templateRef, fewer
+    /// steps, values as artifacts, node status offloading, a larger limit).
+    /// </summary>
+    private static AxlCompileException TooLarge(AxlWorkflow wf, ArgoDocument document, long maxBytes)
+    {
+        static string N(long n) => n.ToString("N0", CultureInfo.InvariantCulture);
+        var perStep = Math.Max(1, document.Size / Math.Max(1, wf.StepCount));
+        var fit = maxBytes / perStep;
+        return new AxlCompileException(CompileErrorIds.ArgoTooLarge,
+            $"the compiled {document.Kind} of workflow '{wf.Name}' is {ArgoDocument.FormatSize(document.Size)} ({N(document.Size)} bytes, {N(wf.StepCount)} steps, about {N(perStep)} bytes per step), " +
+            $"over the limit of {ArgoDocument.FormatSize(maxBytes)} ({N(maxBytes)} bytes): Kubernetes keeps every object in etcd, which refuses objects over about 1 MiB, " +
+            $"and a running workflow's status needs room too. At this size about {N(fit)} steps fit in one object.",
+            "split the workflow: make groups of steps separate workflows, compile each as a WorkflowTemplate (-Kind WorkflowTemplate, axl compile --kind workflowtemplate) " +
+            "so that each object stays under the limit, and call them from a small parent workflow with templateRef (Axl does not split a workflow for you); " +
+            "or use fewer, longer steps (each step adds a DAG task, a template and its IO manifest); keep large values out of the spec (pass data as artifacts, not parameters); " +
+            "for large runs also turn on Argo's node status offloading (persistence with nodeStatusOffLoad), as the status grows with every node; " +
+            "or raise the limit with -MaxBytes (axl compile --max-bytes) if your cluster's etcd accepts larger objects.",
+            wf.Name);
     }
 
     /// <summary>The workflow file as the runner finds it: relative to the code root, with '/' separators.</summary>
@@ -229,7 +245,12 @@ public static class ArgoCompiler
                 if (upstream.All(u => !_maySkip.Contains(u.Name)))
                     task.With("dependencies", upstream.Select(u => (object?)u.KubernetesName).ToList());
                 else
-                    task.With("depends", string.Join(" && ", upstream.Select(u => DependsOn(s, u))));
+                {
+                    var dataFrom = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                    foreach (var e in _wf.IncomingEdges(s.Name))
+                        if (e.Kind == EdgeKind.Data) dataFrom.Add(e.From);
+                    task.With("depends", string.Join(" && ", upstream.Select(u => DependsOn(u, dataFrom.Contains(u.Name)))));
+                }
             }
             if (s.Condition is { } condition) task.With("when", ArgoConditions.ToWhen(condition, _wf));
             var arguments = Map()
@@ -241,15 +262,12 @@ public static class ArgoCompiler
 
         /// <summary>
         /// The "depends" term of one upstream step when some upstream step may be skipped, matching the local runtime:
-        /// a step that reads another's output runs only when that one succeeded; a step that only comes after it
-        /// (-DependsOn) also runs when its condition skipped it, but not when it was left out (Omitted) because a
-        /// step above it was skipped.
+        /// a step that reads another's output (<paramref name="readsOutput"/>) runs only when that one succeeded; a step
+        /// that only comes after it (-DependsOn) also runs when its condition skipped it, but not when it was left out
+        /// (Omitted) because a step above it was skipped.
         /// </summary>
-        private string DependsOn(AxlStep s, AxlStep u)
-        {
-            var data = CompilerSteps.ReadsOutputOf(_wf, s, u);
-            return data || u.Condition is null ? u.KubernetesName + ".Succeeded" : "(" + u.KubernetesName + ".Succeeded || " + u.KubernetesName + ".Skipped)";
-        }
+        private static string DependsOn(AxlStep u, bool readsOutput) =>
+            readsOutput || u.Condition is null ? u.KubernetesName + ".Succeeded" : "(" + u.KubernetesName + ".Succeeded || " + u.KubernetesName + ".Skipped)";
 
         private List<AxlStep> DataUpstream(AxlStep s) => CompilerSteps.DataUpstream(_wf, s);
 
