@@ -215,7 +215,8 @@ start_registry() {
       "  delete:" "    enabled: true" "http:" "  addr: 127.0.0.1:$port" >"$dir/config.yml"
     docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 </dev/null &
     echo $! >"$dir/registry.pid"
-    for _ in $(seq 1 100); do port_open "$port" && break; registry_alive || break; sleep 0.1; done
+    # Wait on the pid, not registry_alive: right after the fork the child's cmdline is still this script's.
+    for _ in $(seq 1 100); do port_open "$port" && break; kill -0 "$(cat "$dir/registry.pid")" 2>/dev/null || break; sleep 0.1; done
     if ! port_open "$port"; then
       echo "services: docker-registry did not listen on 127.0.0.1:$port; its log:" >&2
       cat "$dir/registry.log" >&2 || true
@@ -282,7 +283,7 @@ start_podman() {
     echo $! >"$dir/podman.pid"
     for _ in $(seq 1 100); do
       [ -S "$dir/podman.sock" ] && podman_answers && break
-      podman_alive || break
+      kill -0 "$(cat "$dir/podman.pid")" 2>/dev/null || break # not podman_alive: the cmdline is this script's until exec
       sleep 0.2
     done
     if ! podman_answers; then
