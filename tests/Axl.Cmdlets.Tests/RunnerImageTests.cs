@@ -63,5 +63,8 @@ public sealed class RunnerImageTests(PowerShellFixture ps)
         Assert.Contains("powershell:7.4", dockerfile);           // pwsh 7.4 LTS
         Assert.Contains("WORKDIR /axl/workdir", dockerfile);      // where compiled workflows expect the code
         Assert.Contains("ln -s /opt/axl/axl /usr/local/bin/axl", dockerfile); // command: [axl] in compiled templates
+        // The module, as `dotnet publish` of the axl command lays it out, in pwsh's module path, checked by importing it.
+        Assert.Contains("COPY --from=build /src/artifacts/module/Axl /usr/local/share/powershell/Modules/Axl", dockerfile);
+        Assert.Contains("Import-Module Axl -ErrorAction Stop; (Get-Module Axl).Version.ToString()')\" = \"${AXL_VERSION}\"", dockerfile);
     }
 }
