@@ -6,7 +6,9 @@ using Axl.Compilers.Argo;
 using Axl.Compilers.Dagster;
 using Axl.Compilers.Kfp;
 using Axl.Delivery;
+using Axl.Model;
 using Axl.Runtime;
+using Axl.Validation;
 
 namespace Axl.Cli.Commands;
 
@@ -84,23 +86,8 @@ public sealed class CompileCommand : ICliCommand
             failed |= errors.Count > 0;
             foreach (var wf in workflows)
             {
-                try
-                {
-                    var document = ArgoCompiler.Compile(wf, options);
-                    foreach (var w in document.Warnings) stderr.WriteLine(w.ToString());
-                    documents.Add(document);
-                }
-                catch (AxlInvalidWorkflowException ex)
-                {
-                    foreach (var d in ex.Diagnostics.Where(d => d.IsError)) stderr.WriteLine(d.ToString());
-                    stderr.WriteLine($"axl: workflow '{wf.Name}' is not valid; nothing was compiled.");
-                    failed = true;
-                }
-                catch (AxlCompileException ex)
-                {
-                    stderr.WriteLine($"error {ex.Id}: {ex.Message}");
-                    failed = true;
-                }
+                if (TryCompile(wf, w => ArgoCompiler.Compile(w, options), d => d.Warnings, stderr) is { } document) documents.Add(document);
+                else failed = true;
             }
         }
         if (failed) return ExitCodes.UserError;
@@ -116,6 +103,27 @@ public sealed class CompileCommand : ICliCommand
         }
         else stdout.Write(yaml);
         return ExitCodes.Success;
+    }
+
+    /// <summary>Compiles one workflow; its diagnostics or compile error go to stderr (null then), its warnings too.</summary>
+    private static T? TryCompile<T>(AxlWorkflow wf, Func<AxlWorkflow, T> compile, Func<T, IEnumerable<AxlDiagnostic>> warnings, TextWriter stderr) where T : class
+    {
+        try
+        {
+            var document = compile(wf);
+            foreach (var w in warnings(document)) stderr.WriteLine(w.ToString());
+            return document;
+        }
+        catch (AxlInvalidWorkflowException ex)
+        {
+            foreach (var d in ex.Diagnostics.Where(d => d.IsError)) stderr.WriteLine(d.ToString());
+            stderr.WriteLine($"axl: workflow '{wf.Name}' is not valid; nothing was compiled.");
+        }
+        catch (AxlCompileException ex)
+        {
+            stderr.WriteLine($"error {ex.Id}: {ex.Message}");
+        }
+        return null;
     }
 
     /// <summary>--target kfp or dagster: one file per workflow, so --out takes one workflow.</summary>
@@ -164,32 +172,16 @@ public sealed class CompileCommand : ICliCommand
             failed |= errors.Count > 0;
             foreach (var wf in workflows)
             {
-                try
+                if (kfp is not null)
                 {
-                    if (kfp is not null)
-                    {
-                        var document = KfpCompiler.Compile(wf, kfp);
-                        foreach (var w in document.Warnings) stderr.WriteLine(w.ToString());
-                        var kind = args.Option("--out") is { } o ? KfpDocument.PackageKindOf(o) : KfpPackageKind.Yaml;
-                        outputs.Add((document.ToYaml(), document.ToPackage(kind), document.ToString()));
-                    }
-                    else
-                    {
-                        var document = DagsterCompiler.Compile(wf, new DagsterCompileOptions { CodeRoot = codeRoot });
-                        foreach (var w in document.Warnings) stderr.WriteLine(w.ToString());
-                        outputs.Add((document.Source, null, $"Dagster job {document.JobName} ({document.OpCount} op{(document.OpCount == 1 ? "" : "s")})"));
-                    }
+                    if (TryCompile(wf, w => KfpCompiler.Compile(w, kfp), d => d.Warnings, stderr) is not { } document) { failed = true; continue; }
+                    var kind = args.Option("--out") is { } o ? KfpDocument.PackageKindOf(o) : KfpPackageKind.Yaml;
+                    outputs.Add((document.ToYaml(), document.ToPackage(kind), document.ToString()));
                 }
-                catch (AxlInvalidWorkflowException ex)
+                else
                 {
-                    foreach (var d in ex.Diagnostics.Where(d => d.IsError)) stderr.WriteLine(d.ToString());
-                    stderr.WriteLine($"axl: workflow '{wf.Name}' is not valid; nothing was compiled.");
-                    failed = true;
-                }
-                catch (AxlCompileException ex)
-                {
-                    stderr.WriteLine($"error {ex.Id}: {ex.Message}");
-                    failed = true;
+                    if (TryCompile(wf, w => DagsterCompiler.Compile(w, new DagsterCompileOptions { CodeRoot = codeRoot }), d => d.Warnings, stderr) is not { } document) { failed = true; continue; }
+                    outputs.Add((document.Source, null, $"Dagster job {document.JobName} ({document.OpCount} op{(document.OpCount == 1 ? "" : "s")})"));
                 }
             }
         }

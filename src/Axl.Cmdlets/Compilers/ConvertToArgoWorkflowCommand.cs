@@ -47,22 +47,7 @@ public sealed class ConvertToArgoWorkflowCommand : WorkflowInputCmdlet
         };
         foreach (var wf in InputWorkflows())
         {
-            ArgoDocument document;
-            try
-            {
-                document = ArgoCompiler.Compile(wf, options);
-            }
-            catch (AxlInvalidWorkflowException ex)
-            {
-                foreach (var d in ex.Diagnostics.Where(d => d.IsError)) WriteError(AxlErrors.FromDiagnostic(d, wf));
-                continue;
-            }
-            catch (AxlCompileException ex)
-            {
-                WriteError(new ErrorRecord(ex, ex.Id, ex.Id == CompileErrorIds.ArgoTooLarge ? ErrorCategory.LimitsExceeded : ErrorCategory.InvalidArgument, wf));
-                continue;
-            }
-            foreach (var w in document.Warnings) WriteWarning(w.ToString());
+            if (CompilerOutput.Compile(this, wf, w => ArgoCompiler.Compile(w, options), d => d.Warnings) is not { } document) continue;
             WriteVerbose($"Compiled workflow '{wf.Name}' ({wf.ShortHash}) to {document}.");
             WriteObject(AsYaml ? document.ToYaml() : document);
         }

@@ -23,22 +23,7 @@ public sealed class ConvertToDagsterJobCommand : WorkflowInputCmdlet
         var options = new DagsterCompileOptions { CodeRoot = CodeRoot is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(CodeRoot) };
         foreach (var wf in InputWorkflows())
         {
-            DagsterDocument document;
-            try
-            {
-                document = DagsterCompiler.Compile(wf, options);
-            }
-            catch (AxlInvalidWorkflowException ex)
-            {
-                foreach (var d in ex.Diagnostics.Where(d => d.IsError)) WriteError(AxlErrors.FromDiagnostic(d, wf));
-                continue;
-            }
-            catch (AxlCompileException ex)
-            {
-                WriteError(new ErrorRecord(ex, ex.Id, ErrorCategory.InvalidArgument, wf));
-                continue;
-            }
-            foreach (var w in document.Warnings) WriteWarning(w.ToString());
+            if (CompilerOutput.Compile(this, wf, w => DagsterCompiler.Compile(w, options), d => d.Warnings) is not { } document) continue;
             WriteVerbose($"Compiled workflow '{wf.Name}' ({wf.ShortHash}) to the Dagster job {document.JobName} ({document.OpCount} ops).");
             if (OutFile is not null && !CompilerOutput.Write(this, OutFile, ref _written, wf, document.WriteTo)) continue;
             WriteObject(AsText ? document.Source : document);

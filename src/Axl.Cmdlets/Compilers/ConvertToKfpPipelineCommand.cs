@@ -41,52 +41,10 @@ public sealed class ConvertToKfpPipelineCommand : WorkflowInputCmdlet
         };
         foreach (var wf in InputWorkflows())
         {
-            KfpDocument document;
-            try
-            {
-                document = KfpCompiler.Compile(wf, options);
-            }
-            catch (AxlInvalidWorkflowException ex)
-            {
-                foreach (var d in ex.Diagnostics.Where(d => d.IsError)) WriteError(AxlErrors.FromDiagnostic(d, wf));
-                continue;
-            }
-            catch (AxlCompileException ex)
-            {
-                WriteError(new ErrorRecord(ex, ex.Id, ex.Id == CompileErrorIds.ArgoTooLarge ? ErrorCategory.LimitsExceeded : ErrorCategory.InvalidArgument, wf));
-                continue;
-            }
-            foreach (var w in document.Warnings) WriteWarning(w.ToString());
+            if (CompilerOutput.Compile(this, wf, w => KfpCompiler.Compile(w, options), d => d.Warnings) is not { } document) continue;
             WriteVerbose($"Compiled workflow '{wf.Name}' ({wf.ShortHash}) to {document}.");
             if (OutFile is not null && !CompilerOutput.Write(this, OutFile, ref _written, wf, path => document.WriteTo(path))) continue;
             WriteObject(AsYaml ? document.ToYaml() : document);
-        }
-    }
-}
-
-/// <summary>-OutFile of the compile cmdlets: one workflow per file, ShouldProcess, errors as records.</summary>
-internal static class CompilerOutput
-{
-    public static bool Write(PSCmdlet cmdlet, string outFile, ref int written, Axl.Model.AxlWorkflow wf, Action<string> write)
-    {
-        var path = cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(outFile);
-        if (written > 0)
-        {
-            cmdlet.WriteError(new ErrorRecord(new InvalidOperationException($"-OutFile {outFile} already holds workflow number {written}; workflow '{wf.Name}' was not written. Fix: compile one workflow per -OutFile (Get-AxlWorkflow file.axl.ps1:Name)."),
-                "Axl.OneWorkflowPerFile", ErrorCategory.InvalidOperation, wf));
-            return false;
-        }
-        written++;
-        if (!cmdlet.ShouldProcess(path, $"Write the compiled workflow '{wf.Name}'")) return false;
-        try
-        {
-            write(path);
-            return true;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            cmdlet.WriteError(new ErrorRecord(ex, "Axl.OutFileNotWritten", ErrorCategory.WriteError, path));
-            return false;
         }
     }
 }
