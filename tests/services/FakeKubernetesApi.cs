@@ -80,7 +80,11 @@ public sealed class FakeKubernetesApi : IDisposable
     }
 
     /// <summary>The stored object of a workflow (as the API would return it).</summary>
-    public JsonObject? Workflow(string name) => _workflows.TryGetValue(name, out var s) ? (JsonObject)s.Object.DeepClone() : null;
+    public JsonObject? Workflow(string name)
+    {
+        if (!_workflows.TryGetValue(name, out var sim)) return null;
+        lock (sim) return (JsonObject)sim.Object.DeepClone(); // the simulated controller changes it under the same lock
+    }
     public IReadOnlyCollection<string> WorkflowNames => _workflows.Keys.ToList();
     /// <summary>Removes a workflow, as `kubectl delete workflow` would.</summary>
     public void Delete(string name) => _workflows.TryRemove(name, out _);
@@ -167,8 +171,11 @@ public sealed class FakeKubernetesApi : IDisposable
         meta["resourceVersion"] = (1000 + n).ToString(CultureInfo.InvariantCulture);
         meta["creationTimestamp"] = Now();
         var sim = new Sim(this, name, ns, obj);
-        _workflows[name] = sim;
-        Json(ctx, 201, obj);
+        lock (sim)
+        {
+            _workflows[name] = sim;
+            Json(ctx, 201, obj);
+        }
     }
 
     private void Read(HttpListenerContext ctx, Sim sim)

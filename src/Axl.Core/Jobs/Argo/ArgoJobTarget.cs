@@ -88,52 +88,40 @@ public sealed class ArgoJobTarget : IJobTarget
 /// final status gives per-step results with their output artifacts' locations. Cancel sets spec.shutdown
 /// (Stop or Terminate); the workflow then ends Failed in Argo and Cancelled here.
 /// </summary>
-public sealed class ArgoJobHandle : IJobHandle
+public sealed class ArgoJobHandle : PolledJobHandle
 {
     private readonly ArgoCluster _cluster;
     private readonly ArgoSubmitOptions _options;
     private readonly string _workflow;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ManualResetEventSlim _ended = new();
     private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
-    private readonly object _gate = new();
     private IReadOnlyDictionary<string, string> _pods = new Dictionary<string, string>();
-    private volatile JobStatus _status = JobStatus.Pending;
     private volatile bool _cancelRequested;
 
     internal ArgoJobHandle(AxlJobSpec spec, ArgoCluster cluster, JsonElement created, string workflow, ArgoSubmitOptions options)
+        : base(spec, NameOf(created))
     {
-        Spec = spec;
         _cluster = cluster;
         _options = options;
         _workflow = workflow;
-        var state = ArgoWorkflowState.Parse(created);
-        RunId = state.Name.Length > 0 ? state.Name : throw new ArgoClusterException($"The Kubernetes API created the Workflow but gave it no name (metadata.name missing in its answer).");
-        SubmittedAt = DateTimeOffset.UtcNow;
-        _ = Task.Run(FollowAsync);
+        Follow(FollowAsync);
     }
 
-    public AxlJobSpec Spec { get; }
-    /// <summary>The Workflow's name (metadata.name, from generateName).</summary>
-    public string RunId { get; }
+    private static string NameOf(JsonElement created) => ArgoWorkflowState.Parse(created).Name is { Length: > 0 } name
+        ? name : throw new ArgoClusterException("The Kubernetes API created the Workflow but gave it no name (metadata.name missing in its answer).");
+
     public string Namespace => _cluster.Namespace;
     public string Server => _cluster.Server;
-    public JobStatus Status => _status;
-    public DateTimeOffset SubmittedAt { get; }
-    public JobResult? Result { get; private set; }
     /// <summary>The last status read from the cluster.</summary>
     public ArgoWorkflowState? State { get; private set; }
-    public event Action<JobStatus>? StatusChanged;
-    public event Action<JobLogLine>? Log;
 
     private async Task FollowAsync()
     {
         var failures = 0;
-        while (!_stop.IsCancellationRequested)
+        while (!Stopping.IsCancellationRequested)
         {
             try
             {
-                var wf = await _cluster.GetWorkflowAsync(RunId, _stop.Token).ConfigureAwait(false);
+                var wf = await _cluster.GetWorkflowAsync(RunId, Stopping.Token).ConfigureAwait(false);
                 if (wf is null)
                 {
                     Finish(JobStatus.Failed, State, $"Workflow {RunId} was deleted from namespace {_cluster.Namespace} before it ended.");
@@ -149,9 +137,9 @@ public sealed class ArgoJobHandle : IJobHandle
                     Finish(status, state, status == JobStatus.Succeeded ? null : state.Message ?? $"Workflow {RunId} ended {state.Phase}.");
                     return;
                 }
-                if (status != _status) Set(status);
+                Set(status);
             }
-            catch (OperationCanceledException) when (_stop.IsCancellationRequested) { return; }
+            catch (OperationCanceledException) when (Stopping.IsCancellationRequested) { return; }
             catch (ArgoClusterException ex)
             {
                 if (++failures >= _options.MaxPollFailures)
@@ -161,7 +149,7 @@ public sealed class ArgoJobHandle : IJobHandle
                 }
                 Emit(new JobLogLine(ex.Message, "warning", null, $"reading Workflow {RunId} failed ({failures} in a row): {ex.Message}", "PollFailed"));
             }
-            try { await Task.Delay(_options.PollInterval, _stop.Token).ConfigureAwait(false); }
+            try { await Task.Delay(_options.PollInterval, Stopping.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
         }
     }
@@ -171,7 +159,7 @@ public sealed class ArgoJobHandle : IJobHandle
     {
         var ended = state.Nodes.Where(n => n.IsPod && (n.HasEnded || state.HasEnded) && !_logged.Contains(n.Id)).OrderBy(n => n.FinishedAt ?? DateTimeOffset.MaxValue).ToList();
         if (ended.Count == 0) return;
-        if (ended.Any(n => !_pods.ContainsKey(n.Id))) _pods = await _cluster.WorkflowPodsAsync(RunId, _stop.Token).ConfigureAwait(false);
+        if (ended.Any(n => !_pods.ContainsKey(n.Id))) _pods = await _cluster.WorkflowPodsAsync(RunId, Stopping.Token).ConfigureAwait(false);
         foreach (var node in ended)
         {
             _logged.Add(node.Id);
@@ -183,7 +171,7 @@ public sealed class ArgoJobHandle : IJobHandle
                 continue;
             }
             string text;
-            try { text = await _cluster.PodLogAsync(pod, ArgoCompiler.ContainerName, _stop.Token).ConfigureAwait(false); }
+            try { text = await _cluster.PodLogAsync(pod, ArgoCompiler.ContainerName, Stopping.Token).ConfigureAwait(false); }
             catch (ArgoClusterException ex)
             {
                 Emit(new JobLogLine(ex.Message, "warning", step, $"the log of pod {pod} is not available: {ex.Message}", "PodLogMissing"));
@@ -194,15 +182,10 @@ public sealed class ArgoJobHandle : IJobHandle
         }
     }
 
-    private void Emit(JobLogLine line)
-    {
-        try { Log?.Invoke(line); } catch { /* a listener's failure must not stop the follower */ }
-    }
-
     private void Finish(JobStatus status, ArgoWorkflowState? state, string? error)
     {
         var steps = state?.StepResults() ?? Array.Empty<Runtime.AxlStepResult>();
-        Result = new JobResult
+        End(new JobResult
         {
             JobName = Spec.Name,
             Status = status,
@@ -214,39 +197,24 @@ public sealed class ArgoJobHandle : IJobHandle
             Steps = steps,
             Artifacts = steps.Where(s => s.OutputPath is not null).ToDictionary(s => s.Name, s => s.OutputPath!, StringComparer.Ordinal),
             Error = error is null ? null : FirstStepError(steps) is { } stepError ? $"{error} ({stepError})" : error,
-        };
-        Set(status);
+        });
     }
 
     private static string? FirstStepError(IEnumerable<Runtime.AxlStepResult> steps) =>
         steps.Where(s => s.Error is not null && s.Status == Runtime.StepStatus.Failed).OrderBy(s => s.EndTime).Select(s => $"step {s.Name}: {s.Error!.Message}").FirstOrDefault();
 
-    private void Set(JobStatus status)
-    {
-        lock (_gate)
-        {
-            if (_status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled) return;
-            _status = status;
-        }
-        // Listeners hear the end before Wait returns, so a waiter sees everything they did.
-        try { StatusChanged?.Invoke(status); } catch { /* listeners must not stop the follower */ }
-        if (status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled) _ended.Set();
-    }
-
-    public bool Wait(TimeSpan timeout, CancellationToken cancellation = default) => _ended.Wait(timeout, cancellation);
-
     /// <summary>Asks Argo to stop the workflow (spec.shutdown); the job ends Cancelled when Argo has stopped it.</summary>
-    public void Cancel()
+    public override void Cancel()
     {
-        if (_status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled) return;
+        if (HasEnded) return;
         _cancelRequested = true;
         _cluster.ShutdownAsync(RunId, _options.Shutdown).GetAwaiter().GetResult();
         Emit(new JobLogLine($"asked Argo to {_options.Shutdown.ToLowerInvariant()} Workflow {RunId}", "info", null, $"spec.shutdown={_options.Shutdown} set on Workflow {RunId}", "ShutdownRequested"));
     }
 
-    public void Dispose()
+    public override void Dispose()
     {
-        _stop.Cancel();
+        base.Dispose();
         _cluster.Dispose();
     }
 }

@@ -227,34 +227,20 @@ internal sealed class KfpClient : IDisposable
 }
 
 /// <summary>A KFP run, followed by polling GET /apis/v2beta1/runs/{id}: status changes as log lines, then the result.</summary>
-internal sealed class KfpJobHandle : IJobHandle
+internal sealed class KfpJobHandle : PolledJobHandle
 {
     private readonly KfpClient _client;
     private readonly string _workflow;
     private readonly TimeSpan _poll;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ManualResetEventSlim _ended = new();
-    private volatile JobStatus _status = JobStatus.Pending;
     private volatile bool _cancelRequested;
 
-    public KfpJobHandle(AxlJobSpec spec, KfpClient client, string runId, string workflow, TimeSpan poll)
+    public KfpJobHandle(AxlJobSpec spec, KfpClient client, string runId, string workflow, TimeSpan poll) : base(spec, runId)
     {
-        Spec = spec;
         _client = client;
-        RunId = runId;
         _workflow = workflow;
         _poll = poll;
-        SubmittedAt = DateTimeOffset.UtcNow;
-        _ = Task.Run(FollowAsync);
+        Follow(FollowAsync);
     }
-
-    public AxlJobSpec Spec { get; }
-    public string RunId { get; }
-    public JobStatus Status => _status;
-    public DateTimeOffset SubmittedAt { get; }
-    public JobResult? Result { get; private set; }
-    public event Action<JobStatus>? StatusChanged;
-    public event Action<JobLogLine>? Log;
 
     /// <summary>KFP's run states (V2beta1RuntimeState) as job states; PAUSED and unknown states count as running.</summary>
     internal static JobStatus StatusOf(string? state) => state switch
@@ -271,13 +257,13 @@ internal sealed class KfpJobHandle : IJobHandle
         string? lastState = null;
         try
         {
-            while (!_stop.IsCancellationRequested)
+            while (!Stopping.IsCancellationRequested)
             {
                 var run = _client.GetRun(RunId);
                 var state = run["state"]?.GetValue<string>();
                 if (state != lastState)
                 {
-                    Log?.Invoke(new JobLogLine($"run {RunId}: {state}", "info", null, $"KFP run {RunId} is {state}", "RunState"));
+                    Emit(new JobLogLine($"run {RunId}: {state}", "info", null, $"KFP run {RunId} is {state}", "RunState"));
                     lastState = state;
                 }
                 var status = StatusOf(state);
@@ -285,52 +271,41 @@ internal sealed class KfpJobHandle : IJobHandle
                 {
                     var tasks = run["run_details"]?["task_details"] as JsonArray;
                     foreach (var t in tasks ?? new JsonArray())
-                        Log?.Invoke(new JobLogLine($"task {t?["display_name"]}: {t?["state"]}", "info", t?["display_name"]?.GetValue<string>(), $"{t?["state"]}", "TaskState"));
+                        Emit(new JobLogLine($"task {t?["display_name"]}: {t?["state"]}", "info", t?["display_name"]?.GetValue<string>(), $"{t?["state"]}", "TaskState"));
                     var error = run["error"]?["message"]?.GetValue<string>();
-                    Result = new JobResult
+                    End(new JobResult
                     {
                         JobName = Spec.Name, Status = status, RunId = RunId, Workflow = _workflow,
                         StartTime = Time(run["created_at"]) ?? SubmittedAt, EndTime = Time(run["finished_at"]) ?? DateTimeOffset.UtcNow,
                         Error = status == JobStatus.Succeeded ? null : error ?? (status == JobStatus.Cancelled ? "the run was terminated" : $"the KFP run ended {state}"),
-                    };
-                    Set(status);
+                    });
                     return;
                 }
-                if (status != _status) Set(status);
-                await Task.Delay(_poll, _stop.Token).ConfigureAwait(false);
+                Set(status);
+                await Task.Delay(_poll, Stopping.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) { }
         catch (Exception ex) when (ex is KfpApiException or JsonException or InvalidOperationException)
         {
-            Result = new JobResult { JobName = Spec.Name, Status = JobStatus.Failed, RunId = RunId, Workflow = _workflow, StartTime = SubmittedAt, EndTime = DateTimeOffset.UtcNow, Error = $"lost KFP while following run {RunId}: {ex.Message}" };
-            Set(JobStatus.Failed);
+            End(new JobResult { JobName = Spec.Name, Status = JobStatus.Failed, RunId = RunId, Workflow = _workflow, StartTime = SubmittedAt, EndTime = DateTimeOffset.UtcNow, Error = $"lost KFP while following run {RunId}: {ex.Message}" });
         }
     }
 
     private static DateTimeOffset? Time(JsonNode? node) =>
         node?.GetValue<string>() is { } s && DateTimeOffset.TryParse(s, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var t) && t.Year > 1970 ? t : null;
 
-    private void Set(JobStatus status)
-    {
-        _status = status;
-        if (status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled) _ended.Set();
-        StatusChanged?.Invoke(status);
-    }
-
-    public bool Wait(TimeSpan timeout, CancellationToken cancellation = default) => _ended.Wait(timeout, cancellation);
-
     /// <summary>Terminates the run on the server; the status becomes Cancelled when KFP reports it CANCELED.</summary>
-    public void Cancel()
+    public override void Cancel()
     {
-        if (_ended.IsSet || _cancelRequested) return;
+        if (HasEnded || _cancelRequested) return;
         _cancelRequested = true;
         _client.TerminateRun(RunId);
     }
 
-    public void Dispose()
+    public override void Dispose()
     {
-        _stop.Cancel();
+        base.Dispose();
         _client.Dispose();
     }
 }

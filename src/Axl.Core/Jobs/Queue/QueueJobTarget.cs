@@ -85,37 +85,23 @@ public sealed record AgqSubmission(string JobId, string PlanId, string Server, s
 }
 
 /// <summary>A job on the queue, followed by polling its record: status changes, then the task outputs as log lines and the result.</summary>
-internal sealed class QueueJobHandle : IJobHandle
+internal sealed class QueueJobHandle : PolledJobHandle
 {
     private readonly JobQueue _queue;
     private readonly string _workflow;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly ManualResetEventSlim _ended = new();
-    private volatile JobStatus _status = JobStatus.Pending;
 
-    public QueueJobHandle(AxlJobSpec spec, JobQueue queue, string jobId, string workflow)
+    public QueueJobHandle(AxlJobSpec spec, JobQueue queue, string jobId, string workflow) : base(spec, jobId)
     {
-        Spec = spec;
         _queue = queue;
-        RunId = jobId;
         _workflow = workflow;
-        SubmittedAt = DateTimeOffset.UtcNow;
-        _ = Task.Run(FollowAsync);
+        Follow(FollowAsync);
     }
-
-    public AxlJobSpec Spec { get; }
-    public string RunId { get; }
-    public JobStatus Status => _status;
-    public DateTimeOffset SubmittedAt { get; }
-    public JobResult? Result { get; private set; }
-    public event Action<JobStatus>? StatusChanged;
-    public event Action<JobLogLine>? Log;
 
     private async Task FollowAsync()
     {
         try
         {
-            while (!_stop.IsCancellationRequested)
+            while (!Stopping.IsCancellationRequested)
             {
                 var job = await _queue.GetAsync(RunId).ConfigureAwait(false);
                 var status = job?.State switch
@@ -130,48 +116,36 @@ internal sealed class QueueJobHandle : IJobHandle
                 {
                     foreach (var t in job.Tasks)
                     {
-                        Log?.Invoke(new JobLogLine($"task {t.TaskNumber} ({t.Command}): {t.Status}", t.Status == "succeeded" ? "info" : "error", null, $"task {t.TaskNumber} ({t.Command}) {t.Status} in {t.DurationMs} ms" + (t.Error is null ? "" : ": " + t.Error), "TaskFinished"));
+                        Emit(new JobLogLine($"task {t.TaskNumber} ({t.Command}): {t.Status}", t.Status == "succeeded" ? "info" : "error", null, $"task {t.TaskNumber} ({t.Command}) {t.Status} in {t.DurationMs} ms" + (t.Error is null ? "" : ": " + t.Error), "TaskFinished"));
                         foreach (var line in t.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-                            Log?.Invoke(new JobLogLine(line, "warning", null, $"task {t.TaskNumber} stderr: {line}", "TaskStderr"));
+                            Emit(new JobLogLine(line, "warning", null, $"task {t.TaskNumber} stderr: {line}", "TaskStderr"));
                     }
-                    Result = new JobResult
+                    End(new JobResult
                     {
                         JobName = Spec.Name, Status = status, RunId = RunId, Workflow = _workflow,
                         ExitCode = job.Tasks.Count > 0 ? job.Tasks[^1].ExitCode : null,
                         StartTime = job.StartedAt ?? SubmittedAt, EndTime = job.FinishedAt ?? DateTimeOffset.UtcNow,
                         Error = job.Error, Output = job.Output,
-                    };
-                    Set(status);
+                    });
                     return;
                 }
-                if (status != _status) Set(status);
-                await Task.Delay(_queue.Options.PollInterval, _stop.Token).ConfigureAwait(false);
+                Set(status);
+                await Task.Delay(_queue.Options.PollInterval, Stopping.Token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) { }
         catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException or IOException)
         {
-            Result = new JobResult { JobName = Spec.Name, Status = JobStatus.Failed, RunId = RunId, Workflow = _workflow, StartTime = SubmittedAt, EndTime = DateTimeOffset.UtcNow, Error = $"lost the queue while following job {RunId}: {ex.Message}" };
-            Set(JobStatus.Failed);
+            End(new JobResult { JobName = Spec.Name, Status = JobStatus.Failed, RunId = RunId, Workflow = _workflow, StartTime = SubmittedAt, EndTime = DateTimeOffset.UtcNow, Error = $"lost the queue while following job {RunId}: {ex.Message}" });
         }
     }
-
-    private void Set(JobStatus status)
-    {
-        _status = status;
-        // Listeners hear the end before Wait returns, so a waiter sees everything they did.
-        try { StatusChanged?.Invoke(status); } catch { /* listeners must not stop the follower */ }
-        if (status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled) _ended.Set();
-    }
-
-    public bool Wait(TimeSpan timeout, CancellationToken cancellation = default) => _ended.Wait(timeout, cancellation);
 
     /// <summary>
     /// Cancels through the queue (JobQueue.Cancel): a job no worker took yet ends cancelled at once; a running one is
     /// stopped by its worker (SIGTERM, then SIGKILL), which records it cancelled with the tasks that ended. The status
     /// follows the record, so the job still ends in exactly one terminal state (succeeded when it ended first).
     /// </summary>
-    public void Cancel()
+    public override void Cancel()
     {
         try
         {
@@ -183,9 +157,9 @@ internal sealed class QueueJobHandle : IJobHandle
         }
     }
 
-    public void Dispose()
+    public override void Dispose()
     {
-        _stop.Cancel();
+        base.Dispose();
         _queue.Dispose();
     }
 }
