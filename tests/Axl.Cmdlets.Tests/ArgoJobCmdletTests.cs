@@ -96,6 +96,32 @@ public sealed class ArgoJobCmdletTests(PowerShellFixture ps) : IDisposable
     }
 
     [Fact]
+    public void The_code_archive_and_the_size_limit_reach_the_submitted_Workflow()
+    {
+        var flow = Path.Combine(_dir.Path, "etl.axl.ps1");
+        File.WriteAllText(flow, "AxlWorkflow etl -CodeDelivery Artifact -ArtifactStore s3://artifacts/etl {\n  Step extract { 1 }\n  Step load { param($extract) $extract }\n}");
+        var missing = Run("Get-AxlWorkflow $flow | Submit-AxlJob -Target Argo -KubeConfig $kc", ("flow", flow));
+        Assert.Contains("Axl.InvalidJobSpec", missing.ErrorText);
+        Assert.Contains("-CodeArchive", missing.ErrorText);
+
+        var tooLarge = Run("Get-AxlWorkflow $diamond | Submit-AxlJob -Target Argo -KubeConfig $kc -MaxBytes 1000");
+        Assert.Contains("Axl.InvalidJobSpec", tooLarge.ErrorText);
+        Assert.Contains("Axl.ArgoTooLarge", tooLarge.ErrorText);
+        Assert.Empty(_api.Requests);
+
+        var r = Run("""
+            $code = @{ Bucket = 'axl'; Key = 'axl/code/abc.tar.gz'; Sha256 = 'sha256:abc'; Endpoint = 'minio.argo:9000'; Insecure = $true; CredentialsSecret = 'minio-creds' }
+            $job = Get-AxlWorkflow $flow | Submit-AxlJob -Target Argo -KubeConfig $kc -CodeArchive $code -PollInterval '00:00:00.05'
+            ($job | Wait-AxlJob -Timeout 30).Status.ToString()
+            """, ("flow", flow));
+        r.ShouldSucceed();
+        Assert.Equal(new object[] { "Succeeded" }, r.Objects);
+        var post = _api.Requests.Single(q => q.Method == "POST");
+        Assert.Contains("axl/code/abc.tar.gz", post.Body);
+        Assert.Contains("--workflow-archive", post.Body);
+    }
+
+    [Fact]
     public void Envelopes_from_the_pipeline_go_to_an_AGQ_server_with_auth()
     {
         var flow = Path.Combine(_dir.Path, "grep.axl.ps1");

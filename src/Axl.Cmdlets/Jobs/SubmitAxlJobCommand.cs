@@ -65,6 +65,10 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
     [Parameter] public string? Image { get; set; }
     /// <summary>Argo target: the pods' service account.</summary>
     [Parameter] public string? ServiceAccount { get; set; }
+    /// <summary>Argo target: where the code archive is (Publish-AxlWorkflowCode): the code reaches the pods as an artifact.</summary>
+    [Parameter] public Axl.Delivery.CodeArchiveLocation? CodeArchive { get; set; }
+    /// <summary>Argo target: the largest Workflow accepted (default 1 MiB, etcd's practical limit).</summary>
+    [Parameter] [ValidateRange(1, long.MaxValue)] public long MaxBytes { get; set; } = ArgoCompileOptions.DefaultMaxBytes;
     /// <summary>Argo target: what Stop-Job asks for: Stop (exit handlers run) or Terminate.</summary>
     [Parameter] [ValidateSet("Stop", "Terminate")] public string Shutdown { get; set; } = "Stop";
     /// <summary>Argo target: how often the workflow's status is read (default 2 s).</summary>
@@ -206,7 +210,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             Namespace = Namespace,
             Shutdown = Shutdown,
             PollInterval = PollInterval ?? TimeSpan.FromSeconds(2),
-            Compile = new ArgoCompileOptions { Image = Image, ServiceAccount = ServiceAccount },
+            Compile = new ArgoCompileOptions { Image = Image, ServiceAccount = ServiceAccount, CodeArchive = CodeArchive, MaxBytes = MaxBytes },
         },
         WorkflowLoader = (path, name) => Axl.Dsl.WorkflowLoader.Load(SessionState, path, name)[0],
     };

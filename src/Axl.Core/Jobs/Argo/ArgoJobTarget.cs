@@ -34,7 +34,7 @@ public sealed class ArgoJobTarget : IJobTarget
         }
         catch (AxlCompileException ex)
         {
-            throw new AxlJobSpecException($"Workflow '{wf.Name}' cannot be compiled for Argo: {ex.Message}", "target");
+            throw new AxlJobSpecException($"Workflow '{wf.Name}' cannot be compiled for Argo ({ex.Id}): {ex.Message}", "target");
         }
         return SubmitDocument(document, spec, options);
     }

@@ -62,7 +62,7 @@ public sealed class KfpJobTarget : IJobTarget
         }
         catch (AxlCompileException ex)
         {
-            throw new AxlJobSpecException($"Workflow '{wf.Name}' cannot be compiled for KFP: {ex.Message}", "target");
+            throw new AxlJobSpecException($"Workflow '{wf.Name}' cannot be compiled for KFP ({ex.Id}): {ex.Message}", "target");
         }
         var unknown = spec.EffectiveParameters().Keys.Where(k => !wf.Parameters.Any(x => x.Name.Equals(k, StringComparison.OrdinalIgnoreCase))).ToList();
         if (unknown.Count > 0)
