@@ -154,9 +154,7 @@ public sealed class CompileCommand : ICliCommand
                 CodeArchive = args.Option("--code-archive") is { } archive ? ReadLocation(archive) : null,
                 PipelineRoot = args.Option("--pipeline-root"),
                 EnableCaching = args.Has("--enable-caching"),
-                MaxBytes = args.Option("--max-bytes") is { } max
-                    ? long.TryParse(max, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UsageException($"--max-bytes takes a positive number of bytes, got '{max}'.")
-                    : ArgoCompileOptions.DefaultMaxBytes,
+                MaxBytes = MaxBytes(args),
             };
             if (kfp.ServiceAccount is not null && kfp.Format == KfpFormat.V2)
                 throw new UsageException("--service-account applies to --format v1 (KFP v2 runs pods as the server's pipeline-runner).");
@@ -224,15 +222,18 @@ public sealed class CompileCommand : ICliCommand
             S3CredentialsSecret = args.Option("--s3-credentials-secret"),
             PvcAccessMode = args.Option("--pvc-access-mode") ?? "ReadWriteOnce",
             PvcStorageClass = args.Option("--pvc-storage-class"),
-            MaxBytes = args.Option("--max-bytes") is { } max
-                ? long.TryParse(max, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UsageException($"--max-bytes takes a positive number of bytes, got '{max}'.")
-                : ArgoCompileOptions.DefaultMaxBytes,
+            MaxBytes = MaxBytes(args),
         };
     }
 
     private static readonly JsonSerializerOptions LocationJson = new() { PropertyNameCaseInsensitive = true };
 
     /// <summary>The code archive location from a JSON file (or inline JSON): what the code upload reports.</summary>
+    /// <summary>--max-bytes: a positive number of bytes, default etcd's practical limit (1 MiB).</summary>
+    private static long MaxBytes(CliArguments args) => args.Option("--max-bytes") is { } max
+        ? long.TryParse(max, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UsageException($"--max-bytes takes a positive number of bytes, got '{max}'.")
+        : ArgoCompileOptions.DefaultMaxBytes;
+
     private static CodeArchiveLocation ReadLocation(string fileOrJson)
     {
         var json = fileOrJson.TrimStart().StartsWith('{') ? fileOrJson

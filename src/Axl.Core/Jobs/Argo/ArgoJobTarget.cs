@@ -19,10 +19,7 @@ public sealed class ArgoJobTarget : IJobTarget
     public IJobHandle Submit(AxlJobSpec spec, JobSubmitOptions options)
     {
         var argo = options.Argo ?? new ArgoSubmitOptions();
-        var load = options.WorkflowLoader
-            ?? throw new AxlJobSpecException("The Argo target compiles the workflow here, and this host gave no loader.", "workflowPath");
-        var path = spec.WorkflowPath is { } p && !Path.IsPathRooted(p) ? Path.Combine(options.WorkingDirectory, p) : spec.WorkflowPath!;
-        AxlWorkflow wf = load(path, spec.WorkflowName);
+        var wf = options.LoadWorkflow(spec);
         ArgoDocument document;
         try
         {

@@ -47,10 +47,7 @@ public sealed class KfpJobTarget : IJobTarget
             ?? throw new AxlJobSpecException($"The Kfp target needs the KFP API's address. Fix: give -Endpoint http://host:port to Submit-AxlJob (the ml-pipeline service, port 8888, or the KFP UI's address), or set $env:{EndpointVariable}.", "target");
         if (!Uri.TryCreate(endpoint.TrimEnd('/') + "/", UriKind.Absolute, out var baseUri) || baseUri.Scheme is not ("http" or "https"))
             throw new AxlJobSpecException($"The KFP endpoint '{endpoint}' is not an http(s) URL. Fix: give it like http://ml-pipeline.kubeflow:8888.", "target");
-        var load = options.WorkflowLoader
-            ?? throw new AxlJobSpecException("The Kfp target needs to load the workflow to compile it, and this host gave no loader.", "workflowPath");
-        var path = spec.WorkflowPath is { } p && !Path.IsPathRooted(p) ? Path.Combine(options.WorkingDirectory, p) : spec.WorkflowPath!;
-        var wf = load(path, spec.WorkflowName);
+        var wf = options.LoadWorkflow(spec);
         KfpDocument document;
         try
         {
@@ -64,7 +61,7 @@ public sealed class KfpJobTarget : IJobTarget
         {
             throw new AxlJobSpecException($"Workflow '{wf.Name}' cannot be compiled for KFP ({ex.Id}): {ex.Message}", "target");
         }
-        var unknown = spec.EffectiveParameters().Keys.Where(k => !wf.Parameters.Any(x => x.Name.Equals(k, StringComparison.OrdinalIgnoreCase))).ToList();
+        var unknown = spec.EffectiveParameters().Keys.Where(k => wf.GetParameter(k) is null).ToList();
         if (unknown.Count > 0)
             throw new AxlJobSpecException($"Workflow '{wf.Name}' has no parameter {string.Join(", ", unknown)}; it has {(wf.Parameters.Count == 0 ? "none" : string.Join(", ", wf.Parameters.Select(x => x.Name)))}.", "parameters");
 
@@ -77,7 +74,7 @@ public sealed class KfpJobTarget : IJobTarget
             var parameters = new JsonObject();
             foreach (var (key, value) in spec.EffectiveParameters())
             {
-                var param = wf.Parameters.First(x => x.Name.Equals(key, StringComparison.OrdinalIgnoreCase));
+                var param = wf.GetParameter(key)!;
                 parameters[param.Name] = ParameterValue(param, value);
             }
             var runName = string.IsNullOrEmpty(spec.Name) ? wf.Name : spec.Name;

@@ -15,10 +15,7 @@ public sealed class QueueJobTarget : IJobTarget
     public IJobHandle Submit(AxlJobSpec spec, JobSubmitOptions options)
     {
         RedisOf(options); // fail before loading the workflow when there is no queue to send it to
-        var load = options.WorkflowLoader
-            ?? throw new AxlJobSpecException("The Queue target needs to load the workflow to build its job envelope, and this host gave no loader.", "workflowPath");
-        var path = spec.WorkflowPath is { } p && !Path.IsPathRooted(p) ? Path.Combine(options.WorkingDirectory, p) : spec.WorkflowPath!;
-        AxlWorkflow wf = load(path, spec.WorkflowName);
+        var wf = options.LoadWorkflow(spec);
         var parameters = new Hashtable(StringComparer.OrdinalIgnoreCase);
         foreach (var kv in spec.EffectiveParameters()) parameters[kv.Key] = kv.Value;
         JobEnvelope envelope;

@@ -23,6 +23,17 @@ public sealed record JobSubmitOptions
     public string? KfpEndpoint { get; init; }
     /// <summary>Loads a workflow (file path, workflow name or null) in the host's engine, for targets that compile it here.</summary>
     public Func<string, string?, Model.AxlWorkflow>? WorkflowLoader { get; init; }
+
+    /// <summary>
+    /// The spec's workflow through <see cref="WorkflowLoader"/>, its path taken from <see cref="WorkingDirectory"/>:
+    /// what the targets that compile the workflow here (Argo, Kfp, Queue) start with.
+    /// </summary>
+    public Model.AxlWorkflow LoadWorkflow(AxlJobSpec spec)
+    {
+        var load = WorkflowLoader
+            ?? throw new AxlJobSpecException($"The {spec.Target} target compiles the workflow here, and this host gave no workflow loader.", "workflowPath");
+        return load(Path.GetFullPath(spec.WorkflowPath!, WorkingDirectory), spec.WorkflowName);
+    }
 }
 
 /// <summary>
