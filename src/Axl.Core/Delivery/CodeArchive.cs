@@ -1,6 +1,5 @@
 using System.Formats.Tar;
 using System.IO.Compression;
-using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
 namespace Axl.Delivery;
@@ -145,7 +144,7 @@ public static partial class CodeArchive
         destination.Write(gz);
         destination.Flush();
         var entries = found.Select(f => f.Entry).ToList();
-        return new CodeArchiveResult("sha256:" + Convert.ToHexString(SHA256.HashData(gz)).ToLowerInvariant(), gz.LongLength,
+        return new CodeArchiveResult(Hashing.Sha256Text.Of(gz), gz.LongLength,
             entries.Count(e => e.Kind == CodeArchiveEntryKind.File), entries) { Skipped = skipped };
     }
 
@@ -305,7 +304,7 @@ public static partial class CodeArchive
     public static string HashFile(string path)
     {
         using var fs = System.IO.File.OpenRead(path);
-        return "sha256:" + Convert.ToHexString(SHA256.HashData(fs)).ToLowerInvariant();
+        return Hashing.Sha256Text.Of(fs);
     }
 
     /// <summary>

@@ -145,7 +145,7 @@ public static class S3CodeStore
                     size += n;
                     progress?.Report(new S3TransferProgress(size, response.ContentLength));
                 }
-                actual = "sha256:" + Convert.ToHexString(sha.GetHashAndReset()).ToLowerInvariant();
+                actual = Hashing.Sha256Text.FromDigest(sha.GetHashAndReset());
             }
             var expected = response.Metadata[ShaMetadata] is { Length: > 0 } recorded ? recorded : CodeArchive.HashFromKey(key);
             if (expected is not null && !string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))

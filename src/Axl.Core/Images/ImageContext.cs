@@ -1,6 +1,5 @@
 using System.Formats.Tar;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
 using Axl.Delivery;
@@ -122,7 +121,7 @@ public sealed partial class ImageContext
         return new ImageContext
         {
             Tar = bytes,
-            Sha256 = "sha256:" + Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant(),
+            Sha256 = Hashing.Sha256Text.Of(bytes),
             Dockerfile = dockerfile,
             Labels = labels,
             Dependencies = dependencies,

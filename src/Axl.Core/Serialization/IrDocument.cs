@@ -165,7 +165,7 @@ public static class IrDocument
     {
         using var ms = new MemoryStream();
         WriteJson(ms, tree, indented: false);
-        return "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(ms.ToArray())).ToLowerInvariant();
+        return Hashing.Sha256Text.Of(ms.ToArray());
     }
 
     public static void WriteJson(Stream stream, object? tree, bool indented)

@@ -80,9 +80,6 @@ public static class ArgoCompiler
             wf.Name);
     }
 
-    /// <summary>The workflow file as the runner finds it: relative to the code root, with '/' separators.</summary>
-    public static string RelativeWorkflowFile(AxlWorkflow wf, string? codeRoot) => CompilerSteps.RelativeWorkflowFile(wf, codeRoot);
-
     /// <summary>One compile: the workflow, its options and what is derived from them once.</summary>
     private sealed class Compilation
     {
@@ -107,7 +104,7 @@ public static class ArgoCompiler
                     $"workflow '{wf.Name}' delivers its code as an artifact (-CodeDelivery Artifact), but no code archive location was given, so the pods would have no workflow code.",
                     "upload the code archive first and give its location: ConvertTo-ArgoWorkflow -CodeArchive <CodeArchiveLocation> (axl compile --code-archive <location.json>); or bake the code into the image with -CodeDelivery Image.", wf.Name);
             // The archive's own root wins over the file's folder: the workflow file must be named as it is inside the archive.
-            _workflowFile = RelativeWorkflowFile(wf, o.CodeRoot ?? _code?.CodeRoot);
+            _workflowFile = CompilerSteps.RelativeWorkflowFile(wf, o.CodeRoot ?? _code?.CodeRoot);
             var volume = _storage.Kind == ArgoStorageKind.Volume;
             _layout = new ManifestLayout
             {
