@@ -21,21 +21,6 @@ public sealed class ArgoRunnerEquivalenceTests : IDisposable
     private readonly TempDir _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    private const string Gates = """
-        # Conditions and skips: numbers and strings (case-sensitive), parameters, -not, order and data edges below a skipped step.
-        AxlWorkflow gates {
-            Parameter Mode -Default 'full'
-            Parameter Threshold -Default 0.9
-            Step score { 0.95 }
-            Step label -IoHandler text { 'Yes' }
-            Step publish -When 'score -gt $Threshold -and $Mode -eq "full"' { param($score) "published $score" }
-            Step shout -DependsOn label -When "label -eq 'yes'" { 'never: the comparison is case-sensitive' }
-            Step after_shout -DependsOn shout { 'ran after a skipped step' }
-            Step use_shout { param($shout) "got $shout" }
-            Step final -When '-not ($Mode -eq "dry-run")' { param($publish) "final: $publish" }
-        }
-        """;
-
     public static IEnumerable<object[]> Cases() => new[]
     {
         new object[] { "iris-knn", "" },
@@ -51,16 +36,9 @@ public sealed class ArgoRunnerEquivalenceTests : IDisposable
     [MemberData(nameof(Cases))]
     public void The_compiled_DAG_run_step_by_step_gives_the_local_results(string example, string parameter)
     {
-        var file = example == "gates" ? _dir.Write("gates/gates.axl.ps1", Gates) : Path.Combine(Repo.Examples, example, example + ".axl.ps1");
+        var file = LocalReference.File(_dir, example);
         var parameters = parameter.Length == 0 ? new Dictionary<string, string>() : new Dictionary<string, string> { [parameter.Split('=')[0]] = parameter.Split('=')[1] };
-
-        // The local run.
-        var localArgs = new List<string> { "run", "local", file, "--run-root", Path.Combine(_dir.Path, "local"), "--run-id", "local", "--json", "--quiet" };
-        foreach (var (k, v) in parameters) localArgs.AddRange(new[] { "--param", $"{k}={v}" });
-        var local = CliTests.Axl(localArgs.ToArray());
-        Assert.True(local.Exit == 0, local.Err);
-        using var run = JsonDocument.Parse(local.Out);
-        var localSteps = run.RootElement.GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s.Clone());
+        var localSteps = LocalReference.Steps(file, parameter, Path.Combine(_dir.Path, "local"));
 
         // The compiled workflow, run as Argo would.
         var compiled = CliTests.Axl("compile", "--target", "argo", file);
@@ -400,5 +378,41 @@ internal static class Govaluate
         }
         if (pos >= t.Count || t[pos] is Op) throw new InvalidOperationException("a value was expected");
         return t[pos++];
+    }
+}
+
+/// <summary>
+/// What the equivalence tests compare a back end's run with: the workflow file of an example (or of the gates
+/// workflow below, written to a temp folder), and the steps of its `axl run local` run, by name.
+/// </summary>
+internal static class LocalReference
+{
+    public const string Gates = """
+        # Conditions and skips: numbers and strings (case-sensitive), parameters, -not, order and data edges below a skipped step.
+        AxlWorkflow gates {
+            Parameter Mode -Default 'full'
+            Parameter Threshold -Default 0.9
+            Step score { 0.95 }
+            Step label -IoHandler text { 'Yes' }
+            Step publish -When 'score -gt $Threshold -and $Mode -eq "full"' { param($score) "published $score" }
+            Step shout -DependsOn label -When "label -eq 'yes'" { 'never: the comparison is case-sensitive' }
+            Step after_shout -DependsOn shout { 'ran after a skipped step' }
+            Step use_shout { param($shout) "got $shout" }
+            Step final -When '-not ($Mode -eq "dry-run")' { param($publish) "final: $publish" }
+        }
+        """;
+
+    public static string File(TempDir dir, string example) =>
+        example == "gates" ? dir.Write("gates/gates.axl.ps1", Gates) : Path.Combine(Repo.Examples, example, example + ".axl.ps1");
+
+    /// <summary>Runs the workflow with `axl run local` (one Name=value parameter, or "") and returns its steps' JSON by name.</summary>
+    public static Dictionary<string, JsonElement> Steps(string file, string parameter, string runRoot)
+    {
+        var args = new List<string> { "run", "local", file, "--run-root", runRoot, "--run-id", "local", "--json", "--quiet" };
+        if (parameter.Length > 0) args.AddRange(new[] { "--param", parameter });
+        var local = CliTests.Axl(args.ToArray());
+        Assert.True(local.Exit == 0, local.Err);
+        using var run = JsonDocument.Parse(local.Out);
+        return run.RootElement.GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s.Clone());
     }
 }

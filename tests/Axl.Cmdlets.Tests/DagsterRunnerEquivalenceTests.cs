@@ -17,21 +17,6 @@ public sealed class DagsterRunnerEquivalenceTests : IDisposable
     private readonly TempDir _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    private const string Gates = """
-        # Conditions and skips: numbers and strings (case-sensitive), parameters, -not, order and data edges below a skipped step.
-        AxlWorkflow gates {
-            Parameter Mode -Default 'full'
-            Parameter Threshold -Default 0.9
-            Step score { 0.95 }
-            Step label -IoHandler text { 'Yes' }
-            Step publish -When 'score -gt $Threshold -and $Mode -eq "full"' { param($score) "published $score" }
-            Step shout -DependsOn label -When "label -eq 'yes'" { 'never: the comparison is case-sensitive' }
-            Step after_shout -DependsOn shout { 'ran after a skipped step' }
-            Step use_shout { param($shout) "got $shout" }
-            Step final -When '-not ($Mode -eq "dry-run")' { param($publish) "final: $publish" }
-        }
-        """;
-
     private static string? Python3 { get; } = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
         .Select(d => Path.Combine(d, "python3")).FirstOrDefault(File.Exists);
 
@@ -49,13 +34,8 @@ public sealed class DagsterRunnerEquivalenceTests : IDisposable
     public void The_generated_job_run_op_by_op_gives_the_local_results(string example, string parameter)
     {
         Assert.True(Python3 is not null, "python3 is not on PATH");
-        var file = example == "gates" ? _dir.Write("gates/gates.axl.ps1", Gates) : Path.Combine(Repo.Examples, example, example + ".axl.ps1");
-        var localArgs = new List<string> { "run", "local", file, "--run-root", Path.Combine(_dir.Path, "local"), "--run-id", "local", "--json", "--quiet" };
-        if (parameter.Length > 0) localArgs.AddRange(new[] { "--param", parameter });
-        var local = CliTests.Axl(localArgs.ToArray());
-        Assert.True(local.Exit == 0, local.Err);
-        using var run = JsonDocument.Parse(local.Out);
-        var localSteps = run.RootElement.GetProperty("steps").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s.Clone());
+        var file = LocalReference.File(_dir, example);
+        var localSteps = LocalReference.Steps(file, parameter, Path.Combine(_dir.Path, "local"));
 
         var module = Path.Combine(_dir.Path, "job", example.Replace('-', '_') + "_job.py");
         var compiled = CliTests.Axl("compile", "--target", "dagster", "--out", module, file);

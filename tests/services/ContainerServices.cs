@@ -41,7 +41,7 @@ public sealed class ContainerServices : IDisposable
                 (_dockerHost, _registry, Origin) = (host, registry, "AXL_TEST_DOCKER_HOST/AXL_TEST_REGISTRY");
                 return;
             }
-            var named = ReadEnv(S3rver.ServicesEnvFile);
+            var named = ServicesEnv.Read(S3rver.ServicesEnvFile);
             if (named.TryGetValue("AXL_TEST_DOCKER_HOST", out var h) && named.TryGetValue("AXL_TEST_REGISTRY", out var r) && SocketAnswers(h) && TcpAnswers(r))
             {
                 (_dockerHost, _registry, Origin) = (h, r, S3rver.ServicesEnvFile);
@@ -50,7 +50,7 @@ public sealed class ContainerServices : IDisposable
             _stateDir = Path.Combine(Path.GetTempPath(), "axl-containers-" + Guid.NewGuid().ToString("N")[..8]);
             var (exit, output) = Services("start", _stateDir);
             if (exit != 0) throw new InvalidOperationException($".ci/services.sh start registry podman failed (exit {exit}):\n{output}");
-            var started = ReadEnv(Path.Combine(_stateDir, "services.env"));
+            var started = ServicesEnv.Read(Path.Combine(_stateDir, "services.env"));
             _dockerHost = started["AXL_TEST_DOCKER_HOST"];
             _registry = started["AXL_TEST_REGISTRY"];
             Origin = $"started by the test fixture in {_stateDir}";
@@ -210,7 +210,7 @@ public sealed class ContainerServices : IDisposable
     {
         if (!OperatingSystem.IsLinux()) return "the image tests run Podman's Docker API service, which this script starts on Linux only; on other systems set AXL_TEST_DOCKER_HOST and AXL_TEST_REGISTRY to a running engine and registry.";
         if (Environment.GetEnvironmentVariable("AXL_TEST_DOCKER_HOST") is { Length: > 0 }) return null;
-        var named = ReadEnv(S3rver.ServicesEnvFile);
+        var named = ServicesEnv.Read(S3rver.ServicesEnvFile);
         if (named.ContainsKey("AXL_TEST_DOCKER_HOST")) return null;
         if (OnPath("podman") && OnPath("docker-registry")) return null;
         if (Environment.UserName == "root" && OnPath("apt-get")) return null; // services.sh installs them
@@ -233,18 +233,6 @@ public sealed class ContainerServices : IDisposable
         var stdout = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         return (p.ExitCode, stdout + stderr.GetAwaiter().GetResult());
-    }
-
-    private static Dictionary<string, string> ReadEnv(string file)
-    {
-        var result = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (!File.Exists(file)) return result;
-        foreach (var line in File.ReadAllLines(file))
-        {
-            var eq = line.IndexOf('=');
-            if (eq > 0) result[line[..eq]] = line[(eq + 1)..];
-        }
-        return result;
     }
 
     private static bool SocketAnswers(string host)

@@ -32,16 +32,11 @@ public sealed class RedisServer : IDisposable
                 Origin = "AXL_TEST_REDIS";
                 return;
             }
-            var envFile = S3rver.ServicesEnvFile;
-            if (File.Exists(envFile))
+            if (ServicesEnv.Read(ServicesEnv.File).TryGetValue("AXL_TEST_REDIS", out var named) && Answers(named))
             {
-                var line = File.ReadAllLines(envFile).FirstOrDefault(l => l.StartsWith("AXL_TEST_REDIS=", StringComparison.Ordinal));
-                if (line is not null && Answers(line["AXL_TEST_REDIS=".Length..]))
-                {
-                    _endpoint = line["AXL_TEST_REDIS=".Length..];
-                    Origin = envFile;
-                    return;
-                }
+                _endpoint = named;
+                Origin = ServicesEnv.File;
+                return;
             }
             if (BinaryPath is not { } binary) throw new InvalidOperationException(InstallMessage);
             var port = FreePort();

@@ -36,16 +36,11 @@ public sealed class S3rver : IDisposable
                 Origin = "AXL_TEST_S3_ENDPOINT";
                 return;
             }
-            var envFile = ServicesEnvFile;
-            if (File.Exists(envFile))
+            if (ServicesEnv.Read(ServicesEnvFile).TryGetValue("AXL_TEST_S3_ENDPOINT", out var named) && Answers(named))
             {
-                var line = File.ReadAllLines(envFile).FirstOrDefault(l => l.StartsWith("AXL_TEST_S3_ENDPOINT=", StringComparison.Ordinal));
-                if (line is not null && Answers(line["AXL_TEST_S3_ENDPOINT=".Length..]))
-                {
-                    _endpoint = line["AXL_TEST_S3_ENDPOINT=".Length..];
-                    Origin = envFile;
-                    return;
-                }
+                _endpoint = named;
+                Origin = ServicesEnvFile;
+                return;
             }
             if (!NodeAvailable) throw new InvalidOperationException(NoNodeMessage);
             var js = Path.Combine(RepoRoot, "tests", "services", "node_modules", "s3rver", "bin", "s3rver.js");
@@ -146,8 +141,7 @@ public sealed class S3rver : IDisposable
     public static string RepoRoot { get; } = FindRoot();
 
     /// <summary>The state file `.ci/services.sh start` writes.</summary>
-    public static string ServicesEnvFile =>
-        Path.Combine(Environment.GetEnvironmentVariable("AXL_SERVICES_DIR") is { Length: > 0 } d ? d : Path.Combine(RepoRoot, ".ci", ".services"), "services.env");
+    public static string ServicesEnvFile => ServicesEnv.File;
 
     /// <summary>True when a running s3rver is named by $AXL_TEST_S3_ENDPOINT or by the services' state file.</summary>
     public static bool ServicesNamed =>
