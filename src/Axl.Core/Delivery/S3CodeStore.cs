@@ -115,6 +115,8 @@ public static class S3CodeStore
         request.Metadata.Add(ShaMetadata, sha);
         if (progress is not null) request.StreamTransferProgress += (_, e) => progress.Report(new S3TransferProgress(e.TransferredBytes, e.TotalBytes));
         await Call(options, key, "upload", () => client.PutObjectAsync(request, cancellationToken)).ConfigureAwait(false);
+        // The SDK reports on its own schedule (a small file may finish before its first report): the end is always reported.
+        progress?.Report(new S3TransferProgress(size, size));
         return new S3UploadResult(options.Bucket, key, sha, size, Uploaded: true);
     }
 
