@@ -48,7 +48,9 @@ public sealed class NewAxlWorkflowCommand : PSCmdlet
         {
             try
             {
-                SessionState.InvokeCommand.InvokeScript(useLocalScope: true, Definition, null); // a child scope: the block's variables stay in it
+                // In a workflow file the block runs in the file's own scope (WorkflowLoader gives each file a module), so its
+                // functions and variables reach the steps as the file's top level does; typed at a prompt, in a child scope.
+                SessionState.InvokeCommand.InvokeScript(useLocalScope: MyInvocation.ScriptName is null or "", Definition, null);
                 GraphEvaluator.Evaluate(builder, SessionState);
             }
             catch (RuntimeException ex) when (FindDslError(ex) is { } dsl)

@@ -19,13 +19,19 @@ public sealed class AxlLoadException : Exception
 }
 
 /// <summary>
-/// Loads workflow scripts: runs the file in a fresh child scope of the given session (the DSL keywords record,
-/// step bodies are not run) and returns the workflows it defines. This is the runner import contract too:
-/// the runner re-loads the file by path and finds the step by name.
+/// Loads workflow scripts: runs the file (the DSL keywords record, step bodies are not run) and returns the workflows
+/// it defines. This is the runner import contract too: the runner re-loads the file by path and finds the step by name.
+/// <para>
+/// The file runs dot-sourced in a module of its own (a dynamic module, like a .psm1 without exports), so what its top
+/// level defines (functions, <c>$script:</c> and plain variables, dot-sourced helpers, <c>Import-Module</c> and
+/// <c>using module</c>) stays in that module's scope; the step bodies, literal script blocks of the file, are bound to
+/// the module and see all of it when they run, in every host. The caller's variables, functions and modules are not
+/// changed (even <c>$global:</c> writes stay in the module's own global scope), and its location is restored.
+/// </para>
 /// </summary>
 public static class WorkflowLoader
 {
-    private static readonly ScriptBlock Runner = ScriptBlock.Create("param($__axlPath) & $__axlPath");
+    private static readonly ScriptBlock Runner = ScriptBlock.Create("param($__axlPath) . $__axlPath");
 
     public static IReadOnlyList<AxlWorkflow> Load(SessionState session, string path, string? name = null)
     {
@@ -44,9 +50,12 @@ public static class WorkflowLoader
         }
 
         var found = new List<AxlWorkflow>();
+        var location = session.Path.CurrentLocation;
         try
         {
-            foreach (var item in session.InvokeCommand.InvokeScript(session, Runner, full))
+            // The file's own scope: a new module whose global scope is its own (writes stay in it, reads see the caller's).
+            var fileScope = new PSModuleInfo(linkToGlobal: false).NewBoundScriptBlock(Runner);
+            foreach (var item in session.InvokeCommand.InvokeScript(useLocalScope: false, fileScope, input: null, full))
                 if (item?.BaseObject is AxlWorkflow wf) found.Add(wf);
         }
         catch (AxlLoadException) { throw; }
@@ -58,6 +67,12 @@ public static class WorkflowLoader
             var line = pos?.ScriptLineNumber ?? 0;
             var id = inner is AxlDslException dsl ? dsl.Id : "Axl.WorkflowScriptFailed";
             throw new AxlLoadException(id, $"{file}:{line}: loading the workflow failed: {inner.Message}", file, line, ex);
+        }
+        finally
+        {
+            // A Set-Location (or Push-Location) at the top of the file is the file's business, not the caller's.
+            if (!string.Equals(session.Path.CurrentLocation.Path, location.Path, StringComparison.Ordinal))
+                session.Path.SetLocation(location.Path);
         }
 
         if (found.Count == 0)
