@@ -260,7 +260,7 @@ public sealed class ProfileBench(BenchConfig cfg, Report report, Dictionary<stri
             return new StepInvocation
             {
                 Workflow = wf, Step = s, Arguments = new Dictionary<string, object?> { [s.Inputs[0].Name] = i }, OutputDirectory = outDir, RunId = "bench",
-                Log = (_, _) => { }, // LocalRunner always passes one (it hooks the information, warning and verbose streams)
+                Streams = _ => { }, // LocalRunner always passes one (it hooks every stream the step writes)
             };
         }
         var k = isolate ? Math.Min(K, cfg.Quick ? 10 : 40) : K;

@@ -14,7 +14,7 @@ public sealed class RunCommand : ICliCommand
 {
     public string Name => "run";
     public string Summary => "run a workflow: 'axl run local flow.axl.ps1[:Name]'";
-    public IReadOnlyCollection<string> Flags { get; } = new[] { "--cache", "--isolate-steps", "--log-json", "--json", "--quiet" };
+    public IReadOnlyCollection<string> Flags { get; } = new[] { "--cache", "--isolate-steps", "--log-json", "--json", "--quiet", "--verbose", "--debug" };
     public IReadOnlyCollection<string> Options { get; } = new[] { "--params", "--param", "--run-root", "--run-id", "--resume", "--throttle", "--retry-backoff", "--kill-grace" };
     public string Usage => """
         Usage: axl run local <file.axl.ps1[:Name]> [options]
@@ -33,9 +33,17 @@ public sealed class RunCommand : ICliCommand
           --throttle N          at most N steps at once (default: the number of cores)
           --retry-backoff SECS  wait before the first retry, doubled for each next one (default 1)
           --kill-grace SECS     time between SIGTERM and SIGKILL for timed-out commands (default 10)
-          --log-json            structured JSON log lines on stderr (workflow, step, status, duration_ms)
+          --verbose             steps start with $VerbosePreference = 'Continue': their Write-Verbose lines show
+          --debug               steps start with $DebugPreference = 'Continue': their Write-Debug lines show
+          --log-json            structured JSON log lines on stderr (workflow, step, status, duration_ms, and
+                                for what steps write: level and stream)
           --json                print the run record as JSON on stdout instead of the summary
           --quiet               print only errors
+
+        What a step writes besides its output is printed on stderr with the step's name, as it is written:
+        "[train] WARNING: ...", "[train] VERBOSE: ...", Write-Host and Write-Information text as it is, errors that
+        did not stop the step as "ERROR: ...", progress (at most a line a second per activity), and the standard
+        error of command steps. The same lines, with their level, are in the run's log.jsonl.
 
         Exit codes: 0 the run succeeded, 1 a step failed or the input is invalid, 2 internal error.
 
@@ -69,6 +77,7 @@ public sealed class RunCommand : ICliCommand
             ThrottleLimit = args.Option("--throttle") is { } t ? PositiveInt(t, "--throttle") : Environment.ProcessorCount,
             RetryBackoff = args.Seconds("--retry-backoff", 1),
             KillGrace = args.Seconds("--kill-grace", 10),
+            Preferences = StepPreferences.FromFlags(args.Has("--verbose"), args.Has("--debug")),
         };
 
         using var host = new AxlEngineHost();
@@ -95,7 +104,11 @@ public sealed class RunCommand : ICliCommand
             run = LocalRunner.Run(wf, options, e =>
             {
                 if (logJson) { lock (stderr) stderr.WriteLine(e.Json); }
-                else if (!quiet && e.Kind != RunEventKind.StepLog) { lock (stderr) stderr.WriteLine($"[{DateTime.Now:HH:mm:ss}] {e.Message}"); }
+                else if (e.Record is { } record)
+                {
+                    if (!quiet || record.Stream == StepStream.Error) lock (stderr) stderr.WriteLine($"[{DateTime.Now:HH:mm:ss}] [{e.Step}] {record.ConsoleText}");
+                }
+                else if (!quiet) { lock (stderr) stderr.WriteLine($"[{DateTime.Now:HH:mm:ss}] {e.Message}"); }
             }, cancel.Token);
         }
         catch (AxlInvalidWorkflowException ex)

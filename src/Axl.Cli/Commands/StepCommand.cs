@@ -18,7 +18,7 @@ public sealed class StepCommand : ICliCommand
 
     public string Name => "step";
     public string Summary => "run one step from its IO manifest (the runner entrypoint in containers)";
-    public IReadOnlyCollection<string> Flags { get; } = Array.Empty<string>();
+    public IReadOnlyCollection<string> Flags { get; } = new[] { "--verbose", "--debug" };
     public IReadOnlyCollection<string> Options { get; } = new[] { "--manifest", "--manifest-json", "--workdir", "--kill-grace", "--workflow-archive", "--env" };
     public string Usage => """
         Usage: axl step --manifest FILE | --manifest-json JSON [--workdir DIR] [--workflow-archive FILE] [--env NAME=VALUE]...
@@ -37,6 +37,11 @@ public sealed class StepCommand : ICliCommand
                                  before the workflow is loaded; an unsafe or unreadable archive exits 3
           --env NAME=VALUE       set an environment variable for the step (repeatable): how KFP passes
                                  parameter values, which it substitutes in arguments but not in the environment
+          --verbose, --debug     the step starts with $VerbosePreference / $DebugPreference = 'Continue'
+
+        What the step writes besides its output (errors that did not stop it, warnings, Write-Host and
+        Write-Information text, verbose, debug, progress, a command's stderr) is logged as it is written, one
+        JSON line each with its level and "stream".
 
         Exit codes: 0 success; 1 the step failed (its code or its input values); 3 infrastructure (an input
         artifact missing or corrupted, the workflow code missing or not the one compiled, a bad manifest):
@@ -79,7 +84,7 @@ public sealed class StepCommand : ICliCommand
             {
                 var (workflows, errors) = host.LoadWorkflows(file);
                 return (workflows, errors.Select(e => e.Exception.Message).ToList());
-            }, line => Write(stdout, line), cancel.Token, grace);
+            }, line => Write(stdout, line), cancel.Token, grace, StepPreferences.FromFlags(args.Has("--verbose"), args.Has("--debug")));
             return outcome.ExitCode;
         }
         finally

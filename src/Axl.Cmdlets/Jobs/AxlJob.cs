@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using Axl.Jobs;
+using Axl.Runtime;
 
 namespace Axl.Cmdlets.Jobs;
 
@@ -12,12 +13,15 @@ namespace Axl.Cmdlets.Jobs;
 public sealed class AxlJob : Job
 {
     private readonly object _gate = new();
+    private readonly object _streamsGate = new();
+    private readonly Runs.StepStreamWriter _streams;
     private bool _terminal;
 
     public AxlJob(IJobHandle handle, string command) : base(command, handle.Spec.Name)
     {
         Handle = handle;
         PSJobTypeName = "AxlJob";
+        _streams = new Runs.StepStreamWriter(new Runs.JobStreamSink(this));
         handle.Log += OnLog;
         handle.StatusChanged += OnStatus;
         OnStatus(handle.Status); // it may have moved on before we subscribed
@@ -33,7 +37,7 @@ public sealed class AxlJob : Job
     public int? ProcessId => (Handle as LocalJobHandle)?.ProcessId;
 
     public override string StatusMessage => Handle.Status.ToString();
-    public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Information.Count > 0 || Warning.Count > 0;
+    public override bool HasMoreData => Output.Count > 0 || Error.Count > 0 || Information.Count > 0 || Warning.Count > 0 || Verbose.Count > 0 || Debug.Count > 0;
     public override string Location => Handle switch
     {
         Axl.Jobs.Argo.ArgoJobHandle argo => $"{argo.Server} ({argo.Namespace})",
@@ -54,6 +58,12 @@ public sealed class AxlJob : Job
 
     private void OnLog(JobLogLine line)
     {
+        // What a step wrote on a stream goes to the job's stream of that kind (Receive-Job shows warnings as warnings).
+        if (line is { Event: "StepLog", Step: { } step, Message: { } message } && StepStreamRecord.Parse(line.Stream) is { } stream)
+        {
+            lock (_streamsGate) _streams.Write(step, StepStreamRecord.FromLog(stream, message, line.Tags));
+            return;
+        }
         var record = new InformationRecord(line, "axl:" + Name);
         record.Tags.Add("axl-log");
         if (line.Level is { } level) record.Tags.Add(level);

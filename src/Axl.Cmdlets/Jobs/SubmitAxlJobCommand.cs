@@ -213,6 +213,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             Compile = new ArgoCompileOptions { Image = Image, ServiceAccount = ServiceAccount, CodeArchive = CodeArchive, MaxBytes = MaxBytes },
         },
         WorkflowLoader = (path, name) => Axl.Dsl.WorkflowLoader.Load(SessionState, path, name)[0],
+        StepPreferences = Runs.StepPreferencesOf.Get(this),
     };
 
     private string Describe(AxlJobSpec spec, string what)

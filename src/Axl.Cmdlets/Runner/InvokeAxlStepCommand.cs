@@ -68,9 +68,13 @@ public sealed class InvokeAxlStepCommand : PSCmdlet
             {
                 return (Array.Empty<AxlWorkflow>(), new[] { ex.Message });
             }
-        }, line => { lock (lines) lines.Add(line); }, _cancel.Token, KillGrace);
-        // Log lines may come from step threads: write them here, on the pipeline thread.
-        foreach (var line in lines) WriteInformation(new InformationRecord(line.ToJson(), "axl") { Tags = { "axl-log" } });
+        }, line => { lock (lines) lines.Add(line); }, _cancel.Token, KillGrace, Runs.StepPreferencesOf.Get(this));
+        // Log lines may come from step threads: write them here, on the pipeline thread; what the step wrote on a
+        // stream goes to that stream.
+        var streams = new Runs.StepStreamWriter(this);
+        foreach (var line in lines)
+            if (line.Record is { } record) streams.Write(line.Step ?? manifest.Step, record);
+            else WriteInformation(new InformationRecord(line.ToJson(), "axl") { Tags = { "axl-log" } });
         if (outcome.ExitCode != RunnerExitCodes.Success)
             WriteError(new ErrorRecord(new InvalidOperationException($"step '{outcome.Step}' of '{outcome.Workflow}' {outcome.Status.ToLowerInvariant()} ({ManifestStepRun.Kind(outcome.Error!.Kind)} error, runner exit code {outcome.ExitCode}): {outcome.Error}"),
                 outcome.ExitCode == RunnerExitCodes.Infrastructure ? "Axl.StepInfrastructureFailure" : "Axl.StepFailed",

@@ -53,6 +53,7 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
             IsolateSteps = IsolateSteps,
             RetryBackoff = RetryBackoff ?? TimeSpan.FromSeconds(1),
             KillGrace = KillGrace ?? TimeSpan.FromSeconds(10),
+            Preferences = StepPreferencesOf.Get(this),
         };
         var events = new BlockingCollection<RunEvent>();
         var task = Task.Run(() =>
@@ -96,6 +97,40 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
     }
 }
 
+/// <summary>
+/// The preferences steps start with: the cmdlet's own, as PowerShell decides them for it (-Verbose, -Debug,
+/// -InformationAction, -WarningAction, -ProgressAction when given, else the caller's preference variables).
+/// </summary>
+internal static class StepPreferencesOf
+{
+    public static StepPreferences Get(PSCmdlet cmdlet) => new()
+    {
+        Verbose = Of(cmdlet, "Verbose", "VerbosePreference", ActionPreference.SilentlyContinue),
+        Debug = Of(cmdlet, "Debug", "DebugPreference", ActionPreference.SilentlyContinue),
+        Information = Of(cmdlet, "InformationAction", "InformationPreference", ActionPreference.SilentlyContinue),
+        Warning = Of(cmdlet, "WarningAction", "WarningPreference", ActionPreference.Continue),
+        Progress = Of(cmdlet, "ProgressAction", "ProgressPreference", ActionPreference.Continue),
+    };
+
+    private static ActionPreference Of(PSCmdlet cmdlet, string parameter, string variable, ActionPreference fallback)
+    {
+        if (cmdlet.MyInvocation.BoundParameters.TryGetValue(parameter, out var bound))
+            switch (bound)
+            {
+                case SwitchParameter s: return s.IsPresent ? ActionPreference.Continue : ActionPreference.SilentlyContinue;
+                case ActionPreference a: return a;
+            }
+        var value = cmdlet.GetVariableValue(variable);
+        if (value is PSObject p) value = p.BaseObject;
+        return value switch
+        {
+            ActionPreference a => a,
+            string text when Enum.TryParse<ActionPreference>(text, ignoreCase: true, out var parsed) => parsed,
+            _ => fallback,
+        };
+    }
+}
+
 /// <summary>The default run root of a cmdlet: $env:AXL_RUN_ROOT, else .axl/runs under the current PowerShell location.</summary>
 internal static class RunRoots
 {
@@ -110,11 +145,25 @@ public sealed class AxlStepFailedException(AxlRun run, AxlStepResult step)
     public AxlStepResult Step { get; } = step;
 }
 
-/// <summary>Turns run events into Write-Progress, verbose and information records on the pipeline thread.</summary>
-internal sealed class RunProgress(AxlWorkflow wf, PSCmdlet cmdlet)
+/// <summary>
+/// Turns run events into Write-Progress, verbose and information records on the pipeline thread, and writes what the
+/// steps wrote on their streams (<see cref="StepStreamWriter"/>).
+/// </summary>
+internal sealed class RunProgress
 {
+    private readonly AxlWorkflow wf;
+    private readonly PSCmdlet cmdlet;
     private readonly HashSet<string> _running = new(StringComparer.OrdinalIgnoreCase);
-    private readonly int _activityId = Math.Abs(wf.Name.GetHashCode()) % 10000 + 1;
+    private readonly int _activityId;
+    private readonly StepStreamWriter _streams;
+
+    public RunProgress(AxlWorkflow wf, PSCmdlet cmdlet)
+    {
+        this.wf = wf;
+        this.cmdlet = cmdlet;
+        _activityId = Math.Abs(wf.Name.GetHashCode()) % 10000 + 1;
+        _streams = new StepStreamWriter(cmdlet, _activityId);
+    }
 
     public void Show(RunEvent e, bool json)
     {
@@ -123,8 +172,14 @@ internal sealed class RunProgress(AxlWorkflow wf, PSCmdlet cmdlet)
             if (e.Kind == RunEventKind.StepStarted) _running.Add(e.Step);
             else if (e.Kind is RunEventKind.StepSucceeded or RunEventKind.StepFailed or RunEventKind.StepSkipped or RunEventKind.StepReused) _running.Remove(e.Step);
         }
+        if (e is { Kind: RunEventKind.StepLog, Step: { } step, Record: { } written })
+        {
+            // In JSON form the log line is the information record; the other streams keep their kind.
+            if (json) cmdlet.WriteInformation(new InformationRecord(e.Json, "axl") { Tags = { "axl-log" } });
+            if (!json || written.Stream is not (StepStream.Information or StepStream.Stderr)) _streams.Write(step, written);
+            return;
+        }
         if (json) cmdlet.WriteInformation(new InformationRecord(e.Json, "axl") { Tags = { "axl-log" } });
-        else if (e.Kind == RunEventKind.StepLog) cmdlet.WriteVerbose($"[{e.Step}] {e.Message}");
         else if (e.Kind == RunEventKind.StepRetrying) cmdlet.WriteWarning(e.Message);
         else cmdlet.WriteVerbose(e.Message);
 

@@ -22,15 +22,19 @@ public static class RunnerExitCodes
 /// <summary>One structured log line of the runner: workflow, step, status, duration_ms, and why on failure.</summary>
 public sealed record RunnerLogLine(string? Workflow, string? Step, string Status, long DurationMs, string Message, string? ErrorKind, string? Stream)
 {
+    /// <summary>For a line a step wrote on a stream, in this process: the record itself.</summary>
+    public StepStreamRecord? Record { get; init; }
+
     public string ToJson() => IrDocument.ToJson(new Dictionary<string, object?>
     {
         ["ts"] = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),
-        ["level"] = Status == "Failed" ? "error" : Stream is "stderr" or "warning" ? "warning" : "info",
+        ["level"] = Status == "Failed" ? "error" : StepStreamRecord.Parse(Stream) is { } stream ? new StepStreamRecord(stream, Message).Level : "info",
         ["workflow"] = Workflow,
         ["step"] = Step,
         ["status"] = Status,
         ["duration_ms"] = DurationMs,
         ["stream"] = Stream,
+        ["tags"] = Record?.Tags,
         ["error_kind"] = ErrorKind,
         ["message"] = Message,
     }, indented: false);
@@ -51,7 +55,7 @@ public static class ManifestStepRun
     /// <param name="load">Loads the workflows of a file in the host's engine; returns them, or the load errors.</param>
     public static StepRunOutcome Run(
         StepManifest manifest, string? workflowArchive, Func<string, (IReadOnlyList<AxlWorkflow> Workflows, IReadOnlyList<string> Errors)> load,
-        Action<RunnerLogLine> log, CancellationToken ct, TimeSpan? killGrace = null)
+        Action<RunnerLogLine> log, CancellationToken ct, TimeSpan? killGrace = null, StepPreferences? preferences = null)
     {
         var sw = Stopwatch.StartNew();
         StepRunOutcome Done(string? wf, string status, int exit, StepError? error, string message)
@@ -90,7 +94,7 @@ public static class ManifestStepRun
         if (manifest.WorkflowHash is { Length: > 0 } expected && expected != wf.Hash)
             return Infra($"the workflow code in {workflowFile} ({wf.ShortHash}) is not the one this manifest was compiled from ({(expected.Length >= 19 ? expected[7..19] : expected)}). Fix: rebuild the image or re-upload the code archive, then compile again.");
 
-        var result = StepRunner.Execute(manifest, wf, ct, (stream, line) => log(new RunnerLogLine(wf.Name, manifest.Step, "Running", sw.ElapsedMilliseconds, line, null, stream)), killGrace);
+        var result = StepRunner.Execute(manifest, wf, ct, record => log(new RunnerLogLine(wf.Name, manifest.Step, "Running", sw.ElapsedMilliseconds, record.Message, null, record.Name) { Record = record }), killGrace, preferences);
         if (result.Success) return Done(wf.Name, "Succeeded", RunnerExitCodes.Success, null, $"step '{manifest.Step}' succeeded; output in {manifest.Output.Directory}");
         var error = result.Error!;
         return Done(wf.Name, error.Kind == FailureKind.Cancelled ? "Cancelled" : "Failed", error.Kind switch

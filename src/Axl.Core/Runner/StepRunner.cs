@@ -142,7 +142,7 @@ public static class StepRunner
     /// The container runner's whole job for one attempt: bind, run (a fresh runspace for a script step), save.
     /// Failures come back as errors with a kind; nothing here throws for a bad step or input.
     /// </summary>
-    public static StepAttemptResult Execute(StepManifest m, AxlWorkflow wf, CancellationToken ct, Action<string, string>? log = null, TimeSpan? killGrace = null)
+    public static StepAttemptResult Execute(StepManifest m, AxlWorkflow wf, CancellationToken ct, Action<StepStreamRecord>? streams = null, TimeSpan? killGrace = null, StepPreferences? preferences = null)
     {
         var step = wf.GetStep(m.Step);
         if (step is null)
@@ -168,7 +168,7 @@ public static class StepRunner
             OutputDirectory = m.Output.Directory, RunId = m.RunId ?? "",
             // The workflow file's folder, as in local runs (the code root may be higher up, e.g. a whole repository).
             WorkingDirectory = wf.SourceFile is { } source ? Path.GetDirectoryName(Path.GetFullPath(source)) : m.WorkDir,
-            KillGrace = killGrace ?? TimeSpan.FromSeconds(10), Log = log,
+            KillGrace = killGrace ?? TimeSpan.FromSeconds(10), Streams = streams, Preferences = preferences ?? StepPreferences.Default,
         };
         var result = step.Kind == StepKind.Command ? CommandStepExecutor.Run(inv, ct) : ScriptStepExecutor.Run(inv, ct);
         if (!result.Success) return result;

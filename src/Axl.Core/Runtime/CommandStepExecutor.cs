@@ -82,7 +82,7 @@ public static class CommandStepExecutor
             while ((line = await process.StandardError.ReadLineAsync()) is not null)
             {
                 await log.WriteLineAsync(line);
-                inv.Log?.Invoke("stderr", line);
+                inv.Streams?.Invoke(new StepStreamRecord(StepStream.Stderr, line));
                 lock (stderrTail)
                 {
                     stderrTail.AppendLine(line);

@@ -327,7 +327,8 @@ public sealed class LocalRunner
                 Workflow = _wf, Step = step, Arguments = invocation.Binding.Arguments, Placeholders = invocation.Binding.Placeholders,
                 StdinPath = invocation.Binding.StdinPath, OutputDirectory = r.Directory, RunId = _run.RunId, Attempt = attempt,
                 KillGrace = _options.KillGrace, WorkingDirectory = invocation.WorkingDirectory,
-                Log = (stream, line) => Emit(RunEventKind.StepLog, step.Name, line, stream),
+                Streams = record => Emit(RunEventKind.StepLog, step.Name, record.Message, "Running", record),
+                Preferences = _options.Preferences,
             };
             StepAttemptResult result;
             try
@@ -499,14 +500,16 @@ public sealed class LocalRunner
 
     // ---- events and logs ------------------------------------------------------------------------------------
 
-    private void Emit(RunEventKind kind, string? step, string message, string status)
+    private void Emit(RunEventKind kind, string? step, string message, string status, StepStreamRecord? record = null)
     {
         var r = step is null ? null : _results.GetValueOrDefault(step);
         var line = IrDocument.ToJson(new Dictionary<string, object?>
         {
             ["ts"] = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),
-            ["level"] = kind switch { RunEventKind.StepFailed => "error", RunEventKind.StepRetrying => "warning", RunEventKind.StepLog => "debug", _ => "info" },
+            ["level"] = record?.Level ?? kind switch { RunEventKind.StepFailed => "error", RunEventKind.StepRetrying => "warning", _ => "info" },
             ["event"] = kind.ToString(),
+            ["stream"] = record?.Name,
+            ["tags"] = record?.Tags,
             ["workflow"] = _wf.Name,
             ["run_id"] = _run?.RunId,
             ["step"] = step,
@@ -516,6 +519,6 @@ public sealed class LocalRunner
             ["message"] = message,
         }, indented: false);
         lock (_logGate) _log?.WriteLine(line);
-        _onEvent?.Invoke(new RunEvent(kind, step, message, Volatile.Read(ref _done), _wf.StepCount, line));
+        _onEvent?.Invoke(new RunEvent(kind, step, message, Volatile.Read(ref _done), _wf.StepCount, line) { Record = record });
     }
 }

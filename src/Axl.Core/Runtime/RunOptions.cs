@@ -30,6 +30,9 @@ public sealed class RunOptions
     /// </summary>
     public bool IsolateSteps { get; init; }
 
+    /// <summary>The preference variables every script step starts with ($VerbosePreference, $DebugPreference ...).</summary>
+    public StepPreferences Preferences { get; init; } = StepPreferences.Default;
+
     /// <summary>$AXL_RUN_ROOT, else .axl/runs under <paramref name="baseDirectory"/> (default: the process's current directory).</summary>
     public static string DefaultRunRoot(string? baseDirectory = null) =>
         Environment.GetEnvironmentVariable("AXL_RUN_ROOT") is { Length: > 0 } root ? root : Path.Combine(baseDirectory ?? Environment.CurrentDirectory, ".axl", "runs");
@@ -37,5 +40,11 @@ public sealed class RunOptions
 
 public enum RunEventKind { RunStarted, StepStarted, StepSucceeded, StepFailed, StepRetrying, StepSkipped, StepReused, StepLog, RunFinished }
 
-/// <summary>What happened, as it happens: for progress bars, logs and tests. <see cref="Json"/> is the structured log line.</summary>
-public sealed record RunEvent(RunEventKind Kind, string? Step, string Message, int Done, int Total, string Json);
+/// <summary>
+/// What happened, as it happens: for progress bars, logs and tests. <see cref="Json"/> is the structured log line; a
+/// <see cref="RunEventKind.StepLog"/> event carries the <see cref="Record"/> the step wrote (its stream and text).
+/// </summary>
+public sealed record RunEvent(RunEventKind Kind, string? Step, string Message, int Done, int Total, string Json)
+{
+    public StepStreamRecord? Record { get; init; }
+}

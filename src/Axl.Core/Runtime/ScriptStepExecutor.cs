@@ -6,9 +6,13 @@ using System.Management.Automation.Runspaces;
 namespace Axl.Runtime;
 
 /// <summary>
-/// A runspace with the workflow loaded in it: the workflow file is run again by path (the runner import contract,
-/// so helper functions and top-level code of the file exist for the steps), and the steps are found by name.
-/// A host runs one step at a time; each step runs in a fresh child scope with $ErrorActionPreference = 'Stop'.
+/// A runspace with the workflow loaded in it: the workflow file is run again by path (the runner import contract), and
+/// the steps are found by name. The file runs in a module of its own (see <see cref="Axl.Dsl.WorkflowLoader"/>) and the
+/// step bodies are bound to it, so the functions, variables and modules of the file's top level (and of the AxlWorkflow
+/// block) are visible to every step. A host runs one step at a time; each step runs in a fresh child scope of the
+/// file's scope with $ErrorActionPreference = 'Stop' and the caller's other preference variables. What the step writes
+/// besides its output (errors that did not stop it, warnings, information and host text, verbose, debug, progress)
+/// goes to <see cref="StepInvocation.Streams"/> as it is written.
 /// </summary>
 public sealed class ScriptStepHost : IDisposable
 {
@@ -26,10 +30,18 @@ public sealed class ScriptStepHost : IDisposable
         """;
 
     private const string StepScript = """
-        param($__axlStep, $__axlSource, $__axlArgs)
-        $ErrorActionPreference = 'Stop'
+        param($__axlStep, $__axlSource, $__axlArgs, $__axlPreferences)
         $__axlBody = if ($global:__axlLoadedWorkflow) { $global:__axlLoadedWorkflow.GetStep($__axlStep).Body } else { [scriptblock]::Create($__axlSource) }
-        & $__axlBody @__axlArgs
+        $__axlInvoke = {
+            param($__axlBody, $__axlArgs, $__axlPreferences)
+            $ErrorActionPreference = 'Stop'
+            foreach ($__axlPreference in $__axlPreferences.GetEnumerator()) { Set-Variable -Name $__axlPreference.Key -Value $__axlPreference.Value }
+            Remove-Variable -Name __axlPreference, __axlPreferences
+            & $__axlBody @__axlArgs
+        }
+        # In the file's own scope (the module the loader ran it in), where its functions and variables are.
+        if ($__axlBody.Module) { $__axlInvoke = $__axlBody.Module.NewBoundScriptBlock($__axlInvoke) }
+        & $__axlInvoke $__axlBody $__axlArgs $__axlPreferences
         """;
 
     private readonly Runspace _runspace;
@@ -61,7 +73,9 @@ public sealed class ScriptStepHost : IDisposable
         foreach (var kv in inv.Arguments) args[kv.Key] = kv.Value;
         using var env = EnvironmentScope.Enter(step.Env, ct);
         var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
-        return Invoke(inv, ps => ps.AddScript(StepScript).AddArgument(step.Name).AddArgument(step.Source).AddArgument(args), ct, timeout);
+        var preferences = new Hashtable(StringComparer.OrdinalIgnoreCase);
+        foreach (var kv in inv.Preferences.Variables()) preferences[kv.Key] = kv.Value;
+        return Invoke(inv, ps => ps.AddScript(StepScript).AddArgument(step.Name).AddArgument(step.Source).AddArgument(args).AddArgument(preferences), ct, timeout);
     }
 
     private StepAttemptResult Invoke(StepInvocation inv, Action<PowerShell> setup, CancellationToken ct, TimeSpan timeout)
@@ -106,8 +120,8 @@ public sealed class ScriptStepHost : IDisposable
             {
                 return StepAttemptResult.Fail(ToError(ex, inv));
             }
-            if (ps.HadErrors && ps.Streams.Error.Count > 0)
-                return StepAttemptResult.Fail(ToError(ps.Streams.Error[0], inv));
+            // Errors that did not stop the step (Write-Error -ErrorAction Continue, a cmdlet's error under a
+            // -ErrorAction the step chose) went to the error stream as they came; as in PowerShell, they do not fail it.
             object? value = output.Count switch
             {
                 0 => null,
@@ -124,10 +138,27 @@ public sealed class ScriptStepHost : IDisposable
 
     private static void HookStreams(PowerShell ps, StepInvocation inv)
     {
-        if (inv.Log is not { } log) return;
-        ps.Streams.Information.DataAdded += (s, e) => log("info", ((PSDataCollection<InformationRecord>)s!)[e.Index].ToString());
-        ps.Streams.Warning.DataAdded += (s, e) => log("warning", ((PSDataCollection<WarningRecord>)s!)[e.Index].Message);
-        ps.Streams.Verbose.DataAdded += (s, e) => log("verbose", ((PSDataCollection<VerboseRecord>)s!)[e.Index].Message);
+        if (inv.Streams is not { } write) return;
+        var streams = ps.Streams;
+        streams.Error.DataAdded += (s, e) =>
+        {
+            var r = ((PSDataCollection<ErrorRecord>)s!)[e.Index];
+            write(new StepStreamRecord(StepStream.Error, r.ErrorDetails?.Message ?? r.Exception?.Message ?? r.ToString(), r));
+        };
+        streams.Warning.DataAdded += (s, e) => { var r = ((PSDataCollection<WarningRecord>)s!)[e.Index]; write(new StepStreamRecord(StepStream.Warning, r.Message, r)); };
+        streams.Verbose.DataAdded += (s, e) => { var r = ((PSDataCollection<VerboseRecord>)s!)[e.Index]; write(new StepStreamRecord(StepStream.Verbose, r.Message, r)); };
+        streams.Debug.DataAdded += (s, e) => { var r = ((PSDataCollection<DebugRecord>)s!)[e.Index]; write(new StepStreamRecord(StepStream.Debug, r.Message, r)); };
+        streams.Information.DataAdded += (s, e) =>
+        {
+            var r = ((PSDataCollection<InformationRecord>)s!)[e.Index];
+            write(new StepStreamRecord(StepStream.Information, Convert.ToString(r.MessageData, System.Globalization.CultureInfo.InvariantCulture) ?? "", r));
+        };
+        var progress = new ProgressThrottle();
+        streams.Progress.DataAdded += (s, e) =>
+        {
+            var r = ((PSDataCollection<ProgressRecord>)s!)[e.Index];
+            if (progress.ShouldWrite(r)) write(new StepStreamRecord(StepStream.Progress, StepStreamRecord.ProgressText(r), r));
+        };
     }
 
     private static StepError ToError(RuntimeException ex, StepInvocation inv) =>
@@ -148,6 +179,28 @@ public sealed class ScriptStepHost : IDisposable
     public void Dispose()
     {
         if (Healthy) _runspace.Dispose();
+    }
+}
+
+/// <summary>
+/// Progress records pass at most one per activity and second (a loop may write thousands), and always the first one
+/// of an activity and its completion.
+/// </summary>
+internal sealed class ProgressThrottle
+{
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+    private readonly Dictionary<int, DateTime> _last = new();
+
+    public bool ShouldWrite(ProgressRecord r)
+    {
+        var now = DateTime.UtcNow;
+        lock (_last)
+        {
+            if (r.RecordType == ProgressRecordType.Completed) { _last.Remove(r.ActivityId); return true; }
+            if (_last.TryGetValue(r.ActivityId, out var last) && now - last < Interval) return false;
+            _last[r.ActivityId] = now;
+            return true;
+        }
     }
 }
 

@@ -19,7 +19,10 @@ public sealed class StepInvocation
     public TimeSpan KillGrace { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Where command steps run; the workflow file's folder by default.</summary>
     public string? WorkingDirectory { get; init; }
-    public Action<string, string>? Log { get; init; }
+    /// <summary>What the step writes besides its output (warnings, verbose, host text, a command's stderr ...), as it writes it.</summary>
+    public Action<StepStreamRecord>? Streams { get; init; }
+    /// <summary>The preference variables the step starts with.</summary>
+    public StepPreferences Preferences { get; init; } = StepPreferences.Default;
 }
 
 /// <summary>What one attempt produced: for script steps the value, for command steps the file holding the output.</summary>

@@ -108,6 +108,8 @@ public sealed class LocalJobHandle : IJobHandle
             WorkingDirectory = _options.WorkingDirectory,
         };
         foreach (var a in new[] { _cli, "run", "local", Spec.WorkflowReference, "--json", "--log-json", "--run-root", _options.RunRoot, "--run-id", RunId }) psi.ArgumentList.Add(a);
+        if (_options.StepPreferences.VerboseOn) psi.ArgumentList.Add("--verbose");
+        if (_options.StepPreferences.DebugOn) psi.ArgumentList.Add("--debug");
         var parameters = Spec.EffectiveParameters();
         if (parameters.Count > 0)
         {

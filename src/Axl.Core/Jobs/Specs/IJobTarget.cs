@@ -21,6 +21,8 @@ public sealed record JobSubmitOptions
     public Argo.ArgoSubmitOptions? Argo { get; init; }
     /// <summary>Kfp target: the base URL of the KFP API (http://host:port, the ml-pipeline service or the UI's proxy); default $AXL_KFP_ENDPOINT.</summary>
     public string? KfpEndpoint { get; init; }
+    /// <summary>Local target: the preferences the steps start with (the `axl` process gets --verbose/--debug from them).</summary>
+    public StepPreferences StepPreferences { get; init; } = StepPreferences.Default;
     /// <summary>Loads a workflow (file path, workflow name or null) in the host's engine, for targets that compile it here.</summary>
     public Func<string, string?, Model.AxlWorkflow>? WorkflowLoader { get; init; }
 
@@ -71,6 +73,11 @@ public interface IJobHandle : IDisposable
 /// <summary>One log line of a job: the raw text and, for structured lines, its parts.</summary>
 public sealed record JobLogLine(string Text, string? Level, string? Step, string? Message, string? Event)
 {
+    /// <summary>For what a step wrote besides its output: the stream ("warning", "verbose", "stderr" ...).</summary>
+    public string? Stream { get; init; }
+    /// <summary>The tags of an information record a step wrote (PSHOST for Write-Host).</summary>
+    public IReadOnlyList<string>? Tags { get; init; }
+
     public override string ToString() => Message is null ? Text : Step is null ? Message : $"[{Step}] {Message}";
 
     /// <summary>
@@ -86,7 +93,9 @@ public sealed record JobLogLine(string Text, string? Level, string? Step, string
                 using var doc = System.Text.Json.JsonDocument.Parse(line);
                 var r = doc.RootElement;
                 string? S(string n) => r.TryGetProperty(n, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
-                return new JobLogLine(line, S("level"), S("step") ?? step, S("message"), S("event") ?? S("status"));
+                var tags = r.TryGetProperty("tags", out var t) && t.ValueKind == System.Text.Json.JsonValueKind.Array
+                    ? t.EnumerateArray().Where(x => x.ValueKind == System.Text.Json.JsonValueKind.String).Select(x => x.GetString()!).ToList() : null;
+                return new JobLogLine(line, S("level"), S("step") ?? step, S("message"), S("event") ?? S("status")) { Stream = S("stream"), Tags = tags };
             }
             catch (System.Text.Json.JsonException) { }
         }
