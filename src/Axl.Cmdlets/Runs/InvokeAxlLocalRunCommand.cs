@@ -98,8 +98,11 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
 }
 
 /// <summary>
-/// The preferences steps start with: the cmdlet's own, as PowerShell decides them for it (-Verbose, -Debug,
-/// -InformationAction, -WarningAction, -ProgressAction when given, else the caller's preference variables).
+/// The preferences steps start with, from the cmdlet's own as PowerShell decides them for it (-Verbose, -Debug,
+/// -WarningAction, -InformationAction, -ProgressAction when given, else the caller's preference variables). Steps write
+/// verbose and debug records when the caller asks for them, and warnings, information and progress unless the caller
+/// ignores them (Ignore; for progress also SilentlyContinue, which is often set to make loops faster); the cmdlet's own
+/// preferences then decide what of it shows, as for any command, and -WarningVariable and the like still collect it.
 /// </summary>
 internal static class StepPreferencesOf
 {
@@ -107,8 +110,8 @@ internal static class StepPreferencesOf
     {
         Verbose = Of(cmdlet, "Verbose", "VerbosePreference", ActionPreference.SilentlyContinue),
         Debug = Of(cmdlet, "Debug", "DebugPreference", ActionPreference.SilentlyContinue),
-        Information = Of(cmdlet, "InformationAction", "InformationPreference", ActionPreference.SilentlyContinue),
-        Warning = Of(cmdlet, "WarningAction", "WarningPreference", ActionPreference.Continue),
+        Warning = Of(cmdlet, "WarningAction", "WarningPreference", ActionPreference.Continue) == ActionPreference.Ignore ? ActionPreference.Ignore : ActionPreference.Continue,
+        Information = Of(cmdlet, "InformationAction", "InformationPreference", ActionPreference.SilentlyContinue) == ActionPreference.Ignore ? ActionPreference.Ignore : ActionPreference.SilentlyContinue,
         Progress = Of(cmdlet, "ProgressAction", "ProgressPreference", ActionPreference.Continue),
     };
 
