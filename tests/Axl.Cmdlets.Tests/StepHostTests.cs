@@ -214,6 +214,24 @@ public sealed class StepHostTests(PowerShellFixture ps) : IDisposable
     }
 
     [Fact]
+    public void Invoke_AxlStep_writes_step_records_on_their_own_streams()
+    {
+        var flow = NoisyWorkflow();
+        var manifest = JsonSerializer.Serialize(new
+        {
+            schemaVersion = 1, workflow = "noisy", workflowFile = Path.GetFileName(flow), workDir = _dir.Path, step = "talk",
+            inputs = Array.Empty<object>(), output = new { directory = Path.Combine(_dir.Path, "out", "talk"), ioHandler = "clixml" },
+        });
+        var r = ps.Run("(Invoke-AxlStep -ManifestJson $m -Verbose -ErrorVariable stepErrors -ErrorAction SilentlyContinue).Status; \"$stepErrors\"",
+            new Dictionary<string, object> { ["m"] = manifest });
+        Assert.Null(r.Terminating);
+        Assert.Equal(new object[] { "Succeeded", "[talk] recoverable" }, r.Objects.ToArray());
+        Assert.Contains("[talk] mind the gap", r.Warnings);
+        Assert.Contains("[talk] counting rows", r.Verbose);
+        Assert.Contains(r.Information, i => i.MessageData is HostInformationMessage { Message: "[talk] host text" });
+    }
+
+    [Fact]
     public void A_local_job_hands_step_records_to_Receive_Job_on_their_streams()
     {
         var flow = NoisyWorkflow();
