@@ -16,14 +16,12 @@ AxlWorkflow word-stats -Description 'Counts the words of a text and keeps the mo
     # "<count> <word>" lines, most frequent first (the step's standard output is its output).
     Step counts -Command python3 -ArgumentList 'count_words.py', '{TextFile}' -Timeout 60
 
-    # The first $Top lines, as "word=count" text.
+    # The first $Top lines, as "word=count" lines.
     Step frequent -IoHandler text {
         param([string] $counts, [int] $Top)
-        $lines = $counts.Split("`n", [System.StringSplitOptions]::RemoveEmptyEntries)
-        $kept = foreach ($line in $lines[0..([Math]::Min($Top, $lines.Length) - 1)]) {
-            $count, $word = $line.Trim().Split(' ', 2)
+        $counts -split '\r?\n' | Where-Object { $_ } | Select-Object -First $Top | ForEach-Object {
+            $count, $word = $_.Trim() -split ' ', 2
             "$word=$count"
-        }
-        $kept -join "`n"
+        } | Join-String -Separator "`n"
     }
 }
