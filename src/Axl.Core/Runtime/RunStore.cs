@@ -155,14 +155,33 @@ public static class RunStore
             .Where(d => runId is null || Path.GetFileName(d).Equals(runId, StringComparison.OrdinalIgnoreCase))
             .Where(d => File.Exists(Path.Combine(d, RunFile)))
             .OrderByDescending(d => Path.GetFileName(d), StringComparer.Ordinal);
+        // Newest first. Run ids sort by their time to the second; runs of one second are ordered by their start time
+        // (loaded a second at a time, so -Last N still reads about N records).
+        var second = new List<AxlRun>();
+        string? secondKey = null;
         foreach (var d in dirs)
         {
             AxlRun? run;
             try { run = Load(d); }
             catch (Exception ex) when (ex is JsonException or IOException or KeyNotFoundException or InvalidOperationException) { run = null; }
-            if (run is not null) yield return run;
+            if (run is null) continue;
+            var key = TimePart(Path.GetFileName(d));
+            if (key != secondKey)
+            {
+                foreach (var r in NewestFirst(second)) yield return r;
+                second.Clear();
+                secondKey = key;
+            }
+            second.Add(run);
         }
+        foreach (var r in NewestFirst(second)) yield return r;
     }
+
+    /// <summary>The time part of a run id (yyyyMMdd-HHmmss), or the whole id when it has none.</summary>
+    private static string TimePart(string runId) => runId.Length > 15 && runId[15] == '-' ? runId[..15] : runId;
+
+    private static IEnumerable<AxlRun> NewestFirst(List<AxlRun> runs) =>
+        runs.Count < 2 ? runs : runs.OrderByDescending(r => r.StartTime).ThenByDescending(r => r.RunId, StringComparer.Ordinal).ToList();
 
     /// <summary>
     /// Writes a file so that readers see the old content or the new one, never a part (temp file + rename).
