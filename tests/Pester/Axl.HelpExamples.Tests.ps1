@@ -77,7 +77,7 @@ foreach ($i in 1..10) {
         'Build-AxlImage/1'             = @{ Skip = 'pulls the runner base image from ghcr.io and pushes to ghcr.io: no internet registry here (ImageCmdletTests builds and pushes through Podman and the local registry with a base image made locally)' }
         'Build-AxlImage/2'             = @{ Skip = 'pulls mcr.microsoft.com/dotnet/runtime:10.0: no internet registry here (ImageCmdletTests covers -IncludeRunner/-RunnerPath on a local base)' }
         'docs/images.md#1'             = @{ Skip = 'pulls the runner base image from ghcr.io and pushes to ghcr.io: no internet registry here (ImageCmdletTests covers build and push)' }
-        'about_Axl#11'                 = @{ Skip = 'pulls the runner base image from ghcr.io and pushes to ghcr.io: no internet registry here (ImageCmdletTests covers build and push)' }
+        'about_Axl#WORKFLOW IMAGES/1' = @{ Skip = 'pulls the runner base image from ghcr.io and pushes to ghcr.io: no internet registry here (ImageCmdletTests covers build and push)' }
         'ConvertTo-KfpPipeline/3'      = @{ Skip = 'needs a Kubeflow Pipelines server (none is installable here; the Kfp target is tested against a fake KFP REST API in the xunit tests)' }
         'docs/kfp-dagster.md#1'        = @{ Skip = 'needs a Kubeflow Pipelines server (none is installable here; the Kfp target is tested against a fake KFP REST API in the xunit tests)' }
         'Submit-AxlJob/4'              = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; the Argo target is tested against a fake Kubernetes API in the xunit tests)' }
@@ -189,14 +189,16 @@ foreach ($i in 1..10) {
         'examples/iris-knn/README.md#3' = @{ Check = { foreach ($k in 1, 3, 5) { $r.Text | Should -Match "(?m)^k$k\s+Succeeded" } } }
         'examples/log-errors/README.md#1' = @{ Check = { $r.Output[0] | Should -BeTrue } }
         'examples/log-errors/README.md#2' = @{ Check = { $r.Output[-1] | Should -Match '5 ERROR \[auth\] invalid token signature' } }
-        'about_Axl#3'                  = @{ Check = { $r.Output[-1] | Should -BeGreaterThan 0.8; $r.Output[-1] | Should -BeLessOrEqual 1 } }
+        'about_Axl#A FULL EXAMPLE/2'  = @{ Check = { $r.Output[-1] | Should -BeGreaterThan 0.8; $r.Output[-1] | Should -BeLessOrEqual 1 } }
+        'docs/steps.md#1'              = @{ Check = { $r.Output[0] | Should -Be 'north'; $r.Output[1] | Should -Be '[report] only 1 region(s) reach 14' } }
+        'examples/sales/README.md#1'   = @{ Check = { $r.Output[0].top | Should -Be 'north'; $r.Output[0].total | Should -Be 17; $r.Output[0].regions | Should -Be 4; $r.Output[1] | Should -Be '[report] only 1 region(s) reach 14' } }
         'README.md#1'                  = @{ Check = { $r.Output[-1] | Should -Be 1; Get-Content (Join-Path $r.Directory 'flow.argo.yaml') -Raw | Should -Match 'kind: Workflow' } }
         'README.md#5'                  = @{ Check = { ($r.Output | Where-Object Job -EQ 'k5').Status | Should -Be 'Succeeded' } }
         'docs/jobs.md#1'               = @{ Check = { $r.Output[-1] | Should -Be 16 } }
         'docs/jobs-queue.md#1'         = @{ Needs = 'Redis'; Check = { $r.Output[-1].Status | Should -Be 'Succeeded'; $r.Output[-1].Output | Should -Match '5 ERROR \[auth\]' } }
         'docs/code-delivery.md#1'      = @{ Needs = 'S3' }
         'docs/code-delivery.md#2'      = @{ Needs = 'S3'; Check = { $r.Output[0].CodeDelivery | Should -Match 'Artifact' } }
-        'about_Axl#10'                 = @{ Needs = 'S3' }
+        'about_Axl#CODE DELIVERY/1'   = @{ Needs = 'S3' }
     }
 
     function ConvertTo-Case([string] $Key, [string] $Name, [string] $Code, [string] $SaveAs) {
@@ -248,7 +250,7 @@ foreach ($i in 1..10) {
     # as axl) or a variable; "Save this as <file>:" before a block saves it as that file instead of running it.
     $aboutLines = Get-Content -LiteralPath (Join-Path $repoRoot 'module/en-US/about_Axl.help.txt')
     $aboutCases = [System.Collections.Generic.List[object]]::new()
-    $i = 0; $heading = ''; $prose = ''
+    $i = 0; $heading = ''; $prose = ''; $sectionCount = @{}
     while ($i -lt $aboutLines.Count) {
         $line = $aboutLines[$i]
         if ($line -match '^[A-Z][A-Z ,/()-]+$') { $heading = $line.Trim() }
@@ -261,7 +263,9 @@ foreach ($i in 1..10) {
             $command = Get-Command $first -ErrorAction Ignore
             if ($first -match '^[$#]' -or $first -eq 'function' -or ($command -and $command.CommandType -ne 'Application')) {
                 $saveAs = if ($prose -match 'Save this as (\S+?)[,:]') { $Matches[1] } else { $null }
-                $aboutCases.Add((ConvertTo-Case "about_Axl#$($aboutCases.Count + 1)" $heading ($block -join "`n") $saveAs))
+                # Keyed by section and place in it, so a block added to another section does not renumber this one.
+                $inSection = $sectionCount[$heading] = 1 + [int]$sectionCount[$heading]
+                $aboutCases.Add((ConvertTo-Case "about_Axl#$heading/$inSection" $heading ($block -join "`n") $saveAs))
             }
             continue
         }
