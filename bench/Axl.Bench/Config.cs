@@ -22,6 +22,17 @@ public sealed class BenchConfig
     public int ScaleRuns { get; private set; } = 5;
     /// <summary>"shape:N" for --compile-loop: build, validate and compile that shape over and over (for a profiler), no tables.</summary>
     public string? CompileLoop { get; private set; }
+    /// <summary>Rounds of the startup section (each starts every command once as a new process).</summary>
+    public int StartupRuns { get; private set; } = 10;
+    /// <summary>The axl build whose cold start is measured (a folder with axl.dll, as artifacts/cli), and its name in the tables.</summary>
+    public string? AxlCli { get; private set; }
+    public string? AxlCliLabel { get; private set; }
+    /// <summary>Other builds measured in the same rounds (bench/run --before REV builds each), with their names.</summary>
+    public List<(string Dir, string? Label)> BeforeClis { get; } = new();
+    /// <summary>pwsh.dll of the PowerShell dotnet tool: the floor of the startup section.</summary>
+    public string? Pwsh { get; private set; }
+    /// <summary>The repository whose examples the startup section runs (default: found above the current directory).</summary>
+    public string? Repo { get; private set; }
     public string? Out { get; private set; }
     public string Work { get; private set; } = Path.Combine(Path.GetTempPath(), "axl-bench-" + Guid.NewGuid().ToString("N")[..8]);
     public HashSet<string> Only { get; } = new(StringComparer.OrdinalIgnoreCase);
@@ -29,13 +40,18 @@ public sealed class BenchConfig
     public bool Includes(string section) => Only.Count == 0 || Only.Contains(section);
 
     public const string Usage = """
-        Axl.Bench: IR build, validation and Argo compile at scale, per-step dispatch overhead and IO handler throughput of the
-        local runtime, each against a floor measured in the same run.
+        Axl.Bench: cold start of the axl command, IR build, validation and Argo compile at scale, per-step dispatch overhead and IO
+        handler throughput of the local runtime, each against a floor measured in the same run.
 
           --quick               small sizes for a smoke run (scale 100 and 1000 steps with 2 rounds; 200 steps, 20 isolated,
                                 10 MB table, 1 run)
           --out FILE            also write the results as markdown to FILE
-          --only SECTION        scale, dispatch, profile or handlers (repeatable); default all
+          --only SECTION        startup, scale, dispatch, profile or handlers (repeatable); default all
+          --startup-runs N      rounds of the startup section, median reported (default 10; 3 with --quick)
+          --axl-cli DIR         the axl build the startup section measures (axl.dll in DIR); --axl-cli-label NAME names it
+          --before-cli DIR      another axl build measured in the same rounds (repeatable); --before-cli-label NAME after it names it
+          --pwsh FILE           pwsh.dll of the PowerShell dotnet tool, the startup section's floor
+          --repo DIR            the repository whose examples the startup section runs (default: found above the current directory)
           --scale-sizes N,N,..  step counts of the scale section (default 100,1000,10000)
           --scale-runs N        rounds of the scale section, median reported (default 5)
           --compile-loop S:N    no tables: build, validate and compile shape S (chain, wide, random) of N steps in a loop
@@ -64,6 +80,7 @@ public sealed class BenchConfig
             c.HandlerBudgetSeconds = 20;
             c.ScaleSizes = [100, 1000];
             c.ScaleRuns = 2;
+            c.StartupRuns = 3;
         }
         for (var i = 0; i < args.Length; i++)
         {
@@ -83,14 +100,24 @@ public sealed class BenchConfig
                 case "--table-mb": c.TableBytes = (long)(double.Parse(Next(), CultureInfo.InvariantCulture) * 1e6); break;
                 case "--handler-budget": c.HandlerBudgetSeconds = double.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--work": c.Work = Path.GetFullPath(Next()); break;
+                case "--startup-runs": c.StartupRuns = Int(); break;
+                case "--axl-cli": c.AxlCli = Path.GetFullPath(Next()); break;
+                case "--axl-cli-label": c.AxlCliLabel = Next(); break;
+                case "--before-cli": c.BeforeClis.Add((Path.GetFullPath(Next()), null)); break;
+                case "--before-cli-label":
+                    if (c.BeforeClis.Count == 0) throw new ArgumentException("--before-cli-label names the --before-cli before it");
+                    c.BeforeClis[^1] = (c.BeforeClis[^1].Dir, Next());
+                    break;
+                case "--pwsh": c.Pwsh = Path.GetFullPath(Next()); break;
+                case "--repo": c.Repo = Path.GetFullPath(Next()); break;
                 case "-h" or "--help": Console.WriteLine(Usage); Environment.Exit(0); break;
                 default: throw new ArgumentException($"unknown argument '{args[i]}'\n\n{Usage}");
             }
         }
-        if (c.Steps < 2 || c.IsolatedSteps < 2 || c.Runs < 1 || c.TableBytes < 100_000 || c.ScaleRuns < 1 || c.ScaleSizes.Length == 0 || c.ScaleSizes.Any(n => n < 3))
-            throw new ArgumentException("sizes too small: --steps and --isolated-steps at least 2, --runs and --scale-runs at least 1, --table-mb at least 0.1, --scale-sizes at least 3 each");
+        if (c.Steps < 2 || c.IsolatedSteps < 2 || c.Runs < 1 || c.TableBytes < 100_000 || c.ScaleRuns < 1 || c.ScaleSizes.Length == 0 || c.ScaleSizes.Any(n => n < 3) || c.StartupRuns < 1)
+            throw new ArgumentException("sizes too small: --steps and --isolated-steps at least 2, --runs and --scale-runs at least 1, --table-mb at least 0.1, --scale-sizes at least 3 each, --startup-runs at least 1");
         foreach (var s in c.Only)
-            if (s is not ("scale" or "dispatch" or "profile" or "handlers")) throw new ArgumentException($"unknown section '{s}' (scale, dispatch, profile, handlers)");
+            if (s is not ("startup" or "scale" or "dispatch" or "profile" or "handlers")) throw new ArgumentException($"unknown section '{s}' (startup, scale, dispatch, profile, handlers)");
         return c;
     }
 }

@@ -26,12 +26,15 @@ public sealed class LoadMeter
 
     public static LoadMeter Start(string label) => new(label);
 
-    /// <summary>Average cores used by other processes since the start (NaN where /proc/stat is not there).</summary>
-    public double Stop()
+    /// <summary>
+    /// Average cores used by other processes since the start (NaN where /proc/stat is not there). <paramref name="excludeSeconds"/>:
+    /// CPU time of this process's own children to leave out (the startup section's measured processes).
+    /// </summary>
+    public double Stop(double excludeSeconds = 0)
     {
         var wall = Stopwatch.GetElapsedTime(_t0).TotalSeconds;
         var busy = (MachineBusyTicks() - _busy0) / 100.0; // USER_HZ
-        var own = (Process.GetCurrentProcess().TotalProcessorTime - _own0).TotalSeconds;
+        var own = (Process.GetCurrentProcess().TotalProcessorTime - _own0).TotalSeconds + (double.IsNaN(excludeSeconds) ? 0 : excludeSeconds);
         var others = _busy0 < 0 || wall <= 0 ? double.NaN : Math.Max(0, (busy - own) / wall);
         lock (Readings) Readings.Add((_label, others, wall));
         return others;

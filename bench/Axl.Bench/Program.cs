@@ -27,6 +27,7 @@ Console.WriteLine($"Axl.Bench{(cfg.Quick ? " --quick" : "")}: {Environment.Proce
 
 try
 {
+    if (cfg.Includes("startup")) new StartupBench(cfg, report).Run();
     if (cfg.Includes("scale")) new ScaleBench(cfg, report).Run();
     DispatchBench? dispatch = null;
     if (cfg.Includes("dispatch"))

@@ -27,7 +27,13 @@ public static class AxlCommand
         new BuildImageCommand(),
     }.ToDictionary(c => c.Name, StringComparer.Ordinal);
 
-    public static int Run(string[] args) => Run(args, Console.Out, Console.Error);
+    public static int Run(string[] args)
+    {
+        StartupTrace.Mark("main");
+        var code = Run(args, Console.Out, Console.Error);
+        StartupTrace.Mark("exit");
+        return code;
+    }
 
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {

@@ -13,9 +13,14 @@ public sealed class AxlEngineHost : IDisposable
     public AxlEngineHost()
     {
         var formatFile = Path.Combine(AppContext.BaseDirectory, "Axl.Format.ps1xml");
+        StartupTrace.Mark("engine host: start");
         AxlSessionState.ConfigureEngine(formatFile);
-        _runspace = RunspaceFactory.CreateRunspace(AxlSessionState.Create(formatFile));
+        StartupTrace.Mark("engine configured");
+        var iss = AxlSessionState.Create(formatFile);
+        StartupTrace.Mark("session state created");
+        _runspace = RunspaceFactory.CreateRunspace(iss);
         _runspace.Open();
+        StartupTrace.Mark("runspace opened");
     }
 
     /// <summary>Loads workflows through Get-AxlWorkflow (the same code path as the module); load errors come back as records.</summary>
@@ -35,6 +40,7 @@ public sealed class AxlEngineHost : IDisposable
             errors.Add(ex.ErrorRecord);
         }
         errors.AddRange(ps.Streams.Error);
+        if (StartupTrace.Enabled) StartupTrace.Mark($"loaded {reference}");
         return (workflows, errors);
     }
 

@@ -1,1 +1,2 @@
+Axl.Cli.JitProfile.Start(args);
 return Axl.Cli.AxlCommand.Run(args);

@@ -103,6 +103,7 @@ public sealed class RunCommand : ICliCommand
         {
             run = LocalRunner.Run(wf, options, e =>
             {
+                if (StartupTrace.Enabled) StartupTrace.Mark($"run: {e.Kind} {e.Step}");
                 if (logJson) { lock (stderr) stderr.WriteLine(e.Json); }
                 else if (e.Record is { } record)
                 {

@@ -35,8 +35,13 @@ public sealed class ScriptStepHost : IDisposable
         $__axlInvoke = {
             param($__axlBody, $__axlArgs, $__axlPreferences)
             $ErrorActionPreference = 'Stop'
-            foreach ($__axlPreference in $__axlPreferences.GetEnumerator()) { Set-Variable -Name $__axlPreference.Key -Value $__axlPreference.Value }
-            Remove-Variable -Name __axlPreference, __axlPreferences
+            # The engine's own calls, not Set-Variable and Remove-Variable: those would load the Utility module into
+            # every new host (a tenth of a second of a cold `axl run local`). $ExecutionContext.SessionState is the
+            # file's module here and its current scope this block's, so they set and remove what the cmdlets would;
+            # the $private: variable keeps this block's variables out of compiled locals (as the cmdlets' names did),
+            # so that they can be removed.
+            foreach ($private:__axlPreference in $__axlPreferences.GetEnumerator()) { $ExecutionContext.SessionState.PSVariable.Set($__axlPreference.Key, $__axlPreference.Value) }
+            $ExecutionContext.SessionState.PSVariable.Remove('__axlPreference'); $ExecutionContext.SessionState.PSVariable.Remove('__axlPreferences')
             & $__axlBody @__axlArgs
         }
         # In the file's own scope (the module the loader ran it in), where its functions and variables are.
