@@ -99,12 +99,17 @@ BeforeAll {
 
     $flows = Join-Path $TestDrive 'flows'
     $null = New-Item -ItemType Directory -Path $flows
-    # Lists the commands a step sees, and uses the script modules pwsh ships (Archive, ThreadJob).
+    # Lists the commands a step sees, and uses the script modules pwsh ships (Archive, ThreadJob). `shipped` runs after
+    # `list`: in PowerShell 7.6 a module that the engine must analyse "the old way" (PowerShellGet: its manifest has no
+    # CmdletsToExport) is skipped by a Get-Command of one runspace while another runspace of the same process analyses
+    # it (AnalysisCache.AnalyzeTheOldWay returns null for a module in s_modulesBeingAnalyzed), so a listing that races
+    # another step's module autoloading can miss PowerShellGet's commands. That is the engine's, in pwsh too
+    # (ForEach-Object -Parallel), not a difference between hosts; this test compares what each host has.
     $commandsFlow = Join-Path $flows 'commands.axl.ps1'
     Set-Content -LiteralPath $commandsFlow -Value @'
 AxlWorkflow commands {
     Step list -IoHandler text { (Get-Command | ForEach-Object Name | Sort-Object -Unique) -join "`n" }
-    Step shipped -IoHandler text {
+    Step shipped -IoHandler text -DependsOn list {
         $dir = Join-Path ([System.IO.Path]::GetTempPath()) "axl-shipped-$([guid]::NewGuid().ToString('N'))"
         $null = New-Item -ItemType Directory -Path $dir
         try {
