@@ -192,15 +192,17 @@ public sealed class StepHostTests(PowerShellFixture ps) : IDisposable
         Assert.DoesNotContain("WARNING", quiet.Err);
     }
 
+    /// <summary>The IO manifest of the noisy workflow's one step, as a compiled workflow hands it to the runner.</summary>
+    private string TalkManifest(string flow) => JsonSerializer.Serialize(new
+    {
+        schemaVersion = 1, workflow = "noisy", workflowFile = Path.GetFileName(flow), workDir = _dir.Path, step = "talk",
+        inputs = Array.Empty<object>(), output = new { directory = Path.Combine(_dir.Path, "out", "talk"), ioHandler = "clixml" },
+    });
+
     [Fact]
     public void Axl_step_logs_step_records_as_JSON_lines_with_their_level()
     {
-        var flow = NoisyWorkflow();
-        var manifest = JsonSerializer.Serialize(new
-        {
-            schemaVersion = 1, workflow = "noisy", workflowFile = Path.GetFileName(flow), workDir = _dir.Path, step = "talk",
-            inputs = Array.Empty<object>(), output = new { directory = Path.Combine(_dir.Path, "out", "talk"), ioHandler = "clixml" },
-        });
+        var manifest = TalkManifest(NoisyWorkflow());
         var (exit, stdout, stderr) = CliTests.Axl("step", "--manifest-json", manifest, "--verbose");
         Assert.True(exit == 0, stdout + stderr);
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
@@ -216,12 +218,7 @@ public sealed class StepHostTests(PowerShellFixture ps) : IDisposable
     [Fact]
     public void Invoke_AxlStep_writes_step_records_on_their_own_streams()
     {
-        var flow = NoisyWorkflow();
-        var manifest = JsonSerializer.Serialize(new
-        {
-            schemaVersion = 1, workflow = "noisy", workflowFile = Path.GetFileName(flow), workDir = _dir.Path, step = "talk",
-            inputs = Array.Empty<object>(), output = new { directory = Path.Combine(_dir.Path, "out", "talk"), ioHandler = "clixml" },
-        });
+        var manifest = TalkManifest(NoisyWorkflow());
         var r = ps.Run("(Invoke-AxlStep -ManifestJson $m -Verbose -ErrorVariable stepErrors -ErrorAction SilentlyContinue).Status; \"$stepErrors\"",
             new Dictionary<string, object> { ["m"] = manifest });
         Assert.Null(r.Terminating);
