@@ -28,7 +28,7 @@ public sealed record RunnerLogLine(string? Workflow, string? Step, string Status
     public string ToJson() => IrDocument.ToJson(new Dictionary<string, object?>
     {
         ["ts"] = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),
-        ["level"] = Status == "Failed" ? "error" : StepStreamRecord.Parse(Stream) is { } stream ? new StepStreamRecord(stream, Message).Level : "info",
+        ["level"] = Status == "Failed" ? "error" : StepStreamRecord.Parse(Stream) is { } stream ? StepStreamRecord.LevelOf(stream) : "info",
         ["workflow"] = Workflow,
         ["step"] = Step,
         ["status"] = Status,

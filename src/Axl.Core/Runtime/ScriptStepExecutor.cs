@@ -78,9 +78,7 @@ public sealed class ScriptStepHost : IDisposable
         foreach (var kv in inv.Arguments) args[kv.Key] = kv.Value;
         using var env = EnvironmentScope.Enter(step.Env, ct);
         var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
-        var preferences = new Hashtable(StringComparer.OrdinalIgnoreCase);
-        foreach (var kv in inv.Preferences.Variables()) preferences[kv.Key] = kv.Value;
-        return Invoke(inv, ps => ps.AddScript(StepScript).AddArgument(step.Name).AddArgument(step.Source).AddArgument(args).AddArgument(preferences), ct, timeout);
+        return Invoke(inv, ps => ps.AddScript(StepScript).AddArgument(step.Name).AddArgument(step.Source).AddArgument(args).AddArgument(inv.Preferences.Variables()), ct, timeout);
     }
 
     private StepAttemptResult Invoke(StepInvocation inv, Action<PowerShell> setup, CancellationToken ct, TimeSpan timeout)

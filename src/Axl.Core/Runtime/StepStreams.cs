@@ -16,7 +16,10 @@ public sealed record StepStreamRecord(StepStream Stream, string Message, object?
     public string Name => Names[(int)Stream];
 
     /// <summary>The log level: error, warning, info, verbose or debug.</summary>
-    public string Level => Stream switch
+    public string Level => LevelOf(Stream);
+
+    /// <summary>The log level of a stream's records: error, warning, info, verbose or debug.</summary>
+    public static string LevelOf(StepStream stream) => stream switch
     {
         StepStream.Error => "error",
         StepStream.Warning => "warning",
@@ -90,8 +93,8 @@ public sealed record StepPreferences
     public bool VerboseOn => Verbose is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
     public bool DebugOn => Debug is not (ActionPreference.SilentlyContinue or ActionPreference.Ignore);
 
-    /// <summary>The variables to set in the step's scope, by name.</summary>
-    public IReadOnlyDictionary<string, object> Variables() => new Dictionary<string, object>(StringComparer.OrdinalIgnoreCase)
+    /// <summary>The variables to set in the step's scope, by name (a hashtable: what the step driver script takes).</summary>
+    public System.Collections.Hashtable Variables() => new(StringComparer.OrdinalIgnoreCase)
     {
         ["VerbosePreference"] = NoInquire(Verbose),
         ["DebugPreference"] = NoInquire(Debug),
