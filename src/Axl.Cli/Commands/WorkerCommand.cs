@@ -18,21 +18,26 @@ public sealed class WorkerCommand : ICliCommand
         machine: a task's standard input is the standard output of its input_from_task, the first failing task
         (non-zero exit, timeout, crash) ends the job, a timeout sends SIGTERM then SIGKILL. The job's state and results
         go to the hash axl:job:<id>. Jobs of a worker that stopped answering are reclaimed after --claim-idle seconds
-        (default 60). Runs until Ctrl+C, or until --max-jobs jobs ended here.
+        (default 60, at least 1: a worker renews its claim every third of it). Each envelope is checked with the rules
+        of Test-AxlJobEnvelope first; a refused one fails, naming the rule, and nothing of it runs. Runs until Ctrl+C,
+        or until --max-jobs jobs ended here. Redis may be down at the start or go away at any time: the worker waits
+        and retries (0.5 s to 10 s apart, one log line when Redis goes and one when it is back), re-creates the stream
+        and group when Redis lost them, and keeps a finished job's result until it can be written.
 
           --redis        the Redis server (host:port, or a StackExchange.Redis configuration string)
           --stream       the stream (default axl:jobs)
           --group        the consumer group (default axl-workers)
           --name         this worker's consumer name (default <host>-<pid>)
           --max-jobs     stop after this many jobs ended here (default: no limit)
-          --claim-idle   seconds after which another worker's silent job is reclaimed (default 60)
+          --claim-idle   seconds after which another worker's silent job is reclaimed (default 60, at least 1)
           --kill-grace   seconds between SIGTERM and SIGKILL on a timeout (default 5)
           --workdir      the folder tasks run in (default: the current folder)
           --quiet        no progress lines on stderr
 
         Environment: AXL_REDIS (default for --redis), AXL_JOB_KEY_PREFIX (prefix of the job hashes, default axl:job:).
 
-        Exit codes: 0 stopped normally, 1 bad arguments or Redis unreachable, 2 internal error.
+        Exit codes: 0 stopped normally, 1 bad arguments (a Redis address that cannot be read, --claim-idle below 1),
+        2 internal error.
 
         """;
 
@@ -52,8 +57,9 @@ public sealed class WorkerCommand : ICliCommand
         var maxJobs = args.Option("--max-jobs") is { } m
             ? int.TryParse(m, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0 ? n : throw new UsageException($"--max-jobs '{m}' is not a number of jobs.")
             : 0;
+        if (options.WorkerProblem() is { } problem) throw new UsageException("--" + problem);
         JobQueue queue;
-        try { queue = JobQueue.Connect(redis, options); }
+        try { queue = JobQueue.ConnectForWorkerAsync(redis, options).GetAwaiter().GetResult(); }
         catch (JobQueueException ex) { throw new UsageException(ex.Message); }
         using (queue)
         {

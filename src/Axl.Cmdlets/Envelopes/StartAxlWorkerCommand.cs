@@ -6,7 +6,8 @@ namespace Axl.Cmdlets.Envelopes;
 
 /// <summary>
 /// Runs a job envelope worker on a Redis stream in this session until Ctrl+C, -MaxJobs jobs or -Timeout; outputs each
-/// job it finished (state, worker, attempts, task results).
+/// job it finished (state, worker, attempts, task results). Rides out Redis outages (waits with backoff, also at the
+/// start; progress and outage lines go to the verbose stream).
 /// </summary>
 [Cmdlet(VerbsLifecycle.Start, "AxlWorker")]
 [OutputType(typeof(QueuedJob))]
@@ -24,7 +25,7 @@ public sealed class StartAxlWorkerCommand : PSCmdlet
     [Parameter] [ValidateRange(0, int.MaxValue)] public int MaxJobs { get; set; }
     /// <summary>Stop after this long (a running job is left pending for another worker).</summary>
     [Parameter] public TimeSpan? Timeout { get; set; }
-    /// <summary>Reclaim jobs whose worker has been silent this long.</summary>
+    /// <summary>Reclaim jobs whose worker has been silent this long (at least 1 second: a worker renews its claim every third of it).</summary>
     [Parameter] public TimeSpan ClaimIdle { get; set; } = TimeSpan.FromSeconds(60);
     /// <summary>Time between SIGTERM and SIGKILL on a task timeout.</summary>
     [Parameter] public TimeSpan KillGrace { get; set; } = TimeSpan.FromSeconds(5);
@@ -35,8 +36,14 @@ public sealed class StartAxlWorkerCommand : PSCmdlet
     {
         var cwd = WorkingDirectory is null ? SessionState.Path.CurrentFileSystemLocation.ProviderPath : GetUnresolvedProviderPathFromPSPath(WorkingDirectory);
         var options = new JobQueueOptions { Stream = Stream, Group = Group, ClaimIdle = ClaimIdle, KillGrace = KillGrace, WorkingDirectory = cwd };
+        if (options.WorkerProblem() is { } problem)
+        {
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-ClaimIdle" + problem[10..], nameof(ClaimIdle)), "Axl.InvalidClaimIdle", ErrorCategory.InvalidArgument, ClaimIdle));
+            return;
+        }
         JobQueue queue;
-        try { queue = JobQueue.Connect(Redis, options); }
+        // Redis may be down: the connection comes up when it does, and the worker waits for it with backoff.
+        try { queue = JobQueue.ConnectForWorkerAsync(Redis, options).GetAwaiter().GetResult(); }
         catch (JobQueueException ex)
         {
             ThrowTerminatingError(new ErrorRecord(ex, "Axl.RedisUnreachable", ErrorCategory.ConnectionError, Redis));

@@ -35,8 +35,8 @@ public sealed class TestAxlJobEnvelopeCommand : PSCmdlet
             {
                 foreach (var file in GetResolvedProviderPathFromPSPath(p, out _))
                 {
-                    string text;
-                    try { text = File.ReadAllText(file); }
+                    byte[] text;
+                    try { text = File.ReadAllBytes(file); }
                     catch (IOException ex) { WriteError(new ErrorRecord(ex, "Axl.JobEnvelopeNotReadable", ErrorCategory.ReadError, file)); if (Quiet) WriteObject(false); continue; }
                     Emit(JobEnvelopeValidator.ValidateJson(text, MaxTasks), file);
                 }

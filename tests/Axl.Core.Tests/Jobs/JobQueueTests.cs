@@ -147,7 +147,7 @@ public sealed class JobQueueTests(RedisFixture redis) : IClassFixture<RedisFixtu
     [RedisFact]
     public async Task Every_job_of_a_batch_ends_in_exactly_one_terminal_state()
     {
-        var o = Fresh(claimIdleSeconds: 0.3);
+        var o = Fresh(claimIdleSeconds: 1); // the least a worker accepts (JobQueueOptions.MinClaimIdle)
         await using var q = await JobQueue.ConnectAsync(redis.Server.Endpoint, o);
         var jobs = Enumerable.Range(0, 12).Select(i => i % 4 == 3
             ? Env(T(1, "sh", new[] { "-c", "exit 1" }))

@@ -59,7 +59,29 @@ public static class JobEnvelopeJson
 
     public static JobEnvelope Parse(string json) => Parse(json, out _);
 
-    /// <summary>Reads envelope JSON, collecting structural problems and deprecation warnings instead of throwing.</summary>
+    /// <summary>Reads envelope bytes (as a queue or a file holds them): they must be UTF-8; throws <see cref="JobEnvelopeException"/> like <see cref="Parse(string)"/>.</summary>
+    public static JobEnvelope Parse(ReadOnlySpan<byte> utf8)
+    {
+        var r = Read(utf8);
+        if (!r.Success) throw new JobEnvelopeException("Invalid job envelope: " + string.Join("; ", r.Errors));
+        return r.Envelope!;
+    }
+
+    /// <summary>
+    /// Reads envelope bytes: bytes that are not UTF-8 are an error naming the first bad byte's offset (never replaced
+    /// with U+FFFD and read on), then as <see cref="Read(string)"/>.
+    /// </summary>
+    public static JobEnvelopeReadResult Read(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF])) utf8 = utf8[3..];
+        var chars = new char[Encoding.UTF8.GetMaxCharCount(utf8.Length)];
+        var status = System.Text.Unicode.Utf8.ToUtf16(utf8, chars, out var read, out var written, replaceInvalidSequences: false);
+        if (status != System.Buffers.OperationStatus.Done)
+            return new JobEnvelopeReadResult { Errors = new[] { $"not valid UTF-8: byte 0x{utf8[read]:X2} at offset {read} does not begin a UTF-8 sequence (save the envelope as UTF-8)" } };
+        return Read(new string(chars, 0, written));
+    }
+
+    /// <summary>Reads envelope JSON, collecting structural problems (duplicate properties among them) and deprecation warnings instead of throwing.</summary>
     public static JobEnvelopeReadResult Read(string json)
     {
         var errors = new List<string>();
@@ -74,8 +96,10 @@ public static class JobEnvelopeJson
                 return new JobEnvelopeReadResult { Errors = new[] { $"the envelope must be a JSON object, not {root.ValueKind.ToString().ToLowerInvariant()}" } };
             var env = new JobEnvelope();
             bool v01 = false, sawTasks = false;
+            var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var p in root.EnumerateObject())
             {
+                if (!names.Add(p.Name)) { errors.Add($"duplicate property '{p.Name}' (each property may appear once)"); continue; }
                 switch (p.Name)
                 {
                     case "job_id": env.JobId = Str(p, errors) ?? ""; break;
@@ -113,8 +137,10 @@ public static class JobEnvelopeJson
         if (item.ValueKind != JsonValueKind.Object) { errors.Add($"task at position {index} must be an object"); return null; }
         var t = new JobTask();
         bool number = false, command = false;
+        var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var p in item.EnumerateObject())
         {
+            if (!names.Add(p.Name)) { errors.Add($"task at position {index}: duplicate property '{p.Name}' (each property may appear once)"); continue; }
             switch (p.Name)
             {
                 case "task_number":

@@ -96,9 +96,13 @@ public static class JobEnvelopeValidator
     }
 
     /// <summary>Reads JSON and validates it: structural problems become <see cref="InvalidStructure"/> errors, a v0.1 envelope a <see cref="Deprecated"/> warning.</summary>
-    public static IReadOnlyList<AxlDiagnostic> ValidateJson(string json, int maxTasks = 100)
+    public static IReadOnlyList<AxlDiagnostic> ValidateJson(string json, int maxTasks = 100) => Diagnose(JobEnvelopeJson.Read(json), maxTasks);
+
+    /// <summary>As <see cref="ValidateJson(string, int)"/> for bytes (a file's): bytes that are not UTF-8 are an <see cref="InvalidStructure"/> error.</summary>
+    public static IReadOnlyList<AxlDiagnostic> ValidateJson(ReadOnlySpan<byte> utf8, int maxTasks = 100) => Diagnose(JobEnvelopeJson.Read(utf8), maxTasks);
+
+    private static IReadOnlyList<AxlDiagnostic> Diagnose(JobEnvelopeReadResult r, int maxTasks)
     {
-        var r = JobEnvelopeJson.Read(json);
         var d = new List<AxlDiagnostic>();
         foreach (var w in r.Warnings)
             d.Add(new AxlDiagnostic(Deprecated, DiagnosticSeverity.Warning, w, "rename steps -> tasks, step_number -> task_number, input_from_step -> input_from_task.", SourceLocation.None, r.Envelope?.JobId, null));

@@ -16,7 +16,9 @@ public sealed class EnvelopeRunResult
     public bool Cancelled { get; set; }
     /// <summary>The job was cancelled on request (JobQueue.Cancel): it ends as cancelled, with the tasks that ran.</summary>
     public bool Aborted { get; set; }
-    public bool Succeeded => FailedTask is null && !Cancelled && !Aborted;
+    /// <summary>The envelope broke a rule of <see cref="JobEnvelopeValidator"/>: nothing ran (Error names the rule).</summary>
+    public bool Refused { get; set; }
+    public bool Succeeded => FailedTask is null && !Cancelled && !Aborted && !Refused;
 }
 
 /// <summary>
@@ -33,6 +35,13 @@ public static class EnvelopeExecutor
     public static EnvelopeRunResult Run(JobEnvelope envelope, JobQueueOptions options, CancellationToken cancellation = default, Action<string>? log = null, CancellationToken abort = default)
     {
         var result = new EnvelopeRunResult();
+        // The worker validates before it starts a job; this guard keeps any other caller from running a refused envelope.
+        if (JobEnvelopeValidator.Validate(envelope).Where(d => d.IsError).ToList() is { Count: > 0 } refused)
+        {
+            result.Refused = true;
+            result.Error = $"refused ({refused[0].Id}): " + string.Join("; ", refused.Select(d => d.Message));
+            return result;
+        }
         var scratch = Path.Combine(Path.GetTempPath(), "axl-job-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(scratch);
         try

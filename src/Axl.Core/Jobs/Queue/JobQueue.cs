@@ -51,14 +51,17 @@ public sealed class JobQueue : IAsyncDisposable, IDisposable
         return 1
         """;
 
-    private JobQueue(ConnectionMultiplexer redis, JobQueueOptions options, bool owns)
+    private JobQueue(ConnectionMultiplexer redis, JobQueueOptions options, bool owns, string endpoint = "")
     {
         _redis = redis;
         Options = options;
         _ownsConnection = owns;
+        Endpoint = endpoint;
     }
 
     public JobQueueOptions Options { get; }
+    /// <summary>The Redis server as given to Connect (for messages).</summary>
+    public string Endpoint { get; }
     internal IDatabase Db => _redis.GetDatabase();
 
     /// <summary>Connects to Redis ("host:port", or any StackExchange.Redis configuration string).</summary>
@@ -76,10 +79,48 @@ public sealed class JobQueue : IAsyncDisposable, IDisposable
         {
             throw new JobQueueException($"Cannot connect to Redis at {redis}: {ex.Message}. Fix: start Redis (redis-server --port 6379) or give the right --redis host:port.", ex);
         }
-        var q = new JobQueue(mux, options ?? new JobQueueOptions(), owns: true);
+        var q = new JobQueue(mux, options ?? new JobQueueOptions(), owns: true, redis);
         await q.EnsureGroupAsync().ConfigureAwait(false);
         return q;
     }
+
+    /// <summary>
+    /// Connects for a worker: returns even when Redis is down (the connection comes up, and comes back, on its own,
+    /// retrying every 0.5 s to 10 s), and a command made while Redis is away fails at once
+    /// (<see cref="RedisConnectionException"/>) instead of waiting in a backlog; <see cref="JobWorker"/> retries it with
+    /// backoff. Only a configuration string that cannot be read is an error.
+    /// </summary>
+    public static async Task<JobQueue> ConnectForWorkerAsync(string redis, JobQueueOptions? options = null)
+    {
+        ConfigurationOptions config;
+        try { config = ConfigurationOptions.Parse(redis); }
+        catch (ArgumentException ex)
+        {
+            throw new JobQueueException($"Cannot read the Redis address '{redis}': {ex.Message}. Fix: give host:port (or a StackExchange.Redis configuration string).", ex);
+        }
+        config.AbortOnConnectFail = false;
+        config.ConnectTimeout = 5000;
+        config.BacklogPolicy = BacklogPolicy.FailFast;
+        config.ReconnectRetryPolicy = new ExponentialRetry(500, 10_000);
+        var mux = await ConnectionMultiplexer.ConnectAsync(config).ConfigureAwait(false);
+        return new JobQueue(mux, options ?? new JobQueueOptions(), owns: true, redis);
+    }
+
+    /// <summary>
+    /// Whether a Redis error is an outage that passes (no connection, a timeout, a server still loading its data or
+    /// not ready to write): the call is worth repeating later.
+    /// </summary>
+    public static bool IsTransient(Exception ex) => ex switch
+    {
+        RedisConnectionException or RedisTimeoutException => true,
+        RedisServerException s => s.Message.StartsWith("LOADING", StringComparison.Ordinal) || s.Message.StartsWith("BUSY ", StringComparison.Ordinal)
+            || s.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal) || s.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal)
+            || s.Message.StartsWith("READONLY", StringComparison.Ordinal) || s.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal),
+        _ => false,
+    };
+
+    /// <summary>The consumer group (or the stream) does not exist: Redis restarted without its data, or someone deleted them.</summary>
+    public static bool IsNoGroup(Exception ex) => ex is RedisServerException && ex.Message.Contains("NOGROUP", StringComparison.Ordinal);
 
     public static JobQueue Connect(string redis, JobQueueOptions? options = null) => ConnectAsync(redis, options).GetAwaiter().GetResult();
 

@@ -19,8 +19,21 @@ public sealed class JobQueueOptions
     public string Group { get; init; } = "axl-workers";
     /// <summary>Prefix of the per-job status hash: &lt;prefix&gt;&lt;job_id&gt;.</summary>
     public string KeyPrefix { get; init; } = "axl:job:";
-    /// <summary>A pending job whose worker has not touched it for this long is reclaimed (XAUTOCLAIM) by another worker.</summary>
+    /// <summary>
+    /// A pending job whose worker has not touched it for this long is reclaimed (XAUTOCLAIM) by another worker. A
+    /// worker renews the claim on its running job every third of this (the heartbeat), so it must be at least
+    /// <see cref="MinClaimIdle"/>: shorter, and live workers would take each other's jobs.
+    /// </summary>
     public TimeSpan ClaimIdle { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>The least <see cref="ClaimIdle"/> a worker accepts.</summary>
+    public static readonly TimeSpan MinClaimIdle = TimeSpan.FromSeconds(1);
+    /// <summary>How often a worker renews the claim on its running job: a third of <see cref="ClaimIdle"/>.</summary>
+    public TimeSpan Heartbeat => ClaimIdle / 3;
+
+    /// <summary>Null when the options can run a worker, else what is wrong and how to fix it.</summary>
+    public string? WorkerProblem() => ClaimIdle < MinClaimIdle
+        ? $"claim-idle is {ClaimIdle.TotalSeconds:0.###} s: it must be at least {MinClaimIdle.TotalSeconds:0} s, larger than the heartbeat (a third of it) with which a worker keeps its running job; shorter, every live worker would take and run every job. Fix: give a claim-idle of 1 s or more (default 60)."
+        : null;
     /// <summary>How often a worker polls the stream when there is nothing to do.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(200);
     /// <summary>Time between SIGTERM and SIGKILL when a task times out.</summary>
