@@ -3,6 +3,9 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using Axl.Bench;
 
+// bench/run soak: workers through Redis outages (its own arguments; not part of a full run).
+if (args.Length > 0 && args[0] == "soak") return SoakBench.Run(args[1..]);
+
 BenchConfig cfg;
 try { cfg = BenchConfig.Parse(args); }
 catch (Exception ex) when (ex is ArgumentException or FormatException)
