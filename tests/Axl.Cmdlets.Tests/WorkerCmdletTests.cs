@@ -116,11 +116,18 @@ public sealed class WorkerCmdletTests(PowerShellFixture ps) : IDisposable
     }
 
     [Fact]
-    public void Unreachable_redis_is_a_clear_error()
+    public void Unreachable_redis_is_waited_for_with_one_line_and_a_bad_claim_idle_is_refused()
     {
-        var r = ps.Run("Start-AxlWorker 127.0.0.1:1 -MaxJobs 1");
-        Assert.Contains("Axl.RedisUnreachable", r.ErrorText);
-        Assert.Contains("Cannot connect to Redis at 127.0.0.1:1", r.ErrorText);
+        // Redis down: the worker waits (with backoff) instead of failing, and says so once.
+        var r = ps.Run("Start-AxlWorker 127.0.0.1:1 -MaxJobs 1 -Timeout '00:00:03' -Verbose 4>&1 | ForEach-Object { \"$_\" }");
+        r.ShouldSucceed();
+        var lines = r.Objects.Select(o => o?.ToString() ?? "").ToList();
+        Assert.Single(lines, l => l.Contains("redis unreachable at 127.0.0.1:1", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("stopped after 0 job(s)", StringComparison.Ordinal));
+
+        var bad = ps.Run("Start-AxlWorker 127.0.0.1:1 -ClaimIdle '00:00:00'");
+        Assert.Contains("Axl.InvalidClaimIdle", bad.ErrorText);
+        Assert.Contains("-ClaimIdle is 0 s: it must be at least 1 s", bad.ErrorText);
         var (exit, _, err) = CliTests.Axl("worker");
         Assert.Equal(1, exit);
         Assert.Contains("worker needs --redis host:port", err);
