@@ -118,7 +118,15 @@ public sealed class JobWorker
             _outageSince = DateTime.UtcNow;
             _down = true;
         }
-        Log?.Invoke($"worker {Name}: redis unreachable at {_queue.Endpoint} ({what}: {ex.GetType().Name}: {ex.Message.Split('\n')[0]}); retrying every {MinBackoff.TotalSeconds:0.#} s to {MaxBackoff.TotalSeconds:0.#} s");
+        Log?.Invoke($"worker {Name}: redis unreachable at {_queue.Endpoint} ({what}: {ex.GetType().Name}: {Short(ex.Message)}); retrying every {MinBackoff.TotalSeconds:0.#} s to {MaxBackoff.TotalSeconds:0.#} s");
+    }
+
+    /// <summary>The client's message without its diagnostic tail (", mc: 1/1/0, IOCP: ...").</summary>
+    private static string Short(string message)
+    {
+        var first = message.Split('\n')[0];
+        var cut = first.IndexOf(", ", StringComparison.Ordinal);
+        return cut > 0 ? first[..cut] : first;
     }
 
     private void Recovered()
