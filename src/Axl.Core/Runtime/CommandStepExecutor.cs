@@ -32,6 +32,7 @@ public static class CommandStepExecutor
         };
         foreach (var arg in step.Arguments) psi.ArgumentList.Add(Expand(arg, inv, outputFile));
         foreach (var kv in step.Env) psi.Environment[kv.Key] = kv.Value;
+        foreach (var kv in inv.SecretEnvironment) psi.Environment[kv.Key] = kv.Value;
         psi.Environment["AXL_WORKFLOW"] = inv.Workflow.Name;
         psi.Environment["AXL_RUN_ID"] = inv.RunId;
         psi.Environment["AXL_STEP"] = step.Name;
