@@ -541,7 +541,7 @@ public sealed partial class WorkflowBuilder
         }
         if (r.EnvironmentVariable is not null && !EnvNameRegex().IsMatch(r.EnvironmentVariable))
             yield return ($"reads environment variable '{r.EnvironmentVariable}', which is not a valid variable name", "use letters, digits and '_', not starting with a digit.");
-        if (r.Vault is not null && string.IsNullOrWhiteSpace(r.VaultSecret))
+        if (r.Vault is not null && r.VaultSecret is null)
             yield return ($"names vault '{r.Vault}' but no secret", "give the secret's name with -Name.");
         if (r.VaultSecret is not null && string.IsNullOrWhiteSpace(r.VaultSecret))
             yield return ("names an empty vault secret", "give the secret's name with -Name.");

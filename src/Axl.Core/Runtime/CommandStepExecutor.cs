@@ -82,6 +82,7 @@ public static class CommandStepExecutor
             string? line;
             while ((line = await process.StandardError.ReadLineAsync()) is not null)
             {
+                if (inv.Mask is { } mask) line = mask(line); // stderr.log is kept with the run: no secret values in it
                 await log.WriteLineAsync(line);
                 inv.Streams?.Invoke(new StepStreamRecord(StepStream.Stderr, line));
                 lock (stderrTail)

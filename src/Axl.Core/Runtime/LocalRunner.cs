@@ -353,6 +353,7 @@ public sealed class LocalRunner
                 Streams = record => Emit(RunEventKind.StepLog, step.Name, record.Message, "Running", record),
                 Preferences = _options.Preferences,
                 SecretEnvironment = secretEnv,
+                Mask = _mask.IsEmpty ? null : _mask.Apply,
             };
             StepAttemptResult result;
             try
