@@ -16,11 +16,15 @@ public static class SecretResolver
     public const string SecretManagementModule = "Microsoft.PowerShell.SecretManagement";
 
     /// <summary>Variable name to value for every secret of the step; throws <see cref="AxlSecretException"/> for one it cannot read.</summary>
-    public static Dictionary<string, string> Resolve(AxlStep step, Func<string, string?>? environment = null)
+    public static Dictionary<string, string> Resolve(AxlStep step, Func<string, string?>? environment = null) =>
+        Resolve(step, step.Secrets, environment);
+
+    /// <summary>As <see cref="Resolve(AxlStep, Func{string, string?}?)"/>, for some of the step's secrets.</summary>
+    public static Dictionary<string, string> Resolve(AxlStep step, IEnumerable<KeyValuePair<string, SecretReference>> secrets, Func<string, string?>? environment = null)
     {
         environment ??= Environment.GetEnvironmentVariable;
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (name, secret) in step.Secrets)
+        foreach (var (name, secret) in secrets)
         {
             if (secret.EnvironmentVariable is { } variable)
                 values[name] = environment(variable)

@@ -267,6 +267,28 @@ public sealed class SecretTests : IDisposable
         }
     }
 
+    [Fact]
+    public void The_container_runner_reads_a_local_source_for_a_variable_the_environment_does_not_have()
+    {
+        var wf = new WorkflowBuilder("runner")
+            .AddStep("check", (string?)null, new StepOptions
+            {
+                CommandSpecified = true, Command = "sh",
+                ArgumentList = new[] { "-c", "if [ \"$RUNNER_KEY\" = \"$" + _variable + "\" ]; then echo saw-it; else echo missed; fi" },
+                Env = new Hashtable { ["RUNNER_KEY"] = Ref() },
+            })
+            .Build();
+        var step = wf.GetStep("check")!;
+        var manifest = Runner.ManifestBuilder.For(wf, step, new Runner.ManifestLayout
+        {
+            InputDirectory = _ => "", OutputDirectory = _ => Path.Combine(_root, "out"), ParameterValue = _ => null, WorkflowFile = "none.axl.ps1", RunId = "r1",
+        });
+        var result = Runner.StepRunner.Execute(manifest, wf, CancellationToken.None);
+        Assert.True(result.Success, result.Error?.ToString());
+        Assert.Equal("saw-it", File.ReadAllText(Path.Combine(_root, "out", "output.txt")).Trim());
+        Assert.Null(Environment.GetEnvironmentVariable("RUNNER_KEY"));
+    }
+
     // ---- sensitive parameters ----------------------------------------------------------------------------------
 
     private static AxlWorkflow SensitiveWorkflow() => new WorkflowBuilder("sens")
