@@ -15,6 +15,7 @@
         'Add-AxlStep'
         'Add-AxlParameter'
         'Add-AxlGraph'
+        'New-AxlSecretReference'
         'Get-AxlWorkflow'
         'Test-AxlWorkflow'
         'ConvertTo-AxlIr'
@@ -43,7 +44,7 @@
         'Start-AxlWorker'
     )
     VariablesToExport    = @()
-    AliasesToExport      = @('AxlWorkflow', 'Step', 'Parameter', 'Graph')
+    AliasesToExport      = @('AxlWorkflow', 'Step', 'Parameter', 'Graph', 'AxlSecret')
     PrivateData          = @{
         PSData = @{
             Tags       = @('workflow', 'pipeline', 'argo', 'kubeflow', 'dagster', 'mlops', 'dag')

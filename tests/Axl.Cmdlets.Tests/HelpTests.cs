@@ -116,7 +116,7 @@ public sealed class HelpTests(PowerShellFixture ps)
             """);
         r.ShouldSucceed();
         var lines = r.Objects.Cast<string>().OrderBy(s => s, StringComparer.Ordinal).ToList();
-        Assert.Equal(new[] { "AxlWorkflow=New-AxlWorkflow|True", "Graph=Add-AxlGraph|True", "Parameter=Add-AxlParameter|True", "Step=Add-AxlStep|True" }, lines);
+        Assert.Equal(new[] { "AxlSecret=New-AxlSecretReference|True", "AxlWorkflow=New-AxlWorkflow|True", "Graph=Add-AxlGraph|True", "Parameter=Add-AxlParameter|True", "Step=Add-AxlStep|True" }, lines);
     }
 
     [Fact]

@@ -46,6 +46,6 @@ public sealed class ModuleTests(PowerShellFixture ps)
         var manifest = File.ReadAllText(Path.Combine(Repo.Root, "module", "Axl.psd1"));
         var listed = System.Text.RegularExpressions.Regex.Matches(manifest, @"'((?:New|Add|Get|Test|ConvertTo|ConvertFrom|Invoke|Register|Publish|Submit|Start|Stop|Wait|Build|Remove)-Axl\w+|ConvertTo-\w+)'").Count;
         Assert.Equal(listed.ToString(), o[4]);
-        Assert.Equal("AxlWorkflow,Graph,Parameter,Step", string.Join(",", o[5].Split(',').OrderBy(x => x, StringComparer.Ordinal)));
+        Assert.Equal("AxlSecret,AxlWorkflow,Graph,Parameter,Step", string.Join(",", o[5].Split(',').OrderBy(x => x, StringComparer.Ordinal)));
     }
 }

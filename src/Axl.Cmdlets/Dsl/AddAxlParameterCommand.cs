@@ -17,11 +17,13 @@ public sealed class AddAxlParameterCommand : PSCmdlet
 
     [Parameter] public string? Type { get; set; }
     [Parameter] public string? Description { get; set; }
+    /// <summary>Masks the value (***) in run records, logs, summaries and envelopes, keeps it out of compiled output; a resumed run needs it again.</summary>
+    [Parameter] public SwitchParameter Sensitive { get; set; }
 
     protected override void EndProcessing()
     {
         var builder = DslContext.Require(this, "Parameter", Name);
         var location = new SourceLocation(NewAxlWorkflowCommand.NullIfEmpty(MyInvocation.ScriptName), MyInvocation.ScriptLineNumber);
-        builder.AddParameter(Name, Default, Type, Description, location);
+        builder.AddParameter(Name, Default, Type, Description, location, Sensitive.IsPresent);
     }
 }

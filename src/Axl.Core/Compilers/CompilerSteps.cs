@@ -32,6 +32,26 @@ public static class CompilerSteps
         return args;
     }
 
+    /// <summary>
+    /// Whether a parameter's default is written into compiled output: not for a -Sensitive parameter, which becomes a
+    /// required input there (give it at submit time, or take the value from a secret).
+    /// </summary>
+    public static bool HasInlineDefault(AxlParameter p) => p.HasDefault && !p.Sensitive;
+
+    /// <summary>
+    /// The step's secret environment variables for a back end whose pods read Kubernetes secrets (Argo, KFP): every
+    /// reference must name one; one that does not is a compile error naming the step and the variable.
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, SecretReference>> KubernetesSecrets(AxlWorkflow wf, AxlStep s, string backend)
+    {
+        foreach (var (name, secret) in s.Secrets)
+            if (!secret.HasKubernetes)
+                throw new AxlCompileException(CompileErrorIds.NotExpressible,
+                    $"step '{s.Name}' takes environment variable '{name}' from {secret}, which names no Kubernetes secret: {backend} pods read secrets from Kubernetes only.",
+                    $"add the Kubernetes source to the reference: AxlSecret -Kubernetes <secret> -Key <key>{(secret.EnvironmentVariable is { } v ? " -EnvironmentVariable " + v : "")} (local runs keep the local source).", wf.Name);
+        return s.Secrets.ToList();
+    }
+
     /// <summary>Upstream steps whose output this step reads (one artifact each), in input order.</summary>
     public static List<AxlStep> DataUpstream(AxlWorkflow wf, AxlStep s)
     {

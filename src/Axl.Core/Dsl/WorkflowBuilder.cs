@@ -13,7 +13,7 @@ namespace Axl.Dsl;
 public sealed record StepDefinition(string Name, ScriptBlock? Body, string? BodyText, StepOptions Options, SourceLocation Location);
 
 /// <summary>A workflow parameter as recorded by the Parameter keyword.</summary>
-public sealed record ParameterDefinition(string Name, object? Default, string? Type, string? Description, SourceLocation Location);
+public sealed record ParameterDefinition(string Name, object? Default, string? Type, string? Description, SourceLocation Location, bool Sensitive = false);
 
 /// <summary>
 /// Records a workflow definition (from the DSL keywords or from C#) and builds the IR:
@@ -62,9 +62,9 @@ public sealed partial class WorkflowBuilder
         return this;
     }
 
-    public WorkflowBuilder AddParameter(string name, object? defaultValue = null, string? type = null, string? description = null, SourceLocation location = default)
+    public WorkflowBuilder AddParameter(string name, object? defaultValue = null, string? type = null, string? description = null, SourceLocation location = default, bool sensitive = false)
     {
-        _parameters.Add(new ParameterDefinition(name, NormalizeValue(defaultValue), type, description, location));
+        _parameters.Add(new ParameterDefinition(name, NormalizeValue(defaultValue), type, description, location, sensitive));
         return this;
     }
 
@@ -169,7 +169,7 @@ public sealed partial class WorkflowBuilder
                 continue;
             }
             seen[p.Name] = p;
-            result.Add(new AxlParameter(p.Name, p.Default, p.Type, p.Description, p.Location));
+            result.Add(new AxlParameter(p.Name, p.Default, p.Type, p.Description, p.Location, p.Sensitive));
         }
         return result;
     }
@@ -269,15 +269,23 @@ public sealed partial class WorkflowBuilder
 
         // Environment.
         var env = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        var secrets = new SortedDictionary<string, SecretReference>(StringComparer.Ordinal);
         if (o.Env is not null)
             foreach (DictionaryEntry e in o.Env)
             {
                 var key = Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "";
                 if (!EnvNameRegex().IsMatch(key))
                     Report(DiagnosticIds.InvalidOption, $"environment variable name '{key}' is not valid.", "use letters, digits and '_', not starting with a digit.", d.Location, d.Name);
-                env[key] = Convert.ToString(Unwrap(e.Value), CultureInfo.InvariantCulture) ?? "";
+                if (Unwrap(e.Value) is SecretReference secret)
+                {
+                    foreach (var problem in SecretProblems(secret))
+                        Report(DiagnosticIds.InvalidSecret, $"the secret for environment variable '{key}' ({secret}) {problem.What}.", problem.Fix, d.Location, d.Name);
+                    secrets[key] = secret;
+                }
+                else env[key] = Convert.ToString(Unwrap(e.Value), CultureInfo.InvariantCulture) ?? "";
             }
         step.Env = new ReadOnlyDictionary<string, string>(env);
+        step.Secrets = new ReadOnlyDictionary<string, SecretReference>(secrets);
 
         // Inputs and data edges.
         var inputs = new List<InputBinding>();
@@ -519,6 +527,28 @@ public sealed partial class WorkflowBuilder
 
     internal static string NormalizeSource(string text) => text.Replace("\r\n", "\n").Replace('\r', '\n');
 
+    /// <summary>What is wrong with a secret reference (empty when nothing is).</summary>
+    public static IEnumerable<(string What, string Fix)> SecretProblems(SecretReference r)
+    {
+        if (r.KubernetesSecret is null && r.KubernetesKey is null && r.EnvironmentVariable is null && r.VaultSecret is null && r.Vault is null)
+            yield return ("names no source", "give -Kubernetes <secret> -Key <key>, -EnvironmentVariable <name>, or -Vault <vault> -Name <secret>.");
+        if (r.KubernetesSecret is not null || r.KubernetesKey is not null)
+        {
+            if (string.IsNullOrEmpty(r.KubernetesSecret) || !Dns1123.IsSubdomain(r.KubernetesSecret))
+                yield return ($"names Kubernetes secret '{r.KubernetesSecret}', which is not a valid secret name", "use a DNS-1123 name (lower case letters, digits, '-' and '.', at most 253 characters) with -Kubernetes.");
+            if (string.IsNullOrEmpty(r.KubernetesKey) || !SecretKeyRegex().IsMatch(r.KubernetesKey) || r.KubernetesKey.Length > 253)
+                yield return ($"has Kubernetes key '{r.KubernetesKey}', which is not a valid secret key", "give -Key with letters, digits, '-', '_' and '.'.");
+        }
+        if (r.EnvironmentVariable is not null && !EnvNameRegex().IsMatch(r.EnvironmentVariable))
+            yield return ($"reads environment variable '{r.EnvironmentVariable}', which is not a valid variable name", "use letters, digits and '_', not starting with a digit.");
+        if (r.Vault is not null && r.VaultSecret is null)
+            yield return ($"names vault '{r.Vault}' but no secret", "give the secret's name with -Name.");
+        if (r.VaultSecret is not null && string.IsNullOrWhiteSpace(r.VaultSecret))
+            yield return ("names an empty vault secret", "give the secret's name with -Name.");
+        if (r.EnvironmentVariable is not null && r.VaultSecret is not null)
+            yield return ("names two local sources (an environment variable and a vault secret)", "keep one of -EnvironmentVariable and -Vault/-Name.");
+    }
+
     internal static object? Unwrap(object? value) => value is PSObject pso ? pso.BaseObject : value;
 
     /// <summary>Turns PowerShell values into plain ones (strings, longs, doubles, bools) so the IR and its hash are stable.</summary>
@@ -581,5 +611,7 @@ public sealed partial class WorkflowBuilder
     [GeneratedRegex(@"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_-]*)\}")]
     internal static partial Regex PlaceholderRegex();
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*$")]
-    private static partial Regex EnvNameRegex();
+    internal static partial Regex EnvNameRegex();
+    [GeneratedRegex(@"^[-._a-zA-Z0-9]+$")]
+    private static partial Regex SecretKeyRegex();
 }

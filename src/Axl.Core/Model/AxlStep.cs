@@ -39,6 +39,8 @@ public sealed class AxlStep
     /// <summary>Timeout in seconds, null for none.</summary>
     public int? TimeoutSeconds { get; internal set; }
     public IReadOnlyDictionary<string, string> Env { get; internal set; } = new ReadOnlyDictionary<string, string>(new SortedDictionary<string, string>(StringComparer.Ordinal));
+    /// <summary>Environment variables whose values come from secrets at run time (variable name to reference; never a value).</summary>
+    public IReadOnlyDictionary<string, SecretReference> Secrets { get; internal set; } = new ReadOnlyDictionary<string, SecretReference>(new SortedDictionary<string, SecretReference>(StringComparer.Ordinal));
     /// <summary>Condition text as written (-When).</summary>
     public string? When { get; internal set; }
     /// <summary>Parsed condition, null when there is none or it did not parse.</summary>

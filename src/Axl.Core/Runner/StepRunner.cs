@@ -160,6 +160,17 @@ public static class StepRunner
         {
             return StepAttemptResult.Fail(new StepError(ex.Message, FailureKind.Infrastructure));
         }
+        // Secrets: on a cluster the pod has them already (secretKeyRef; Dagster sets them too). Run by hand (axl step,
+        // Invoke-AxlStep), a variable not set yet is read from the reference's local source now.
+        Dictionary<string, string> secretEnv;
+        try
+        {
+            secretEnv = SecretResolver.Resolve(step, step.Secrets.Where(kv => Environment.GetEnvironmentVariable(kv.Key) is null && kv.Value.HasLocal));
+        }
+        catch (AxlSecretException ex)
+        {
+            return StepAttemptResult.Fail(new StepError(ex.Message, FailureKind.User, step.Location.File, step.Location.Line));
+        }
         Directory.CreateDirectory(m.Output.Directory);
         ArtifactIO.CleanTemporaryFiles(m.Output.Directory);
         var inv = new StepInvocation
@@ -169,6 +180,7 @@ public static class StepRunner
             // The workflow file's folder, as in local runs (the code root may be higher up, e.g. a whole repository).
             WorkingDirectory = wf.SourceFile is { } source ? Path.GetDirectoryName(Path.GetFullPath(source)) : m.WorkDir,
             KillGrace = killGrace ?? TimeSpan.FromSeconds(10), Streams = streams, Preferences = preferences ?? StepPreferences.Default,
+            SecretEnvironment = secretEnv,
         };
         var result = step.Kind == StepKind.Command ? CommandStepExecutor.Run(inv, ct) : ScriptStepExecutor.Run(inv, ct);
         if (!result.Success) return result;

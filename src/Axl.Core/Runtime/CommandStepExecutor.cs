@@ -32,6 +32,7 @@ public static class CommandStepExecutor
         };
         foreach (var arg in step.Arguments) psi.ArgumentList.Add(Expand(arg, inv, outputFile));
         foreach (var kv in step.Env) psi.Environment[kv.Key] = kv.Value;
+        foreach (var kv in inv.SecretEnvironment) psi.Environment[kv.Key] = kv.Value;
         psi.Environment["AXL_WORKFLOW"] = inv.Workflow.Name;
         psi.Environment["AXL_RUN_ID"] = inv.RunId;
         psi.Environment["AXL_STEP"] = step.Name;
@@ -81,6 +82,7 @@ public static class CommandStepExecutor
             string? line;
             while ((line = await process.StandardError.ReadLineAsync()) is not null)
             {
+                if (inv.Mask is { } mask) line = mask(line); // stderr.log is kept with the run: no secret values in it
                 await log.WriteLineAsync(line);
                 inv.Streams?.Invoke(new StepStreamRecord(StepStream.Stderr, line));
                 lock (stderrTail)

@@ -38,6 +38,7 @@ public sealed class LocalRunner
     private Dictionary<string, object?> _parameters = null!;
     private int _done;
     private StreamWriter? _log;
+    private readonly SecretMask _mask = new();
     private ScriptStepHostPool? _hosts;
 
     private LocalRunner(AxlWorkflow wf, RunOptions options, Action<RunEvent>? onEvent, CancellationToken ct)
@@ -115,11 +116,20 @@ public sealed class LocalRunner
         var explicitValues = new Hashtable(StringComparer.OrdinalIgnoreCase);
         if (previousParameters is not null)
             foreach (DictionaryEntry e in previousParameters)
-                if (_wf.Parameters.Any(p => p.Name.Equals((string)e.Key, StringComparison.OrdinalIgnoreCase))) explicitValues[e.Key] = e.Value;
+                if (_wf.Parameters.FirstOrDefault(p => p.Name.Equals((string)e.Key, StringComparison.OrdinalIgnoreCase)) is { Sensitive: false })
+                    explicitValues[e.Key] = e.Value; // a sensitive value was never kept: it must be given again
         var fromFile = _options.ParametersFile is null ? null : ParameterResolver.ReadFile(_options.ParametersFile);
         if (fromFile is not null) foreach (var (k, v) in fromFile) explicitValues[k] = v;
         if (_options.Parameters is not null) foreach (DictionaryEntry e in _options.Parameters) explicitValues[e.Key] = e.Value;
+        if (previousParameters is not null)
+        {
+            var missing = _wf.Parameters.Where(p => p.Sensitive && !explicitValues.ContainsKey(p.Name)).Select(p => p.Name).ToList();
+            if (missing.Count > 0)
+                throw new AxlParameterException($"run '{runId}' of workflow '{_wf.Name}' cannot be resumed without its sensitive parameter{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Select(m => $"'{m}'"))}: sensitive values are not kept in the run record. Fix: give {(missing.Count > 1 ? "them" : "it")} again (Invoke-AxlLocalRun -Resume {runId} -Parameters @{{ {missing[0]} = ... }}, or axl run local --resume {runId} --param {missing[0]}=...).");
+        }
         _parameters = ParameterResolver.Resolve(_wf, null, explicitValues);
+        foreach (var p in _wf.Parameters.Where(p => p.Sensitive))
+            _mask.Add(Convert.ToString(_parameters.GetValueOrDefault(p.Name), CultureInfo.InvariantCulture));
 
         var runDir = RunStore.RunDirectory(_options.RunRoot, _wf.Name, runId);
         Directory.CreateDirectory(runDir);
@@ -139,7 +149,7 @@ public sealed class LocalRunner
             SourceFile = _wf.SourceFile,
             StartTime = DateTimeOffset.UtcNow,
             Directory = runDir,
-            Parameters = _parameters,
+            Parameters = _wf.Parameters.ToDictionary(p => p.Name, p => p.Sensitive && _parameters.GetValueOrDefault(p.Name) is not null ? AxlParameter.Masked : _parameters.GetValueOrDefault(p.Name), StringComparer.OrdinalIgnoreCase),
             Steps = list,
             Resumes = resumes,
         };
@@ -314,6 +324,19 @@ public sealed class LocalRunner
             catch (IOException) { /* fall through and compute it */ }
         }
 
+        // Secrets are read now, when the step runs, and live only in its environment.
+        IReadOnlyDictionary<string, string> secretEnv;
+        try
+        {
+            secretEnv = step.Secrets.Count == 0 ? new Dictionary<string, string>() : SecretResolver.Resolve(step);
+            foreach (var v in secretEnv.Values) _mask.Add(v);
+        }
+        catch (AxlSecretException ex)
+        {
+            Finish(step, r, StepStatus.Failed, new StepError(ex.Message, FailureKind.User, step.Location.File, step.Location.Line));
+            return;
+        }
+
         DeleteMetadata(r.Directory);
         Emit(RunEventKind.StepStarted, step.Name, $"step '{step.Name}' started", "Running");
         var maxAttempts = Math.Max(0, step.Retries) + 1;
@@ -329,6 +352,8 @@ public sealed class LocalRunner
                 KillGrace = _options.KillGrace, WorkingDirectory = invocation.WorkingDirectory,
                 Streams = record => Emit(RunEventKind.StepLog, step.Name, record.Message, "Running", record),
                 Preferences = _options.Preferences,
+                SecretEnvironment = secretEnv,
+                Mask = _mask.IsEmpty ? null : _mask.Apply,
             };
             StepAttemptResult result;
             try
@@ -397,7 +422,11 @@ public sealed class LocalRunner
                     keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["step"] = up.Name, ["sha256"] = up.OutputHash, ["mode"] = b.Mode.ToString() });
                     break;
                 case BindingSource.Parameter:
-                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["parameter"] = b.SourceName, ["value"] = _parameters.GetValueOrDefault(b.SourceName!) });
+                    var value = _parameters.GetValueOrDefault(b.SourceName!);
+                    // A sensitive value enters the key only as a hash of it (the key is kept in step.json and names cache files).
+                    if (_wf.Parameters.FirstOrDefault(p => p.Name.Equals(b.SourceName, StringComparison.OrdinalIgnoreCase)) is { Sensitive: true })
+                        value = Hashing.Sha256Text.Of(System.Text.Encoding.UTF8.GetBytes("axl-sensitive\n" + b.SourceName + "\n" + IrDocument.ToJson(value, indented: false)));
+                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["parameter"] = b.SourceName, ["value"] = value });
                     break;
                 case BindingSource.Constant:
                     keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["value"] = b.Constant });
@@ -429,6 +458,7 @@ public sealed class LocalRunner
 
     private void Finish(AxlStep step, AxlStepResult r, StepStatus status, StepError? error)
     {
+        if (error is not null && !_mask.IsEmpty) error = error with { Message = _mask.Apply(error.Message), ScriptLine = error.ScriptLine is null ? null : _mask.Apply(error.ScriptLine) };
         r.Status = status;
         r.Error = error;
         r.EndTime = DateTimeOffset.UtcNow;
@@ -502,6 +532,13 @@ public sealed class LocalRunner
 
     private void Emit(RunEventKind kind, string? step, string message, string status, StepStreamRecord? record = null)
     {
+        if (!_mask.IsEmpty)
+        {
+            // A step that prints a secret or a sensitive value does not put it in the log or the events.
+            message = _mask.Apply(message);
+            if (record is not null && _mask.Apply(record.Message) is var masked && masked != record.Message)
+                record = record with { Message = masked, Record = null }; // the original record holds the value too
+        }
         var r = step is null ? null : _results.GetValueOrDefault(step);
         var line = IrDocument.ToJson(new Dictionary<string, object?>
         {

@@ -76,7 +76,8 @@ public sealed class ScriptStepHost : IDisposable
         }
         var args = new Hashtable(StringComparer.OrdinalIgnoreCase);
         foreach (var kv in inv.Arguments) args[kv.Key] = kv.Value;
-        using var env = EnvironmentScope.Enter(step.Env, ct);
+        using var env = EnvironmentScope.Enter(inv.SecretEnvironment.Count == 0 ? step.Env
+            : step.Env.Concat(inv.SecretEnvironment).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal), ct);
         var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
         return Invoke(inv, ps => ps.AddScript(StepScript).AddArgument(step.Name).AddArgument(step.Source).AddArgument(args).AddArgument(inv.Preferences.Variables()), ct, timeout);
     }

@@ -21,6 +21,10 @@ public sealed class StepInvocation
     public string? WorkingDirectory { get; init; }
     /// <summary>What the step writes besides its output (warnings, verbose, host text, a command's stderr ...), as it writes it.</summary>
     public Action<StepStreamRecord>? Streams { get; init; }
+    /// <summary>Secret environment variables (name to value), read just before the step runs; never logged or written.</summary>
+    public IReadOnlyDictionary<string, string> SecretEnvironment { get; init; } = new Dictionary<string, string>();
+    /// <summary>Replaces secret and sensitive values in text the step writes to files kept with the run (stderr.log); null for none.</summary>
+    public Func<string, string>? Mask { get; init; }
     /// <summary>The preference variables the step starts with.</summary>
     public StepPreferences Preferences { get; init; } = StepPreferences.Default;
 }

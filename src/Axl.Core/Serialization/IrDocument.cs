@@ -23,13 +23,7 @@ public static class IrDocument
             ["schemaVersion"] = SchemaVersion,
             ["name"] = wf.Name,
             ["options"] = Options(wf.Options),
-            ["parameters"] = wf.Parameters.Select(p => (object?)new Dictionary<string, object?>
-            {
-                ["name"] = p.Name,
-                ["default"] = p.Default,
-                ["type"] = p.Type,
-                ["description"] = p.Description,
-            }).ToList(),
+            ["parameters"] = wf.Parameters.Select(p => (object?)Parameter(p)).ToList(),
             ["steps"] = wf.Steps.Select(s => (object?)Step(s, includeLocations)).ToList(),
             ["edges"] = wf.Edges.Select(e => (object?)new Dictionary<string, object?>(4)
             {
@@ -48,6 +42,20 @@ public static class IrDocument
         if (diagnostics is not null)
             root["diagnostics"] = diagnostics.Select(d => (object?)Diagnostic(d)).ToList();
         return root;
+    }
+
+    private static Dictionary<string, object?> Parameter(AxlParameter p)
+    {
+        var d = new Dictionary<string, object?>
+        {
+            ["name"] = p.Name,
+            // A sensitive default is never written out, only that there is one.
+            ["default"] = p.Sensitive && p.HasDefault ? AxlParameter.Masked : p.Default,
+            ["type"] = p.Type,
+            ["description"] = p.Description,
+        };
+        if (p.Sensitive) d["sensitive"] = true; // only when set: the IR (and hash) of other workflows is unchanged
+        return d;
     }
 
     public static Dictionary<string, object?> Diagnostic(AxlDiagnostic d) => new()
@@ -93,7 +101,7 @@ public static class IrDocument
     public static Dictionary<string, object?> Step(AxlStep s, bool includeLocations)
     {
         // Sized up front (same key order): a 10,000-step workflow makes hundreds of thousands of these maps.
-        var d = new Dictionary<string, object?>(26)
+        var d = new Dictionary<string, object?>(27)
         {
             ["name"] = s.Name,
             ["kubernetesName"] = s.KubernetesName,
@@ -139,6 +147,8 @@ public static class IrDocument
             ["image"] = s.Image,
             ["dependsOn"] = s.DependsOn.Cast<object?>().ToList(),
         };
+        // References only, never values; only when there are some, so the IR (and hash) of other steps is unchanged.
+        if (s.Secrets.Count > 0) d["secrets"] = s.Secrets.ToDictionary(kv => kv.Key, kv => (object?)kv.Value.ToTree());
         if (includeLocations)
         {
             d["file"] = s.Location.File;

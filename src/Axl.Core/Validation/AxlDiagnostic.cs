@@ -66,4 +66,5 @@ public static class DiagnosticIds
     public const string DuplicateParameter = "Axl.DuplicateParameter";
     public const string InvalidArtifactStore = "Axl.InvalidArtifactStore";
     public const string GraphCall = "Axl.GraphCall";
+    public const string InvalidSecret = "Axl.InvalidSecret";
 }

@@ -11,6 +11,12 @@ public static partial class Dns1123
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
     private static partial Regex LabelRegex();
 
+    [GeneratedRegex(@"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")]
+    private static partial Regex SubdomainRegex();
+
+    /// <summary>A DNS-1123 subdomain (the names of Kubernetes objects such as secrets): labels joined by '.', at most 253 characters.</summary>
+    public static bool IsSubdomain(string name) => name.Length is > 0 and <= 253 && SubdomainRegex().IsMatch(name);
+
     public static bool IsValid(string name) => name.Length is > 0 and <= MaxLength && LabelRegex().IsMatch(name);
 
     /// <summary>Lower-cases, turns '_', '.' and spaces into '-', drops other characters, collapses and trims hyphens.</summary>

@@ -22,7 +22,7 @@ public static class ArgoCases
     /// <summary>Every golden case, by file name (tests/golden/argo/&lt;name&gt;.yaml).</summary>
     public static IReadOnlyList<string> Names { get; } = new[]
     {
-        "linear", "diamond", "fan-out", "conditional", "path-mode", "command-step", "s3-artifact-store", "pvc", "artifact-code-delivery", "workflow-template",
+        "linear", "diamond", "fan-out", "conditional", "path-mode", "command-step", "s3-artifact-store", "pvc", "artifact-code-delivery", "workflow-template", "secrets",
     };
 
     public static IEnumerable<object[]> All() => Names.Select(n => new object[] { n });
@@ -39,6 +39,7 @@ public static class ArgoCases
         "pvc" => Pvc(),
         "artifact-code-delivery" => ArtifactCodeDelivery(),
         "workflow-template" => WorkflowTemplate(),
+        "secrets" => Secrets(),
         _ => throw new ArgumentException($"no Argo case '{name}'"),
     };
 
@@ -48,6 +49,32 @@ public static class ArgoCases
         new(name, options, new SourceLocation($"{CodeRoot}/{name}.axl.ps1", 1));
 
     private static SourceLocation At(string name, int line) => new($"{CodeRoot}/{name}.axl.ps1", line);
+
+    /// <summary>
+    /// Secrets: a script step and a command step take variables from Kubernetes secrets (one with a local source too),
+    /// beside a plain variable; a sensitive parameter with a default, which compiled output must not hold.
+    /// </summary>
+    public static Case Secrets()
+    {
+        const string n = "secrets";
+        var wf = Builder(n, new WorkflowDefinitionOptions { Image = "ghcr.io/acme/ml-runner:1.4.2" })
+            .AddParameter("Endpoint", "https://api.example.com", null, null, At(n, 2))
+            .AddParameter("Token", "default-token-value", null, "an access token", At(n, 3), sensitive: true)
+            .AddStep("fetch", "param($Endpoint, $Token) \"$Endpoint $($env:API_KEY.Length)\"",
+                new StepOptions { Env = new Hashtable
+                {
+                    ["API_KEY"] = new SecretReference { KubernetesSecret = "api-credentials", KubernetesKey = "api-key", EnvironmentVariable = "ACME_API_KEY" },
+                    ["DB_PASSWORD"] = new SecretReference { KubernetesSecret = "db", KubernetesKey = "password" },
+                    ["MODE"] = "fetch",
+                } }, At(n, 4))
+            .AddStep("upload", (string?)null, new StepOptions
+            {
+                CommandSpecified = true, Command = "sh", ArgumentList = new[] { "-c", "upload {fetch}" },
+                Env = new Hashtable { ["S3_SECRET"] = new SecretReference { KubernetesSecret = "api-credentials", KubernetesKey = "s3.secret" } },
+            }, At(n, 8))
+            .Build();
+        return new Case(n, wf, Options());
+    }
 
     /// <summary>A chain with the step options Argo maps: retries, resources and a GPU, env, timeout, a step image, typed parameters.</summary>
     public static Case Linear()

@@ -145,7 +145,8 @@ public sealed class ArgoStructureTests
                     Assert.Contains(input.GetProperty("path").GetString(), declared.Values);
             }
             // Parameter values travel in environment variables (never pasted into the manifest's JSON).
-            var env = L(Get(t, "container", "env")).Select(M).ToDictionary(e => (string)e["name"]!, e => (string)e["value"]!);
+            // (Secret variables have valueFrom instead of a value.)
+            var env = L(Get(t, "container", "env")).Select(M).Where(e => e.ContainsKey("value")).ToDictionary(e => (string)e["name"]!, e => (string)e["value"]!);
             foreach (var input in manifest.RootElement.GetProperty("inputs").EnumerateArray().Where(i => i.GetProperty("source").GetString() == "parameter"))
             {
                 Assert.Equal(JsonValueKind.Null, input.GetProperty("value").ValueKind);

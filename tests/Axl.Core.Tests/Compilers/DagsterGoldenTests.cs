@@ -10,7 +10,7 @@ namespace Axl.Core.Tests.Compilers;
 public sealed class DagsterGoldenTests
 {
     /// <summary>The Argo golden workflows that Dagster compiles (the artifact store and code delivery do not apply: artifacts stay on local disk).</summary>
-    public static IReadOnlyList<string> Names { get; } = new[] { "linear", "diamond", "fan-out", "conditional", "path-mode", "command-step" };
+    public static IReadOnlyList<string> Names { get; } = new[] { "linear", "diamond", "fan-out", "conditional", "path-mode", "command-step", "secrets" };
 
     public static IEnumerable<object[]> All() => Names.Select(n => new object[] { n });
 

@@ -11,7 +11,7 @@ public static class KfpCases
 {
     public static IReadOnlyList<string> V2Names { get; } = new[]
     {
-        "linear", "diamond", "fan-out", "conditional", "path-mode", "command-step", "s3-artifact-store", "artifact-code-delivery",
+        "linear", "diamond", "fan-out", "conditional", "path-mode", "command-step", "s3-artifact-store", "artifact-code-delivery", "secrets",
     };
 
     public static IReadOnlyList<string> V1Names { get; } = new[] { "linear", "conditional", "s3-artifact-store", "pvc", "artifact-code-delivery" };

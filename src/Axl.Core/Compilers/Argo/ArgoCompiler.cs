@@ -207,7 +207,7 @@ public static class ArgoCompiler
             var spec = Map()
                 .With("entrypoint", Entrypoint)
                 .With("serviceAccountName", _o.ServiceAccount ?? _wf.Options.ServiceAccount)
-                .With("arguments", Map().With("parameters", _wf.Parameters.Select(p => (object?)Parameter(p.Name, p.HasDefault ? ParameterText(p.Default) : null, p.Description)).ToList()));
+                .With("arguments", Map().With("parameters", _wf.Parameters.Select(p => (object?)Parameter(p.Name, CompilerSteps.HasInlineDefault(p) ? ParameterText(p.Default) : null, p.Description)).ToList()));
             switch (_storage.Kind)
             {
                 case ArgoStorageKind.RepositoryRef:
@@ -304,7 +304,8 @@ public static class ArgoCompiler
                 .With("command", new List<object?> { CompilerSteps.RunnerCommand })
                 .With("args", args)
                 .With("env", Env(s.Env.Concat(ParametersUsed(s).Select(p =>
-                    new KeyValuePair<string, string>(ManifestBuilder.ParameterEnvironmentVariable(_wf, p), "{{inputs.parameters." + p.Name + "}}")))))
+                    new KeyValuePair<string, string>(ManifestBuilder.ParameterEnvironmentVariable(_wf, p), "{{inputs.parameters." + p.Name + "}}"))),
+                    CompilerSteps.KubernetesSecrets(_wf, s, "Argo")))
                 .With("resources", Resources(s.Resources))
                 .With("volumeMounts", volume ? new List<object?> { Map().With("name", VolumeName).With("mountPath", DataRoot) } : null);
 

@@ -64,4 +64,14 @@ internal static class ArgoObjects
     /// <summary>{name, value} pairs of environment variables, sorted by name (ordinal) so the output never depends on the input order.</summary>
     public static List<object?> Env(IEnumerable<KeyValuePair<string, string>> env) =>
         env.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => (object?)Map().With("name", kv.Key).With("value", kv.Value)).ToList();
+
+    /// <summary>
+    /// As <see cref="Env(IEnumerable{KeyValuePair{string, string}})"/>, with secret variables as
+    /// <c>valueFrom.secretKeyRef</c> (the pod reads the value from the Kubernetes secret; the document never holds it).
+    /// </summary>
+    public static List<object?> Env(IEnumerable<KeyValuePair<string, string>> env, IEnumerable<KeyValuePair<string, Model.SecretReference>> secrets) =>
+        env.Select(kv => (Name: kv.Key, Item: Map().With("name", kv.Key).With("value", kv.Value)))
+            .Concat(secrets.Select(kv => (Name: kv.Key, Item: Map().With("name", kv.Key)
+                .With("valueFrom", Map().With("secretKeyRef", SecretKey(kv.Value.KubernetesSecret!, kv.Value.KubernetesKey!))))))
+            .OrderBy(e => e.Name, StringComparer.Ordinal).Select(e => (object?)e.Item).ToList();
 }

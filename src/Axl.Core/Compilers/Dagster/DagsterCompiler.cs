@@ -177,6 +177,7 @@ public static class DagsterCompiler
             Line();
             Parameters();
             Helpers();
+            if (_wf.Steps.Any(s => s.Secrets.Count > 0)) SecretHelper();
             foreach (var s in order) Op(s);
             Graph(order, graph);
             Line();
@@ -250,7 +251,7 @@ public static class DagsterCompiler
                 foreach (var p in _wf.Parameters)
                 {
                     var parts = new List<string> { "\"type\": " + PyType(p) };
-                    if (p.HasDefault) parts.Add("\"default\": " + PyValue(p));
+                    if (CompilerSteps.HasInlineDefault(p)) parts.Add("\"default\": " + PyValue(p));
                     if (p.Description is { } desc) parts.Add("\"description\": " + Str(desc));
                     Line("    " + Str(p.Name) + ": {" + string.Join(", ", parts) + "},");
                 }
@@ -278,6 +279,20 @@ public static class DagsterCompiler
                 foreach (var r in c.References().Where(r => r.IsParameter))
                     if (_wf.Parameters.FirstOrDefault(p => p.Name.Equals(r.Name, StringComparison.OrdinalIgnoreCase)) is { } p && !result.Contains(p)) result.Add(p);
             return result;
+        }
+
+        private void SecretHelper()
+        {
+            Line("""
+                def _secret(name, source):
+                    "A secret environment value, read from this process's environment when the op runs (never written here)."
+                    value = os.environ.get(source)
+                    if value is None:
+                        raise dagster.Failure(description="the secret for %s is read from environment variable %s, which is not set: set it in the environment of the Dagster process (from your secret store)." % (name, source))
+                    return value
+
+
+                """);
         }
 
         private void Helpers()
@@ -413,7 +428,7 @@ public static class DagsterCompiler
                 Line("    config_schema={");
                 foreach (var p in parameters)
                 {
-                    var field = "dagster.Field(" + PyType(p) + (p.HasDefault ? ", default_value=" + PyValue(p) : ", is_required=True") + (p.Description is { } pd ? ", description=" + Str(pd) : "") + ")";
+                    var field = "dagster.Field(" + PyType(p) + (CompilerSteps.HasInlineDefault(p) ? ", default_value=" + PyValue(p) : ", is_required=True") + (p.Description is { } pd ? ", description=" + Str(pd) : "") + ")";
                     Line("        " + Str(p.Name) + ": " + field + ",");
                 }
                 Line("    },");
@@ -429,7 +444,7 @@ public static class DagsterCompiler
             Line();
             Line("    Defined in " + _workflowFile + ", line " + s.Location.Line.ToString(CultureInfo.InvariantCulture) + "; runs in " + image + " on Argo and Kubeflow.");
             Line("    \"\"\"");
-            var call = "_run_step(context, " + py.ToUpperInvariant() + "_MANIFEST, inputs={" + string.Join(", ", data.Select(u => Str(u.Name) + ": " + _py[u.Name])) + "}, env=" + EnvLiteral(s.Env) + ")";
+            var call = "_run_step(context, " + py.ToUpperInvariant() + "_MANIFEST, inputs={" + string.Join(", ", data.Select(u => Str(u.Name) + ": " + _py[u.Name])) + "}, env=" + EnvLiteral(s) + ")";
             if (s.Condition is { } c)
             {
                 Line("    if not (" + PyCondition(c) + "):");
@@ -503,8 +518,15 @@ public static class DagsterCompiler
         private string Result(AxlStep u) => _py[u.Name] + "_out" + (u.Condition is null ? "" : ".result");
         private string Finished(AxlStep u) => _py[u.Name] + "_out" + (u.Condition is null ? "" : ".finished");
 
-        private static string EnvLiteral(IReadOnlyDictionary<string, string> env) =>
-            env.Count == 0 ? "{}" : "{" + string.Join(", ", env.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => Str(kv.Key) + ": " + Str(kv.Value))) + "}";
+        /// <summary>
+        /// The step's environment as a Python dict: plain values inline, secrets as <c>_secret(...)</c>, which reads a
+        /// variable of the Dagster process's environment when the op runs (its -EnvironmentVariable, else the variable's own name).
+        /// </summary>
+        private static string EnvLiteral(AxlStep s) =>
+            s.Env.Count + s.Secrets.Count == 0 ? "{}" : "{" + string.Join(", ",
+                s.Env.Select(kv => (kv.Key, Value: Str(kv.Value)))
+                    .Concat(s.Secrets.Select(kv => (kv.Key, Value: "_secret(" + Str(kv.Key) + ", " + Str(kv.Value.EnvironmentVariable ?? kv.Key) + ")")))
+                    .OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => Str(e.Key) + ": " + e.Value)) + "}";
 
         /// <summary>A Python string literal in double quotes: backslash, quote and control characters escaped, other text as is (the file is UTF-8).</summary>
         internal static string Str(string s)

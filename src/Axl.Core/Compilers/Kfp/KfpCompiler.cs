@@ -66,7 +66,7 @@ public static class KfpCompiler
     /// <summary>A default value typed as KFP reads it (a number, a boolean or a string).</summary>
     public static object? TypedDefault(AxlParameter p)
     {
-        if (!p.HasDefault) return null;
+        if (!CompilerSteps.HasInlineDefault(p)) return null;
         var text = CompilerSteps.ParameterText(p.Default);
         return CompilerSteps.KindOf(p) switch
         {
@@ -133,6 +133,7 @@ public static class KfpCompiler
             var components = Map();
             var executors = Map();
             var tasks = Map();
+            var platformExecutors = Map();
             if (_code is not null)
             {
                 components.With("comp-" + CodeTask, Map()
@@ -149,6 +150,7 @@ public static class KfpCompiler
             {
                 components.With("comp-" + s.KubernetesName, Component(s));
                 executors.With("exec-" + s.KubernetesName, Map().With("container", Container(s)));
+                if (SecretAsEnv(s) is { } secretAsEnv) platformExecutors.With("exec-" + s.KubernetesName, Map().With("secretAsEnv", secretAsEnv));
                 tasks.With(s.KubernetesName, Task(s));
             }
             var root = Map()
@@ -165,7 +167,10 @@ public static class KfpCompiler
                 .With("root", root)
                 .With("components", components)
                 .With("deploymentSpec", Map().With("executors", executors));
-            return new KfpDocument(_wf, KfpFormat.V2, tree, Header(), _images.ToList(), _wf.StepCount, warnings);
+            // Secrets: the Kubernetes platform spec (kfp-kubernetes' secretAsEnv), the second document of the file.
+            var platform = platformExecutors.Count == 0 ? null : Map().With("platforms", Map().With("kubernetes", Map()
+                .With("deploymentSpec", Map().With("executors", platformExecutors))));
+            return new KfpDocument(_wf, KfpFormat.V2, tree, Header(), _images.ToList(), _wf.StepCount, warnings, platform);
         }
 
         /// <summary>The SDK's comment block: the pipeline's name and inputs, for a person reading the file.</summary>
@@ -181,7 +186,7 @@ public static class KfpCompiler
                 foreach (var p in _wf.Parameters)
                 {
                     sb.Append("#    ").Append(p.Name).Append(": ").Append(ParameterType(p));
-                    if (p.HasDefault) sb.Append(" [Default: ").Append(OneLine(CompilerSteps.ParameterText(p.Default))).Append(']');
+                    if (CompilerSteps.HasInlineDefault(p)) sb.Append(" [Default: ").Append(OneLine(CompilerSteps.ParameterText(p.Default))).Append(']');
                     sb.Append('\n');
                 }
             }
@@ -198,7 +203,7 @@ public static class KfpCompiler
                 parameters.With(p.Name, Map()
                     .With("parameterType", ParameterType(p))
                     .With("defaultValue", TypedDefault(p))
-                    .With("isOptional", p.HasDefault ? true : null)
+                    .With("isOptional", CompilerSteps.HasInlineDefault(p) ? true : null)
                     .With("description", p.Description));
             return parameters;
         }
@@ -264,6 +269,19 @@ public static class KfpCompiler
                 .With("cachingOptions", Map().With("enableCache", _o.EnableCaching));
         }
 
+        /// <summary>kfp-kubernetes' secretAsEnv entries of a step (one per secret name, its keys mapped to variables), null when it has none.</summary>
+        private List<object?>? SecretAsEnv(AxlStep s)
+        {
+            var secrets = CompilerSteps.KubernetesSecrets(_wf, s, "Kubeflow Pipelines");
+            if (secrets.Count == 0) return null;
+            return secrets.GroupBy(kv => kv.Value.KubernetesSecret!, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal)
+                .Select(g => (object?)Map()
+                    .With("secretName", g.Key)
+                    .With("keyToEnv", g.OrderBy(kv => kv.Key, StringComparer.Ordinal)
+                        .Select(kv => (object?)Map().With("secretKey", kv.Value.KubernetesKey).With("envVar", kv.Key)).ToList()))
+                .ToList();
+        }
+
         private ArgoMap Container(AxlStep s)
         {
             var manifest = ManifestBuilder.For(_wf, s, _layout);
@@ -319,7 +337,7 @@ public static class KfpCompiler
             ["inputs"] = wf.Parameters.Select(p =>
             {
                 var input = new Dictionary<string, object?> { ["name"] = p.Name, ["type"] = V1Type(p) };
-                if (p.HasDefault) { input["default"] = CompilerSteps.ParameterText(p.Default); input["optional"] = true; }
+                if (CompilerSteps.HasInlineDefault(p)) { input["default"] = CompilerSteps.ParameterText(p.Default); input["optional"] = true; }
                 if (p.Description is not null) input["description"] = p.Description;
                 return (object?)input;
             }).ToList(),

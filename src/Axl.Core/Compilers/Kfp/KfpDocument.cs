@@ -25,8 +25,9 @@ public sealed class KfpDocument
 
     private readonly string _yaml;
 
-    internal KfpDocument(AxlWorkflow wf, KfpFormat format, ArgoMap tree, string header, IReadOnlyList<string> images, int taskCount, IReadOnlyList<AxlDiagnostic> warnings)
+    internal KfpDocument(AxlWorkflow wf, KfpFormat format, ArgoMap tree, string header, IReadOnlyList<string> images, int taskCount, IReadOnlyList<AxlDiagnostic> warnings, ArgoMap? platformSpec = null)
     {
+        PlatformSpec = platformSpec;
         Format = format;
         Tree = tree;
         Name = wf.KubernetesName;
@@ -35,7 +36,7 @@ public sealed class KfpDocument
         Images = images;
         TaskCount = taskCount;
         Warnings = warnings;
-        _yaml = header + CompilerYaml.Serialize(tree);
+        _yaml = header + CompilerYaml.Serialize(tree) + (platformSpec is null ? "" : "---\n" + CompilerYaml.Serialize(platformSpec));
         Size = Encoding.UTF8.GetByteCount(_yaml);
     }
 
@@ -51,6 +52,8 @@ public sealed class KfpDocument
     public long Size { get; }
     public IReadOnlyList<AxlDiagnostic> Warnings { get; }
     public IReadOnlyDictionary<string, object?> Tree { get; }
+    /// <summary>V2: the platform spec (the YAML file's second document: Kubernetes secrets as environment variables), null when there is none.</summary>
+    public IReadOnlyDictionary<string, object?>? PlatformSpec { get; }
 
     public string ToYaml() => _yaml;
 

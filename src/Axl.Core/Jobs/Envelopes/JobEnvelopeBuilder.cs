@@ -18,7 +18,9 @@ public sealed class JobEnvelopeBuildResult
 /// <summary>
 /// Turns a workflow of command steps into a job envelope: one task per step in topological order, arguments with
 /// workflow parameter placeholders substituted, -Stdin as input_from_task, -Timeout as timeout_secs (default 300),
-/// -Env as an <c>env NAME=value ... program</c> wrapper. What an envelope cannot express is an error naming the step:
+/// -Env as an <c>env [--axl-secret=NAME=SOURCE]... NAME=value ... program</c> wrapper (see <see cref="TaskEnvironment"/>: the
+/// worker sets the variables in the program's environment, and reads secrets from its own environment, never the
+/// envelope). What an envelope cannot express is an error naming the step:
 /// script steps, a {step} file placeholder (a task reads an earlier task's output only on standard input), {output},
 /// -When conditions, timeouts over 3600 s.
 /// </summary>
@@ -65,6 +67,11 @@ public static class JobEnvelopeBuilder
                         problems.Add($"step '{step.Name}' reads the output of step '{name}' through the file placeholder {{{name}}} in argument '{arg}': a task can read an earlier task's output only on standard input. Fix: use -Stdin {name} (and drop the placeholder), if the program reads standard input.");
                         return m.Value;
                     }
+                    if (workflow.Parameters.FirstOrDefault(p => p.Name.Equals(name, StringComparison.OrdinalIgnoreCase)) is { Sensitive: true })
+                    {
+                        problems.Add($"step '{step.Name}' puts the sensitive parameter '{name}' into argument '{arg}': an envelope's arguments are stored in the queue and shown in the worker's log and process list. Fix: give the step the value as a secret (-Env @{{ {name.ToUpperInvariant()} = (AxlSecret -EnvironmentVariable <worker variable>) }}) and let the program read it from its environment.");
+                        return m.Value;
+                    }
                     if (values.TryGetValue(name, out var v)) return v;
                     problems.Add($"step '{step.Name}' uses {{{name}}}, which is not a workflow parameter with a value. Fix: give it with -Parameters @{{ {name} = ... }}.");
                     return m.Value;
@@ -83,11 +90,16 @@ public static class JobEnvelopeBuilder
             if (step.Retries > 0) warnings.Add($"step '{step.Name}': -Retries {step.Retries} is not part of a job envelope (a failed task fails the job); it is dropped.");
 
             var command = step.Command!;
-            if (step.Env.Count > 0)
+            foreach (var (name, secret) in step.Secrets.Where(kv => !kv.Value.HasKubernetes && kv.Value.EnvironmentVariable is null))
+                problems.Add($"step '{step.Name}' takes environment variable '{name}' from {secret}: a queue worker reads secrets from its own environment only. Fix: add -EnvironmentVariable <worker variable> to the AxlSecret reference.");
+            if (step.Env.Count > 0 || step.Secrets.Count > 0)
             {
-                // The envelope has no environment: run the program under env(1) with the variables, which keeps the meaning.
-                args.InsertRange(0, step.Env.Select(kv => $"{kv.Key}={kv.Value}").Append(command));
-                command = "env";
+                // The envelope has no environment field: an env wrapper that the worker runs itself, with the values in
+                // the program's environment. Secrets travel by name only (the worker's variable; a Kubernetes-only
+                // reference reads the variable of the same name).
+                args = TaskEnvironment.WrapperArguments(step.Env,
+                    step.Secrets.Select(kv => new KeyValuePair<string, string>(kv.Key, kv.Value.EnvironmentVariable ?? kv.Key)), command, args);
+                command = TaskEnvironment.EnvCommand;
             }
             tasks.Add(new JobTask { TaskNumber = number, Command = command, Args = args, TimeoutSecs = Math.Clamp(timeout, 1, JobEnvelope.MaxTimeoutSecs), InputFromTask = inputFrom });
         }

@@ -54,8 +54,18 @@ public static class EnvelopeExecutor
                 var stdoutPath = Path.Combine(scratch, $"task-{task.TaskNumber}.stdout");
                 var stderrPath = Path.Combine(scratch, $"task-{task.TaskNumber}.stderr");
                 string? stdinPath = task.InputFromTask is { } from && stdoutFiles.TryGetValue(from, out var f) ? f : null;
-                log?.Invoke($"job {envelope.JobId}: task {task.TaskNumber}: {task.Command} {string.Join(' ', task.Args)}".TrimEnd());
-                var r = RunTask(task, stdinPath, stdoutPath, stderrPath, options, cancellation, abort, out var cancelled);
+                TaskLaunch launch;
+                try { launch = TaskEnvironment.For(task); }
+                catch (TaskEnvironmentException ex)
+                {
+                    result.Tasks.Add(new QueuedTaskResult { TaskNumber = task.TaskNumber, Command = task.Command, Status = "crashed", Error = "could not be started: " + ex.Message });
+                    result.FailedTask = task.TaskNumber;
+                    result.Error = $"task {task.TaskNumber} ({task.Command}) could not be started: {ex.Message}";
+                    break;
+                }
+                // The program and the names of its variables, never their values.
+                log?.Invoke($"job {envelope.JobId}: task {task.TaskNumber}: {launch.Describe()}");
+                var r = RunTask(task, launch, stdinPath, stdoutPath, stderrPath, options, cancellation, abort, out var cancelled);
                 if (cancelled) { result.Cancelled = true; break; }
                 result.Tasks.Add(r);
                 if (r.Status == "cancelled")
@@ -80,12 +90,12 @@ public static class EnvelopeExecutor
         return result;
     }
 
-    private static QueuedTaskResult RunTask(JobTask task, string? stdinPath, string stdoutPath, string stderrPath, JobQueueOptions options, CancellationToken cancellation, CancellationToken abort, out bool cancelled)
+    private static QueuedTaskResult RunTask(JobTask task, TaskLaunch launch, string? stdinPath, string stdoutPath, string stderrPath, JobQueueOptions options, CancellationToken cancellation, CancellationToken abort, out bool cancelled)
     {
         cancelled = false;
         var r = new QueuedTaskResult { TaskNumber = task.TaskNumber, Command = task.Command };
         var watch = Stopwatch.StartNew();
-        var psi = new ProcessStartInfo(task.Command)
+        var psi = new ProcessStartInfo(launch.Program)
         {
             UseShellExecute = false,
             RedirectStandardInput = true,
@@ -93,7 +103,8 @@ public static class EnvelopeExecutor
             RedirectStandardError = true,
             WorkingDirectory = options.WorkingDirectory ?? Environment.CurrentDirectory,
         };
-        foreach (var a in task.Args) psi.ArgumentList.Add(a);
+        foreach (var a in launch.Arguments) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in launch.Environment) psi.Environment[name] = value;
         using var process = new Process { StartInfo = psi };
         try
         {
