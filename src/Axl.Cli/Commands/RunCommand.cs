@@ -26,7 +26,8 @@ public sealed class RunCommand : ICliCommand
           --param NAME=VALUE    one parameter value (repeatable; wins over --params)
           --run-root DIR        where runs are kept (default: $AXL_RUN_ROOT or ./.axl/runs)
           --run-id ID           id of the new run (default: time-sortable, e.g. 20261123-140501-a1b2c3)
-          --resume RUN_ID       continue that run: re-run only steps that failed or changed
+          --resume RUN_ID       continue that run: re-run only steps that failed or changed. A run has one
+                                writer: resuming a run that another process is running exits 1 (Axl.RunLocked)
           --cache               reuse outputs of earlier runs of unchanged steps (same code, options, inputs)
           --isolate-steps       a new runspace for every script step (default: warm runspaces are reused,
                                 each step in a fresh scope; the workflow file is loaded once per runspace)
@@ -116,6 +117,11 @@ public sealed class RunCommand : ICliCommand
         {
             foreach (var d in ex.Diagnostics.Where(d => d.IsError)) stderr.WriteLine(d.ToString());
             stderr.WriteLine($"axl: workflow '{wf.Name}' is not valid; nothing was run.");
+            return ExitCodes.UserError;
+        }
+        catch (AxlRunLockedException ex)
+        {
+            stderr.WriteLine($"error Axl.RunLocked: {ex.Message}");
             return ExitCodes.UserError;
         }
         catch (Exception ex) when (ex is AxlParameterException or AxlRunException)
