@@ -81,6 +81,17 @@ public sealed class RunCommand : ICliCommand
             Preferences = StepPreferences.FromFlags(args.Has("--verbose"), args.Has("--debug")),
         };
 
+        // A broken parameters file is refused before the engine starts (the run reads it again, with the workflow).
+        if (options.ParametersFile is { } parametersFile)
+        {
+            try { ParameterResolver.ReadFile(parametersFile); }
+            catch (AxlParameterException ex)
+            {
+                stderr.WriteLine($"axl: {ex.Message}");
+                return ExitCodes.UserError;
+            }
+        }
+
         using var host = new AxlEngineHost();
         var (workflows, errors) = host.LoadWorkflows(reference);
         foreach (var e in errors) stderr.WriteLine($"error {e.FullyQualifiedErrorId.Split(',')[0]}: {e.Exception.Message}");

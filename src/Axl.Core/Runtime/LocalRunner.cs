@@ -107,6 +107,10 @@ public sealed class LocalRunner
             }
             // One run, one writer: a second resume of a run that is going on is refused before it touches anything.
             _lock = RunLock.Acquire(dir, resume, _wf.Name);
+            // Under the lock no one else writes here: temp files are what a killed writer left. Remove them (run records
+            // and every step's folder; a step that runs again cleans its own folder anyway).
+            ArtifactIO.CleanTemporaryFiles(dir);
+            foreach (var s in _wf.Steps) ArtifactIO.CleanTemporaryFiles(Path.Combine(dir, s.Name));
             var previous = RunStore.Load(dir);
             foreach (var s in previous.Steps) _previous[s.Name] = s;
             previousParameters = new Hashtable(StringComparer.OrdinalIgnoreCase);
