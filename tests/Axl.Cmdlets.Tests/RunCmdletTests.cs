@@ -86,6 +86,46 @@ public sealed class RunCmdletTests(PowerShellFixture ps) : IDisposable
     }
 
     [Fact]
+    public void A_run_another_runner_holds_is_refused_as_busy_and_left_untouched()
+    {
+        var file = _dir.Write("held.axl.ps1", "AxlWorkflow held {\n  Step a { 1 }\n  Step b { param($a) $a + 1 }\n}\n");
+        var first = Run("(Invoke-AxlLocalRun $f -RunRoot $root -RunId h1).Directory", ("f", file));
+        first.ShouldSucceed();
+        var runDir = (string)first.Objects.Single()!;
+        var log = File.ReadAllText(Path.Combine(runDir, "log.jsonl"));
+        var record = File.ReadAllText(Path.Combine(runDir, "run.json"));
+
+        // This process holds the run, as a running `axl run local --resume h1` would.
+        var r = Run("""
+            $lockType = (Get-AxlRun held h1 -RunRoot $root).GetType().Assembly.GetType('Axl.Runtime.RunLock') # the module's own load context
+            $lock = $lockType::Acquire($d, 'h1', 'held')
+            try { Invoke-AxlLocalRun $f -RunRoot $root -Resume h1 }
+            finally { $lock.Dispose() }
+            """, ("f", file), ("d", runDir));
+        var e = Assert.Single(r.Errors);
+        Assert.StartsWith("Axl.RunLocked", e.FullyQualifiedErrorId);
+        Assert.Equal("ResourceBusy", e.CategoryInfo.Category.ToString());
+        Assert.Contains("run 'h1' of workflow 'held' is being run by process " + Environment.ProcessId, e.Exception.Message);
+        Assert.Contains(" UTC)", e.Exception.Message);
+        Assert.Empty(r.Output);
+        Assert.Equal(log, File.ReadAllText(Path.Combine(runDir, "log.jsonl")));
+        Assert.Equal(record, File.ReadAllText(Path.Combine(runDir, "run.json")));
+
+        // Released: the resume runs. A run recorded as running that nobody holds shows as Interrupted.
+        Run("Invoke-AxlLocalRun $f -RunRoot $root -Resume h1 | Out-Null", ("f", file)).ShouldSucceed();
+        var json = Path.Combine(runDir, "run.json");
+        File.WriteAllText(json, new System.Text.RegularExpressions.Regex("\"status\": \"Succeeded\"").Replace(File.ReadAllText(json), "\"status\": \"Running\"", 1)); // the run's own status comes first
+        var shown = Run("""
+            $run = Get-AxlRun held h1 -RunRoot $root
+            $run.Status.ToString()
+            $lock = $run.GetType().Assembly.GetType('Axl.Runtime.RunLock')::Acquire($d, 'h1', 'held')
+            try { (Get-AxlRun held h1 -RunRoot $root).Status.ToString() } finally { $lock.Dispose() }
+            """, ("d", runDir));
+        shown.ShouldSucceed();
+        Assert.Equal(new object[] { "Interrupted", "Running" }, shown.Objects);
+    }
+
+    [Fact]
     public void Json_log_lines_come_out_as_information_records()
     {
         var diamond = Path.Combine(Repo.Examples, "diamond", "diamond.axl.ps1");

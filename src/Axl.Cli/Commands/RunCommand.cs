@@ -26,7 +26,8 @@ public sealed class RunCommand : ICliCommand
           --param NAME=VALUE    one parameter value (repeatable; wins over --params)
           --run-root DIR        where runs are kept (default: $AXL_RUN_ROOT or ./.axl/runs)
           --run-id ID           id of the new run (default: time-sortable, e.g. 20261123-140501-a1b2c3)
-          --resume RUN_ID       continue that run: re-run only steps that failed or changed
+          --resume RUN_ID       continue that run: re-run only steps that failed or changed. A run has one
+                                writer: resuming a run that another process is running exits 1 (Axl.RunLocked)
           --cache               reuse outputs of earlier runs of unchanged steps (same code, options, inputs)
           --isolate-steps       a new runspace for every script step (default: warm runspaces are reused,
                                 each step in a fresh scope; the workflow file is loaded once per runspace)
@@ -80,6 +81,17 @@ public sealed class RunCommand : ICliCommand
             Preferences = StepPreferences.FromFlags(args.Has("--verbose"), args.Has("--debug")),
         };
 
+        // A broken parameters file is refused before the engine starts (the run reads it again, with the workflow).
+        if (options.ParametersFile is { } parametersFile)
+        {
+            try { ParameterResolver.ReadFile(parametersFile); }
+            catch (AxlParameterException ex)
+            {
+                stderr.WriteLine($"axl: {ex.Message}");
+                return ExitCodes.UserError;
+            }
+        }
+
         using var host = new AxlEngineHost();
         var (workflows, errors) = host.LoadWorkflows(reference);
         foreach (var e in errors) stderr.WriteLine($"error {e.FullyQualifiedErrorId.Split(',')[0]}: {e.Exception.Message}");
@@ -116,6 +128,11 @@ public sealed class RunCommand : ICliCommand
         {
             foreach (var d in ex.Diagnostics.Where(d => d.IsError)) stderr.WriteLine(d.ToString());
             stderr.WriteLine($"axl: workflow '{wf.Name}' is not valid; nothing was run.");
+            return ExitCodes.UserError;
+        }
+        catch (AxlRunLockedException ex)
+        {
+            stderr.WriteLine($"error Axl.RunLocked: {ex.Message}");
             return ExitCodes.UserError;
         }
         catch (Exception ex) when (ex is AxlParameterException or AxlRunException)

@@ -3,7 +3,7 @@ using Axl.Runtime;
 
 namespace Axl.Cmdlets.Runs;
 
-/// <summary>Lists the local runs recorded under the run root, newest first.</summary>
+/// <summary>Lists the local runs recorded under the run root, newest first (a run recorded as running that no process holds shows as Interrupted).</summary>
 [Cmdlet(VerbsCommon.Get, "AxlRun")]
 [OutputType(typeof(AxlRun))]
 public sealed class GetAxlRunCommand : PSCmdlet
@@ -27,7 +27,7 @@ public sealed class GetAxlRunCommand : PSCmdlet
         foreach (var run in runs)
         {
             any = true;
-            WriteObject(run);
+            WriteObject(RunStore.WithLiveStatus(run));
         }
         if (!any && RunId is not null)
             WriteError(new ErrorRecord(new ItemNotFoundException($"There is no run '{RunId}'{(Workflow is null ? "" : $" of workflow '{Workflow}'")} under {root}. Fix: list runs with Get-AxlRun{(Workflow is null ? "" : " " + Workflow)}; give -RunRoot if the runs are elsewhere."),

@@ -79,6 +79,11 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
             WriteError(new ErrorRecord(ex, "Axl.InvalidParameter", ErrorCategory.InvalidArgument, wf));
             return;
         }
+        catch (AxlRunLockedException ex)
+        {
+            WriteError(new ErrorRecord(ex, "Axl.RunLocked", ErrorCategory.ResourceBusy, wf));
+            return;
+        }
         catch (AxlRunException ex)
         {
             WriteError(new ErrorRecord(ex, "Axl.RunNotStarted", ErrorCategory.InvalidOperation, wf));

@@ -83,6 +83,14 @@ public static class ManifestStepRun
             manifest = manifest with { WorkDir = workDir };
         }
 
+        // The output folder must take files before the step runs: finding out afterwards wastes the step, and is no crash.
+        foreach (var (target, field, isFile) in new[] { (manifest.Output.Directory, "output.directory", false), (manifest.Output.ValueFile, "output.valueFile", true) })
+        {
+            if (target is null) continue;
+            if (WriteProblem(target, isFile) is { } problem)
+                return Infra($"the output folder {(isFile ? "of " : "")}{target} ({field} in the manifest) cannot be written: {problem} Fix: mount a writable volume there, or compile with an output location this container can write.");
+        }
+
         var workflowFile = manifest.WorkDir is { } dir && !Path.IsPathRooted(manifest.WorkflowFile) ? Path.Combine(dir, manifest.WorkflowFile) : manifest.WorkflowFile;
         log(new RunnerLogLine(manifest.Workflow, manifest.Step, "Running", sw.ElapsedMilliseconds, $"step '{manifest.Step}' of '{manifest.Workflow}' starting (Axl {AxlInfo.Version}, workflow file {workflowFile})", null, null));
         if (!File.Exists(workflowFile))
@@ -94,6 +102,9 @@ public static class ManifestStepRun
         if (manifest.WorkflowHash is { Length: > 0 } expected && expected != wf.Hash)
             return Infra($"the workflow code in {workflowFile} ({wf.ShortHash}) is not the one this manifest was compiled from ({(expected.Length >= 19 ? expected[7..19] : expected)}). Fix: rebuild the image or re-upload the code archive, then compile again.");
 
+        if (!IO.IoHandlerRegistry.TryGet(manifest.Output.IoHandler, out _))
+            return Infra($"output.ioHandler '{manifest.Output.IoHandler}' in the manifest is not a known IO handler (known: {IO.IoHandlerRegistry.KnownNames}). Fix: compile with the same Axl version as the runner, and register custom handlers in the workflow file.");
+
         var result = StepRunner.Execute(manifest, wf, ct, record => log(new RunnerLogLine(wf.Name, manifest.Step, "Running", sw.ElapsedMilliseconds, record.Message, null, record.Name) { Record = record }), killGrace, preferences);
         if (result.Success) return Done(wf.Name, "Succeeded", RunnerExitCodes.Success, null, $"step '{manifest.Step}' succeeded; output in {manifest.Output.Directory}");
         var error = result.Error!;
@@ -103,6 +114,23 @@ public static class ManifestStepRun
             FailureKind.Cancelled => RunnerExitCodes.Cancelled,
             _ => RunnerExitCodes.User,
         }, error, error.ToString());
+    }
+
+    /// <summary>Why a file cannot be written in the folder (or the file's folder; created if missing), or null when a test file can be written and deleted.</summary>
+    private static string? WriteProblem(string target, bool isFile)
+    {
+        try
+        {
+            var folder = isFile ? Path.GetDirectoryName(Path.GetFullPath(target)) ?? "." : target;
+            Directory.CreateDirectory(folder);
+            var probe = Path.Combine(folder, $".axl-write-test-{Guid.NewGuid():N}");
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException or System.Security.SecurityException)
+        {
+            return $"{ex.GetType().Name}: {ex.Message}";
+        }
     }
 
     public static string Kind(FailureKind kind) => kind switch

@@ -63,7 +63,14 @@ public sealed record StepManifest
         },
     };
 
-    /// <summary>Reads a manifest; a malformed one is an <see cref="AxlManifestException"/> naming what is wrong.</summary>
+    /// <summary>The sources an input can have.</summary>
+    public static readonly IReadOnlyList<string> Sources = new[] { "step", "parameter", "constant", "context" };
+
+    /// <summary>
+    /// Reads a manifest strictly; a malformed one is an <see cref="AxlManifestException"/> naming the field
+    /// (e.g. inputs[2].source) and what it must be: a null or non-object input, a field of the wrong type, a missing
+    /// field, an unknown source or mode, a constant that is not JSON. Fields it does not know are ignored.
+    /// </summary>
     public static StepManifest Parse(string json, string origin = "manifest")
     {
         JsonDocument doc;
@@ -71,41 +78,94 @@ public sealed record StepManifest
         catch (JsonException ex) { throw new AxlManifestException($"{origin} is not valid JSON: {ex.Message}"); }
         using (doc)
         {
-            var r = doc.RootElement;
-            if (r.ValueKind != JsonValueKind.Object) throw new AxlManifestException($"{origin} must be a JSON object.");
-            var version = r.TryGetProperty("schemaVersion", out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt32() : 0;
-            if (version != CurrentSchemaVersion)
-                throw new AxlManifestException($"{origin} has schemaVersion {version}; this runner (Axl {AxlInfo.Version}) reads version {CurrentSchemaVersion}. Fix: compile the workflow with the same Axl version as the runner image.");
-            string Req(JsonElement e, string name, string where) =>
-                e.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && p.GetString() is { Length: > 0 } s
-                    ? s : throw new AxlManifestException($"{origin}: {where}'{name}' is missing or empty.");
-            string? Opt(JsonElement e, string name) =>
-                e.TryGetProperty(name, out var p) ? p.ValueKind switch
-                {
-                    JsonValueKind.String => p.GetString(),
-                    JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => p.GetRawText(),
-                    _ => null,
-                } : null;
-            var inputs = new List<ManifestInput>();
-            if (r.TryGetProperty("inputs", out var ins) && ins.ValueKind == JsonValueKind.Array)
-                foreach (var i in ins.EnumerateArray())
-                    inputs.Add(new ManifestInput(Req(i, "name", "an input's "), Req(i, "source", "an input's "), Opt(i, "from"), Opt(i, "mode") ?? "object", Opt(i, "path"), Opt(i, "value"), Opt(i, "env")));
-            if (!r.TryGetProperty("output", out var o) || o.ValueKind != JsonValueKind.Object)
-                throw new AxlManifestException($"{origin}: 'output' is missing.");
-            return new StepManifest
+            try { return Read(doc.RootElement, origin); }
+            catch (Exception ex) when (ex is InvalidOperationException or FormatException or KeyNotFoundException)
             {
-                SchemaVersion = version,
-                AxlVersion = Opt(r, "axlVersion") ?? "",
-                Workflow = Req(r, "workflow", ""),
-                WorkflowHash = Opt(r, "workflowHash"),
-                WorkflowFile = Req(r, "workflowFile", ""),
-                WorkDir = Opt(r, "workDir"),
-                Step = Req(r, "step", ""),
-                RunId = Opt(r, "runId"),
-                Inputs = inputs,
-                Output = new ManifestOutput(Req(o, "directory", "output."), Req(o, "ioHandler", "output."), Opt(o, "extension") ?? "", Opt(o, "valueFile")),
-            };
+                // Every field is checked before it is read; this only keeps a missed case from being a crash.
+                throw new AxlManifestException($"{origin} cannot be read: {ex.Message}");
+            }
         }
+    }
+
+    private static StepManifest Read(JsonElement r, string origin)
+    {
+        AxlManifestException Bad(string field, string problem) => new($"{origin}: '{field}' {problem}.");
+        static string Kind(JsonElement e) => e.ValueKind switch
+        {
+            JsonValueKind.Null => "null",
+            JsonValueKind.Number => "a number",
+            JsonValueKind.True or JsonValueKind.False => "true/false",
+            JsonValueKind.Array => "a list",
+            JsonValueKind.Object => "an object",
+            _ => "a string",
+        };
+        string? Str(JsonElement e, string name, string path, bool required)
+        {
+            if (!e.TryGetProperty(name, out var p) || p.ValueKind == JsonValueKind.Null)
+                return required ? throw Bad(path, p.ValueKind == JsonValueKind.Null && e.TryGetProperty(name, out _) ? "is null; it must be a string" : "is missing") : null;
+            if (p.ValueKind != JsonValueKind.String) throw Bad(path, $"must be a string, not {Kind(p)}");
+            var s = p.GetString()!;
+            if (required && s.Length == 0) throw Bad(path, "is empty");
+            return s;
+        }
+        // A value may be written as a JSON scalar (a number, true/false) by hand; it is kept as its JSON text.
+        string? Scalar(JsonElement e, string name, string path) =>
+            !e.TryGetProperty(name, out var p) ? null : p.ValueKind switch
+            {
+                JsonValueKind.Null => null,
+                JsonValueKind.String => p.GetString(),
+                JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => p.GetRawText(),
+                _ => throw Bad(path, $"must be a string, a number or true/false, not {Kind(p)}"),
+            };
+
+        if (r.ValueKind != JsonValueKind.Object) throw new AxlManifestException($"{origin} must be a JSON object, not {Kind(r)}.");
+        if (!r.TryGetProperty("schemaVersion", out var v))
+            throw Bad("schemaVersion", $"is missing; this runner (Axl {AxlInfo.Version}) reads version {CurrentSchemaVersion}");
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out var version))
+            throw Bad("schemaVersion", $"must be a whole number, not {(v.ValueKind == JsonValueKind.Number ? v.GetRawText() : Kind(v))}");
+        if (version != CurrentSchemaVersion)
+            throw new AxlManifestException($"{origin} has schemaVersion {version}; this runner (Axl {AxlInfo.Version}) reads version {CurrentSchemaVersion}. Fix: compile the workflow with the same Axl version as the runner image.");
+
+        var inputs = new List<ManifestInput>();
+        if (r.TryGetProperty("inputs", out var ins))
+        {
+            if (ins.ValueKind != JsonValueKind.Array) throw Bad("inputs", $"must be a list of inputs, not {Kind(ins)}");
+            var n = 0;
+            foreach (var i in ins.EnumerateArray())
+            {
+                var at = $"inputs[{n++}]";
+                if (i.ValueKind != JsonValueKind.Object) throw Bad(at, $"is {Kind(i)}; each input must be an object with 'name' and 'source'");
+                var name = Str(i, "name", at + ".name", required: true)!;
+                var source = Str(i, "source", at + ".source", required: true)!;
+                if (!Sources.Contains(source)) throw Bad(at + ".source", $"is '{source}'; it must be one of {string.Join(", ", Sources)}");
+                var mode = Str(i, "mode", at + ".mode", required: false) ?? "object";
+                if (mode is not ("object" or "path")) throw Bad(at + ".mode", $"is '{mode}'; it must be object or path");
+                var path = Str(i, "path", at + ".path", required: source == "step");
+                var value = Scalar(i, "value", at + ".value");
+                if (source == "constant" && value is not null)
+                {
+                    try { using var _ = JsonDocument.Parse(value); }
+                    catch (JsonException) { throw Bad(at + ".value", "is not valid JSON: a constant's value is JSON text, such as 42, true or \"\\\"quoted\\\"\""); }
+                }
+                inputs.Add(new ManifestInput(name, source, Str(i, "from", at + ".from", required: false), mode, path, value, Str(i, "env", at + ".env", required: false)));
+            }
+        }
+        if (!r.TryGetProperty("output", out var o)) throw Bad("output", "is missing");
+        if (o.ValueKind != JsonValueKind.Object) throw Bad("output", $"must be an object with 'directory' and 'ioHandler', not {Kind(o)}");
+        return new StepManifest
+        {
+            SchemaVersion = version,
+            AxlVersion = Scalar(r, "axlVersion", "axlVersion") ?? "",
+            Workflow = Str(r, "workflow", "workflow", required: true)!,
+            WorkflowHash = Str(r, "workflowHash", "workflowHash", required: false),
+            WorkflowFile = Str(r, "workflowFile", "workflowFile", required: true)!,
+            WorkDir = Str(r, "workDir", "workDir", required: false),
+            Step = Str(r, "step", "step", required: true)!,
+            RunId = Scalar(r, "runId", "runId"),
+            Inputs = inputs,
+            Output = new ManifestOutput(Str(o, "directory", "output.directory", required: true)!, Str(o, "ioHandler", "output.ioHandler", required: true)!,
+                Str(o, "extension", "output.extension", required: false) ?? "", Str(o, "valueFile", "output.valueFile", required: false)),
+        };
     }
 }
 

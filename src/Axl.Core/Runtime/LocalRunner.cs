@@ -40,6 +40,7 @@ public sealed class LocalRunner
     private StreamWriter? _log;
     private readonly SecretMask _mask = new();
     private ScriptStepHostPool? _hosts;
+    private RunLock? _lock;
 
     private LocalRunner(AxlWorkflow wf, RunOptions options, Action<RunEvent>? onEvent, CancellationToken ct)
     {
@@ -58,7 +59,13 @@ public sealed class LocalRunner
 
     private AxlRun Execute()
     {
-        Prepare();
+        try { Prepare(); }
+        catch
+        {
+            _log?.Dispose();
+            _lock?.Dispose();
+            throw;
+        }
         _hosts = new ScriptStepHostPool(_options.IsolateSteps);
         try
         {
@@ -80,6 +87,7 @@ public sealed class LocalRunner
             Emit(RunEventKind.RunFinished, null, $"run {_run.RunId} of '{_wf.Name}' {_run.Status.ToString().ToLowerInvariant()} in {_run.Duration?.TotalSeconds:0.0} s", _run.Status.ToString());
             _log?.Dispose();
             _hosts?.Dispose();
+            _lock?.Dispose(); // last: until here this process is the run's only writer
         }
         return _run;
     }
@@ -98,6 +106,12 @@ public sealed class LocalRunner
                 throw new AxlRunException($"there is no run '{resume}' of workflow '{_wf.Name}' under {_options.RunRoot}." +
                     (known.Count > 0 ? $" Recent runs: {string.Join(", ", known)}." : " It has no runs there yet.") + " Fix: pass a run id from Get-AxlRun (or the run directory's name).");
             }
+            // One run, one writer: a second resume of a run that is going on is refused before it touches anything.
+            _lock = RunLock.Acquire(dir, resume, _wf.Name);
+            // Under the lock no one else writes here: temp files are what a killed writer left. Remove them (run records
+            // and every step's folder; a step that runs again cleans its own folder anyway).
+            ArtifactIO.CleanTemporaryFiles(dir);
+            foreach (var s in _wf.Steps) ArtifactIO.CleanTemporaryFiles(Path.Combine(dir, s.Name));
             var previous = RunStore.Load(dir);
             foreach (var s in previous.Steps) _previous[s.Name] = s;
             previousParameters = new Hashtable(StringComparer.OrdinalIgnoreCase);
@@ -133,6 +147,12 @@ public sealed class LocalRunner
 
         var runDir = RunStore.RunDirectory(_options.RunRoot, _wf.Name, runId);
         Directory.CreateDirectory(runDir);
+        if (_lock is null)
+        {
+            _lock = RunLock.Acquire(runDir, runId, _wf.Name); // a new run: two starts with one -RunId cannot both write it
+            if (File.Exists(Path.Combine(runDir, RunStore.RunFile)))
+                throw new AxlRunException($"run '{runId}' of workflow '{_wf.Name}' already exists under {_options.RunRoot}. Fix: choose another -RunId, or -Resume {runId} to continue it.");
+        }
         _results = new Dictionary<string, AxlStepResult>(StringComparer.OrdinalIgnoreCase);
         var list = new List<AxlStepResult>();
         foreach (var s in _wf.Steps)

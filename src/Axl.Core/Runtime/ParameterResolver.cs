@@ -3,8 +3,7 @@ using System.Globalization;
 using System.Management.Automation;
 using System.Text.Json;
 using Axl.Model;
-using YamlDotNet.Core;
-using YamlDotNet.RepresentationModel;
+using Axl.Serialization;
 
 namespace Axl.Runtime;
 
@@ -93,10 +92,15 @@ public static class ParameterResolver
     {
         if (!File.Exists(path))
             throw new AxlParameterException($"parameters file '{path}' does not exist. Fix: check the path; it is read relative to the current directory.");
-        var text = File.ReadAllText(path);
         var ext = Path.GetExtension(path).ToLowerInvariant();
-        if (ext == ".json") return ReadJson(path, text);
-        return ReadYaml(path, text);
+        if (ext == ".json")
+        {
+            var size = new FileInfo(path).Length;
+            if (size > YamlLimits.Default.MaxBytes)
+                throw new AxlParameterException($"{path}: the file is {size:N0} bytes; a parameters file may have at most {YamlLimits.Default.MaxBytes:N0}. Fix: make it smaller (it should hold values, not data).");
+            return ReadJson(path, File.ReadAllText(path));
+        }
+        return ReadYaml(path);
     }
 
     private static IReadOnlyList<(string, object?)> ReadJson(string path, string text)
@@ -105,7 +109,7 @@ public static class ParameterResolver
         try { doc = JsonDocument.Parse(text); }
         catch (JsonException ex)
         {
-            throw new AxlParameterException($"{path}:{(ex.LineNumber ?? 0) + 1}: not valid JSON: {ex.Message} Fix: the file must be one JSON object of parameter names to values.");
+            throw new AxlParameterException($"{path}:{(ex.LineNumber ?? 0) + 1}:{(ex.BytePositionInLine ?? 0) + 1}: not valid JSON: {ex.Message} Fix: the file must be one JSON object of parameter names to values.");
         }
         using (doc)
         {
@@ -126,36 +130,24 @@ public static class ParameterResolver
         _ => null,
     };
 
-    private static IReadOnlyList<(string, object?)> ReadYaml(string path, string text)
+    private static IReadOnlyList<(string, object?)> ReadYaml(string path)
     {
-        var stream = new YamlStream();
-        try { stream.Load(new StringReader(text)); }
-        catch (YamlException ex)
+        object? doc;
+        try { doc = SafeYaml.LoadFile(path); }
+        catch (AxlYamlException ex) { throw new AxlParameterException(ex.Message); }
+        return doc switch
         {
-            throw new AxlParameterException($"{path}:{ex.Start.Line}:{ex.Start.Column}: not valid YAML: {ex.Message} Fix: write one 'name: value' per line.");
-        }
-        if (stream.Documents.Count == 0) return Array.Empty<(string, object?)>();
-        if (stream.Documents[0].RootNode is not YamlMappingNode map)
-            throw new AxlParameterException($"{path}: the parameters file must be a mapping of name to value (name: value per line), not a {stream.Documents[0].RootNode.NodeType.ToString().ToLowerInvariant()}.");
-        return map.Children.Select(kv => (((YamlScalarNode)kv.Key).Value ?? "", FromYaml(kv.Value))).ToList();
+            null => Array.Empty<(string, object?)>(),
+            YamlMap map => map.Select(kv => (kv.Key, FromYaml(kv.Value))).ToList(),
+            _ => throw new AxlParameterException($"{path}: the parameters file must be a mapping of name to value (name: value per line), not a {(doc is object?[] ? "sequence" : "scalar")}."),
+        };
     }
 
-    private static object? FromYaml(YamlNode node) => node switch
+    /// <summary>Nested YAML mappings become hashtables (as PowerShell hands them), sequences arrays.</summary>
+    private static object? FromYaml(object? value) => value switch
     {
-        YamlScalarNode s when s.Style == YamlDotNet.Core.ScalarStyle.Plain => Plain(s.Value),
-        YamlScalarNode s => s.Value,
-        YamlSequenceNode seq => seq.Children.Select(FromYaml).ToArray(),
-        YamlMappingNode m => m.Children.Aggregate(new Hashtable(StringComparer.OrdinalIgnoreCase), (h, kv) => { h[((YamlScalarNode)kv.Key).Value ?? ""] = FromYaml(kv.Value); return h; }),
-        _ => null,
+        object?[] seq => seq.Select(FromYaml).ToArray(),
+        YamlMap m => m.Aggregate(new Hashtable(StringComparer.OrdinalIgnoreCase), (h, kv) => { h[kv.Key] = FromYaml(kv.Value); return h; }),
+        _ => value,
     };
-
-    private static object? Plain(string? v)
-    {
-        if (v is null || v is "~" or "null" or "Null" or "NULL" or "") return null;
-        if (v is "true" or "True" or "TRUE") return true;
-        if (v is "false" or "False" or "FALSE") return false;
-        if (long.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l)) return l;
-        if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)) return d;
-        return v;
-    }
 }

@@ -4,7 +4,11 @@ namespace Axl.Runtime;
 
 public enum StepStatus { Pending, Running, Succeeded, Failed, Skipped, Cancelled }
 
-public enum RunStatus { Running, Succeeded, Failed, Cancelled }
+/// <summary>
+/// How a run stands. <see cref="Interrupted"/> is never written: it is how Get-AxlRun shows a run recorded as running
+/// whose lock no process holds (its process was killed or crashed before it could record the end); resume it.
+/// </summary>
+public enum RunStatus { Running, Succeeded, Failed, Cancelled, Interrupted }
 
 /// <summary>Who is at fault when a step fails: the user's code or input, or the machinery around it.</summary>
 public enum FailureKind { User, Infrastructure, Timeout, Cancelled }

@@ -177,6 +177,16 @@ public static class RunStore
         foreach (var r in NewestFirst(second)) yield return r;
     }
 
+    /// <summary>
+    /// The run as it stands now: a run recorded as running whose lock no process holds (killed, crashed) is shown as
+    /// <see cref="RunStatus.Interrupted"/>. For display (Get-AxlRun); the record on disk is not changed.
+    /// </summary>
+    public static AxlRun WithLiveStatus(AxlRun run)
+    {
+        if (run.Status == RunStatus.Running && !RunLock.IsHeld(run.Directory)) run.Status = RunStatus.Interrupted;
+        return run;
+    }
+
     /// <summary>The time part of a run id (yyyyMMdd-HHmmss), or the whole id when it has none.</summary>
     private static string TimePart(string runId) => runId.Length > 15 && runId[15] == '-' ? runId[..15] : runId;
 

@@ -213,11 +213,20 @@ public sealed class AxlExperiment
                 j.Status = JobStatus.Cancelled;
                 j.EndTime = DateTimeOffset.Now;
                 j.Error ??= "cancelled by Stop-AxlExperiment.";
-                if (j.RunDirectory is { } d && TryLoad(d) is { Status: RunStatus.Running } run)
+                if (j.RunDirectory is { } d && TryLoad(d) is { Status: RunStatus.Running })
                 {
-                    run.Status = RunStatus.Cancelled;
-                    run.EndTime = DateTimeOffset.Now;
-                    try { RunStore.SaveRun(run); } catch (IOException) { }
+                    // Only once the run's lock is free (its process is gone): a run still being run is not ours to mark.
+                    try
+                    {
+                        using var held = RunLock.TryAcquire(d, TimeSpan.FromSeconds(1));
+                        if (held is not null && TryLoad(d) is { Status: RunStatus.Running } run)
+                        {
+                            run.Status = RunStatus.Cancelled;
+                            run.EndTime = DateTimeOffset.Now;
+                            RunStore.SaveRun(run);
+                        }
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
                 }
             }
         });

@@ -188,12 +188,21 @@ public sealed class LocalJobHandle : IJobHandle
             try { run = RunStore.Load(dir); }
             catch (Exception ex) when (ex is IOException or JsonException or KeyNotFoundException or InvalidOperationException) { }
         var status = _cancelRequested ? JobStatus.Cancelled : exitCode == 0 && run?.Status == RunStatus.Succeeded ? JobStatus.Succeeded : JobStatus.Failed;
-        if (status == JobStatus.Cancelled && run is { Status: RunStatus.Running })
+        if (status == JobStatus.Cancelled && run is { Status: RunStatus.Running } && dir is not null)
         {
-            // The process was killed: no clean-up ran. Record the truth in run.json (the step records keep how far it got).
-            run.Status = RunStatus.Cancelled;
-            run.EndTime = DateTimeOffset.Now;
-            try { RunStore.SaveRun(run); } catch (IOException) { }
+            // The process was killed: no clean-up ran. Record the truth in run.json (the step records keep how far it got),
+            // under the run's lock: a run that another process is still running (a resume) is not ours to mark.
+            try
+            {
+                using var held = RunLock.TryAcquire(dir, TimeSpan.FromSeconds(2));
+                if (held is not null && RunStore.Load(dir) is { Status: RunStatus.Running } current)
+                {
+                    current.Status = RunStatus.Cancelled;
+                    current.EndTime = DateTimeOffset.Now;
+                    RunStore.SaveRun(current);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException or KeyNotFoundException or InvalidOperationException) { }
         }
         string? error = failure;
         if (status == JobStatus.Cancelled) error ??= $"job '{Spec.Name}' was cancelled; its process was killed.";
