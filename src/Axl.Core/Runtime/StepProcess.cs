@@ -205,6 +205,13 @@ public sealed class StepProcess : IDisposable
         if (Grouped) EndGroup(grace);
     }
 
+    internal static HashSet<int> LivePids()
+    {
+        var set = new HashSet<int>();
+        foreach (var p in Live.Keys) try { set.Add(p.Process.Id); } catch (InvalidOperationException) { }
+        return set;
+    }
+
     /// <summary>Kills every running step process group at once (SIGKILL): the process is about to exit.</summary>
     public static void KillAll()
     {
@@ -239,4 +246,87 @@ public sealed class StepProcess : IDisposable
         [DllImport("libc", SetLastError = true)]
         public static extern int kill(int pid, int sig);
     }
+}
+
+/// <summary>
+/// The programs a script step started (children of this process, e.g. <c>&amp; python train.py</c>), so that a stopped
+/// script step does not leave them running: those started while the step ran, that are not a command step's (those
+/// are <see cref="StepProcess"/> groups), are ended with their descendants. Linux only (it reads /proc); only while no
+/// other script step runs at the same time, since then nothing tells whose a new child is.
+/// </summary>
+internal static class StepChildren
+{
+    private static int _running;
+
+    public sealed class Snapshot : IDisposable
+    {
+        internal readonly HashSet<int> Before;
+        private int _disposed;
+        internal Snapshot(HashSet<int> before) { Before = before; Interlocked.Increment(ref _running); }
+        public void Dispose() { if (Interlocked.Exchange(ref _disposed, 1) == 0) Interlocked.Decrement(ref _running); }
+    }
+
+    public static Snapshot Take() => new(OperatingSystem.IsLinux() ? Children(Environment.ProcessId) : new HashSet<int>());
+
+    /// <summary>Ends the children started since <paramref name="snapshot"/> (SIGTERM to each tree, SIGKILL after the grace). Returns how many.</summary>
+    public static int EndNew(Snapshot snapshot, TimeSpan grace)
+    {
+        try
+        {
+            if (!OperatingSystem.IsLinux() || Volatile.Read(ref _running) > 1) return 0;
+            var managed = StepProcess.LivePids();
+            var fresh = Children(Environment.ProcessId).Where(p => !snapshot.Before.Contains(p) && !managed.Contains(p)).ToList();
+            if (fresh.Count == 0) return 0;
+            var tree = new List<int>();
+            foreach (var p in fresh) Descend(p, tree);
+            foreach (var p in tree) Kill(p, 15);
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed < grace && tree.Any(Alive)) Thread.Sleep(50);
+            foreach (var p in tree) if (Alive(p)) Kill(p, 9);
+            return fresh.Count;
+        }
+        finally { snapshot.Dispose(); }
+    }
+
+    private static void Descend(int pid, List<int> into)
+    {
+        if (into.Contains(pid)) return;
+        into.Add(pid);
+        foreach (var c in Children(pid)) Descend(c, into);
+    }
+
+    private static HashSet<int> Children(int pid)
+    {
+        var set = new HashSet<int>();
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+            {
+                string text;
+                try { text = File.ReadAllText(Path.Combine(task, "children")); }
+                catch (IOException) { continue; }
+                foreach (var part in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    if (int.TryParse(part, out var c)) set.Add(c);
+            }
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return set;
+    }
+
+    private static bool Alive(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[(stat.LastIndexOf(')') + 2)..];
+            return !state.StartsWith('Z') && !state.StartsWith('X');
+        }
+        catch (IOException) { return false; }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
+    private static void Kill(int pid, int sig) => kill(pid, sig);
 }
