@@ -154,6 +154,32 @@ public sealed class CliSignalTests : IDisposable
     }
 
     [Fact]
+    public void One_interrupt_ends_a_run_whose_step_is_stuck_in_a_dotnet_call_once_it_is_abandoned()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var started = Path.Combine(_dir.Path, "stuck1.started");
+        var file = _dir.Write("stuck1.axl.ps1", $$"""
+            AxlWorkflow stuck1 {
+                Step wedged {
+                    [System.IO.File]::WriteAllText('{{started}}', "$PID")
+                    [System.Threading.Thread]::Sleep(90000)
+                }
+            }
+            """);
+        using var axl = StartAxl("run", "local", file, "--run-root", Root, "--run-id", "r1");
+        var stderr = axl.StandardError.ReadToEndAsync();
+        _ = axl.StandardOutput.ReadToEndAsync();
+        WaitForPid(started, axl);
+        _pids.Clear();
+        Signal(axl.Id, "INT");
+        Assert.True(axl.WaitForExit(45_000), "axl waited for the stuck step after the interrupt");
+        axl.WaitForExit();
+        Assert.True(axl.ExitCode == 130, $"exit {axl.ExitCode}: {stderr.Result}");
+        Assert.Contains("did not stop within 3 s", stderr.Result);
+        Assert.Equal("Cancelled", RunJson(Path.Combine(Root, "stuck1", "r1")).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public void A_SIGKILLed_axl_takes_its_steps_processes_with_it()
     {
         if (OperatingSystem.IsWindows()) return;

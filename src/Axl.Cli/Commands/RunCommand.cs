@@ -153,8 +153,17 @@ public sealed class RunCommand : ICliCommand
         foreach (var f in run.Failed) stderr.WriteLine($"error Axl.StepFailed: step '{f.Name}' failed after {f.Attempts} attempt(s): {f.Error}. Logs and artifacts: {f.Directory}");
         if (run.Status != RunStatus.Succeeded && !quiet)
             stderr.WriteLine($"axl: run {run.RunId} {run.Status.ToString().ToLowerInvariant()}; fix the cause and continue it with: axl run local {reference} --resume {run.RunId}" + (args.Option("--run-root") is { } rr ? $" --run-root {rr}" : ""));
-        if (run.Status == RunStatus.Cancelled && Volatile.Read(ref signalled) is > 0 and var signal) return 128 + signal;
-        return run.Status == RunStatus.Succeeded ? ExitCodes.Success : ExitCodes.UserError;
+        var code = run.Status == RunStatus.Cancelled && Volatile.Read(ref signalled) is > 0 and var signal ? 128 + signal
+            : run.Status == RunStatus.Succeeded ? ExitCodes.Success : ExitCodes.UserError;
+        if (ScriptStepHost.AbandonedSteps > 0)
+        {
+            // A step stuck in a call nothing can interrupt still holds a thread: end the process now instead of
+            // waiting for it (its result is discarded, and the run is recorded already).
+            stdout.Flush();
+            stderr.Flush();
+            Environment.Exit(code);
+        }
+        return code;
     }
 
     /// <summary>The signal's number on Linux (SIGINT 2, SIGTERM 15, SIGHUP 1): the exit code is 128 plus it, as shells report.</summary>

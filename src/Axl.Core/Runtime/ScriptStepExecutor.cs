@@ -62,6 +62,11 @@ public sealed class ScriptStepHost : IDisposable
         _runspace.Open();
     }
 
+    private static int _abandoned;
+
+    /// <summary>How many steps this process abandoned (still running on a thread of their own): a host that ends should exit the process rather than wait for them.</summary>
+    public static int AbandonedSteps => Volatile.Read(ref _abandoned);
+
     /// <summary>False once a step was abandoned in it (a timeout inside a .NET call): such a host is not reused.</summary>
     public bool Healthy { get; private set; } = true;
 
@@ -110,6 +115,7 @@ public sealed class ScriptStepHost : IDisposable
                 StepChildren.EndNew(children, inv.KillGrace);
                 if (!stopped)
                 {
+                    Interlocked.Increment(ref _abandoned);
                     detached = true;
                     Healthy = false;
                     var runspace = _runspace;
