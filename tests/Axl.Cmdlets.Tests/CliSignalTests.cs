@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Axl.TestServices;
 using Xunit;
 
 namespace Axl.Cmdlets.Tests;
@@ -257,5 +258,109 @@ public sealed class CliSignalTests : IDisposable
         var sleeper = int.Parse(File.ReadAllText(bg).Trim());
         _pids.Add(sleeper);
         Assert.True(GoneWithin(sleeper, TimeSpan.FromSeconds(5)), $"sleep 31 (pid {sleeper}) outlived the timed-out step");
+    }
+}
+
+/// <summary>`axl worker`: a task's processes end when the worker is stopped, and die with it when it is killed.</summary>
+public sealed class WorkerSignalTests : IDisposable
+{
+    private readonly Axl.TestServices.RedisServer _redis = new();
+    private readonly TempDir _dir = new();
+    private readonly List<int> _pids = new();
+
+    public void Dispose()
+    {
+        foreach (var pid in _pids) try { Process.GetProcessById(pid).Kill(); } catch (Exception) { }
+        _dir.Dispose();
+        _redis.Dispose();
+    }
+
+    private (Process Worker, int Sleeper) StartWorkerOnALongTask()
+    {
+        var stream = "axl:sigtest:" + Guid.NewGuid().ToString("N")[..8];
+        var bg = Path.Combine(_dir.Path, "task.bg");
+        var jobId = "sig-" + Guid.NewGuid().ToString("N")[..8];
+        var envelope = JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["job_id"] = jobId,
+            ["plan_id"] = "sig",
+            ["tasks"] = new[] { new Dictionary<string, object> { ["task_number"] = 1, ["command"] = "sh", ["args"] = new[] { "-c", $"sleep 62 & echo $! > {bg}; wait" }, ["timeout_secs"] = 120 } },
+        });
+        Resp(_redis.Endpoint, "XADD", stream, "*", "job_id", jobId, "envelope", envelope);
+        var dll = Path.Combine(Repo.Root, "artifacts", "cli", "axl.dll");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { dll, "worker", "--redis", _redis.Endpoint, "--stream", stream, "--claim-idle", "600", "--kill-grace", "2" }) psi.ArgumentList.Add(a);
+        psi.Environment["AXL_JOB_KEY_PREFIX"] = stream + ":job:";
+        var worker = Process.Start(psi)!;
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline && !worker.HasExited)
+        {
+            if (File.Exists(bg) && int.TryParse(File.ReadAllText(bg).Trim(), out var pid)) { _pids.Add(pid); return (worker, pid); }
+            Thread.Sleep(50);
+        }
+        worker.Kill(true);
+        throw new Xunit.Sdk.XunitException($"the worker never started the task: {worker.StandardError.ReadToEnd()}");
+    }
+
+    private static bool GoneWithin(int pid, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (DateTime.UtcNow < deadline)
+        {
+            try
+            {
+                var stat = File.ReadAllText($"/proc/{pid}/stat");
+                if (stat[(stat.LastIndexOf(')') + 2)..].StartsWith('Z')) return true;
+            }
+            catch (IOException) { return true; }
+            Thread.Sleep(50);
+        }
+        return false;
+    }
+
+    [RedisFact]
+    public void A_SIGKILLed_worker_takes_its_task_processes_with_it()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var (worker, sleeper) = StartWorkerOnALongTask();
+        using (worker)
+        {
+            _ = worker.StandardError.ReadToEndAsync();
+            _ = worker.StandardOutput.ReadToEndAsync();
+            worker.Kill(); // SIGKILL, the worker alone (not its tree)
+            worker.WaitForExit();
+            Assert.True(GoneWithin(sleeper, TimeSpan.FromSeconds(15)), $"the task's grandchild (sleep, pid {sleeper}) outlived the killed worker");
+        }
+    }
+
+    [RedisFact]
+    public void SIGTERM_stops_the_worker_and_its_task_group()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var (worker, sleeper) = StartWorkerOnALongTask();
+        using (worker)
+        {
+            var stderr = worker.StandardError.ReadToEndAsync();
+            _ = worker.StandardOutput.ReadToEndAsync();
+            using (var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-TERM", worker.Id.ToString() } })!) kill.WaitForExit();
+            Assert.True(worker.WaitForExit(30_000), "the worker did not stop on SIGTERM");
+            worker.WaitForExit();
+            Assert.True(worker.ExitCode == 0, $"exit {worker.ExitCode}: {stderr.Result}");
+            Assert.True(GoneWithin(sleeper, TimeSpan.FromSeconds(5)), $"the task's grandchild (sleep, pid {sleeper}) outlived the stopped worker");
+            Assert.Contains("stays pending for another worker", stderr.Result);
+        }
+    }
+
+    private static void Resp(string endpoint, params string[] parts)
+    {
+        var i = endpoint.LastIndexOf(':');
+        using var client = new System.Net.Sockets.TcpClient(endpoint[..i], int.Parse(endpoint[(i + 1)..]));
+        var s = client.GetStream();
+        var sb = new System.Text.StringBuilder($"*{parts.Length}\r\n");
+        foreach (var p in parts) sb.Append('$').Append(System.Text.Encoding.UTF8.GetByteCount(p)).Append("\r\n").Append(p).Append("\r\n");
+        s.Write(System.Text.Encoding.UTF8.GetBytes(sb.ToString()));
+        var buffer = new byte[256];
+        var n = s.Read(buffer);
+        Assert.False(System.Text.Encoding.UTF8.GetString(buffer, 0, n).StartsWith('-'), System.Text.Encoding.UTF8.GetString(buffer, 0, n));
     }
 }
