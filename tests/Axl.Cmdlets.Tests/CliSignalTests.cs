@@ -243,6 +243,28 @@ public sealed class CliSignalTests : IDisposable
     }
 
     [Fact]
+    public void A_script_step_timeout_ends_the_programs_the_script_started()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var bg = Path.Combine(_dir.Path, "script.bg");
+        var file = _dir.Write("spawner.axl.ps1", $$"""
+            AxlWorkflow spawner {
+                Step spawn -Timeout 2 {
+                    $p = [System.Diagnostics.Process]::Start('sleep', '64')
+                    [System.IO.File]::WriteAllText('{{bg}}', "$($p.Id)")
+                    Start-Sleep -Seconds 60
+                }
+            }
+            """);
+        var result = CliTests.Axl("run", "local", file, "--run-root", Root, "--kill-grace", "1");
+        Assert.Equal(1, result.Exit);
+        Assert.Contains("timed out after 2 s and was stopped", result.Err);
+        var sleeper = int.Parse(File.ReadAllText(bg).Trim());
+        _pids.Add(sleeper);
+        Assert.True(GoneWithin(sleeper, TimeSpan.FromSeconds(5)), $"sleep 64 (pid {sleeper}), started by the script, outlived the timed-out step");
+    }
+
+    [Fact]
     public void A_command_step_timeout_leaves_no_grandchild()
     {
         if (OperatingSystem.IsWindows()) return;
