@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Globalization;
 using System.Management.Automation;
+using System.Runtime.InteropServices;
 using System.Text;
 using Axl.Dsl;
 using Axl.Model;
@@ -46,7 +47,12 @@ public sealed class RunCommand : ICliCommand
         did not stop the step as "ERROR: ...", progress (at most a line a second per activity), and the standard
         error of command steps. The same lines, with their level, are in the run's log.jsonl.
 
-        Exit codes: 0 the run succeeded, 1 a step failed or the input is invalid, 2 internal error.
+        Ctrl+C, SIGTERM or SIGHUP cancels the run: running steps are stopped with every process they started (SIGTERM
+        to their process groups, SIGKILL after --kill-grace), the run is recorded as cancelled and can be resumed with
+        --resume. A second signal aborts at once (all step processes killed, the run still recorded as cancelled).
+
+        Exit codes: 0 the run succeeded, 1 a step failed or the input is invalid, 2 internal error,
+        130 / 143 / 129 cancelled by SIGINT / SIGTERM / SIGHUP.
 
         """;
 
@@ -66,8 +72,10 @@ public sealed class RunCommand : ICliCommand
                 if (eq <= 0) throw new UsageException($"--param takes NAME=VALUE, got '{pair}'.");
                 values[pair[..eq]] = pair[(eq + 1)..];
             }
+        using var abort = new CancellationTokenSource();
         var options = new RunOptions
         {
+            Abort = abort.Token,
             RunRoot = args.Option("--run-root") is { } root ? Path.GetFullPath(root) : RunOptions.DefaultRunRoot(),
             RunId = args.Option("--run-id"),
             Resume = args.Option("--resume"),
@@ -100,14 +108,30 @@ public sealed class RunCommand : ICliCommand
             throw new UsageException($"{reference} defines {workflows.Count} workflows ({string.Join(", ", workflows.Select(w => w.Name))}); name one: {reference}:{workflows[0].Name}.");
         var wf = workflows[0];
 
+        // SIGINT (Ctrl+C), SIGTERM and SIGHUP: the first cancels the run (running steps are stopped with their process
+        // groups, the run is recorded as cancelled and can be resumed); a second one aborts at once (every step's
+        // group is killed, the run still recorded as cancelled). Exit code 128 + the signal's number.
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        var signalled = 0;
+        var signals = 0;
+        void OnSignal(PosixSignalContext ctx)
         {
-            e.Cancel = true;
-            stderr.WriteLine("axl: cancelling the run (steps are being stopped; resume it later with --resume)...");
-            cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+            ctx.Cancel = true;
+            var number = SignalNumber(ctx.Signal);
+            Interlocked.CompareExchange(ref signalled, number, 0);
+            if (Interlocked.Increment(ref signals) == 1)
+            {
+                lock (stderr) stderr.WriteLine($"axl: {ctx.Signal}: cancelling the run (steps are being stopped; resume it later with --resume; a second interrupt aborts at once)...");
+                cancel.Cancel();
+                return;
+            }
+            lock (stderr) { stderr.WriteLine($"axl: {ctx.Signal} again: aborting the run now (step processes killed; resume it later with --resume)"); stderr.Flush(); }
+            abort.Cancel();
+            Environment.Exit(128 + Volatile.Read(ref signalled));
+        }
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
         var quiet = args.Has("--quiet");
         var logJson = args.Has("--log-json");
         AxlRun run;
@@ -140,18 +164,34 @@ public sealed class RunCommand : ICliCommand
             stderr.WriteLine($"axl: {ex.Message}");
             return ExitCodes.UserError;
         }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
 
         if (args.Has("--json")) stdout.WriteLine(File.ReadAllText(Path.Combine(run.Directory, RunStore.RunFile)));
         else if (!quiet) stdout.Write(Describe(wf, run));
         foreach (var f in run.Failed) stderr.WriteLine($"error Axl.StepFailed: step '{f.Name}' failed after {f.Attempts} attempt(s): {f.Error}. Logs and artifacts: {f.Directory}");
         if (run.Status != RunStatus.Succeeded && !quiet)
             stderr.WriteLine($"axl: run {run.RunId} {run.Status.ToString().ToLowerInvariant()}; fix the cause and continue it with: axl run local {reference} --resume {run.RunId}" + (args.Option("--run-root") is { } rr ? $" --run-root {rr}" : ""));
-        return run.Status == RunStatus.Succeeded ? ExitCodes.Success : ExitCodes.UserError;
+        var code = run.Status == RunStatus.Cancelled && Volatile.Read(ref signalled) is > 0 and var signal ? 128 + signal
+            : run.Status == RunStatus.Succeeded ? ExitCodes.Success : ExitCodes.UserError;
+        if (ScriptStepHost.AbandonedSteps > 0)
+        {
+            // A step stuck in a call nothing can interrupt still holds a thread: end the process now instead of
+            // waiting for it (its result is discarded, and the run is recorded already).
+            stdout.Flush();
+            stderr.Flush();
+            Environment.Exit(code);
+        }
+        return code;
     }
+
+    /// <summary>The signal's number on Linux (SIGINT 2, SIGTERM 15, SIGHUP 1): the exit code is 128 plus it, as shells report.</summary>
+    private static int SignalNumber(PosixSignal signal) => signal switch
+    {
+        PosixSignal.SIGHUP => 1,
+        PosixSignal.SIGINT => 2,
+        PosixSignal.SIGQUIT => 3,
+        PosixSignal.SIGTERM => 15,
+        _ => (int)signal > 0 ? (int)signal : 1,
+    };
 
     private static int PositiveInt(string text, string option) =>
         int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : throw new UsageException($"{option} takes a positive whole number, got '{text}'.");

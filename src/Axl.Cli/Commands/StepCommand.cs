@@ -85,6 +85,8 @@ public sealed class StepCommand : ICliCommand
                 var (workflows, errors) = host.LoadWorkflows(file);
                 return (workflows, errors.Select(e => e.Exception.Message).ToList());
             }, line => Write(stdout, line), cancel.Token, grace, StepPreferences.FromFlags(args.Has("--verbose"), args.Has("--debug")));
+            // A script step abandoned in a call nothing can interrupt still holds a thread: end the process now.
+            if (ScriptStepHost.AbandonedSteps > 0) { stdout.Flush(); stderr.Flush(); Environment.Exit(outcome.ExitCode); }
             return outcome.ExitCode;
         }
         finally

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
+using Axl.Runtime;
 using Axl.Jobs.Queue;
 
 namespace Axl.Cli.Commands;
@@ -19,10 +21,13 @@ public sealed class WorkerCommand : ICliCommand
         (non-zero exit, timeout, crash) ends the job, a timeout sends SIGTERM then SIGKILL. The job's state and results
         go to the hash axl:job:<id>. Jobs of a worker that stopped answering are reclaimed after --claim-idle seconds
         (default 60, at least 1: a worker renews its claim every third of it). Each envelope is checked with the rules
-        of Test-AxlJobEnvelope first; a refused one fails, naming the rule, and nothing of it runs. Runs until Ctrl+C,
-        or until --max-jobs jobs ended here. Redis may be down at the start or go away at any time: the worker waits
-        and retries (0.5 s to 10 s apart, one log line when Redis goes and one when it is back), re-creates the stream
-        and group when Redis lost them, and keeps a finished job's result until it can be written.
+        of Test-AxlJobEnvelope first; a refused one fails, naming the rule, and nothing of it runs. Runs until Ctrl+C
+        or SIGTERM (the running task is stopped with every process it started, and its job stays pending for another
+        worker; a second signal exits at once), or until --max-jobs jobs ended here. Each task runs in a process group of
+        its own that dies with the worker, even when the worker is killed. Redis may be down at the start or go away at
+        any time: the worker waits and retries (0.5 s to 10 s apart, one log line when Redis goes and one when it is
+        back), re-creates the stream and group when Redis lost them, and keeps a finished job's result until it can be
+        written.
 
           --redis        the Redis server (host:port, or a StackExchange.Redis configuration string)
           --stream       the stream (default axl:jobs)
@@ -67,12 +72,26 @@ public sealed class WorkerCommand : ICliCommand
             var quiet = args.Has("--quiet");
             worker.Log += line => { if (!quiet) lock (stderr) stderr.WriteLine(line); };
             worker.JobFinished += job => { lock (stdout) { stdout.WriteLine($"{job.JobId} {job.State.ToString().ToLowerInvariant()}"); stdout.Flush(); } };
+            // SIGTERM or Ctrl+C: stop taking jobs and stop the running task (its whole process group; the job stays
+            // pending for another worker). A second one exits at once, killing the task's group first.
             using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cts.Cancel(); };
-            Console.CancelKeyPress += onCancel;
-            using var term = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
-            try { worker.RunAsync(maxJobs, cts.Token).GetAwaiter().GetResult(); }
-            finally { Console.CancelKeyPress -= onCancel; }
+            var signals = 0;
+            void OnSignal(PosixSignalContext ctx)
+            {
+                ctx.Cancel = true;
+                if (Interlocked.Increment(ref signals) == 1)
+                {
+                    if (!quiet) lock (stderr) stderr.WriteLine($"worker {worker.Name}: {ctx.Signal}: stopping (the running task is stopped, its job stays pending; a second signal exits at once)");
+                    cts.Cancel();
+                    return;
+                }
+                StepProcess.KillAll();
+                lock (stderr) { stderr.WriteLine($"worker {worker.Name}: {ctx.Signal} again: exiting now (task processes killed)"); stderr.Flush(); }
+                Environment.Exit(ctx.Signal == PosixSignal.SIGINT ? 130 : 143);
+            }
+            using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            worker.RunAsync(maxJobs, cts.Token).GetAwaiter().GetResult();
         }
         return ExitCodes.Success;
     }

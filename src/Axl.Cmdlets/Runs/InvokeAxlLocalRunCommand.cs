@@ -62,7 +62,17 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
             finally { events.CompleteAdding(); }
         });
         var progress = new RunProgress(wf, this);
-        foreach (var e in events.GetConsumingEnumerable()) progress.Show(e, LogFormat == "Json");
+        try
+        {
+            foreach (var e in events.GetConsumingEnumerable()) progress.Show(e, LogFormat == "Json");
+        }
+        catch (PipelineStoppedException)
+        {
+            // Ctrl+C (StopProcessing cancelled the run): let the runner stop the steps and record the run as cancelled
+            // (resumable) before the pipeline ends.
+            try { task.Wait(); } catch (AggregateException) { }
+            throw;
+        }
 
         AxlRun run;
         try

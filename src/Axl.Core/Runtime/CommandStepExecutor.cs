@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using System.Text;
 using Axl.Dsl;
 
@@ -10,7 +9,8 @@ namespace Axl.Runtime;
 /// Runs a command step: the program with its argument array (never a shell string), placeholders replaced by
 /// artifact paths and parameter values, standard input from a file or closed, standard output to a file that
 /// becomes the output (unless {output} names where the program writes it), standard error to stderr.log.
-/// A timeout sends SIGTERM, then SIGKILL to the whole tree after the grace period.
+/// The program runs in a process group of its own (<see cref="StepProcess"/>): a timeout or a cancellation sends SIGTERM
+/// to the whole group, then SIGKILL after the grace period; what it leaves running when it exits is ended too.
 /// </summary>
 public static class CommandStepExecutor
 {
@@ -24,10 +24,6 @@ public static class CommandStepExecutor
 
         var psi = new ProcessStartInfo(step.Command!)
         {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
             WorkingDirectory = inv.WorkingDirectory ?? Environment.CurrentDirectory,
         };
         foreach (var arg in step.Arguments) psi.ArgumentList.Add(Expand(arg, inv, outputFile));
@@ -39,10 +35,10 @@ public static class CommandStepExecutor
         psi.Environment["AXL_ATTEMPT"] = inv.Attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
         psi.Environment["AXL_OUTPUT_DIR"] = inv.OutputDirectory;
 
-        using var process = new Process { StartInfo = psi };
+        StepProcess sp;
         try
         {
-            process.Start();
+            sp = StepProcess.Start(psi, inv.StdinPath, inv.KillGrace);
         }
         catch (Win32Exception ex)
         {
@@ -50,25 +46,11 @@ public static class CommandStepExecutor
                 $"command '{step.Command}' could not be started: {ex.Message}. Fix: install it or put it on PATH, or give its full path in -Command.",
                 FailureKind.User, step.Location.File, step.Location.Line));
         }
+        using var _ = sp;
+        var process = sp.Process;
 
         var stderrTail = new StringBuilder();
         var stderrPath = Path.Combine(inv.OutputDirectory, "stderr.log");
-        Task stdinTask = Task.Run(async () =>
-        {
-            try
-            {
-                if (inv.StdinPath is not null)
-                {
-                    await using var src = File.OpenRead(inv.StdinPath);
-                    await src.CopyToAsync(process.StandardInput.BaseStream, CancellationToken.None);
-                }
-            }
-            catch (IOException) { /* the program closed its stdin early: fine */ }
-            finally
-            {
-                try { process.StandardInput.Close(); } catch (IOException) { }
-            }
-        });
         Task stdoutTask = Task.Run(async () =>
         {
             await using var dst = new FileStream(stdoutFile, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
@@ -94,28 +76,30 @@ public static class CommandStepExecutor
         });
 
         var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
-        var exitTask = process.WaitForExitAsync(CancellationToken.None);
-        int exited;
+        bool exited, cancelled = false;
         try
         {
-            exited = exitTask.Wait((int)Math.Min(int.MaxValue, timeout == Timeout.InfiniteTimeSpan ? -1 : timeout.TotalMilliseconds), ct) ? 0 : WaitHandle.WaitTimeout;
+            exited = sp.WaitForExit(timeout, ct);
         }
         catch (OperationCanceledException)
         {
-            exited = 1;
+            (exited, cancelled) = (false, true);
         }
-        if (exited != 0)
+        if (!exited)
         {
-            Terminate(process, inv.KillGrace);
-            Task.WaitAll(new[] { stdoutTask, stderrTask, stdinTask }, TimeSpan.FromSeconds(5));
+            sp.Stop(inv.KillGrace);
+            Task.WaitAll(new[] { stdoutTask, stderrTask }, TimeSpan.FromSeconds(5));
             TryDelete(stdoutFile);
             TryDelete(outputFile);
-            return StepAttemptResult.Fail(exited == WaitHandle.WaitTimeout
-                ? new StepError($"command '{step.Command}' timed out after {step.TimeoutSeconds} s: sent SIGTERM, then SIGKILL after {inv.KillGrace.TotalSeconds:0.#} s if still running", FailureKind.Timeout, step.Location.File, step.Location.Line)
-                : new StepError($"step '{step.Name}' was cancelled; its process tree was stopped", FailureKind.Cancelled));
+            var how = sp.Grouped ? "its process group (the command and every process it started)" : "its process tree";
+            return StepAttemptResult.Fail(!cancelled
+                ? new StepError($"command '{step.Command}' timed out after {step.TimeoutSeconds} s: sent SIGTERM to {how}, then SIGKILL after {inv.KillGrace.TotalSeconds:0.#} s if still running", FailureKind.Timeout, step.Location.File, step.Location.Line)
+                : new StepError($"step '{step.Name}' was cancelled; {how} was stopped", FailureKind.Cancelled));
         }
         process.WaitForExit();
-        Task.WaitAll(stdoutTask, stderrTask, stdinTask);
+        // What the command left running in its group (a background job) ends with it; it would hold the pipes open.
+        sp.EndLeftovers(inv.KillGrace);
+        Task.WaitAll(stdoutTask, stderrTask);
 
         if (process.ExitCode != 0)
         {
@@ -153,31 +137,8 @@ public static class CommandStepExecutor
         return string.Join(" | ", lines.Skip(Math.Max(0, lines.Length - n)).Select(l => l.TrimEnd('\r')));
     }
 
-    /// <summary>SIGTERM to the process, then SIGKILL to the whole tree once the grace period is over.</summary>
-    public static void Terminate(Process process, TimeSpan grace)
-    {
-        try
-        {
-            if (process.HasExited) return;
-            if (!OperatingSystem.IsWindows() && Native.kill(process.Id, Native.SIGTERM) == 0)
-            {
-                if (process.WaitForExit((int)Math.Max(0, grace.TotalMilliseconds))) return;
-            }
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(5000);
-        }
-        catch (InvalidOperationException) { /* already gone */ }
-    }
-
     private static void TryDelete(string path)
     {
         try { File.Delete(path); } catch (IOException) { }
-    }
-
-    private static class Native
-    {
-        public const int SIGTERM = 15;
-        [DllImport("libc", SetLastError = true)]
-        public static extern int kill(int pid, int sig);
     }
 }

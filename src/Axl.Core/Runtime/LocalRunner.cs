@@ -41,6 +41,8 @@ public sealed class LocalRunner
     private readonly SecretMask _mask = new();
     private ScriptStepHostPool? _hosts;
     private RunLock? _lock;
+    private readonly object _saveGate = new();
+    private bool _aborted;
 
     private LocalRunner(AxlWorkflow wf, RunOptions options, Action<RunEvent>? onEvent, CancellationToken ct)
     {
@@ -67,6 +69,7 @@ public sealed class LocalRunner
             throw;
         }
         _hosts = new ScriptStepHostPool(_options.IsolateSteps);
+        using var abort = _options.Abort.Register(AbortNow);
         try
         {
             Emit(RunEventKind.RunStarted, null, $"run {_run.RunId} of '{_wf.Name}' started ({_wf.StepCount} steps) in {_run.Directory}", "Running");
@@ -82,14 +85,42 @@ public sealed class LocalRunner
         }
         finally
         {
-            _run.EndTime = DateTimeOffset.UtcNow;
-            RunStore.SaveRun(_run);
+            lock (_saveGate)
+            {
+                if (!_aborted)
+                {
+                    _run.EndTime = DateTimeOffset.UtcNow;
+                    RunStore.SaveRun(_run);
+                }
+            }
             Emit(RunEventKind.RunFinished, null, $"run {_run.RunId} of '{_wf.Name}' {_run.Status.ToString().ToLowerInvariant()} in {_run.Duration?.TotalSeconds:0.0} s", _run.Status.ToString());
             _log?.Dispose();
             _hosts?.Dispose();
             _lock?.Dispose(); // last: until here this process is the run's only writer
         }
         return _run;
+    }
+
+    /// <summary>A second signal: kill every step's process group now, record the run as cancelled, write nothing more.</summary>
+    private void AbortNow()
+    {
+        StepProcess.KillAll();
+        lock (_saveGate)
+        {
+            if (_aborted) return;
+            _aborted = true;
+            var now = DateTimeOffset.UtcNow;
+            foreach (var r in _run.Steps.Where(r => r.Status == StepStatus.Running))
+            {
+                r.Status = StepStatus.Cancelled;
+                r.Error = new StepError($"step '{r.Name}' was cancelled: the run was aborted (a second interrupt); its processes were killed", FailureKind.Cancelled);
+                r.EndTime = now;
+                try { RunStore.SaveStep(r); } catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+            }
+            _run.Status = RunStatus.Cancelled;
+            _run.EndTime = now;
+            try { RunStore.SaveRun(_run); } catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+        }
     }
 
     private void Prepare()
@@ -367,7 +398,7 @@ public sealed class LocalRunner
             RunStore.SaveStep(r); // recorded before it runs: a crash mid-attempt still counts it
             var inv = new StepInvocation
             {
-                Workflow = _wf, Step = step, Arguments = invocation.Binding.Arguments, Placeholders = invocation.Binding.Placeholders,
+                Workflow = _wf, Step = step, Arguments = WithAttempt(invocation.Binding.Arguments, attempt), Placeholders = invocation.Binding.Placeholders,
                 StdinPath = invocation.Binding.StdinPath, OutputDirectory = r.Directory, RunId = _run.RunId, Attempt = attempt,
                 KillGrace = _options.KillGrace, WorkingDirectory = invocation.WorkingDirectory,
                 Streams = record => Emit(RunEventKind.StepLog, step.Name, record.Message, "Running", record),
@@ -405,6 +436,7 @@ public sealed class LocalRunner
             }
             error = result.Error!;
             if (error.Kind == FailureKind.Cancelled || _ct.IsCancellationRequested) break;
+            if (result.Abandoned) break; // it may still be running: no attempt on top of it
             if (attempt < maxAttempts)
             {
                 var delay = TimeSpan.FromTicks(Math.Min(_options.MaxRetryBackoff.Ticks, _options.RetryBackoff.Ticks * (1L << Math.Min(20, attempt - 1))));
@@ -414,6 +446,15 @@ public sealed class LocalRunner
         }
         var cancelled = error?.Kind == FailureKind.Cancelled || _ct.IsCancellationRequested;
         Finish(step, r, cancelled ? StepStatus.Cancelled : StepStatus.Failed, error);
+    }
+
+    /// <summary>The arguments with $AxlContext.Attempt set to this attempt's number.</summary>
+    private static IReadOnlyDictionary<string, object?> WithAttempt(IReadOnlyDictionary<string, object?> arguments, int attempt)
+    {
+        if (!arguments.Values.Any(v => v is AxlStepContext c && c.Attempt != attempt)) return arguments;
+        var copy = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (k, v) in arguments) copy[k] = v is AxlStepContext c ? c with { Attempt = attempt } : v;
+        return copy;
     }
 
     private sealed record Bound(StepManifest Manifest, StepBinding Binding, string? WorkingDirectory);

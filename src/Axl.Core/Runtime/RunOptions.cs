@@ -32,6 +32,11 @@ public sealed class RunOptions
 
     /// <summary>The preference variables every script step starts with ($VerbosePreference, $DebugPreference ...).</summary>
     public StepPreferences Preferences { get; init; } = StepPreferences.Default;
+    /// <summary>
+    /// Aborts the run at once (a second Ctrl+C or signal): every step's process group is killed, the running steps and
+    /// the run are recorded as cancelled (resumable), and nothing is written after that; the caller then exits.
+    /// </summary>
+    public CancellationToken Abort { get; init; }
 
     /// <summary>$AXL_RUN_ROOT, else .axl/runs under <paramref name="baseDirectory"/> (default: the process's current directory).</summary>
     public static string DefaultRunRoot(string? baseDirectory = null) =>

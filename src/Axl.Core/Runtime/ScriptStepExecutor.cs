@@ -49,6 +49,9 @@ public sealed class ScriptStepHost : IDisposable
         & $__axlInvoke $__axlBody $__axlArgs $__axlPreferences
         """;
 
+    /// <summary>How long a cancelled (not timed-out) step may take to stop before it is abandoned.</summary>
+    private static readonly TimeSpan CancelStopWait = TimeSpan.FromSeconds(3);
+
     private readonly Runspace _runspace;
     private bool _loaded;
 
@@ -58,6 +61,11 @@ public sealed class ScriptStepHost : IDisposable
         _runspace.ThreadOptions = PSThreadOptions.ReuseThread; // one pipeline thread for the host's life, not one per step
         _runspace.Open();
     }
+
+    private static int _abandoned;
+
+    /// <summary>How many steps this process abandoned (still running on a thread of their own): a host that ends should exit the process rather than wait for them.</summary>
+    public static int AbandonedSteps => Volatile.Read(ref _abandoned);
 
     /// <summary>False once a step was abandoned in it (a timeout inside a .NET call): such a host is not reused.</summary>
     public bool Healthy { get; private set; } = true;
@@ -93,15 +101,22 @@ public sealed class ScriptStepHost : IDisposable
             setup(ps);
             HookStreams(ps, inv);
             var output = new PSDataCollection<PSObject>();
+            using var children = StepChildren.Take();
             var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
             var signalled = WaitHandle.WaitAny(new[] { async.AsyncWaitHandle, ct.WaitHandle }, timeout);
             if (signalled != 0)
             {
                 // PowerShell stops at the next statement; a long .NET call cannot be interrupted. Wait the grace
-                // period, then leave it to finish in the background (its result is discarded) and retire this host.
+                // period (a cancelled run waits at most a few seconds), then leave it to finish in the background (its
+                // result is discarded), retire this host, and say so: no further attempt may start on top of it.
+                var timedOut = signalled == WaitHandle.WaitTimeout;
                 var stop = ps.BeginStop(null, null);
-                if (!stop.AsyncWaitHandle.WaitOne(inv.KillGrace))
+                var wait = timedOut ? inv.KillGrace : TimeSpan.FromTicks(Math.Min(inv.KillGrace.Ticks, CancelStopWait.Ticks));
+                var stopped = stop.AsyncWaitHandle.WaitOne(wait);
+                StepChildren.EndNew(children, inv.KillGrace);
+                if (!stopped)
                 {
+                    Interlocked.Increment(ref _abandoned);
                     detached = true;
                     Healthy = false;
                     var runspace = _runspace;
@@ -111,8 +126,13 @@ public sealed class ScriptStepHost : IDisposable
                         ps.Dispose();
                         runspace.Dispose();
                     });
+                    var why = timedOut ? $"timed out after {step.TimeoutSeconds} s" : "was cancelled";
+                    return StepAttemptResult.Fail(new StepError(
+                        $"step '{step.Name}' {why} and did not stop within {wait.TotalSeconds:0.#} s (it is stuck in a call PowerShell cannot interrupt, such as a .NET method); " +
+                        "it was abandoned and no further attempt was started on top of it. Fix: make the step's long calls interruptible (e.g. Start-Sleep, or a .NET call with a timeout or cancellation), or raise -Timeout",
+                        timedOut ? FailureKind.Timeout : FailureKind.Cancelled, step.Location.File, step.Location.Line)) with { Abandoned = true };
                 }
-                return StepAttemptResult.Fail(signalled == WaitHandle.WaitTimeout
+                return StepAttemptResult.Fail(timedOut
                     ? new StepError($"step '{step.Name}' timed out after {step.TimeoutSeconds} s and was stopped", FailureKind.Timeout, step.Location.File, step.Location.Line)
                     : new StepError($"step '{step.Name}' was cancelled", FailureKind.Cancelled));
             }

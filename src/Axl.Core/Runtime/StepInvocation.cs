@@ -35,6 +35,8 @@ public sealed record StepAttemptResult(bool Success, object? Value, string? Outp
     public static StepAttemptResult Ok(object? value) => new(true, value, null, null);
     public static StepAttemptResult OkFile(string file) => new(true, null, file, null);
     public static StepAttemptResult Fail(StepError error) => new(false, null, null, error);
+    /// <summary>The attempt did not stop when told to (a script step stuck in a .NET call) and was left running: no retry may start on top of it.</summary>
+    public bool Abandoned { get; init; }
 }
 
 /// <summary>The run context handed to a step parameter named AxlContext.</summary>

@@ -24,8 +24,8 @@ public sealed class EnvelopeRunResult
 /// <summary>
 /// Runs an envelope's tasks in order, on this machine: each program with its argument array (never a shell), standard
 /// input from the standard output of input_from_task (else closed), fail-fast at the first task that exits non-zero,
-/// times out or cannot start; a timeout sends SIGTERM, then SIGKILL after the grace period
-/// (<see cref="CommandStepExecutor.Terminate"/>). The stdout of every task is kept whole in a scratch folder for
+/// times out or cannot start; each task runs in a process group of its own (<see cref="StepProcess"/>): a timeout sends
+/// SIGTERM to the group, then SIGKILL after the grace period, and the group dies with the worker. The stdout of every task is kept whole in a scratch folder for
 /// piping; the results carry at most <see cref="JobQueueOptions.MaxCapturedBytes"/> of stdout and stderr per task.
 /// </summary>
 public static class EnvelopeExecutor
@@ -97,18 +97,15 @@ public static class EnvelopeExecutor
         var watch = Stopwatch.StartNew();
         var psi = new ProcessStartInfo(launch.Program)
         {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
             WorkingDirectory = options.WorkingDirectory ?? Environment.CurrentDirectory,
         };
         foreach (var a in launch.Arguments) psi.ArgumentList.Add(a);
         foreach (var (name, value) in launch.Environment) psi.Environment[name] = value;
-        using var process = new Process { StartInfo = psi };
+        StepProcess sp;
         try
         {
-            process.Start();
+            // In a process group of its own, with a lifeline: the task's processes end with it, and with this worker.
+            sp = StepProcess.Start(psi, stdinPath, options.KillGrace);
         }
         catch (Win32Exception ex)
         {
@@ -117,19 +114,8 @@ public static class EnvelopeExecutor
             r.DurationMs = watch.ElapsedMilliseconds;
             return r;
         }
-        var stdin = Task.Run(async () =>
-        {
-            try
-            {
-                if (stdinPath is not null)
-                {
-                    await using var src = File.OpenRead(stdinPath);
-                    await src.CopyToAsync(process.StandardInput.BaseStream);
-                }
-            }
-            catch (IOException) { /* the program closed its stdin early */ }
-            finally { try { process.StandardInput.Close(); } catch (IOException) { } }
-        });
+        using var _ = sp;
+        var process = sp.Process;
         var stdout = Task.Run(async () =>
         {
             await using var dst = new FileStream(stdoutPath, FileMode.CreateNew, FileAccess.Write);
@@ -144,11 +130,11 @@ public static class EnvelopeExecutor
         var timeout = TimeSpan.FromSeconds(task.EffectiveTimeoutSecs);
         bool exited, aborted = false;
         using var either = CancellationTokenSource.CreateLinkedTokenSource(cancellation, abort);
-        try { exited = process.WaitForExitAsync(CancellationToken.None).Wait(timeout, either.Token); }
+        try { exited = sp.WaitForExit(timeout, either.Token); }
         catch (OperationCanceledException)
         {
-            CommandStepExecutor.Terminate(process, options.KillGrace);
-            Task.WaitAll(new[] { stdin, stdout, stderr }, TimeSpan.FromSeconds(5));
+            sp.Stop(options.KillGrace);
+            Task.WaitAll(new[] { stdout, stderr }, TimeSpan.FromSeconds(5));
             if (cancellation.IsCancellationRequested)
             {
                 cancelled = true;
@@ -163,15 +149,16 @@ public static class EnvelopeExecutor
         }
         else if (!exited)
         {
-            CommandStepExecutor.Terminate(process, options.KillGrace);
-            Task.WaitAll(new[] { stdin, stdout, stderr }, TimeSpan.FromSeconds(5));
+            sp.Stop(options.KillGrace);
+            Task.WaitAll(new[] { stdout, stderr }, TimeSpan.FromSeconds(5));
             r.Status = "timeout";
             r.Error = $"timed out after {task.EffectiveTimeoutSecs} s: sent SIGTERM, then SIGKILL after {options.KillGrace.TotalSeconds:0.#} s if still running";
         }
         else
         {
             process.WaitForExit();
-            Task.WaitAll(stdin, stdout, stderr);
+            sp.EndLeftovers(options.KillGrace);
+            Task.WaitAll(stdout, stderr);
             r.ExitCode = process.ExitCode;
             if (process.ExitCode == 0) r.Status = "succeeded";
             else if (!OperatingSystem.IsWindows() && process.ExitCode is 128 + 4 or 128 + 6 or 128 + 7 or 128 + 8 or 128 + 9 or 128 + 11)
