@@ -32,6 +32,23 @@ public static class CompilerSteps
         return args;
     }
 
+    /// <summary>
+    /// The IO manifest of a step as compiled workflows carry it: <see cref="ManifestBuilder.For"/>'s, with the code
+    /// archive's SHA-256 pinned (codeArchiveSha256) when the code is delivered as an archive, so that the runner refuses
+    /// any other bytes before it extracts them.
+    /// </summary>
+    public static StepManifest Manifest(AxlWorkflow wf, AxlStep s, ManifestLayout layout, Delivery.CodeArchiveLocation? code)
+    {
+        var manifest = ManifestBuilder.For(wf, s, layout);
+        if (code is null) return manifest;
+        var sha = code.Sha256?.Trim().ToLowerInvariant() ?? "";
+        if (!System.Text.RegularExpressions.Regex.IsMatch(sha, "^sha256:[0-9a-f]{64}$"))
+            throw new AxlCompileException(CompileErrorIds.InvalidCompileOption,
+                $"the code archive location's sha256 is '{code.Sha256}', not sha256:<64 hex digits>, so the runner could not check the archive it downloads.",
+                "give the location Publish-AxlWorkflowCode output (its Sha256 is the archive's), unchanged.", wf.Name);
+        return manifest with { CodeArchiveSha256 = sha };
+    }
+
     /// <summary>Upstream steps whose output this step reads (one artifact each), in input order.</summary>
     public static List<AxlStep> DataUpstream(AxlWorkflow wf, AxlStep s)
     {

@@ -272,7 +272,7 @@ public static class ArgoCompiler
 
         private ArgoMap StepTemplate(AxlStep s)
         {
-            var manifest = ManifestBuilder.For(_wf, s, _layout);
+            var manifest = CompilerSteps.Manifest(_wf, s, _layout, _code);
             var volume = _storage.Kind == ArgoStorageKind.Volume;
             var dataUpstream = DataUpstream(s);
 

@@ -266,7 +266,7 @@ public static class KfpCompiler
 
         private ArgoMap Container(AxlStep s)
         {
-            var manifest = ManifestBuilder.For(_wf, s, _layout);
+            var manifest = CompilerSteps.Manifest(_wf, s, _layout, _code);
             if (manifest.Output.ValueFile is not null)
                 manifest = manifest with { Output = manifest.Output with { ValueFile = "{{$.outputs.parameters['" + ValueParameter + "'].output_file}}" } };
             var env = CompilerSteps.ParametersUsed(_wf, s)
