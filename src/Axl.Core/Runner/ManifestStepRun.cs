@@ -107,8 +107,16 @@ public static class ManifestStepRun
         var wf = workflows.FirstOrDefault(w => w.Name.Equals(manifest.Workflow, StringComparison.OrdinalIgnoreCase));
         if (wf is null)
             return Infra($"workflow '{manifest.Workflow}' cannot be loaded from {workflowFile}: {(errors.Count > 0 ? string.Join("; ", errors) : $"it defines {string.Join(", ", workflows.Select(w => w.Name))}")}");
-        if (manifest.WorkflowHash is { Length: > 0 } expected && expected != wf.Hash)
-            return Infra($"the workflow code in {workflowFile} ({wf.ShortHash}) is not the one this manifest was compiled from ({(expected.Length >= 19 ? expected[7..19] : expected)}). Fix: rebuild the image or re-upload the code archive, then compile again.");
+        if (manifest.WorkflowHash is { Length: > 0 } expected)
+        {
+            // The hash covers the definition and every file of the code root: the work dir when the file is named
+            // relative to it (what compiled workflows do), else the file's folder.
+            var codeRoot = manifest.WorkDir is { } root && !Path.IsPathRooted(manifest.WorkflowFile) ? root : null;
+            var actual = wf.HashFor(codeRoot);
+            if (expected != actual)
+                return Infra($"the workflow code in {codeRoot ?? Path.GetDirectoryName(Path.GetFullPath(workflowFile))} ({actual}) is not the one this manifest was compiled from ({expected}): " +
+                    "a step, a top-level line of the workflow file, or another file of the code root differs. Fix: rebuild the image or re-upload the code archive, then compile again.");
+        }
 
         var result = StepRunner.Execute(manifest, wf, ct, record => log(new RunnerLogLine(wf.Name, manifest.Step, "Running", sw.ElapsedMilliseconds, record.Message, null, record.Name) { Record = record }), killGrace, preferences);
         if (result.Success) return Done(wf.Name, "Succeeded", RunnerExitCodes.Success, null, $"step '{manifest.Step}' succeeded; output in {manifest.Output.Directory}");

@@ -25,13 +25,13 @@ public sealed class KfpDocument
 
     private readonly string _yaml;
 
-    internal KfpDocument(AxlWorkflow wf, KfpFormat format, ArgoMap tree, string header, IReadOnlyList<string> images, int taskCount, IReadOnlyList<AxlDiagnostic> warnings)
+    internal KfpDocument(AxlWorkflow wf, KfpFormat format, ArgoMap tree, string header, IReadOnlyList<string> images, int taskCount, IReadOnlyList<AxlDiagnostic> warnings, string? workflowHash = null)
     {
         Format = format;
         Tree = tree;
         Name = wf.KubernetesName;
         Workflow = wf.Name;
-        WorkflowHash = wf.Hash;
+        WorkflowHash = workflowHash ?? wf.Hash;
         Images = images;
         TaskCount = taskCount;
         Warnings = warnings;
