@@ -231,6 +231,32 @@ public sealed class CodeDeliveryTests(PowerShellFixture ps, S3rver s3) : IClassF
         Assert.Equal(32 << 20, new FileInfo(Path.Combine(workDir, "data.bin")).Length);
     }
 
+    [Fact]
+    public void Invoke_AxlStep_refuses_a_tampered_archive_and_one_over_the_caps()
+    {
+        var good = Archive("good.tar.gz", ("diamond.axl.ps1", Flow), ("count_words.py", CountWords));
+        var tampered = Archive("tampered.tar.gz", ("diamond.axl.ps1", Flow), ("count_words.py", CountWords + "# changed\n"));
+        var pinned = Sha256(File.ReadAllBytes(good));
+        var actual = Sha256(File.ReadAllBytes(tampered));
+        var workDir = Path.Combine(_dir.Path, "w", "workdir");
+        var manifest = PinnedManifest(pinned, "", "start", Path.Combine(_dir.Path, "out", "start"), null, workDir, new { name = "Base", source = "parameter", from = "Base", mode = "object", value = "10" });
+        var vars = new Dictionary<string, object> { ["m"] = manifest, ["tampered"] = tampered, ["good"] = good };
+
+        var refused = ps.Run("Invoke-AxlStep -ManifestJson $m -WorkflowArchive $tampered", vars);
+        var error = Assert.Single(refused.Errors);
+        Assert.StartsWith("Axl.StepInfrastructureFailure", error.FullyQualifiedErrorId);
+        Assert.Contains($"its bytes hash to {actual}, but {pinned} was pinned", error.Exception.Message);
+        Assert.False(Directory.Exists(workDir));
+
+        var capped = ps.Run("Invoke-AxlStep -ManifestJson $m -WorkflowArchive $good -MaxExtractEntries 1", vars);
+        Assert.Contains("has more than 1 entries", Assert.Single(capped.Errors).Exception.Message);
+        Assert.False(Directory.Exists(workDir));
+
+        var ok = ps.Run("(Invoke-AxlStep -ManifestJson $m -WorkflowArchive $good -MaxExtractBytes 100000).ExitCode", vars);
+        ok.ShouldSucceed();
+        Assert.Equal(0, Convert.ToInt32(ok.Objects.Single()));
+    }
+
     /// <summary>The built axl as a process with extra environment variables.</summary>
     private static (int Exit, string Out, string Err) Run(Dictionary<string, string> env, params string[] args)
     {
