@@ -175,7 +175,7 @@ public sealed class ArgoCmdletTests(PowerShellFixture ps) : IDisposable
     {
         var file = _dir.Write("flows/etl.axl.ps1", "AxlWorkflow etl -CodeDelivery Artifact -ArtifactStore s3://artifacts/etl {\n  Step extract { 1 }\n  Step load { param($extract) $extract }\n}");
         var r = ps.Run("""
-            $code = @{ Bucket = 'axl'; Key = 'axl/code/abc.tar.gz'; Sha256 = 'sha256:abc'; Endpoint = 'minio.argo:9000'; Insecure = $true; CredentialsSecret = 'minio-creds' }
+            $code = @{ Bucket = 'axl'; Key = 'axl/code/abc.tar.gz'; Sha256 = 'sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'; Endpoint = 'minio.argo:9000'; Insecure = $true; CredentialsSecret = 'minio-creds' }
             ConvertTo-ArgoWorkflow -Path $file -CodeArchive $code -CodeRoot $root -S3Endpoint minio.argo:9000 -S3Insecure -S3CredentialsSecret minio-creds -S3Region eu-west-1 -AsYaml
             """, new Dictionary<string, object> { ["file"] = file, ["root"] = _dir.Path });
         r.ShouldSucceed();
@@ -187,6 +187,7 @@ public sealed class ArgoCmdletTests(PowerShellFixture ps) : IDisposable
         var args = ArgoYaml.L(ArgoYaml.Get(load, "container", "args")).Cast<string>().ToList();
         Assert.Equal(new[] { "step", "--workflow-archive", "/axl/code.tar.gz", "--manifest-json" }, args.Take(4));
         Assert.Contains("\"workflowFile\":\"flows/etl.axl.ps1\"", args[^1]);
+        Assert.Contains("\"codeArchiveSha256\":\"sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"", args[^1]);
         var output = ArgoYaml.M(ArgoYaml.L(ArgoYaml.Get(load, "outputs", "artifacts"))[0]);
         Assert.Equal("etl/{{workflow.name}}/load/output.tgz", ArgoYaml.Get(output, "s3", "key"));
         Assert.Equal("eu-west-1", ArgoYaml.Get(output, "s3", "region"));

@@ -110,7 +110,7 @@ public sealed class ArgoJobCmdletTests(PowerShellFixture ps) : IDisposable
         Assert.Empty(_api.Requests);
 
         var r = Run("""
-            $code = @{ Bucket = 'axl'; Key = 'axl/code/abc.tar.gz'; Sha256 = 'sha256:abc'; Endpoint = 'minio.argo:9000'; Insecure = $true; CredentialsSecret = 'minio-creds' }
+            $code = @{ Bucket = 'axl'; Key = 'axl/code/abc.tar.gz'; Sha256 = 'sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'; Endpoint = 'minio.argo:9000'; Insecure = $true; CredentialsSecret = 'minio-creds' }
             $job = Get-AxlWorkflow $flow | Submit-AxlJob -Target Argo -KubeConfig $kc -CodeArchive $code -PollInterval '00:00:00.05'
             ($job | Wait-AxlJob -Timeout 30).Status.ToString()
             """, ("flow", flow));

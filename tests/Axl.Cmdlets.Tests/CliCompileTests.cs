@@ -62,7 +62,7 @@ public sealed class CliCompileTests : IDisposable
         Assert.Contains("error Axl.CodeArchiveMissing:", missing.Err);
         Assert.Contains("--code-archive", missing.Err);
 
-        var location = _dir.Write("code.json", """{ "bucket": "axl", "key": "axl/code/abc.tar.gz", "sha256": "sha256:abc" }""");
+        var location = _dir.Write("code.json", """{ "bucket": "axl", "key": "axl/code/abc.tar.gz", "sha256": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" }""");
         var withArchive = CliTests.Axl("compile", "--target", "argo", "--code-archive", location, art);
         Assert.True(withArchive.Exit == 0, withArchive.Err);
         Assert.Contains("--workflow-archive", withArchive.Out);

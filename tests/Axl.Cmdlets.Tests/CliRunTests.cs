@@ -76,7 +76,8 @@ public sealed class CliRunTests : IDisposable
     {
         var flag = Path.Combine(_dir.Path, "broken.flag");
         File.WriteAllText(flag, "x");
-        var file = _dir.Write("flaky.axl.ps1", $$"""
+        // The flag is outside the workflow's folder: a file of the code root is code, and changing it reruns the steps.
+        var file = _dir.Write("code/flaky.axl.ps1", $$"""
             AxlWorkflow flaky {
                 Step fetch { 'data' }
                 Step parse {
@@ -102,7 +103,7 @@ public sealed class CliRunTests : IDisposable
     public void Killing_a_run_midway_and_resuming_it_loses_and_corrupts_nothing()
     {
         var gate = Path.Combine(_dir.Path, "gate");
-        var file = _dir.Write("long.axl.ps1", $$"""
+        var file = _dir.Write("code/long.axl.ps1", $$"""
             AxlWorkflow long {
                 Step produce { 1..50000 | ForEach-Object { "row $_" } }
                 Step wait {

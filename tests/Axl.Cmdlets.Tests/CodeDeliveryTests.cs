@@ -104,10 +104,182 @@ public sealed class CodeDeliveryTests(PowerShellFixture ps, S3rver s3) : IClassF
         Assert.StartsWith("Axl.InvalidEndpoint,", Caught("Publish-AxlWorkflowCode $code -Bucket b -Endpoint ftp://x"));
     }
 
+    /// <summary>A tar.gz of the given files (path, content), written entry by entry with the framework's TarWriter.</summary>
+    private string Archive(string name, params (string Path, string Content)[] files)
+    {
+        var file = Path.Combine(_dir.Path, name);
+        using (var fs = File.Create(file))
+        using (var gz = new GZipStream(fs, CompressionLevel.Fastest))
+        using (var w = new TarWriter(gz, TarEntryFormat.Gnu))
+            foreach (var (p, c) in files)
+                w.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, p) { DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(c)) });
+        return file;
+    }
+
+    private const string Flow = "AxlWorkflow diamond {\n    Parameter Base -Default 10\n    Step start { param($Base) $Base }\n}\n";
+    private const string CountWords = "import sys\nprint(len(sys.stdin.read().split()))\n";
+
+    [Fact]
+    public void A_tampered_archive_is_refused_with_both_hashes_before_anything_is_extracted()
+    {
+        var good = Archive("good.tar.gz", ("diamond.axl.ps1", Flow), ("count_words.py", CountWords));
+        var pinned = Sha256(File.ReadAllBytes(good));
+        var tamperedPy = Archive("tampered-py.tar.gz", ("diamond.axl.ps1", Flow), ("count_words.py", CountWords + "import os; os.system('curl evil')\n"));
+        var tamperedPs1 = Archive("tampered-ps1.tar.gz", ("diamond.axl.ps1", Flow + "Write-Host 'one more line'\n"), ("count_words.py", CountWords));
+        var workDir = Path.Combine(_dir.Path, "w", "workdir");
+        var input = new { name = "Base", source = "parameter", from = "Base", mode = "object", value = "10" };
+        string Pinned(string outName) => PinnedManifest(pinned, "", "start", Path.Combine(_dir.Path, "out", outName), null, workDir, input);
+
+        foreach (var tampered in new[] { tamperedPy, tamperedPs1 })
+        {
+            var actual = Sha256(File.ReadAllBytes(tampered));
+            Assert.NotEqual(pinned, actual);
+            var refused = CliTests.Axl("step", "--workflow-archive", tampered, "--manifest-json", Pinned("x"));
+            Assert.True(refused.Exit == 3, refused.Out + refused.Err);
+            var line = Lines(refused.Out).Single();
+            Assert.Equal("infrastructure", line.GetProperty("error_kind").GetString());
+            var message = line.GetProperty("message").GetString()!;
+            Assert.Contains($"the code archive {tampered} is not the one pinned for this workflow: its bytes hash to {actual}, but {pinned} was pinned", message);
+            Assert.Contains("Nothing was extracted", message);
+            Assert.False(Directory.Exists(workDir), "the tampered archive was extracted");
+            Assert.False(Directory.Exists(Path.Combine(_dir.Path, "w")), "the work dir's parent was created");
+            Assert.False(Directory.Exists(Path.Combine(_dir.Path, "out", "x")), "the step ran");
+        }
+
+        // The pin given by hand must agree with the manifest's.
+        var disagree = CliTests.Axl("step", "--workflow-archive", good, "--workflow-archive-sha256", Sha256(File.ReadAllBytes(tamperedPy)), "--manifest-json", Pinned("x"));
+        Assert.Equal(3, disagree.Exit);
+        Assert.Contains("has two different pinned hashes", Lines(disagree.Out).Single().GetProperty("message").GetString());
+        Assert.False(Directory.Exists(workDir));
+
+        // The archive that was pinned runs.
+        var ok = CliTests.Axl("step", "--workflow-archive", good, "--manifest-json", Pinned("ok"));
+        Assert.True(ok.Exit == 0, ok.Out + ok.Err);
+        Assert.Equal(CountWords, File.ReadAllText(Path.Combine(workDir, "count_words.py")));
+    }
+
+    [Fact]
+    public void An_archive_without_a_pinned_hash_is_refused_unless_pinned_by_hand()
+    {
+        var archive = Archive("code.tar.gz", ("diamond.axl.ps1", Flow));
+        var workDir = Path.Combine(_dir.Path, "w", "workdir");
+        var manifest = Manifest("", "start", Path.Combine(_dir.Path, "out", "start"), null, workDir, new { name = "Base", source = "parameter", from = "Base", mode = "object", value = "10" });
+
+        var refused = CliTests.Axl("step", "--workflow-archive", archive, "--manifest-json", manifest);
+        Assert.Equal(3, refused.Exit);
+        var message = Lines(refused.Out).Single().GetProperty("message").GetString()!;
+        Assert.Contains($"the code archive {archive} has no pinned SHA-256", message);
+        Assert.Contains("--workflow-archive-sha256", message);
+        Assert.Contains("--code-archive", message);
+        Assert.False(Directory.Exists(workDir));
+
+        var bad = CliTests.Axl("step", "--workflow-archive", archive, "--workflow-archive-sha256", "sha256:abc", "--manifest-json", manifest);
+        Assert.Equal(3, bad.Exit);
+        Assert.Contains("not sha256:<64 hex digits>", Lines(bad.Out).Single().GetProperty("message").GetString());
+
+        var byHand = CliTests.Axl("step", "--workflow-archive", archive, "--workflow-archive-sha256", Sha256(File.ReadAllBytes(archive)), "--manifest-json", manifest);
+        Assert.True(byHand.Exit == 0, byHand.Out + byHand.Err);
+    }
+
+    [Fact]
+    public void A_gzip_bomb_is_refused_under_the_extraction_caps_and_leaves_nothing_behind()
+    {
+        var bomb = Path.Combine(_dir.Path, "bomb.tar.gz");
+        using (var fs = File.Create(bomb))
+        using (var gz = new GZipStream(fs, CompressionLevel.SmallestSize))
+        using (var w = new TarWriter(gz, TarEntryFormat.Gnu))
+        {
+            w.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, "diamond.axl.ps1") { DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(Flow)) });
+            w.WriteEntry(new GnuTarEntry(TarEntryType.RegularFile, "data.bin") { DataStream = new MemoryStream(new byte[32 << 20]) }); // 32 MiB of zeros
+        }
+        Assert.True(new FileInfo(bomb).Length < 256 << 10, $"the bomb is {new FileInfo(bomb).Length} bytes");
+        var sha = Sha256(File.ReadAllBytes(bomb));
+        var workDir = Path.Combine(_dir.Path, "w", "workdir");
+        var manifest = PinnedManifest(sha, "", "start", Path.Combine(_dir.Path, "out", "start"), null, workDir, new { name = "Base", source = "parameter", from = "Base", mode = "object", value = "10" });
+        void NothingLeft()
+        {
+            Assert.False(Directory.Exists(workDir), "something was extracted");
+            Assert.False(Directory.Exists(Path.Combine(_dir.Path, "w")) && Directory.GetFileSystemEntries(Path.Combine(_dir.Path, "w")).Length > 0, "a partial extraction was left");
+        }
+
+        var bytes = CliTests.Axl("step", "--workflow-archive", bomb, "--max-extract-bytes", "1048576", "--manifest-json", manifest);
+        Assert.True(bytes.Exit == 3, bytes.Out + bytes.Err);
+        var message = Lines(bytes.Out).Single().GetProperty("message").GetString()!;
+        Assert.Contains($"the code archive {bomb} would extract to more than 1048576 bytes", message);
+        Assert.Contains("--max-extract-bytes", message);
+        NothingLeft();
+
+        var fromEnv = Run(new() { ["AXL_MAX_EXTRACT_BYTES"] = "2097152" }, "step", "--workflow-archive", bomb, "--manifest-json", manifest);
+        Assert.True(fromEnv.Exit == 3, fromEnv.Out + fromEnv.Err);
+        Assert.Contains("would extract to more than 2097152 bytes", fromEnv.Out);
+        NothingLeft();
+
+        var entries = Run(new() { ["AXL_MAX_EXTRACT_ENTRIES"] = "1" }, "step", "--workflow-archive", bomb, "--manifest-json", manifest);
+        Assert.Equal(3, entries.Exit);
+        Assert.Contains("has more than 1 entries", entries.Out);
+        NothingLeft();
+
+        var badEnv = Run(new() { ["AXL_MAX_EXTRACT_BYTES"] = "lots" }, "step", "--workflow-archive", bomb, "--manifest-json", manifest);
+        Assert.Equal(3, badEnv.Exit);
+        Assert.Contains("AXL_MAX_EXTRACT_BYTES is 'lots', not a whole number", badEnv.Out);
+        Assert.Equal(1, CliTests.Axl("step", "--workflow-archive", bomb, "--max-extract-entries", "-4", "--manifest-json", manifest).Exit);
+        NothingLeft();
+
+        // A cap above the content lets it through.
+        var ok = CliTests.Axl("step", "--workflow-archive", bomb, "--max-extract-bytes", (40 << 20).ToString(), "--manifest-json", manifest);
+        Assert.True(ok.Exit == 0, ok.Out + ok.Err);
+        Assert.Equal(32 << 20, new FileInfo(Path.Combine(workDir, "data.bin")).Length);
+    }
+
+    [Fact]
+    public void Invoke_AxlStep_refuses_a_tampered_archive_and_one_over_the_caps()
+    {
+        var good = Archive("good.tar.gz", ("diamond.axl.ps1", Flow), ("count_words.py", CountWords));
+        var tampered = Archive("tampered.tar.gz", ("diamond.axl.ps1", Flow), ("count_words.py", CountWords + "# changed\n"));
+        var pinned = Sha256(File.ReadAllBytes(good));
+        var actual = Sha256(File.ReadAllBytes(tampered));
+        var workDir = Path.Combine(_dir.Path, "w", "workdir");
+        var manifest = PinnedManifest(pinned, "", "start", Path.Combine(_dir.Path, "out", "start"), null, workDir, new { name = "Base", source = "parameter", from = "Base", mode = "object", value = "10" });
+        var vars = new Dictionary<string, object> { ["m"] = manifest, ["tampered"] = tampered, ["good"] = good };
+
+        var refused = ps.Run("Invoke-AxlStep -ManifestJson $m -WorkflowArchive $tampered", vars);
+        var error = Assert.Single(refused.Errors);
+        Assert.StartsWith("Axl.StepInfrastructureFailure", error.FullyQualifiedErrorId);
+        Assert.Contains($"its bytes hash to {actual}, but {pinned} was pinned", error.Exception.Message);
+        Assert.False(Directory.Exists(workDir));
+
+        var capped = ps.Run("Invoke-AxlStep -ManifestJson $m -WorkflowArchive $good -MaxExtractEntries 1", vars);
+        Assert.Contains("has more than 1 entries", Assert.Single(capped.Errors).Exception.Message);
+        Assert.False(Directory.Exists(workDir));
+
+        var ok = ps.Run("(Invoke-AxlStep -ManifestJson $m -WorkflowArchive $good -MaxExtractBytes 100000).ExitCode", vars);
+        ok.ShouldSucceed();
+        Assert.Equal(0, Convert.ToInt32(ok.Objects.Single()));
+    }
+
+    /// <summary>The built axl as a process with extra environment variables.</summary>
+    private static (int Exit, string Out, string Err) Run(Dictionary<string, string> env, params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
+        psi.ArgumentList.Add(Path.Combine(Repo.Root, "artifacts", "cli", "axl.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(120_000)) { p.Kill(true); Assert.Fail("axl did not finish within 120 s"); }
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
     /// <summary>A manifest for one step of examples/diamond, as a back end writes it.</summary>
     private static string Manifest(string hash, string step, string outputDir, string? valueFile, string? workDir, params object[] inputs) =>
+        PinnedManifest(null, hash, step, outputDir, valueFile, workDir, inputs);
+
+    /// <summary>The same, with the code archive's SHA-256 pinned (what compiled workflows carry).</summary>
+    private static string PinnedManifest(string? archiveSha, string hash, string step, string outputDir, string? valueFile, string? workDir, params object[] inputs) =>
         JsonSerializer.Serialize(new Dictionary<string, object?>
         {
+            ["codeArchiveSha256"] = archiveSha,
             ["schemaVersion"] = 1,
             ["workflow"] = "diamond",
             ["workflowHash"] = hash,
@@ -144,7 +316,7 @@ public sealed class CodeDeliveryTests(PowerShellFixture ps, S3rver s3) : IClassF
         var workDir = Path.Combine(_dir.Path, "axl", "workdir");
         var startOut = Path.Combine(_dir.Path, "out", "start");
         var start = CliTests.Axl("step", "--workflow-archive", archive, "--workdir", workDir,
-            "--manifest-json", Manifest(hash, "start", startOut, Path.Combine(_dir.Path, "out", "start.txt"), null,
+            "--manifest-json", PinnedManifest(sha, hash, "start", startOut, Path.Combine(_dir.Path, "out", "start.txt"), null,
                 new { name = "Base", source = "parameter", from = "Base", mode = "object", value = "10" }));
         Assert.True(start.Exit == 0, start.Out + start.Err);
         var lines = Lines(start.Out);
@@ -157,7 +329,7 @@ public sealed class CodeDeliveryTests(PowerShellFixture ps, S3rver s3) : IClassF
         // Step "left" in the same pod (a retry, or a second step): the work dir already holds the code; the work dir
         // comes from the manifest this time.
         var left = CliTests.Axl("step", "--workflow-archive", archive,
-            "--manifest-json", Manifest(hash, "left", Path.Combine(_dir.Path, "out", "left"), Path.Combine(_dir.Path, "out", "left.txt"), workDir,
+            "--manifest-json", PinnedManifest(sha, hash, "left", Path.Combine(_dir.Path, "out", "left"), Path.Combine(_dir.Path, "out", "left.txt"), workDir,
                 new { name = "start", source = "step", from = "start", mode = "object", path = startOut }));
         Assert.True(left.Exit == 0, left.Out + left.Err);
         Assert.Contains(Lines(left.Out), l => l.GetProperty("message").GetString()!.Contains("is already extracted in " + workDir));
@@ -178,7 +350,7 @@ public sealed class CodeDeliveryTests(PowerShellFixture ps, S3rver s3) : IClassF
         var workDir = Path.Combine(_dir.Path, "w", "workdir");
         var manifest = Manifest("", "start", Path.Combine(_dir.Path, "out"), null, workDir, new { name = "Base", source = "parameter", from = "Base", value = "1" });
 
-        var refused = CliTests.Axl("step", "--workflow-archive", evil, "--manifest-json", manifest);
+        var refused = CliTests.Axl("step", "--workflow-archive", evil, "--workflow-archive-sha256", Sha256(File.ReadAllBytes(evil)), "--manifest-json", manifest);
         Assert.Equal(3, refused.Exit);
         var line = Lines(refused.Out).Single();
         Assert.Equal("infrastructure", line.GetProperty("error_kind").GetString());
@@ -188,7 +360,7 @@ public sealed class CodeDeliveryTests(PowerShellFixture ps, S3rver s3) : IClassF
         Assert.False(File.Exists(Path.Combine(_dir.Path, "escaped.txt")));
 
         var garbage = _dir.Write("garbage.tar.gz", "not an archive");
-        var unreadable = CliTests.Axl("step", "--workflow-archive", garbage, "--manifest-json", manifest);
+        var unreadable = CliTests.Axl("step", "--workflow-archive", garbage, "--workflow-archive-sha256", Sha256(File.ReadAllBytes(garbage)), "--manifest-json", manifest);
         Assert.Equal(3, unreadable.Exit);
         Assert.Contains("is not a readable tar.gz", Lines(unreadable.Out).Single().GetProperty("message").GetString());
 

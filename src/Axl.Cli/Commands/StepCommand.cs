@@ -19,9 +19,10 @@ public sealed class StepCommand : ICliCommand
     public string Name => "step";
     public string Summary => "run one step from its IO manifest (the runner entrypoint in containers)";
     public IReadOnlyCollection<string> Flags { get; } = new[] { "--verbose", "--debug" };
-    public IReadOnlyCollection<string> Options { get; } = new[] { "--manifest", "--manifest-json", "--workdir", "--kill-grace", "--workflow-archive", "--env" };
+    public IReadOnlyCollection<string> Options { get; } = new[] { "--manifest", "--manifest-json", "--workdir", "--kill-grace", "--workflow-archive", "--env", "--workflow-archive-sha256", "--max-extract-bytes", "--max-extract-entries" };
     public string Usage => """
-        Usage: axl step --manifest FILE | --manifest-json JSON [--workdir DIR] [--workflow-archive FILE] [--env NAME=VALUE]...
+        Usage: axl step --manifest FILE | --manifest-json JSON [--workdir DIR] [--workflow-archive FILE
+               [--workflow-archive-sha256 sha256:HEX] [--max-extract-bytes N] [--max-extract-entries N]] [--env NAME=VALUE]...
 
         Runs one attempt of one step as its IO manifest describes: loads the workflow file by path (relative
         to the manifest's workDir, or --workdir), binds the inputs (artifact directories through their IO
@@ -34,7 +35,14 @@ public sealed class StepCommand : ICliCommand
           --kill-grace SECS      time between SIGTERM and SIGKILL for a timed-out command (default 10)
           --workflow-archive FILE  the workflow code as a tar.gz (code delivery Artifact): extracted safely to
                                  the work dir (--workdir, else the manifest's workDir, else /axl/workdir)
-                                 before the workflow is loaded; an unsafe or unreadable archive exits 3
+                                 before the workflow is loaded; an unsafe or unreadable archive exits 3. Its
+                                 SHA-256 is checked before anything is extracted against the manifest's
+                                 codeArchiveSha256 (compiled workflows pin it) or --workflow-archive-sha256: another
+                                 hash, or no pinned hash at all, exits 3
+          --workflow-archive-sha256 sha256:HEX  pin the archive's hash yourself (running an archive by hand)
+          --max-extract-bytes N  the most file content the archive may extract to (default 1073741824, or
+                                 AXL_MAX_EXTRACT_BYTES); more exits 3 and extracts nothing
+          --max-extract-entries N  the most entries it may hold (default 100000, or AXL_MAX_EXTRACT_ENTRIES)
           --env NAME=VALUE       set an environment variable for the step (repeatable): how KFP passes
                                  parameter values, which it substitutes in arguments but not in the environment
           --verbose, --debug     the step starts with $VerbosePreference / $DebugPreference = 'Continue'
@@ -72,6 +80,22 @@ public sealed class StepCommand : ICliCommand
         }
         if (args.Option("--workdir") is { } wd) manifest = manifest with { WorkDir = Path.GetFullPath(wd) };
         var grace = args.Seconds("--kill-grace", 10);
+        long? Count(string option) => args.Option(option) is not { } text ? null
+            : long.TryParse(text, System.Globalization.NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n
+            : throw new UsageException($"{option} takes a positive whole number, got '{text}'.");
+        var maxBytes = Count("--max-extract-bytes");
+        var maxEntries = Count("--max-extract-entries");
+        if (maxEntries > int.MaxValue) throw new UsageException($"--max-extract-entries may be at most {int.MaxValue}.");
+        CodeArchiveLimits limits;
+        try
+        {
+            limits = CodeArchiveLimits.Resolve(maxBytes, maxEntries);
+        }
+        catch (AxlArchiveException ex)
+        {
+            Write(stdout, new RunnerLogLine(manifest.Workflow, manifest.Step, "Failed", 0, $"the code archive limits cannot be used: {ex.Message}", "infrastructure", null));
+            return RunnerExitCodes.Infrastructure;
+        }
 
         using var host = new AxlEngineHost();
         using var cancel = new CancellationTokenSource();
@@ -84,7 +108,8 @@ public sealed class StepCommand : ICliCommand
             {
                 var (workflows, errors) = host.LoadWorkflows(file);
                 return (workflows, errors.Select(e => e.Exception.Message).ToList());
-            }, line => Write(stdout, line), cancel.Token, grace, StepPreferences.FromFlags(args.Has("--verbose"), args.Has("--debug")));
+            }, line => Write(stdout, line), cancel.Token, grace, StepPreferences.FromFlags(args.Has("--verbose"), args.Has("--debug")),
+                new CodeArchiveCheck(args.Option("--workflow-archive-sha256"), limits));
             // A script step abandoned in a call nothing can interrupt still holds a thread: end the process now.
             if (ScriptStepHost.AbandonedSteps > 0) { stdout.Flush(); stderr.Flush(); Environment.Exit(outcome.ExitCode); }
             return outcome.ExitCode;

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using Axl.Delivery;
 using Axl.Dsl;
 using Axl.Model;
 using Axl.Runner;
@@ -30,6 +31,19 @@ public sealed class InvokeAxlStepCommand : PSCmdlet
 
     [Parameter] public TimeSpan? KillGrace { get; set; }
 
+    /// <summary>The SHA-256 the archive must have, when the manifest pins none (running an archive by hand).</summary>
+    [Parameter] public string? WorkflowArchiveSha256 { get; set; }
+
+    /// <summary>The most file content the archive may extract to (default 1 GiB, or AXL_MAX_EXTRACT_BYTES).</summary>
+    [Parameter]
+    [ValidateRange(1, long.MaxValue)]
+    public long? MaxExtractBytes { get; set; }
+
+    /// <summary>The most entries the archive may hold (default 100,000, or AXL_MAX_EXTRACT_ENTRIES).</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int? MaxExtractEntries { get; set; }
+
     protected override void ProcessRecord()
     {
         StepManifest manifest;
@@ -57,6 +71,16 @@ public sealed class InvokeAxlStepCommand : PSCmdlet
         if (!ShouldProcess($"step '{manifest.Step}' of workflow '{manifest.Workflow}'", "Run from its manifest")) return;
 
         var archive = WorkflowArchive is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(WorkflowArchive);
+        CodeArchiveLimits limits;
+        try
+        {
+            limits = CodeArchiveLimits.Resolve(MaxExtractBytes, MaxExtractEntries);
+        }
+        catch (AxlArchiveException ex)
+        {
+            WriteError(new ErrorRecord(ex, "Axl.InvalidExtractLimit", ErrorCategory.InvalidArgument, null));
+            return;
+        }
         var lines = new List<RunnerLogLine>();
         var outcome = ManifestStepRun.Run(manifest, archive, file =>
         {
@@ -68,7 +92,7 @@ public sealed class InvokeAxlStepCommand : PSCmdlet
             {
                 return (Array.Empty<AxlWorkflow>(), new[] { ex.Message });
             }
-        }, line => { lock (lines) lines.Add(line); }, _cancel.Token, KillGrace, Runs.StepPreferencesOf.Get(this));
+        }, line => { lock (lines) lines.Add(line); }, _cancel.Token, KillGrace, Runs.StepPreferencesOf.Get(this), new CodeArchiveCheck(WorkflowArchiveSha256, limits));
         // Log lines may come from step threads: write them here, on the pipeline thread; what the step wrote on a
         // stream goes to that stream.
         var streams = new Runs.StepStreamWriter(this);

@@ -25,6 +25,10 @@ public sealed class GetAxlWorkflowCommand : PSCmdlet
     [SupportsWildcards]
     public string[]? Name { get; set; }
 
+    private bool VerboseShown() =>
+        MyInvocation.BoundParameters.TryGetValue("Verbose", out var v) ? ((SwitchParameter)v).IsPresent
+            : GetVariableValue("VerbosePreference") is ActionPreference p && p != ActionPreference.SilentlyContinue && p != ActionPreference.Ignore;
+
     protected override void ProcessRecord()
     {
         var literal = ParameterSetName == LiteralSet;
@@ -33,7 +37,8 @@ public sealed class GetAxlWorkflowCommand : PSCmdlet
             foreach (var wf in WorkflowPathResolver.Load(this, input, literal))
             {
                 if (patterns is not null && !patterns.Any(p => p.IsMatch(wf.Name))) continue;
-                WriteVerbose($"Loaded workflow '{wf.Name}' ({wf.StepCount} steps, {wf.ShortHash}) from {wf.SourceFile}.");
+                // The hash reads every file of the code root: only when the message is shown (step hosts load quietly).
+                if (VerboseShown()) WriteVerbose($"Loaded workflow '{wf.Name}' ({wf.StepCount} steps, {wf.ShortHash}) from {wf.SourceFile}.");
                 WriteObject(wf);
             }
     }

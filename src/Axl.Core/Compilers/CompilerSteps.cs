@@ -52,6 +52,31 @@ public static class CompilerSteps
         return s.Secrets.ToList();
     }
 
+    /// <summary>
+    /// The IO manifest of a step as compiled workflows carry it: <see cref="ManifestBuilder.For"/>'s, with the code
+    /// archive's SHA-256 pinned (codeArchiveSha256) when the code is delivered as an archive, so that the runner refuses
+    /// any other bytes before it extracts them.
+    /// </summary>
+    public static StepManifest Manifest(AxlWorkflow wf, AxlStep s, ManifestLayout layout, Delivery.CodeArchiveLocation? code, string? codeRoot)
+    {
+        var manifest = ManifestBuilder.For(wf, s, layout with { WorkflowHash = WorkflowHash(wf, codeRoot) });
+        if (code is null) return manifest;
+        var sha = code.Sha256?.Trim().ToLowerInvariant() ?? "";
+        if (!System.Text.RegularExpressions.Regex.IsMatch(sha, "^sha256:[0-9a-f]{64}$"))
+            throw new AxlCompileException(CompileErrorIds.InvalidCompileOption,
+                $"the code archive location's sha256 is '{code.Sha256}', not sha256:<64 hex digits>, so the runner could not check the archive it downloads.",
+                "give the location Publish-AxlWorkflowCode output (its Sha256 is the archive's), unchanged.", wf.Name);
+        return manifest with { CodeArchiveSha256 = sha };
+    }
+
+    /// <summary>
+    /// The workflow hash a compiled document shows and its manifests carry: the definition and every file of the code
+    /// root the code is delivered from (<paramref name="codeRoot"/>, else the workflow file's folder), which is what the
+    /// runner finds in its work dir and hashes again.
+    /// </summary>
+    public static string WorkflowHash(AxlWorkflow wf, string? codeRoot) =>
+        string.IsNullOrEmpty(codeRoot) ? wf.Hash : wf.HashFor(Path.GetFullPath(codeRoot));
+
     /// <summary>Upstream steps whose output this step reads (one artifact each), in input order.</summary>
     public static List<AxlStep> DataUpstream(AxlWorkflow wf, AxlStep s)
     {

@@ -45,11 +45,60 @@ public sealed record CodeArchiveResult(string Sha256, long Size, int FileCount, 
     public string? File { get; init; }
 }
 
+/// <summary>
+/// The most a code archive may unpack to: <see cref="MaxBytes"/> of file content in all (the sizes its headers declare)
+/// and <see cref="MaxEntries"/> entries. A small gzip can expand a thousand-fold; these stop it before anything is
+/// written. Defaults 1 GiB and 100,000; the runner takes --max-extract-bytes/--max-extract-entries (Invoke-AxlStep
+/// -MaxExtractBytes/-MaxExtractEntries) or the environment variables <see cref="BytesVariable"/> and
+/// <see cref="EntriesVariable"/>.
+/// </summary>
+public sealed record CodeArchiveLimits
+{
+    public const long DefaultMaxBytes = 1L << 30;
+    public const int DefaultMaxEntries = 100_000;
+    public const string BytesVariable = "AXL_MAX_EXTRACT_BYTES";
+    public const string EntriesVariable = "AXL_MAX_EXTRACT_ENTRIES";
+
+    public long MaxBytes { get; init; } = DefaultMaxBytes;
+    public int MaxEntries { get; init; } = DefaultMaxEntries;
+
+    public static CodeArchiveLimits Default { get; } = new();
+
+    /// <summary>
+    /// The values given, else the environment's (<see cref="BytesVariable"/>, <see cref="EntriesVariable"/>), else the
+    /// defaults. A value that is not a positive whole number is an <see cref="AxlArchiveException"/> naming its source.
+    /// </summary>
+    public static CodeArchiveLimits Resolve(long? maxBytes = null, long? maxEntries = null)
+    {
+        long Pick(long? given, string variable, long fallback, long most)
+        {
+            string source;
+            long value;
+            if (given is { } g) { source = "the given limit"; value = g; }
+            else if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } text)
+            {
+                source = $"the environment variable {variable}";
+                if (!long.TryParse(text.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value))
+                    throw new AxlArchiveException(null, $"{source} is '{text}', not a whole number. Fix: set it to a positive number (or unset it for the default {fallback}).");
+            }
+            else return fallback;
+            if (value <= 0 || value > most)
+                throw new AxlArchiveException(null, $"{source} is {value}; it must be between 1 and {most}.");
+            return value;
+        }
+        return new CodeArchiveLimits
+        {
+            MaxBytes = Pick(maxBytes, BytesVariable, DefaultMaxBytes, long.MaxValue),
+            MaxEntries = (int)Pick(maxEntries, EntriesVariable, DefaultMaxEntries, int.MaxValue),
+        };
+    }
+}
+
 /// <summary>What <see cref="CodeArchive.Extract"/> did.</summary>
 public sealed record CodeArchiveExtraction(string Destination, string Sha256, int FileCount, int EntryCount, bool AlreadyPresent);
 
 /// <summary>An archive that cannot be made or used safely: names the entry (when there is one) and why.</summary>
-public sealed class AxlArchiveException : Exception
+public class AxlArchiveException : Exception
 {
     public AxlArchiveException(string? entry, string reason, Exception? inner = null)
         : base(entry is null ? reason : $"entry '{entry}': {reason}", inner)
@@ -60,6 +109,15 @@ public sealed class AxlArchiveException : Exception
 
     public string? Entry { get; }
     public string Reason { get; }
+}
+
+/// <summary>A code archive whose bytes do not hash to the SHA-256 pinned for it (when the workflow was compiled): tampered with, corrupted, or another archive.</summary>
+public sealed class AxlArchiveHashMismatchException(string archive, string expected, string actual)
+    : AxlArchiveException(null, $"the code archive {archive} is not the one pinned for this workflow: its bytes hash to {actual}, but {expected} was pinned when the workflow was compiled. Nothing was extracted. Fix: publish the code again (Publish-AxlWorkflowCode) and compile with its location; never edit an archive by hand.")
+{
+    public string Archive { get; } = archive;
+    public string Expected { get; } = expected;
+    public string Actual { get; } = actual;
 }
 
 /// <summary>
@@ -317,19 +375,28 @@ public static partial class CodeArchive
     /// The archive is missing or not a readable tar.gz, or an entry is refused: an absolute path, a '..' segment, a
     /// path resolving outside the destination, a path inside a link, the same path twice, a symbolic link whose target
     /// is absolute or leaves the destination or goes through another link, any hard link (Axl never writes them),
-    /// a character or block device, a fifo, or another entry type (sparse, multi-volume ...).
+    /// a character or block device, a fifo, or another entry type (sparse, multi-volume ...); more entries or more
+    /// bytes than <paramref name="limits"/> allow (checked from the headers, before anything is written); bytes that
+    /// do not hash to <paramref name="expectedSha256"/> (<see cref="AxlArchiveHashMismatchException"/>, checked first).
     /// </exception>
-    public static CodeArchiveExtraction Extract(string archivePath, string destination)
+    public static CodeArchiveExtraction Extract(string archivePath, string destination, string? expectedSha256 = null, CodeArchiveLimits? limits = null)
     {
         if (Directory.Exists(archivePath))
             throw new AxlArchiveException(null, $"the code archive {archivePath} is a directory, not a tar.gz file. (On Argo: the input artifact was unpacked by the executor; the code artifact needs 'archive: {{none: {{}}}}'.)");
         if (!System.IO.File.Exists(archivePath))
             throw new AxlArchiveException(null, $"the code archive {archivePath} does not exist.");
         destination = Path.TrimEndingDirectorySeparator(Path.GetFullPath(destination));
-        var sha = HashFile(archivePath);
+        limits ??= CodeArchiveLimits.Default;
+
+        // One handle for the hash and both passes: the bytes hashed are the bytes extracted, even if the file is
+        // replaced meanwhile.
+        using var archive = OpenArchive(archivePath);
+        var sha = Hashing.Sha256Text.Of(archive);
+        if (expectedSha256 is not null && !string.Equals(expectedSha256.Trim(), sha, StringComparison.OrdinalIgnoreCase))
+            throw new AxlArchiveHashMismatchException(archivePath, expectedSha256.Trim(), sha);
 
         // Pass 1: read every header and refuse the archive before anything is written.
-        var plan = Plan(archivePath);
+        var plan = Plan(archive, archivePath, limits);
         var files = plan.Count(p => p.Value.Kind == CodeArchiveEntryKind.File);
         if (System.IO.File.Exists(destination))
             throw new AxlArchiveException(null, $"the destination {destination} is a file, not a directory.");
@@ -351,7 +418,7 @@ public static partial class CodeArchive
         Directory.CreateDirectory(temp);
         try
         {
-            WriteTree(archivePath, plan, temp);
+            WriteTree(archive, archivePath, plan, temp);
             if (!exists)
             {
                 Directory.Move(temp, destination);
@@ -404,12 +471,22 @@ public static partial class CodeArchive
 
     private sealed record PlannedEntry(CodeArchiveEntryKind Kind, bool Executable, string? LinkTarget, int Index);
 
-    private static Dictionary<string, PlannedEntry> Plan(string archivePath)
+    private static Dictionary<string, PlannedEntry> Plan(Stream archive, string archivePath, CodeArchiveLimits limits)
     {
         var plan = new Dictionary<string, PlannedEntry>(StringComparer.Ordinal);
-        ReadEntries(archivePath, (entry, index) =>
+        long bytes = 0;
+        ReadEntries(archive, archivePath, (entry, index) =>
         {
             var name = entry.Name;
+            // The caps first, from the headers alone: a bomb is refused before its content is read or written.
+            if (index >= limits.MaxEntries)
+                throw new AxlArchiveException(null, $"the code archive {archivePath} has more than {limits.MaxEntries} entries, the most Axl extracts. Fix: ignore generated or data files in .axlignore, or raise the limit (--max-extract-entries, AXL_MAX_EXTRACT_ENTRIES, Invoke-AxlStep -MaxExtractEntries) if the code really is that big.");
+            if (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile)
+            {
+                bytes += entry.Length;
+                if (entry.Length < 0 || bytes > limits.MaxBytes)
+                    throw new AxlArchiveException(null, $"the code archive {archivePath} would extract to more than {limits.MaxBytes} bytes (at least {bytes} with the entry '{name}'), the most Axl extracts. Fix: keep data out of the code (artifacts, .axlignore), or raise the limit (--max-extract-bytes, AXL_MAX_EXTRACT_BYTES, Invoke-AxlStep -MaxExtractBytes) if the code really is that big.");
+            }
             var rel = SafeRelativePath(name, entry.EntryType == TarEntryType.Directory);
             if (rel is null) return; // "./": the root itself
             var kind = entry.EntryType switch
@@ -508,13 +585,25 @@ public static partial class CodeArchive
         return string.Join('/', segs);
     }
 
-    private static void ReadEntries(string archivePath, Action<TarEntry, int> onEntry)
+    private static FileStream OpenArchive(string archivePath)
+    {
+        try
+        {
+            return new FileStream(archivePath, System.IO.FileMode.Open, FileAccess.Read, FileShare.Read);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new AxlArchiveException(null, $"the code archive {archivePath} cannot be read: {ex.Message}", ex);
+        }
+    }
+
+    private static void ReadEntries(Stream archive, string archivePath, Action<TarEntry, int> onEntry)
     {
         string? current = null;
         try
         {
-            using var fs = System.IO.File.OpenRead(archivePath);
-            using var gz = new GZipStream(fs, CompressionMode.Decompress);
+            archive.Position = 0;
+            using var gz = new GZipStream(archive, CompressionMode.Decompress, leaveOpen: true);
             using var reader = new TarReader(gz);
             int index = 0;
             while (reader.GetNextEntry() is { } entry)
@@ -531,7 +620,7 @@ public static partial class CodeArchive
         }
     }
 
-    private static void WriteTree(string archivePath, Dictionary<string, PlannedEntry> plan, string root)
+    private static void WriteTree(Stream archive, string archivePath, Dictionary<string, PlannedEntry> plan, string root)
     {
         var byIndex = plan.Where(p => p.Value.Kind != CodeArchiveEntryKind.SymbolicLink).ToDictionary(p => p.Value.Index, p => p.Key);
         string Full(string rel)
@@ -541,7 +630,7 @@ public static partial class CodeArchive
                 throw new AxlArchiveException(rel, "resolves outside the destination.");
             return full;
         }
-        ReadEntries(archivePath, (entry, index) =>
+        ReadEntries(archive, archivePath, (entry, index) =>
         {
             if (!byIndex.TryGetValue(index, out var rel)) return;
             var p = plan[rel];

@@ -39,7 +39,7 @@ public readonly record struct S3TransferProgress(long Transferred, long Total);
 /// <summary>What an upload did: <see cref="Uploaded"/> is false when the same archive was already there.</summary>
 public sealed record S3UploadResult(string Bucket, string Key, string Sha256, long Size, bool Uploaded);
 
-/// <summary>A download: the file, its hash, and whether the hash was checked against the one recorded on upload (or named by the key).</summary>
+/// <summary>A download: the file, its hash, and whether the hash was checked (against the one the key names, or the pinned one).</summary>
 public sealed record S3DownloadResult(string File, string Key, string Sha256, long Size, bool Verified);
 
 /// <summary>A published archive: where it is for the pods, what it holds, whether this call uploaded it.</summary>
@@ -49,12 +49,13 @@ public sealed record CodeArchivePublication(CodeArchiveLocation Location, CodeAr
 public sealed class AxlCodeStoreException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// Uploads and downloads code archives with AWSSDK.S3. Uploads are idempotent: an object that already has the
-/// archive's size and its SHA-256 in the metadata <see cref="ShaMetadata"/> is not sent again.
+/// Uploads and downloads code archives with AWSSDK.S3. The hash in the key is the truth, never the object's
+/// metadata: uploads are idempotent (an object whose bytes already hash to the archive's SHA-256 is not sent again;
+/// any other is replaced) and downloads are verified against the key's hash.
 /// </summary>
 public static class S3CodeStore
 {
-    /// <summary>The user metadata that records the archive's SHA-256 on the object (x-amz-meta-axl-sha256).</summary>
+    /// <summary>The user metadata that records the archive's SHA-256 on the object (x-amz-meta-axl-sha256), for people; never trusted.</summary>
     public const string ShaMetadata = "x-amz-meta-axl-sha256";
     public const string DefaultRegion = "us-east-1";
 
@@ -89,17 +90,21 @@ public static class S3CodeStore
     }
 
     /// <summary>
-    /// Uploads a local archive to <paramref name="key"/> unless the object is already there with the same size and
-    /// the same <see cref="ShaMetadata"/> (a HEAD request decides); records the hash in that metadata.
+    /// Uploads a local archive to <paramref name="key"/> unless the object already there holds the same bytes: same
+    /// size, and its content (read back and hashed, never its metadata, which anyone who can write the object can
+    /// set) hashes to the archive's SHA-256. Records the hash in <see cref="ShaMetadata"/> for people reading the
+    /// bucket; Axl never trusts it. A key made by <see cref="CodeArchive.Key"/> must name the archive's own hash.
     /// </summary>
     public static async Task<S3UploadResult> UploadAsync(string localFile, string key, S3Options options, IProgress<S3TransferProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         if (!File.Exists(localFile)) throw new FileNotFoundException($"The archive '{localFile}' does not exist.", localFile);
         var sha = CodeArchive.HashFile(localFile);
         var size = new FileInfo(localFile).Length;
+        if (CodeArchive.HashFromKey(key) is { } named && !string.Equals(named, sha, StringComparison.OrdinalIgnoreCase))
+            throw new AxlCodeStoreException($"The key {key} names the archive {named}, but {localFile} hashes to {sha}; it would be stored under another archive's name. Fix: use CodeArchive.Key of the archive's hash (Publish-AxlWorkflowCode does).");
         using var client = CreateClient(options);
         var existing = await HeadAsync(client, options, key, cancellationToken).ConfigureAwait(false);
-        if (existing is not null && existing.ContentLength == size && existing.Metadata[ShaMetadata] == sha)
+        if (existing is not null && existing.ContentLength == size && await StoredHashAsync(client, options, key, cancellationToken).ConfigureAwait(false) == sha)
         {
             progress?.Report(new S3TransferProgress(size, size));
             return new S3UploadResult(options.Bucket, key, sha, size, Uploaded: false);
@@ -120,12 +125,31 @@ public static class S3CodeStore
         return new S3UploadResult(options.Bucket, key, sha, size, Uploaded: true);
     }
 
-    /// <summary>
-    /// Downloads an object to a temporary file beside <paramref name="localFile"/>, checks its SHA-256 against the one
-    /// recorded on upload (or the one the key names), then renames it into place. A mismatch leaves nothing behind.
-    /// </summary>
-    public static async Task<S3DownloadResult> DownloadAsync(string key, string localFile, S3Options options, IProgress<S3TransferProgress>? progress = null, CancellationToken cancellationToken = default)
+    /// <summary>The SHA-256 of an object's bytes, read and hashed as they stream (nothing is written).</summary>
+    private static async Task<string> StoredHashAsync(AmazonS3Client client, S3Options options, string key, CancellationToken ct)
     {
+        using var response = await Call(options, key, "check", () => client.GetObjectAsync(options.Bucket, key, ct)).ConfigureAwait(false);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = new byte[81920];
+        int n;
+        while ((n = await response.ResponseStream.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0) sha.AppendData(buffer, 0, n);
+        return Hashing.Sha256Text.FromDigest(sha.GetHashAndReset());
+    }
+
+    /// <summary>
+    /// Downloads an object to a temporary file beside <paramref name="localFile"/>, checks that its bytes hash to the
+    /// SHA-256 its key names (<see cref="CodeArchive.Key"/>), or to <paramref name="expectedSha256"/> (a location's
+    /// pinned hash; both must agree when both are there), then renames it into place. The object's metadata is never
+    /// trusted: whoever replaced the bytes could have set it too. A mismatch leaves nothing behind. A key that names no
+    /// hash, without <paramref name="expectedSha256"/>, is downloaded unverified (<see cref="S3DownloadResult.Verified"/> false).
+    /// </summary>
+    public static async Task<S3DownloadResult> DownloadAsync(string key, string localFile, S3Options options, IProgress<S3TransferProgress>? progress = null, CancellationToken cancellationToken = default, string? expectedSha256 = null)
+    {
+        var named = CodeArchive.HashFromKey(key);
+        var pinned = expectedSha256?.Trim().ToLowerInvariant();
+        if (named is not null && pinned is not null && named != pinned)
+            throw new AxlCodeStoreException($"s3://{options.Bucket}/{key} names the archive {named}, but {pinned} was pinned; refusing to download another archive than the one pinned. Fix: use the location Publish-AxlWorkflowCode gave, unchanged.");
+        var expected = named ?? pinned;
         localFile = Path.GetFullPath(localFile);
         Directory.CreateDirectory(Path.GetDirectoryName(localFile)!);
         var temp = localFile + ".tmp-" + Guid.NewGuid().ToString("N")[..8];
@@ -149,9 +173,8 @@ public static class S3CodeStore
                 }
                 actual = Hashing.Sha256Text.FromDigest(sha.GetHashAndReset());
             }
-            var expected = response.Metadata[ShaMetadata] is { Length: > 0 } recorded ? recorded : CodeArchive.HashFromKey(key);
             if (expected is not null && !string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase))
-                throw new AxlCodeStoreException($"s3://{options.Bucket}/{key} is corrupted or was replaced: its bytes hash to {actual}, but {expected} was recorded. Publish the code again.");
+                throw new AxlCodeStoreException($"s3://{options.Bucket}/{key} is corrupted or was replaced: its bytes hash to {actual}, but its {(named is not null ? "key names" : "location pins")} {expected}. Nothing was kept. Publish the code again (Publish-AxlWorkflowCode uploads it anew).");
             File.Move(temp, localFile, overwrite: true);
             return new S3DownloadResult(localFile, key, actual, size, Verified: expected is not null);
         }

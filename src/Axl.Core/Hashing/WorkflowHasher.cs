@@ -4,8 +4,9 @@ using Axl.Serialization;
 namespace Axl.Hashing;
 
 /// <summary>
-/// The content hash of a workflow: SHA-256 of the canonical compact JSON of the IR without source locations.
-/// Same definition gives the same hash on any machine and path; any change to a step, option, parameter or edge changes it.
+/// The hash of a workflow's definition (<see cref="AxlWorkflow.DefinitionHash"/>): SHA-256 of the canonical compact JSON
+/// of the IR without source locations. Same definition gives the same hash on any machine and path; any change to a
+/// step, option, parameter or edge changes it. <see cref="AxlWorkflow.Hash"/> adds the code (<see cref="CodeTreeHasher"/>).
 /// </summary>
 public static class WorkflowHasher
 {

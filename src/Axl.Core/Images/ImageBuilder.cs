@@ -51,7 +51,7 @@ public static class ImageBuilder
             Digest = digest,
             Pushed = options.Push,
             Workflow = wf.Name,
-            WorkflowHash = wf.Hash,
+            WorkflowHash = context.Labels.TryGetValue("io.axl.workflow.hash", out var hash) ? hash : wf.Hash,
             ContextSha256 = context.Sha256,
             ContextSize = context.Tar.Length,
             CodeSha256 = context.CodeSha256,

@@ -15,6 +15,8 @@ public sealed class AxlWorkflow
     private readonly Dictionary<string, List<AxlEdge>> _outgoing;
     private IReadOnlyList<AxlStep>? _order;
     private string? _hash;
+    private string? _definitionHash;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _codeHashes = new(StringComparer.Ordinal);
     private HashSet<string>? _readByConditions;
 
     internal AxlWorkflow(
@@ -64,8 +66,38 @@ public sealed class AxlWorkflow
     public int StepCount => Steps.Count;
     public int EdgeCount => Edges.Count;
 
-    /// <summary>Stable content hash ("sha256:..."): same definition, same hash; any change, a new hash.</summary>
-    public string Hash => _hash ??= Hashing.WorkflowHasher.Compute(this);
+    /// <summary>
+    /// Stable content hash ("sha256:..."): of the definition (<see cref="DefinitionHash"/>) and of every file of the
+    /// code root that code delivery ships (<see cref="CodeHash"/>): same definition and same code, same hash; a changed
+    /// step, helper script or top-level line of the workflow file, a new hash. Computed when first asked for.
+    /// </summary>
+    public string Hash => _hash ??= Hashing.CodeTreeHasher.Combine(DefinitionHash, CodeHash);
+
+    /// <summary>The hash of the definition alone (steps, options, parameters, edges), without the code around it.</summary>
+    public string DefinitionHash => _definitionHash ??= Hashing.WorkflowHasher.Compute(this);
+
+    /// <summary>The default code root: the workflow file's folder, when the file exists; null for a workflow that exists only in memory.</summary>
+    public string? CodeRoot => SourceFile is { Length: > 0 } f && File.Exists(f) ? Path.GetDirectoryName(Path.GetFullPath(f)) : null;
+
+    /// <summary>The hash of the files of <see cref="CodeRoot"/> a code archive would hold (<see cref="Hashing.CodeTreeHasher"/>); null without a file.</summary>
+    public string? CodeHash => CodeHashFor(null);
+
+    /// <summary>
+    /// The code hash of another code root (a compile's or image's --code-root, the runner's work dir), leaving out
+    /// <paramref name="exclude"/> (full paths, e.g. a run root inside the code root); null when the workflow has no file.
+    /// </summary>
+    public string? CodeHashFor(string? codeRoot, IEnumerable<string>? exclude = null)
+    {
+        if (CodeRoot is not { } own) return null;
+        var root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(codeRoot ?? own));
+        var excluded = exclude?.ToList();
+        if (excluded is { Count: > 0 }) return Hashing.CodeTreeHasher.Compute(root, excluded);
+        return _codeHashes.GetOrAdd(root, r => Hashing.CodeTreeHasher.Compute(r));
+    }
+
+    /// <summary>The workflow hash with the code of <paramref name="codeRoot"/> (see <see cref="CodeHashFor"/>); <see cref="Hash"/> for the default root.</summary>
+    public string HashFor(string? codeRoot, IEnumerable<string>? exclude = null) =>
+        Hashing.CodeTreeHasher.Combine(DefinitionHash, CodeHashFor(codeRoot, exclude));
     /// <summary>The first 12 hex digits of the hash, for display.</summary>
     public string ShortHash => Hash.Substring("sha256:".Length, 12);
 

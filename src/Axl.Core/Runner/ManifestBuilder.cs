@@ -19,6 +19,8 @@ public sealed record ManifestLayout
     public required string WorkflowFile { get; init; }
     public string? WorkDir { get; init; }
     public string? RunId { get; init; }
+    /// <summary>The workflow hash the runner checks (the one over the back end's code root); null: <see cref="AxlWorkflow.Hash"/>.</summary>
+    public string? WorkflowHash { get; init; }
 }
 
 /// <summary>Makes the IO manifest of a step from the IR and a back end's layout: one place for every back end.</summary>
@@ -55,7 +57,7 @@ public static class ManifestBuilder
         return new StepManifest
         {
             Workflow = wf.Name,
-            WorkflowHash = wf.Hash,
+            WorkflowHash = layout.WorkflowHash ?? wf.Hash,
             WorkflowFile = layout.WorkflowFile,
             WorkDir = layout.WorkDir,
             Step = step.Name,

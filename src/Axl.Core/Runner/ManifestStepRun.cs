@@ -19,6 +19,12 @@ public static class RunnerExitCodes
     public const int Cancelled = 130;
 }
 
+/// <summary>
+/// How the runner checks a code archive before it extracts it: a SHA-256 the caller pins (besides, or instead of, the
+/// manifest's codeArchiveSha256), and the extraction limits (null: the environment's, else the defaults).
+/// </summary>
+public sealed record CodeArchiveCheck(string? Sha256 = null, CodeArchiveLimits? Limits = null);
+
 /// <summary>One structured log line of the runner: workflow, step, status, duration_ms, and why on failure.</summary>
 public sealed record RunnerLogLine(string? Workflow, string? Step, string Status, long DurationMs, string Message, string? ErrorKind, string? Stream)
 {
@@ -55,7 +61,8 @@ public static class ManifestStepRun
     /// <param name="load">Loads the workflows of a file in the host's engine; returns them, or the load errors.</param>
     public static StepRunOutcome Run(
         StepManifest manifest, string? workflowArchive, Func<string, (IReadOnlyList<AxlWorkflow> Workflows, IReadOnlyList<string> Errors)> load,
-        Action<RunnerLogLine> log, CancellationToken ct, TimeSpan? killGrace = null, StepPreferences? preferences = null)
+        Action<RunnerLogLine> log, CancellationToken ct, TimeSpan? killGrace = null, StepPreferences? preferences = null,
+        CodeArchiveCheck? archiveCheck = null)
     {
         var sw = Stopwatch.StartNew();
         StepRunOutcome Done(string? wf, string status, int exit, StepError? error, string message)
@@ -70,15 +77,24 @@ public static class ManifestStepRun
             var workDir = manifest.WorkDir is { Length: > 0 } w ? w : DefaultWorkDir;
             try
             {
-                var x = CodeArchive.Extract(workflowArchive, workDir);
+                // A missing archive, or a folder (Argo unpacked it), gets Extract's own message; any file needs a pinned hash.
+                var pinned = File.Exists(workflowArchive) ? PinnedArchiveHash(manifest, archiveCheck?.Sha256, workflowArchive) : "(no file)";
+                var limits = archiveCheck?.Limits ?? CodeArchiveLimits.Resolve();
+                var x = CodeArchive.Extract(workflowArchive, workDir, pinned, limits);
                 log(new RunnerLogLine(manifest.Workflow, manifest.Step, "Running", sw.ElapsedMilliseconds,
                     x.AlreadyPresent
                         ? $"code archive {workflowArchive} ({x.Sha256}) is already extracted in {x.Destination}"
                         : $"code archive {workflowArchive} ({x.Sha256}, {x.FileCount} file{(x.FileCount == 1 ? "" : "s")}) extracted to {x.Destination}", null, null));
             }
+            catch (AxlArchiveHashMismatchException ex)
+            {
+                return Infra(ex.Message);
+            }
             catch (AxlArchiveException ex)
             {
-                return Infra($"the code archive {workflowArchive} cannot be used: {ex.Message} Fix: publish the workflow code again (Publish-AxlWorkflowCode) and compile with its location; never edit the archive by hand.");
+                return Infra(ex.Message.StartsWith("the code archive ", StringComparison.Ordinal) && ex.Message.Contains("Fix:", StringComparison.Ordinal)
+                    ? ex.Message
+                    : $"the code archive {workflowArchive} cannot be used: {ex.Message} Fix: publish the workflow code again (Publish-AxlWorkflowCode) and compile with its location; never edit the archive by hand.");
             }
             manifest = manifest with { WorkDir = workDir };
         }
@@ -99,8 +115,16 @@ public static class ManifestStepRun
         var wf = workflows.FirstOrDefault(w => w.Name.Equals(manifest.Workflow, StringComparison.OrdinalIgnoreCase));
         if (wf is null)
             return Infra($"workflow '{manifest.Workflow}' cannot be loaded from {workflowFile}: {(errors.Count > 0 ? string.Join("; ", errors) : $"it defines {string.Join(", ", workflows.Select(w => w.Name))}")}");
-        if (manifest.WorkflowHash is { Length: > 0 } expected && expected != wf.Hash)
-            return Infra($"the workflow code in {workflowFile} ({wf.ShortHash}) is not the one this manifest was compiled from ({(expected.Length >= 19 ? expected[7..19] : expected)}). Fix: rebuild the image or re-upload the code archive, then compile again.");
+        if (manifest.WorkflowHash is { Length: > 0 } expected)
+        {
+            // The hash covers the definition and every file of the code root: the work dir when the file is named
+            // relative to it (what compiled workflows do), else the file's folder.
+            var codeRoot = manifest.WorkDir is { } root && !Path.IsPathRooted(manifest.WorkflowFile) ? root : null;
+            var actual = wf.HashFor(codeRoot);
+            if (expected != actual)
+                return Infra($"the workflow code in {codeRoot ?? Path.GetDirectoryName(Path.GetFullPath(workflowFile))} ({actual}) is not the one this manifest was compiled from ({expected}): " +
+                    "a step, a top-level line of the workflow file, or another file of the code root differs. Fix: rebuild the image or re-upload the code archive, then compile again.");
+        }
 
         if (!IO.IoHandlerRegistry.TryGet(manifest.Output.IoHandler, out _))
             return Infra($"output.ioHandler '{manifest.Output.IoHandler}' in the manifest is not a known IO handler (known: {IO.IoHandlerRegistry.KnownNames}). Fix: compile with the same Axl version as the runner, and register custom handlers in the workflow file.");
@@ -131,6 +155,27 @@ public static class ManifestStepRun
         {
             return $"{ex.GetType().Name}: {ex.Message}";
         }
+    }
+
+    /// <summary>
+    /// The SHA-256 the archive must have: the manifest's <see cref="StepManifest.CodeArchiveSha256"/> (what compiled
+    /// workflows pin) or the one the caller gives (--workflow-archive-sha256, for running an archive by hand); both
+    /// must agree when both are there. An archive with no pinned hash is refused: its bytes could be anything.
+    /// </summary>
+    private static string PinnedArchiveHash(StepManifest manifest, string? given, string archive)
+    {
+        static string? Normal(string? h) => h is null ? null : h.Trim().ToLowerInvariant();
+        var fromManifest = Normal(manifest.CodeArchiveSha256);
+        var fromCaller = Normal(given);
+        foreach (var (h, where) in new[] { (fromManifest, "the manifest's codeArchiveSha256"), (fromCaller, "--workflow-archive-sha256") })
+            if (h is not null && !System.Text.RegularExpressions.Regex.IsMatch(h, "^sha256:[0-9a-f]{64}$"))
+                throw new AxlArchiveException(null, $"the code archive {archive} cannot be checked: {where} is '{h}', not sha256:<64 hex digits>. Fix: compile the workflow again with the code archive's location, or give the hash Publish-AxlWorkflowCode printed.");
+        if (fromManifest is not null && fromCaller is not null && fromManifest != fromCaller)
+            throw new AxlArchiveException(null, $"the code archive {archive} has two different pinned hashes: {fromManifest} in the manifest and {fromCaller} from --workflow-archive-sha256; it was not extracted. Fix: leave --workflow-archive-sha256 out (the manifest pins the hash) or give the same one.");
+        return fromManifest ?? fromCaller ?? throw new AxlArchiveException(null,
+            $"the code archive {archive} has no pinned SHA-256, so nothing says it is the code that was compiled; it was not extracted. " +
+            "Fix: compile the workflow with the archive's location (ConvertTo-ArgoWorkflow/ConvertTo-KfpPipeline -CodeArchive, axl compile --code-archive), which pins codeArchiveSha256 in every step's manifest; " +
+            "or, running an archive by hand, pin it yourself: axl step --workflow-archive-sha256 sha256:<hex> (Invoke-AxlStep -WorkflowArchiveSha256), the hash Publish-AxlWorkflowCode printed.");
     }
 
     public static string Kind(FailureKind kind) => kind switch

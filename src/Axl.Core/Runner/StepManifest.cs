@@ -25,12 +25,24 @@ public sealed record StepManifest
     public string? WorkDir { get; init; }
     public required string Step { get; init; }
     public string? RunId { get; init; }
+    /// <summary>
+    /// The SHA-256 ("sha256:&lt;hex&gt;") of the code archive the step must run (code delivery Artifact), pinned when the
+    /// workflow was compiled: the runner hashes the archive before extracting anything and refuses any other bytes.
+    /// </summary>
+    public string? CodeArchiveSha256 { get; init; }
     public IReadOnlyList<ManifestInput> Inputs { get; init; } = Array.Empty<ManifestInput>();
     public required ManifestOutput Output { get; init; }
 
     public string ToJson(bool indented = true) => IrDocument.ToJson(ToTree(), indented);
 
-    public Dictionary<string, object?> ToTree() => new()
+    public Dictionary<string, object?> ToTree()
+    {
+        var tree = Tree();
+        if (CodeArchiveSha256 is not null) tree["codeArchiveSha256"] = CodeArchiveSha256;
+        return tree;
+    }
+
+    private Dictionary<string, object?> Tree() => new()
     {
         ["schemaVersion"] = SchemaVersion,
         ["axlVersion"] = AxlVersion,
@@ -162,6 +174,7 @@ public sealed record StepManifest
             WorkDir = Str(r, "workDir", "workDir", required: false),
             Step = Str(r, "step", "step", required: true)!,
             RunId = Scalar(r, "runId", "runId"),
+            CodeArchiveSha256 = Str(r, "codeArchiveSha256", "codeArchiveSha256", required: false),
             Inputs = inputs,
             Output = new ManifestOutput(Str(o, "directory", "output.directory", required: true)!, Str(o, "ioHandler", "output.ioHandler", required: true)!,
                 Str(o, "extension", "output.extension", required: false) ?? "", Str(o, "valueFile", "output.valueFile", required: false)),

@@ -36,6 +36,7 @@ public sealed class LocalRunner
     private Dictionary<string, AxlStepResult> _results = null!;
     private Dictionary<string, AxlStepResult> _previous = new(StringComparer.OrdinalIgnoreCase);
     private Dictionary<string, object?> _parameters = null!;
+    private string? _codeHash;
     private int _done;
     private StreamWriter? _log;
     private readonly SecretMask _mask = new();
@@ -176,6 +177,9 @@ public sealed class LocalRunner
         foreach (var p in _wf.Parameters.Where(p => p.Sensitive))
             _mask.Add(Convert.ToString(_parameters.GetValueOrDefault(p.Name), CultureInfo.InvariantCulture));
 
+        // The code the run starts with, once: every step's key has it (a changed helper or top-level function is not
+        // reused), and a run root inside the code root is left out (its own outputs are not code).
+        _codeHash = _wf.CodeHashFor(null, new[] { _options.RunRoot });
         var runDir = RunStore.RunDirectory(_options.RunRoot, _wf.Name, runId);
         Directory.CreateDirectory(runDir);
         if (_lock is null)
@@ -196,7 +200,7 @@ public sealed class LocalRunner
         {
             RunId = runId,
             Workflow = _wf.Name,
-            WorkflowHash = _wf.Hash,
+            WorkflowHash = Hashing.CodeTreeHasher.Combine(_wf.DefinitionHash, _codeHash),
             SourceFile = _wf.SourceFile,
             StartTime = DateTimeOffset.UtcNow,
             Directory = runDir,
@@ -494,11 +498,13 @@ public sealed class LocalRunner
                     break;
             }
         }
-        r.Key = IrDocument.Hash(new Dictionary<string, object?>
+        var key = new Dictionary<string, object?>
         {
             ["step"] = IrDocument.Step(step, includeLocations: false),
             ["inputs"] = keyInputs,
-        });
+        };
+        if (_codeHash is not null) key["code"] = _codeHash;
+        r.Key = IrDocument.Hash(key);
         return new Bound(manifest, binding, workdir);
     }
 

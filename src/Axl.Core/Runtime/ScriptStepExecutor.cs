@@ -12,7 +12,10 @@ namespace Axl.Runtime;
 /// block) are visible to every step. A host runs one step at a time; each step runs in a fresh child scope of the
 /// file's scope with $ErrorActionPreference = 'Stop' and the caller's other preference variables. What the step writes
 /// besides its output (errors that did not stop it, warnings, information and host text, verbose, debug, progress)
-/// goes to <see cref="StepInvocation.Streams"/> as it is written.
+/// goes to <see cref="StepInvocation.Streams"/> as it is written. A host that loads the file checks that the definition
+/// (<see cref="Axl.Model.AxlWorkflow.DefinitionHash"/>: steps, options, parameters) is still the one the run started
+/// with; the code around it (helper scripts, the file's top level) is covered by the workflow hash and the step keys,
+/// taken once when the run starts, so files a step writes into its folder do not stop the steps after it.
 /// </summary>
 public sealed class ScriptStepHost : IDisposable
 {
@@ -21,8 +24,8 @@ public sealed class ScriptStepHost : IDisposable
         $ErrorActionPreference = 'Stop'
         $__axlDef = @(Get-AxlWorkflow -LiteralPath $__axlFile -Name ([System.Management.Automation.WildcardPattern]::Escape($__axlWorkflow)))
         if ($__axlDef.Count -eq 0) { throw [System.InvalidOperationException]::new("workflow '$__axlWorkflow' is no longer defined in $__axlFile") }
-        if ($__axlHash -and $__axlDef[0].Hash -ne $__axlHash) {
-            throw [System.InvalidOperationException]::new("$__axlFile changed after the run started (hash $($__axlDef[0].ShortHash), expected $($__axlHash.Substring(7, 12))); start a new run, or resume this one to pick up the change")
+        if ($__axlHash -and $__axlDef[0].DefinitionHash -ne $__axlHash) {
+            throw [System.InvalidOperationException]::new("$__axlFile changed after the run started (definition hash $($__axlDef[0].DefinitionHash.Substring(7, 12)), expected $($__axlHash.Substring(7, 12))); start a new run, or resume this one to pick up the change")
         }
         $global:__axlLoadedWorkflow = $__axlDef[0]
         # Steps run in the workflow file's folder, like command steps (and like the runner in /axl/workdir).
@@ -76,7 +79,7 @@ public sealed class ScriptStepHost : IDisposable
         var file = inv.Workflow.SourceFile is { } f && File.Exists(f) ? f : null;
         if (file is not null && !_loaded)
         {
-            var load = Invoke(inv, ps => ps.AddScript(LoadScript).AddArgument(file).AddArgument(inv.Workflow.Name).AddArgument(inv.Workflow.Hash), ct, timeout: Timeout.InfiniteTimeSpan);
+            var load = Invoke(inv, ps => ps.AddScript(LoadScript).AddArgument(file).AddArgument(inv.Workflow.Name).AddArgument(inv.Workflow.DefinitionHash), ct, timeout: Timeout.InfiniteTimeSpan);
             if (!load.Success)
                 return StepAttemptResult.Fail(load.Error! with { Kind = load.Error!.Kind == FailureKind.Cancelled ? FailureKind.Cancelled : FailureKind.Infrastructure,
                     Message = $"loading {file} for step '{step.Name}' failed: {load.Error.Message}" });

@@ -155,4 +155,97 @@ public sealed class CodeArchiveExtractTests : IDisposable
         var file = _t.Write("work/afile", "x");
         Assert.Contains("is a file", Assert.Throws<AxlArchiveException>(() => CodeArchive.Extract(archive, file)).Message);
     }
+
+    /// <summary>A gzip bomb: one file of <paramref name="size"/> zero bytes, a few kilobytes compressed.</summary>
+    private string Bomb(string name, long size)
+    {
+        var e = new GnuTarEntry(TarEntryType.RegularFile, "zeros.bin") { DataStream = new ZeroStream(size) };
+        return _t.Craft(name, TempTree.FileEntry("flow.axl.ps1", "flow"), e);
+    }
+
+    [Fact]
+    public void A_gzip_bomb_is_refused_under_the_byte_cap_and_nothing_is_extracted()
+    {
+        var bomb = Bomb("bomb.tar.gz", 64L << 20); // 64 MiB of zeros
+        Assert.True(new FileInfo(bomb).Length < 1 << 20, "the bomb should be small compressed");
+        Directory.CreateDirectory(_t.Path("work"));
+        var ex = Assert.Throws<AxlArchiveException>(() => CodeArchive.Extract(bomb, Destination, limits: new CodeArchiveLimits { MaxBytes = 1 << 20 }));
+        Assert.Contains("would extract to more than 1048576 bytes", ex.Message);
+        Assert.Contains("'zeros.bin'", ex.Message);
+        Assert.Contains("--max-extract-bytes", ex.Message);
+        Assert.False(Directory.Exists(Destination));
+        Assert.Empty(Directory.GetFileSystemEntries(_t.Path("work")));
+
+        // Under a cap large enough it is extracted: the cap, not the archive, refused it.
+        var x = CodeArchive.Extract(bomb, Destination, limits: new CodeArchiveLimits { MaxBytes = 65L << 20 });
+        Assert.Equal(64L << 20, new FileInfo(Path.Combine(x.Destination, "zeros.bin")).Length);
+    }
+
+    [Fact]
+    public void Too_many_entries_are_refused_and_nothing_is_extracted()
+    {
+        var many = _t.Craft("many.tar.gz", Enumerable.Range(0, 50).Select(i => (TarEntry)TempTree.FileEntry($"f{i:D3}.txt")).ToArray());
+        Directory.CreateDirectory(_t.Path("work"));
+        var ex = Assert.Throws<AxlArchiveException>(() => CodeArchive.Extract(many, Destination, limits: new CodeArchiveLimits { MaxEntries = 10 }));
+        Assert.Contains("has more than 10 entries", ex.Message);
+        Assert.False(Directory.Exists(Destination));
+        Assert.Empty(Directory.GetFileSystemEntries(_t.Path("work")));
+        Assert.Equal(50, CodeArchive.Extract(many, Destination, limits: new CodeArchiveLimits { MaxEntries = 50 }).FileCount);
+    }
+
+    [Fact]
+    public void The_default_caps_are_1_GiB_and_100000_entries_and_bad_values_are_refused()
+    {
+        Assert.Equal(1L << 30, CodeArchiveLimits.Default.MaxBytes);
+        Assert.Equal(100_000, CodeArchiveLimits.Default.MaxEntries);
+        Assert.Equal(5, CodeArchiveLimits.Resolve(5, 7).MaxBytes);
+        Assert.Equal(7, CodeArchiveLimits.Resolve(5, 7).MaxEntries);
+        Assert.Contains("between 1 and", Assert.Throws<AxlArchiveException>(() => CodeArchiveLimits.Resolve(0, null)).Message);
+        Assert.Contains("between 1 and", Assert.Throws<AxlArchiveException>(() => CodeArchiveLimits.Resolve(null, (long)int.MaxValue + 1)).Message);
+    }
+
+    [Fact]
+    public void An_archive_that_does_not_hash_to_the_pinned_value_is_refused_before_anything_is_extracted()
+    {
+        var src = _t.Path("src");
+        Directory.CreateDirectory(src);
+        File.WriteAllText(Path.Combine(src, "flow.axl.ps1"), "flow");
+        var pinned = CodeArchive.CreateFile(src, _t.Path("pinned.tar.gz")).Sha256;
+        File.WriteAllText(Path.Combine(src, "helper.py"), "print('changed')");
+        var tampered = CodeArchive.CreateFile(src, _t.Path("tampered.tar.gz"));
+        Directory.CreateDirectory(_t.Path("work"));
+
+        var ex = Assert.Throws<AxlArchiveHashMismatchException>(() => CodeArchive.Extract(tampered.File!, Destination, pinned));
+        Assert.Equal(pinned, ex.Expected);
+        Assert.Equal(tampered.Sha256, ex.Actual);
+        Assert.Contains(pinned, ex.Message);
+        Assert.Contains(tampered.Sha256, ex.Message);
+        Assert.Contains(tampered.File!, ex.Message);
+        Assert.False(Directory.Exists(Destination));
+        Assert.Empty(Directory.GetFileSystemEntries(_t.Path("work")));
+
+        Assert.Equal(2, CodeArchive.Extract(tampered.File!, Destination, tampered.Sha256.ToUpperInvariant().Replace("SHA256:", "sha256:")).FileCount);
+    }
+
+    /// <summary>A read-only stream of zeros of a given length (the content of a bomb, never held in memory).</summary>
+    private sealed class ZeroStream(long length) : Stream
+    {
+        private long _position;
+        public override bool CanRead => true;
+        public override bool CanSeek => true;
+        public override bool CanWrite => false;
+        public override long Length => length;
+        public override long Position { get => _position; set => _position = value; }
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            var n = (int)Math.Min(count, length - _position);
+            Array.Clear(buffer, offset, n);
+            _position += n;
+            return n;
+        }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => _position = origin switch { SeekOrigin.Begin => offset, SeekOrigin.Current => _position + offset, _ => length + offset };
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 }

@@ -56,20 +56,41 @@ public sealed class S3CodeStoreTests(S3rver s3) : IClassFixture<S3rver>, IDispos
     }
 
     [S3Fact]
-    public async Task An_object_without_the_hash_or_with_another_size_is_uploaded_again()
+    public async Task An_object_is_uploaded_again_unless_its_bytes_hash_to_its_key_whatever_its_metadata_claims()
     {
         var bucket = s3.NewBucket();
         var archive = CodeArchive.CreateFile(Code(), _t.Path("code.tar.gz"));
         var key = CodeArchive.Key(archive.Sha256);
         var bytes = File.ReadAllBytes(archive.File!);
+        var forged = (byte[])bytes.Clone();
+        forged[^5] ^= 0xff; // same size, other bytes
+        var forgedSha = "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(forged)).ToLowerInvariant();
 
-        s3.Put(bucket, key, bytes); // same bytes, no metadata
-        Assert.True((await S3CodeStore.UploadAsync(archive.File!, key, Options(bucket))).Uploaded);
-        Assert.Equal(archive.Sha256, s3.Head(bucket, key)!["x-amz-meta-axl-sha256"]);
+        // The right bytes without metadata: nothing to send (the metadata is not what is trusted).
+        s3.Put(bucket, key, bytes);
+        Assert.False((await S3CodeStore.UploadAsync(archive.File!, key, Options(bucket))).Uploaded);
 
-        s3.Put(bucket, key, bytes[..^1], new Dictionary<string, string> { ["x-amz-meta-axl-sha256"] = archive.Sha256 }); // same hash claimed, other size
+        // Forged bytes of the same size with the archive's hash in the metadata: replaced.
+        s3.Put(bucket, key, forged, new Dictionary<string, string> { ["x-amz-meta-axl-sha256"] = archive.Sha256 });
         Assert.True((await S3CodeStore.UploadAsync(archive.File!, key, Options(bucket))).Uploaded);
         Assert.Equal(bytes, s3.Get(bucket, key));
+        Assert.Equal(archive.Sha256, s3.Head(bucket, key)!["x-amz-meta-axl-sha256"]);
+
+        // Forged bytes with their own hash in the metadata: replaced too.
+        s3.Put(bucket, key, forged, new Dictionary<string, string> { ["x-amz-meta-axl-sha256"] = forgedSha });
+        Assert.True((await S3CodeStore.UploadAsync(archive.File!, key, Options(bucket))).Uploaded);
+        Assert.Equal(bytes, s3.Get(bucket, key));
+
+        // Another size, the hash claimed: replaced.
+        s3.Put(bucket, key, bytes[..^1], new Dictionary<string, string> { ["x-amz-meta-axl-sha256"] = archive.Sha256 });
+        Assert.True((await S3CodeStore.UploadAsync(archive.File!, key, Options(bucket))).Uploaded);
+        Assert.Equal(bytes, s3.Get(bucket, key));
+
+        // A key that names another archive is refused before anything is sent.
+        var other = CodeArchive.Key(forgedSha);
+        var ex = await Assert.ThrowsAsync<AxlCodeStoreException>(() => S3CodeStore.UploadAsync(archive.File!, other, Options(bucket)));
+        Assert.Contains($"names the archive {forgedSha}", ex.Message);
+        Assert.Null(s3.Head(bucket, other));
     }
 
     [S3Fact]
@@ -98,6 +119,25 @@ public sealed class S3CodeStoreTests(S3rver s3) : IClassFixture<S3rver>, IDispos
         // Without metadata the key's own hash is checked.
         s3.Put(bucket, key, new byte[] { 1, 2, 3 });
         await Assert.ThrowsAsync<AxlCodeStoreException>(() => S3CodeStore.DownloadAsync(key, bad, Options(bucket)));
+
+        // Forged bytes whose metadata names their own hash: the key wins, refused.
+        var forged = new byte[] { 4, 5, 6 };
+        var forgedSha = "sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(forged)).ToLowerInvariant();
+        s3.Put(bucket, key, forged, new Dictionary<string, string> { ["x-amz-meta-axl-sha256"] = forgedSha });
+        ex = await Assert.ThrowsAsync<AxlCodeStoreException>(() => S3CodeStore.DownloadAsync(key, bad, Options(bucket)));
+        Assert.Contains($"its bytes hash to {forgedSha}, but its key names {publication.Location.Sha256}", ex.Message);
+        Assert.False(File.Exists(bad));
+
+        // The right bytes with a wrong hash in the metadata: the key wins, accepted.
+        s3.Put(bucket, key, File.ReadAllBytes(target), new Dictionary<string, string> { ["x-amz-meta-axl-sha256"] = forgedSha });
+        Assert.True((await S3CodeStore.DownloadAsync(key, bad, Options(bucket))).Verified);
+        File.Delete(bad);
+
+        // A key that names no hash: checked against the pinned one when given, never against the metadata.
+        s3.Put(bucket, "custom/code.tar.gz", forged, new Dictionary<string, string> { ["x-amz-meta-axl-sha256"] = forgedSha });
+        ex = await Assert.ThrowsAsync<AxlCodeStoreException>(() => S3CodeStore.DownloadAsync("custom/code.tar.gz", bad, Options(bucket), expectedSha256: publication.Location.Sha256));
+        Assert.Contains("its location pins", ex.Message);
+        Assert.False((await S3CodeStore.DownloadAsync("custom/code.tar.gz", bad, Options(bucket))).Verified);
     }
 
     [S3Fact]

@@ -88,6 +88,8 @@ public static class ArgoCompiler
         private readonly ArgoStorage _storage;
         private readonly CodeArchiveLocation? _code;
         private readonly string _workflowFile;
+        private readonly string? _codeRoot;
+        private readonly string _hash;
         private readonly ManifestLayout _layout;
         private readonly HashSet<string> _maySkip;
         private readonly SortedSet<string> _images = new(StringComparer.Ordinal);
@@ -105,6 +107,8 @@ public static class ArgoCompiler
                     "upload the code archive first and give its location: ConvertTo-ArgoWorkflow -CodeArchive <CodeArchiveLocation> (axl compile --code-archive <location.json>); or bake the code into the image with -CodeDelivery Image.", wf.Name);
             // The archive's own root wins over the file's folder: the workflow file must be named as it is inside the archive.
             _workflowFile = CompilerSteps.RelativeWorkflowFile(wf, o.CodeRoot ?? _code?.CodeRoot);
+            _codeRoot = o.CodeRoot ?? _code?.CodeRoot;
+            _hash = CompilerSteps.WorkflowHash(wf, _codeRoot);
             var volume = _storage.Kind == ArgoStorageKind.Volume;
             _layout = new ManifestLayout
             {
@@ -185,13 +189,13 @@ public static class ArgoCompiler
             var name = _wf.KubernetesName;
             var labels = Map()
                 .With(LabelPrefix + "workflow", name)
-                .With(LabelPrefix + "workflow-hash", _wf.Hash.Substring("sha256:".Length, 12))
+                .With(LabelPrefix + "workflow-hash", _hash.Substring("sha256:".Length, 12))
                 .With(LabelPrefix + "version", LabelValue(AxlInfo.Version));
             foreach (var (k, v) in _wf.Options.Labels.OrderBy(kv => kv.Key, StringComparer.Ordinal))
                 if (!labels.ContainsKey(k)) labels.With(k, v);
             var annotations = Map()
                 .With(LabelPrefix + "workflow", _wf.Name)
-                .With(LabelPrefix + "workflow-hash", _wf.Hash)
+                .With(LabelPrefix + "workflow-hash", _hash)
                 .With(LabelPrefix + "version", AxlInfo.Version)
                 .With(LabelPrefix + "source", _workflowFile)
                 .With("workflows.argoproj.io/description", _wf.Options.Description);
@@ -272,7 +276,7 @@ public static class ArgoCompiler
 
         private ArgoMap StepTemplate(AxlStep s)
         {
-            var manifest = ManifestBuilder.For(_wf, s, _layout);
+            var manifest = CompilerSteps.Manifest(_wf, s, _layout, _code, _codeRoot);
             var volume = _storage.Kind == ArgoStorageKind.Volume;
             var dataUpstream = DataUpstream(s);
 

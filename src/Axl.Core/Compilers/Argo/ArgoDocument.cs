@@ -22,7 +22,7 @@ public sealed class ArgoDocument
         Name = options.Kind == ArgoKind.Workflow ? wf.KubernetesName + "-" : wf.KubernetesName;
         Namespace = options.Namespace;
         Workflow = wf.Name;
-        WorkflowHash = wf.Hash;
+        WorkflowHash = CompilerSteps.WorkflowHash(wf, options.CodeRoot ?? options.CodeArchive?.CodeRoot);
         TaskCount = taskCount;
         ArtifactStorage = storage.ToString();
         CodeDelivery = delivery;

@@ -81,6 +81,8 @@ public static class KfpCompiler
     {
         private readonly AxlWorkflow _wf;
         private readonly KfpCompileOptions _o;
+        private readonly string? _codeRoot;
+        private readonly string _hash;
         private readonly CodeArchiveLocation? _code;
         private readonly string _workflowFile;
         private readonly ManifestLayout _layout;
@@ -105,6 +107,8 @@ public static class KfpCompiler
             if (_code is not null && (string.IsNullOrEmpty(_code.Bucket) || string.IsNullOrEmpty(_code.Key)))
                 throw new AxlCompileException(CompileErrorIds.InvalidCompileOption, "the code archive location has no bucket or no key.", "give the location the code archive was uploaded to.", wf.Name);
             _workflowFile = CompilerSteps.RelativeWorkflowFile(wf, o.CodeRoot ?? _code?.CodeRoot);
+            _codeRoot = o.CodeRoot ?? _code?.CodeRoot;
+            _hash = CompilerSteps.WorkflowHash(wf, _codeRoot);
             _layout = new ManifestLayout
             {
                 InputDirectory = up => "{{$.inputs.artifacts['" + up.Name + "'].path}}",
@@ -170,7 +174,7 @@ public static class KfpCompiler
             // Secrets: the Kubernetes platform spec (kfp-kubernetes' secretAsEnv), the second document of the file.
             var platform = platformExecutors.Count == 0 ? null : Map().With("platforms", Map().With("kubernetes", Map()
                 .With("deploymentSpec", Map().With("executors", platformExecutors))));
-            return new KfpDocument(_wf, KfpFormat.V2, tree, Header(), _images.ToList(), _wf.StepCount, warnings, platform);
+            return new KfpDocument(_wf, KfpFormat.V2, tree, Header(), _images.ToList(), _wf.StepCount, warnings, platform, _hash);
         }
 
         /// <summary>The SDK's comment block: the pipeline's name and inputs, for a person reading the file.</summary>
@@ -190,7 +194,7 @@ public static class KfpCompiler
                     sb.Append('\n');
                 }
             }
-            sb.Append("# Compiled by Axl ").Append(AxlInfo.Version).Append(" from ").Append(_workflowFile).Append(" (workflow ").Append(_wf.Name).Append(", ").Append(_wf.Hash).Append(")\n");
+            sb.Append("# Compiled by Axl ").Append(AxlInfo.Version).Append(" from ").Append(_workflowFile).Append(" (workflow ").Append(_wf.Name).Append(", ").Append(_hash).Append(")\n");
             return sb.ToString();
         }
 
@@ -284,7 +288,7 @@ public static class KfpCompiler
 
         private ArgoMap Container(AxlStep s)
         {
-            var manifest = ManifestBuilder.For(_wf, s, _layout);
+            var manifest = CompilerSteps.Manifest(_wf, s, _layout, _code, _codeRoot);
             if (manifest.Output.ValueFile is not null)
                 manifest = manifest with { Output = manifest.Output with { ValueFile = "{{$.outputs.parameters['" + ValueParameter + "'].output_file}}" } };
             var env = CompilerSteps.ParametersUsed(_wf, s)
@@ -373,8 +377,8 @@ public static class KfpCompiler
                     .With("pipelines.kubeflow.org/component_spec", IrDocument.ToJson(componentSpec, indented: false))
                     .With("pipelines.kubeflow.org/component_ref", "{}")));
         }
-        var header = $"# KFP 1.8 pipeline package (Argo Workflow) compiled by Axl {AxlInfo.Version} from {CompilerSteps.RelativeWorkflowFile(wf, o.CodeRoot ?? o.CodeArchive?.CodeRoot)} (workflow {wf.Name}, {wf.Hash})\n";
-        var document = new KfpDocument(wf, KfpFormat.V1, tree, header, argo.Images, argo.TaskCount, warnings);
+        var header = $"# KFP 1.8 pipeline package (Argo Workflow) compiled by Axl {AxlInfo.Version} from {CompilerSteps.RelativeWorkflowFile(wf, o.CodeRoot ?? o.CodeArchive?.CodeRoot)} (workflow {wf.Name}, {argo.WorkflowHash})\n";
+        var document = new KfpDocument(wf, KfpFormat.V1, tree, header, argo.Images, argo.TaskCount, warnings, workflowHash: argo.WorkflowHash);
         if (document.Size > o.MaxBytes)
             throw new AxlCompileException(CompileErrorIds.ArgoTooLarge,
                 $"the compiled KFP V1 package of workflow '{wf.Name}' is {ArgoDocument.FormatSize(document.Size)}, over the limit of {ArgoDocument.FormatSize(o.MaxBytes)}: KFP 1.x submits it as one Argo Workflow, which Kubernetes keeps in etcd.",

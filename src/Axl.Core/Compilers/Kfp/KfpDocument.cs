@@ -25,14 +25,14 @@ public sealed class KfpDocument
 
     private readonly string _yaml;
 
-    internal KfpDocument(AxlWorkflow wf, KfpFormat format, ArgoMap tree, string header, IReadOnlyList<string> images, int taskCount, IReadOnlyList<AxlDiagnostic> warnings, ArgoMap? platformSpec = null)
+    internal KfpDocument(AxlWorkflow wf, KfpFormat format, ArgoMap tree, string header, IReadOnlyList<string> images, int taskCount, IReadOnlyList<AxlDiagnostic> warnings, ArgoMap? platformSpec = null, string? workflowHash = null)
     {
         PlatformSpec = platformSpec;
         Format = format;
         Tree = tree;
         Name = wf.KubernetesName;
         Workflow = wf.Name;
-        WorkflowHash = wf.Hash;
+        WorkflowHash = workflowHash ?? wf.Hash;
         Images = images;
         TaskCount = taskCount;
         Warnings = warnings;
