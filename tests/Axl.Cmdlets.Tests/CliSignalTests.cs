@@ -78,7 +78,9 @@ public sealed class CliSignalTests : IDisposable
     {
         bgFile = Path.Combine(_dir.Path, name + ".bg");
         doneFile = Path.Combine(_dir.Path, name + ".done");
-        return _dir.Write(name + ".axl.ps1", $$"""
+        // The workflow in a folder of its own: the marker files beside it would be code (its hash, and the steps' resume
+        // keys, cover every file of the workflow's folder), so `first` would not be reused on resume.
+        return _dir.Write(Path.Combine("code-" + name, name + ".axl.ps1"), $$"""
             AxlWorkflow {{name}} {
                 Step first { 'one' }
                 Step slow -Command sh -ArgumentList '-c', 'if [ -f {{doneFile}} ]; then echo fast; exit 0; fi; sleep 61 & echo $! > {{bgFile}}; wait' -DependsOn first
@@ -125,9 +127,12 @@ public sealed class CliSignalTests : IDisposable
     {
         if (OperatingSystem.IsWindows()) return;
         var started = Path.Combine(_dir.Path, "stuck.started");
+        var bg = Path.Combine(_dir.Path, "stuck.bg");
         var file = _dir.Write("stuck.axl.ps1", $$"""
             AxlWorkflow stuck {
                 Step wedged {
+                    $p = [System.Diagnostics.Process]::Start('sleep', '95')
+                    [System.IO.File]::WriteAllText('{{bg}}', "$($p.Id)")
                     [System.IO.File]::WriteAllText('{{started}}', "$PID")
                     [System.Threading.Thread]::Sleep(90000)
                     'woke up'
@@ -152,6 +157,10 @@ public sealed class CliSignalTests : IDisposable
         var run = RunJson(Path.Combine(Root, "stuck", "r1"));
         Assert.Equal("Cancelled", run.GetProperty("status").GetString());
         Assert.Equal("Cancelled", StepStatus(run, "wedged"));
+        // A program the script started is a plain child of axl, not a step group: the abort ends it too.
+        var sleeper = int.Parse(File.ReadAllText(bg).Trim());
+        _pids.Add(sleeper);
+        Assert.True(GoneWithin(sleeper, TimeSpan.FromSeconds(5)), $"sleep 95 (pid {sleeper}), started by the stuck script step, outlived the abort");
     }
 
     [Fact]

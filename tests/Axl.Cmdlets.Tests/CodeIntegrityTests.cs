@@ -75,6 +75,40 @@ public sealed class CodeIntegrityTests : IDisposable
     }
 
     [Fact]
+    public void Resume_after_a_fix_to_one_step_reruns_that_step_and_what_reads_it_only()
+    {
+        const string three = """
+            function Greeting { 'hello' }
+            AxlWorkflow greet3 {
+                Step a { Greeting }
+                Step b { param($a) throw 'broken' }
+                Step c { 'independent' }
+            }
+
+            """;
+        var file = _dir.Write("code/greet3.axl.ps1", three);
+        var root = Path.Combine(_dir.Path, "runs");
+        var first = CliTests.Axl("run", "local", file, "--run-root", root, "--run-id", "r1");
+        Assert.Equal(1, first.Exit);
+
+        // The fix (Example 3 of Invoke-AxlLocalRun): the failed step's body changes, nothing else of the file does.
+        File.WriteAllText(file, three.Replace("throw 'broken'", "\"$a!\""));
+        var fixedRun = CliTests.Axl("run", "local", file, "--run-root", root, "--resume", "r1", "--json");
+        Assert.True(fixedRun.Exit == 0, fixedRun.Err);
+        string? Reused(string step) => Steps(fixedRun.Out).Single(s => s.GetProperty("name").GetString() == step)
+            .TryGetProperty("reusedFrom", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+        Assert.Equal("resume", Reused("a"));
+        Assert.Equal("resume", Reused("c"));
+        Assert.Null(Reused("b"));
+
+        // A change outside the Step commands (the function a step calls) still reruns every step.
+        File.WriteAllText(file, three.Replace("throw 'broken'", "\"$a!\"").Replace("'hello'", "'bye'"));
+        var changed = CliTests.Axl("run", "local", file, "--run-root", root, "--resume", "r1", "--json");
+        Assert.True(changed.Exit == 0, changed.Err);
+        Assert.All(Steps(changed.Out), s => Assert.False(s.TryGetProperty("reusedFrom", out var r) && r.ValueKind == JsonValueKind.String, $"step {s.GetProperty("name")} was reused"));
+    }
+
+    [Fact]
     public void A_run_root_inside_the_code_root_does_not_stop_reuse()
     {
         var file = _dir.Write("greet.axl.ps1", Flow);

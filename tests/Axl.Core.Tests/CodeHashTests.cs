@@ -85,6 +85,8 @@ public sealed class CodeHashTests : IDisposable
         Write(".git/HEAD", "ref: refs/heads/main\n");      // ignored by default
         Write(".axl/runs/x/run.json", "{}");                // a local run root: ignored by default
         Write("bin/Debug/out.dll", "MZ");
+        Write("__pycache__/helpers.cpython-313.pyc", "bytecode"); // what a step's `import helpers` writes
+        Write("lib/old.pyc", "bytecode");
         Assert.Equal(before, Load().Hash);
 
         Write("data/big.csv", "a,b\n1,2\n3,4\n");
@@ -134,5 +136,36 @@ public sealed class CodeHashTests : IDisposable
         Assert.Null(wf.CodeHash);
         Assert.Equal(wf.DefinitionHash, wf.Hash);
         Assert.Equal(wf.DefinitionHash, wf.HashFor("/elsewhere"));
+    }
+
+    [Fact]
+    public void The_steps_key_code_leaves_out_Step_commands_comments_and_spacing_but_not_other_code()
+    {
+        const string flow = "#requires -Version 7\nfunction Top { 5 }\nAxlWorkflow w {\n    Step a { Top }\n    Step b -Timeout 5 { param($a) $a + 1 }\n}\n";
+        var basis = Hashing.CodeTreeHasher.WithoutStepCommands(flow);
+        Assert.DoesNotContain("Step", basis);
+        Assert.Contains("function Top { 5 }", basis);
+        Assert.Contains("#requires -Version 7", basis);
+        // A step's body or options, a comment, a trailing newline, indentation: the same.
+        foreach (var same in new[]
+                 {
+                     flow.Replace("$a + 1", "$a + 2"), flow.Replace("-Timeout 5", "-Timeout 9 -Retries 2"), flow + "\n\n",
+                     flow.Replace("function Top", "# the top\nfunction Top"), flow.Replace("    Step a", "\tStep a"),
+                 })
+            Assert.Equal(basis, Hashing.CodeTreeHasher.WithoutStepCommands(same));
+        // Code outside the steps: different.
+        foreach (var other in new[]
+                 {
+                     flow.Replace("{ 5 }", "{ 6 }"), flow.Replace("#requires -Version 7", "#requires -Version 7.4"),
+                     flow.Replace("AxlWorkflow w {", "$x = 1\nAxlWorkflow w {"), flow.Replace("function Top { 5 }", "function Top { 5 ; 6 }"),
+                 })
+            Assert.NotEqual(basis, Hashing.CodeTreeHasher.WithoutStepCommands(other));
+
+        var file = Write("word-stats.axl.ps1", flow);
+        var key = Hashing.CodeTreeHasher.ComputeForStepKeys(_root, file);
+        Write("word-stats.axl.ps1", flow.Replace("$a + 1", "$a + 2"));
+        Assert.Equal(key, Hashing.CodeTreeHasher.ComputeForStepKeys(_root, file));
+        Write("count_words.py", "print(0)\n"); // another file of the code root: always code
+        Assert.NotEqual(key, Hashing.CodeTreeHasher.ComputeForStepKeys(_root, file));
     }
 }

@@ -127,6 +127,7 @@ public sealed class RunCommand : ICliCommand
             }
             lock (stderr) { stderr.WriteLine($"axl: {ctx.Signal} again: aborting the run now (step processes killed; resume it later with --resume)"); stderr.Flush(); }
             abort.Cancel();
+            StepProcess.KillEverything(); // the programs script steps started too: nothing outlives the abort
             Environment.Exit(128 + Volatile.Read(ref signalled));
         }
         using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);

@@ -85,7 +85,7 @@ public sealed class WorkerCommand : ICliCommand
                     cts.Cancel();
                     return;
                 }
-                StepProcess.KillAll();
+                StepProcess.KillEverything();
                 lock (stderr) { stderr.WriteLine($"worker {worker.Name}: {ctx.Signal} again: exiting now (task processes killed)"); stderr.Flush(); }
                 Environment.Exit(ctx.Signal == PosixSignal.SIGINT ? 130 : 143);
             }

@@ -13,10 +13,11 @@ public sealed record CodeArchiveEntry(string Path, CodeArchiveEntryKind Kind, lo
 public sealed record CodeArchiveOptions
 {
     /// <summary>
-    /// Left out unless re-included: version control, Axl's local run roots, .NET build output and npm packages.
-    /// They come first, so a '!' rule in .gitignore, .axlignore or <see cref="Ignore"/> can bring one back.
+    /// Left out unless re-included: version control, Axl's local run roots, .NET build output, npm packages and Python's
+    /// bytecode caches (an import writes them, so a step that imports a module of the code root would otherwise change
+    /// the code's hash under the steps that follow it). They come first, so a '!' rule in .gitignore, .axlignore or <see cref="Ignore"/> can bring one back.
     /// </summary>
-    public static IReadOnlyList<string> DefaultIgnorePatterns { get; } = new[] { ".git/", ".axl/", "bin/", "obj/", "node_modules/" };
+    public static IReadOnlyList<string> DefaultIgnorePatterns { get; } = new[] { ".git/", ".axl/", "bin/", "obj/", "node_modules/", "__pycache__/", "*.pyc" };
 
     /// <summary>The file at the root whose rules apply after .gitignore's (gitignore syntax).</summary>
     public const string IgnoreFileName = ".axlignore";

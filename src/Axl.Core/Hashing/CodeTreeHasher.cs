@@ -20,7 +20,58 @@ public static class CodeTreeHasher
 {
     private static readonly ConcurrentDictionary<string, (long Length, long Ticks, string Sha)> Files = new(StringComparer.Ordinal);
 
-    public static string Compute(string root, IEnumerable<string>? exclude = null)
+    public static string Compute(string root, IEnumerable<string>? exclude = null) => Compute(root, exclude, null);
+
+    /// <summary>
+    /// The code part of the steps' cache and resume keys: <see cref="Compute"/>, except that the workflow file counts
+    /// without its <c>Step</c> commands. Each step's key holds its own definition already, so editing one step (the fix
+    /// of a failed step, say) reruns that step and what reads its output, not every step; a top-level function, a
+    /// variable, a dot-sourced helper or any other file of the code root still reruns them all.
+    /// </summary>
+    public static string ComputeForStepKeys(string root, string workflowFile, IEnumerable<string>? exclude = null)
+    {
+        var file = Path.GetFullPath(workflowFile);
+        string? withoutSteps;
+        try { withoutSteps = Sha256Text.Of(System.Text.Encoding.UTF8.GetBytes(WithoutStepCommands(File.ReadAllText(file)))); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { withoutSteps = null; }
+        return Compute(root, exclude, withoutSteps is null ? null : new Dictionary<string, string>(StringComparer.Ordinal) { [file] = withoutSteps });
+    }
+
+    /// <summary>
+    /// The script's code outside its <c>Step</c> commands, as tokens: comments, blank lines and spacing are left out
+    /// (a trailing newline or a reworded comment reruns nothing), line breaks between statements count once.
+    /// </summary>
+    internal static string WithoutStepCommands(string script)
+    {
+        var ast = System.Management.Automation.Language.Parser.ParseInput(script, out var tokens, out _);
+        var steps = ast.FindAll(a => a is System.Management.Automation.Language.CommandAst c &&
+                string.Equals(c.GetCommandName(), "Step", StringComparison.OrdinalIgnoreCase), searchNestedScriptBlocks: true)
+            .Select(a => (Start: a.Extent.StartOffset, End: a.Extent.EndOffset)).OrderBy(e => e.Start).ToList();
+        var sb = new System.Text.StringBuilder(script.Length);
+        var newline = true; // no line break before the first token
+        var step = 0; // tokens come in order: the first Step command that does not end before the token
+        foreach (var t in tokens)
+        {
+            if (t.Kind == System.Management.Automation.Language.TokenKind.EndOfInput) continue;
+            // Comments are not code, except #requires, which is.
+            if (t.Kind == System.Management.Automation.Language.TokenKind.Comment && !t.Text.StartsWith("#requires", StringComparison.OrdinalIgnoreCase)) continue;
+            var at = t.Extent.StartOffset;
+            while (step < steps.Count && steps[step].End <= at) step++;
+            if (steps.Skip(step).TakeWhile(e => e.Start <= at).Any(e => at < e.End)) continue;
+            if (t.Kind is System.Management.Automation.Language.TokenKind.NewLine or System.Management.Automation.Language.TokenKind.LineContinuation)
+            {
+                if (!newline) sb.Append('\n');
+                newline = true;
+                continue;
+            }
+            if (!newline) sb.Append(' ');
+            sb.Append(t.Text);
+            newline = false;
+        }
+        return sb.ToString().TrimEnd('\n');
+    }
+
+    private static string Compute(string root, IEnumerable<string>? exclude, IReadOnlyDictionary<string, string>? contentOf)
     {
         root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
         object tree;
@@ -35,7 +86,7 @@ public static class CodeTreeHasher
                 ["mode"] = f.Entry.Mode,
                 ["content"] = f.Entry.Kind switch
                 {
-                    CodeArchiveEntryKind.File => FileHash(f.FullPath),
+                    CodeArchiveEntryKind.File => contentOf is not null && contentOf.TryGetValue(f.FullPath, out var given) ? given : FileHash(f.FullPath),
                     CodeArchiveEntryKind.SymbolicLink => f.Entry.LinkTarget,
                     _ => null,
                 },

@@ -37,6 +37,7 @@ public sealed class LocalRunner
     private Dictionary<string, AxlStepResult> _previous = new(StringComparer.OrdinalIgnoreCase);
     private Dictionary<string, object?> _parameters = null!;
     private string? _codeHash;
+    private string? _stepKeyCode; // the code in every step's key: the code root with the workflow file's Step commands cut out
     private int _done;
     private StreamWriter? _log;
     private readonly SecretMask _mask = new();
@@ -180,6 +181,8 @@ public sealed class LocalRunner
         // The code the run starts with, once: every step's key has it (a changed helper or top-level function is not
         // reused), and a run root inside the code root is left out (its own outputs are not code).
         _codeHash = _wf.CodeHashFor(null, new[] { _options.RunRoot });
+        _stepKeyCode = _wf.CodeRoot is { } codeRoot && _wf.SourceFile is { } source
+            ? Hashing.CodeTreeHasher.ComputeForStepKeys(codeRoot, source, new[] { _options.RunRoot }) : null;
         var runDir = RunStore.RunDirectory(_options.RunRoot, _wf.Name, runId);
         Directory.CreateDirectory(runDir);
         if (_lock is null)
@@ -503,7 +506,7 @@ public sealed class LocalRunner
             ["step"] = IrDocument.Step(step, includeLocations: false),
             ["inputs"] = keyInputs,
         };
-        if (_codeHash is not null) key["code"] = _codeHash;
+        if (_stepKeyCode is not null) key["code"] = _stepKeyCode;
         r.Key = IrDocument.Hash(key);
         return new Bound(manifest, binding, workdir);
     }

@@ -227,6 +227,17 @@ public sealed class StepProcess : IDisposable
         }
     }
 
+    /// <summary>
+    /// The process is about to exit on an abort (a second interrupt): kills every step process group
+    /// (<see cref="KillAll"/>) and then, on Linux, every other process it started and their descendants, such as the
+    /// programs a script step ran (which are plain children, not groups of their own), so none outlives the abort.
+    /// </summary>
+    public static void KillEverything()
+    {
+        KillAll();
+        StepChildren.KillDescendants();
+    }
+
     /// <summary>Stops every running step process group (SIGTERM, then SIGKILL after the grace), in parallel.</summary>
     public static void StopAll(TimeSpan grace) =>
         Task.WaitAll(Live.Keys.Select(p => Task.Run(() => p.Stop(grace))).ToArray());
@@ -286,6 +297,15 @@ internal static class StepChildren
             return fresh.Count;
         }
         finally { snapshot.Dispose(); }
+    }
+
+    /// <summary>SIGKILLs every descendant of this process (Linux; nothing elsewhere): the process is about to exit.</summary>
+    public static void KillDescendants()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var tree = new List<int>();
+        foreach (var c in Children(Environment.ProcessId)) Descend(c, tree);
+        foreach (var p in tree) Kill(p, 9);
     }
 
     private static void Descend(int pid, List<int> into)
