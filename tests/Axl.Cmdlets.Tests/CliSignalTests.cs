@@ -203,6 +203,35 @@ public sealed class CliSignalTests : IDisposable
         Assert.True(GoneWithin(sleeper, TimeSpan.FromSeconds(15)), $"the step's grandchild (sleep, pid {sleeper}) outlived the killed axl");
     }
 
+    [Theory]
+    [InlineData("KILL")]
+    [InlineData("exit")]
+    public void The_programs_a_script_step_started_end_with_axl_even_when_it_is_SIGKILLed(string how)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var bg = Path.Combine(_dir.Path, "owned-" + how + ".bg");
+        // A program the script runs (a plain child of axl, in no step group) leaves a sleep behind: under a SIGKILLed
+        // axl (the step still waits), or in the background of a step that ends (the sleep is an orphan at once).
+        var body = how == "exit"
+            ? $"& sh -c 'sleep 98 >/dev/null 2>&1 & echo $! > {bg}'; Start-Sleep -Seconds 3; 'left running'"
+            : $"& sh -c 'sleep 98 & echo $! > {bg}; wait'";
+        var file = _dir.Write(Path.Combine("code-owned-" + how, "owned.axl.ps1"), $$"""
+            AxlWorkflow owned {
+                Step spawn { {{body}} }
+            }
+            """);
+        using var axl = StartAxl("run", "local", file, "--run-root", Root, "--run-id", "r1");
+        var stderr = axl.StandardError.ReadToEndAsync();
+        _ = axl.StandardOutput.ReadToEndAsync();
+        var sleeper = WaitForPid(bg, axl);
+        Assert.True(Running(sleeper));
+        if (how == "KILL") Signal(axl.Id, "KILL");
+        Assert.True(axl.WaitForExit(90_000), "axl did not end");
+        axl.WaitForExit();
+        if (how == "exit") Assert.True(axl.ExitCode == 0, stderr.Result);
+        Assert.True(GoneWithin(sleeper, TimeSpan.FromSeconds(15)), $"sleep 98 (pid {sleeper}), started by a script step's program, outlived axl ({how})");
+    }
+
     [Fact]
     public void A_script_step_timeout_stops_attempt_1_before_attempt_2_starts_and_Attempt_counts()
     {

@@ -133,6 +133,8 @@ public sealed class RunCommand : ICliCommand
         using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
+        // What the steps start ends with this process, even when it is SIGKILLed (script steps' programs included).
+        using var owned = OwnedProcesses.Guard();
         var quiet = args.Has("--quiet");
         var logJson = args.Has("--log-json");
         AxlRun run;

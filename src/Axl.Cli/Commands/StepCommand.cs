@@ -97,6 +97,7 @@ public sealed class StepCommand : ICliCommand
             return RunnerExitCodes.Infrastructure;
         }
 
+        using var owned = OwnedProcesses.Guard(); // what the step starts ends with this process, even when it is SIGKILLed
         using var host = new AxlEngineHost();
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };

@@ -299,6 +299,21 @@ internal static class StepChildren
         finally { snapshot.Dispose(); }
     }
 
+    /// <summary>
+    /// Kills <paramref name="process"/> with its whole tree and waits (up to <paramref name="wait"/>) until every process
+    /// of the tree as it was before the kill has ended: processes that notice their parent's end and clean up (a step
+    /// group's watcher, axl's <see cref="OwnedProcesses"/> watcher) are gone too when this returns, not a moment later.
+    /// </summary>
+    public static void KillTree(Process process, TimeSpan wait)
+    {
+        var tree = new List<int>();
+        if (OperatingSystem.IsLinux()) { try { Descend(process.Id, tree); } catch (InvalidOperationException) { } }
+        process.Kill(entireProcessTree: true);
+        var watch = Stopwatch.StartNew();
+        foreach (var p in tree) if (Alive(p)) Kill(p, 9); // those the kill missed: re-parented before it reached them
+        while (watch.Elapsed < wait && tree.Any(Alive)) Thread.Sleep(20);
+    }
+
     /// <summary>SIGKILLs every descendant of this process (Linux; nothing elsewhere): the process is about to exit.</summary>
     public static void KillDescendants()
     {

@@ -257,7 +257,7 @@ public sealed class AxlExperiment
         try
         {
             using var p = Process.GetProcessById(pid);
-            p.Kill(entireProcessTree: true);
+            StepChildren.KillTree(p, TimeSpan.FromSeconds(5));
             p.WaitForExit(10_000);
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { }

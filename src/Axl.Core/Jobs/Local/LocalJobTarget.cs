@@ -173,7 +173,7 @@ public sealed class LocalJobHandle : IJobHandle
             if (Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled) return;
             _cancelRequested = true;
         }
-        try { _process?.Kill(entireProcessTree: true); }
+        try { if (_process is not null) StepChildren.KillTree(_process, TimeSpan.FromSeconds(5)); }
         catch (InvalidOperationException) { /* it had exited */ }
     }
 
