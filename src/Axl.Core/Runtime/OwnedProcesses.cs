@@ -38,9 +38,17 @@ public sealed class OwnedProcesses : IDisposable
     /// <summary>The token in this process's environment (null before <see cref="Guard"/>, or off Linux).</summary>
     public string? Token { get; private init; }
 
+    /// <summary>
+    /// True once <see cref="Guard"/> was called: this process is axl's own (<c>axl run local</c>, <c>axl step</c>), so
+    /// every process it starts belongs to its steps. In any other host (pwsh, a test host) other code starts processes
+    /// too, and they are not a stopped script step's to end (see <see cref="StepChildren"/>).
+    /// </summary>
+    public static bool Active { get; private set; }
+
     /// <summary>Marks what this process starts from now on and starts the watcher; nothing happens off Linux or without /bin/sh.</summary>
     public static OwnedProcesses Guard()
     {
+        Active = true;
         if (!OperatingSystem.IsLinux() || !File.Exists("/bin/sh") || !Directory.Exists("/proc/self")) return new OwnedProcesses(null);
         var token = $"{Environment.ProcessId}-{Guid.NewGuid():N}";
         var psi = new ProcessStartInfo("/bin/sh")

@@ -262,8 +262,9 @@ public sealed class StepProcess : IDisposable
 /// <summary>
 /// The programs a script step started (children of this process, e.g. <c>&amp; python train.py</c>), so that a stopped
 /// script step does not leave them running: those started while the step ran, that are not a command step's (those
-/// are <see cref="StepProcess"/> groups), are ended with their descendants. Linux only (it reads /proc); only while no
-/// other script step runs at the same time, since then nothing tells whose a new child is.
+/// are <see cref="StepProcess"/> groups), are ended with their descendants. Linux only (it reads /proc); only in axl's
+/// own process (<see cref="OwnedProcesses.Active"/>: in pwsh or a test host, other code's children could be new too),
+/// and only while no other script step runs at the same time, since then nothing tells whose a new child is.
 /// </summary>
 internal static class StepChildren
 {
@@ -284,7 +285,7 @@ internal static class StepChildren
     {
         try
         {
-            if (!OperatingSystem.IsLinux() || Volatile.Read(ref _running) > 1) return 0;
+            if (!OperatingSystem.IsLinux() || !OwnedProcesses.Active || Volatile.Read(ref _running) > 1) return 0;
             var managed = StepProcess.LivePids();
             var fresh = Children(Environment.ProcessId).Where(p => !snapshot.Before.Contains(p) && !managed.Contains(p)).ToList();
             if (fresh.Count == 0) return 0;
