@@ -16,6 +16,9 @@ namespace Axl.TestServices;
 ///   GET   /api/v1/namespaces/{ns}/pods?labelSelector=workflows.argoproj.io/workflow={name}   a PodList
 ///   GET   /api/v1/namespaces/{ns}/pods/{pod}/log?container=main           text/plain
 /// Errors are Status objects (kind: Status, code, reason, message). A bearer token is required (401 otherwise).
+/// A create over etcd's object limit (<see cref="MaxObjectBytes"/>) or over the CRD's item limits (200 templates,
+/// 200 tasks in a DAG: Argo v4's full CRDs) is refused as a real API server refuses it, so no test passes with an
+/// object a cluster would not take.
 /// A simulated controller advances a workflow one tick per read: the DAG's ready tasks get pods and run, then end
 /// (failing the ones named in <see cref="FailTasks"/>), dependents of a failed task never start, and spec.shutdown
 /// stops running pods (node message "workflow shutdown with strategy: Stop", workflow message "Stopped with strategy 'Stop'").
@@ -44,6 +47,14 @@ public sealed class FakeKubernetesApi : IDisposable
     public HashSet<string> FailTasks { get; } = new(StringComparer.Ordinal);
     /// <summary>Tasks that keep running until the workflow is shut down.</summary>
     public HashSet<string> HoldTasks { get; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// The largest object etcd stores (its request limit; about 1 MiB is what Argo's docs plan for, and what Axl's
+    /// compiler keeps under by default): a larger create is refused as a real API server refuses it.
+    /// </summary>
+    public int MaxObjectBytes { get; set; } = 1024 * 1024;
+    /// <summary>The CRD's item limits of Argo v4's full CRDs: spec.templates and each DAG's tasks, at most 200 items.</summary>
+    public int MaxTemplates { get; set; } = 200;
+    public int MaxDagTasks { get; set; } = 200;
     /// <summary>Answer the next N workflow reads with 503 (the API briefly unavailable).</summary>
     public int FailNextReads;
     /// <summary>Every request: method, path and query, content type, body.</summary>
@@ -162,6 +173,27 @@ public sealed class FakeKubernetesApi : IDisposable
         {
             Status(ctx, 422, "Invalid", "Workflow.argoproj.io \"\" is invalid: metadata.name: Required value: name or generateName is required");
             return;
+        }
+        // What a real API server refuses: an object over etcd's size limit, lists over the CRD's maxItems.
+        if (Encoding.UTF8.GetByteCount(body) > MaxObjectBytes)
+        {
+            Status(ctx, 500, "InternalError", "etcdserver: request is too large");
+            return;
+        }
+        var shown = (string?)meta["name"] ?? (string?)meta["generateName"] ?? "";
+        if (obj["spec"]?["templates"] is JsonArray templates)
+        {
+            if (templates.Count > MaxTemplates)
+            {
+                Status(ctx, 422, "Invalid", $"Workflow.argoproj.io \"{shown}\" is invalid: spec.templates: Too many: {templates.Count}: must have at most {MaxTemplates} items");
+                return;
+            }
+            for (var i = 0; i < templates.Count; i++)
+                if (templates[i]?["dag"]?["tasks"] is JsonArray tasks && tasks.Count > MaxDagTasks)
+                {
+                    Status(ctx, 422, "Invalid", $"Workflow.argoproj.io \"{shown}\" is invalid: spec.templates[{i}].dag.tasks: Too many: {tasks.Count}: must have at most {MaxDagTasks} items");
+                    return;
+                }
         }
         var n = Interlocked.Increment(ref _counter);
         var name = (string?)meta["name"] ?? (string)meta["generateName"]! + Suffix(n);

@@ -169,6 +169,32 @@ public sealed class ArgoJobTargetTests : IDisposable
     }
 
     [Fact]
+    public void The_fake_API_refuses_what_a_cluster_refuses_over_the_CRD_item_limits_and_etcds_object_limit()
+    {
+        // Axl does not split yet (#14): a 201-step chain is one Workflow of 202 templates and a DAG of 201 tasks, which
+        // Argo v4's full CRDs refuse; the fake API says so as a real API server does, so no test passes with it.
+        var b = new Axl.Dsl.WorkflowBuilder("chain", null, new Axl.Model.SourceLocation("/flows/chain.axl.ps1", 1));
+        b.AddStep("s0", "0", null, new Axl.Model.SourceLocation("/flows/chain.axl.ps1", 2));
+        for (var i = 1; i < 201; i++) b.AddStep($"s{i}", $"param($s{i - 1}) $s{i - 1} + 1", null, new Axl.Model.SourceLocation("/flows/chain.axl.ps1", i + 2));
+        var chain = b.Build();
+        var spec = new AxlJobSpec { Name = "long-chain", WorkflowPath = "/flows/chain.axl.ps1", Target = JobTargetKind.Argo };
+        var tooMany = Assert.Throws<ArgoClusterException>(() => JobTargets.Get(JobTargetKind.Argo).Submit(spec, Options() with { WorkflowLoader = (_, _) => chain }));
+        Assert.Equal(422, tooMany.StatusCode);
+        Assert.Contains("spec.templates: Too many: 202: must have at most 200 items", tooMany.Message);
+
+        _api.MaxTemplates = 1000;
+        var tasks = Assert.Throws<ArgoClusterException>(() => JobTargets.Get(JobTargetKind.Argo).Submit(spec, Options() with { WorkflowLoader = (_, _) => chain }));
+        Assert.Matches(@"spec\.templates\[\d+\]\.dag\.tasks: Too many: 201: must have at most 200 items", tasks.Message);
+
+        _api.MaxObjectBytes = 2000; // the diamond's Workflow is larger than that
+        var big = Assert.Throws<ArgoClusterException>(() => JobTargets.Get(JobTargetKind.Argo).Submit(Spec(), Options()));
+        Assert.Contains("etcdserver: request is too large", big.Message);
+        _api.MaxObjectBytes = 1024 * 1024;
+        using var fits = JobTargets.Get(JobTargetKind.Argo).Submit(Spec(), Options());
+        Assert.Contains(_api.Requests, r => r.Method == "POST");
+    }
+
+    [Fact]
     public void Context_and_namespace_options_pick_where_the_workflow_goes()
     {
         using (var h = JobTargets.Get(JobTargetKind.Argo).Submit(Spec(), Options(new ArgoSubmitOptions { Context = "other" })))
