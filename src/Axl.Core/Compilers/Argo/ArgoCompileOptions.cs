@@ -6,6 +6,13 @@ namespace Axl.Compilers.Argo;
 public enum ArgoKind { Workflow, WorkflowTemplate }
 
 /// <summary>
+/// Whether a workflow over the cluster's limits is split: Auto (the default) keeps one object when it fits and
+/// otherwise writes WorkflowTemplates called by templateRef from a small parent; None always writes one object and
+/// refuses one over a limit.
+/// </summary>
+public enum ArgoSplit { Auto, None }
+
+/// <summary>
 /// What the Argo compiler needs beyond the IR: the object kind, overrides of workflow options, how pods reach the
 /// artifact store and the code archive, and the size limit. Every option has a default that compiles a valid
 /// workflow for a cluster with a default artifact repository and the code baked into the image.
@@ -47,6 +54,30 @@ public sealed record ArgoCompileOptions
 
     /// <summary>The largest YAML accepted; a larger document is an <see cref="CompileErrorIds.ArgoTooLarge"/> error.</summary>
     public long MaxBytes { get; init; } = DefaultMaxBytes;
+
+    /// <summary>
+    /// How many templates one object may hold: Argo v4's full CRDs allow 200 (spec.templates maxItems). Clusters with
+    /// the minimal CRDs have no such limit and may raise it.
+    /// </summary>
+    public int MaxTemplates { get; init; } = DefaultMaxItems;
+
+    /// <summary>How many tasks one DAG template may hold: Argo v4's full CRDs allow 200 (dag.tasks maxItems).</summary>
+    public int MaxDagTasks { get; init; } = DefaultMaxItems;
+
+    /// <summary>Argo v4's maxItems on spec.templates and dag.tasks.</summary>
+    public const int DefaultMaxItems = 200;
+
+    /// <summary>Split a workflow over a limit into WorkflowTemplates (Auto), or refuse it (None).</summary>
+    public ArgoSplit Split { get; init; } = ArgoSplit.Auto;
+
+    /// <summary>
+    /// spec.parallelism of a split workflow's parent (how many pods run at once); 0 for no limit. Default
+    /// <see cref="DefaultSplitParallelism"/>. A workflow that fits in one object gets it only when it is given.
+    /// </summary>
+    public int? Parallelism { get; init; }
+
+    /// <summary>The parallelism of a split (large) workflow when none is given.</summary>
+    public const int DefaultSplitParallelism = 100;
 
     /// <summary>Access mode of the volume of a pvc artifact store: ReadWriteOnce (one node) or ReadWriteMany (parallel steps on several nodes).</summary>
     public string PvcAccessMode { get; init; } = "ReadWriteOnce";

@@ -15,11 +15,14 @@ public sealed class ArgoDocument
 {
     private readonly string _yaml;
 
-    internal ArgoDocument(AxlWorkflow wf, ArgoCompileOptions options, ArgoMap tree, ArgoStorage storage, CodeDelivery delivery, IReadOnlyList<string> images, int taskCount, IReadOnlyList<AxlDiagnostic> warnings)
+    internal ArgoDocument(AxlWorkflow wf, ArgoCompileOptions options, ArgoMap tree, ArgoStorage storage, CodeDelivery delivery, IReadOnlyList<string> images, int taskCount, IReadOnlyList<AxlDiagnostic> warnings,
+        IReadOnlyList<ArgoDocument>? templates = null, ArgoKind? kind = null, string? name = null)
     {
         Tree = tree;
-        Kind = options.Kind.ToString();
-        Name = options.Kind == ArgoKind.Workflow ? wf.KubernetesName + "-" : wf.KubernetesName;
+        var k = kind ?? options.Kind;
+        Kind = k.ToString();
+        Name = name ?? (k == ArgoKind.Workflow ? wf.KubernetesName + "-" : wf.KubernetesName);
+        Templates = templates ?? Array.Empty<ArgoDocument>();
         Namespace = options.Namespace;
         Workflow = wf.Name;
         WorkflowHash = CompilerSteps.WorkflowHash(wf, options.CodeRoot ?? options.CodeArchive?.CodeRoot);
@@ -55,11 +58,32 @@ public sealed class ArgoDocument
     /// <summary>The object as ordered maps, lists and strings.</summary>
     public IReadOnlyDictionary<string, object?> Tree { get; }
 
+    /// <summary>
+    /// The WorkflowTemplates a split workflow's parent calls by templateRef, each before any template that calls it
+    /// (install them in this order, then create the parent); empty when the workflow fits in this one object.
+    /// </summary>
+    public IReadOnlyList<ArgoDocument> Templates { get; }
+
+    /// <summary>True when the workflow was split: this object is the parent and <see cref="Templates"/> hold the steps.</summary>
+    public bool IsSplit => Templates.Count > 0;
+
+    /// <summary>Every object to send to the cluster, in order: the templates, then this one.</summary>
+    public IEnumerable<ArgoDocument> Documents => Templates.Append(this);
+
+    /// <summary>This object alone as YAML (a split workflow's parent without its templates: see <see cref="ToYamlAll"/>).</summary>
     public string ToYaml() => _yaml;
+
+    /// <summary>
+    /// The whole compile as YAML: this object alone when it is not split, else a multi-document stream of the
+    /// templates and then the parent, each after a "---" line (kubectl create -f, in that order).
+    /// </summary>
+    public string ToYamlAll() => IsSplit ? string.Concat(Documents.Select(d => "---\n" + d.ToYaml())) : _yaml;
 
     public string ToJson(bool indented = true) => IrDocument.ToJson(Tree, indented);
 
-    public override string ToString() => $"{Kind} {Name} ({TaskCount} task{(TaskCount == 1 ? "" : "s")}, {FormatSize(Size)})";
+    public override string ToString() => IsSplit
+        ? $"{Kind} {Name} ({TaskCount} task{(TaskCount == 1 ? "" : "s")} in {Templates.Count} WorkflowTemplates, {FormatSize(Size + Templates.Sum(t => t.Size))} in all)"
+        : $"{Kind} {Name} ({TaskCount} task{(TaskCount == 1 ? "" : "s")}, {FormatSize(Size)})";
 
     /// <summary>A size for people: "812 B", "12.4 KiB", "1.3 MiB".</summary>
     public static string FormatSize(long bytes) => bytes switch
