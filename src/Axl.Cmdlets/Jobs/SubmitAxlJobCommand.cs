@@ -132,6 +132,20 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             WriteError(JobErrors.InvalidSpec(new AxlJobSpecException(string.Join(" ", problems)), spec));
             return;
         }
+        if (spec.Target == JobTargetKind.Argo)
+        {
+            // Compiled first, so -WhatIf names every object the submit creates (a split workflow's templates too).
+            var options = Options();
+            ArgoDocument? doc = null;
+            Emit(JobLauncher.Submit(this, spec, options, (target, o) =>
+            {
+                doc = ArgoJobTarget.Compile(spec, o);
+                return ShouldProcess(Describe(spec, $"workflow {spec.WorkflowReference} as {ArgoJobTarget.DescribeObjects(doc)}"), "Submit to target Argo")
+                    ? ((ArgoJobTarget)target).SubmitDocument(doc, spec, o)
+                    : null;
+            }));
+            return;
+        }
         if (!ShouldProcess(Describe(spec, $"workflow {spec.WorkflowReference}"), $"Submit to target {spec.Target}")) return;
         if (spec.Target == JobTargetKind.Queue && Protocol == "Agq")
         {
@@ -155,7 +169,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             Name = Name ?? doc.Workflow, WorkflowName = doc.Workflow, Target = JobTargetKind.Argo,
             Parameters = JobValues.ToMap(Parameters), Overrides = JobValues.ToMap(Overrides),
         };
-        if (!ShouldProcess(Describe(spec, $"compiled {doc}"), "Submit to target Argo")) return;
+        if (!ShouldProcess(Describe(spec, $"compiled {doc} as {ArgoJobTarget.DescribeObjects(doc)}"), "Submit to target Argo")) return;
         Emit(JobLauncher.Submit(this, spec, Options(), (target, options) => ((ArgoJobTarget)target).SubmitDocument(doc, spec, options)));
     }
 
@@ -236,8 +250,11 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
 /// <summary>Submits a spec to its target and adds the AxlJob to the session's job repository.</summary>
 internal static class JobLauncher
 {
-    /// <summary>Starts a job with <paramref name="start"/> on the spec's target; errors that keep it from starting become error records.</summary>
-    public static AxlJob? Submit(PSCmdlet cmdlet, AxlJobSpec spec, JobSubmitOptions options, Func<IJobTarget, JobSubmitOptions, IJobHandle> start)
+    /// <summary>
+    /// Starts a job with <paramref name="start"/> on the spec's target (null from it: nothing started, as under
+    /// -WhatIf); errors that keep it from starting become error records.
+    /// </summary>
+    public static AxlJob? Submit(PSCmdlet cmdlet, AxlJobSpec spec, JobSubmitOptions options, Func<IJobTarget, JobSubmitOptions, IJobHandle?> start)
     {
         IJobTarget target;
         try { target = JobTargets.Get(spec.Target); }
@@ -246,7 +263,7 @@ internal static class JobLauncher
             cmdlet.WriteError(new ErrorRecord(ex, "Axl.JobTargetNotAvailable", ErrorCategory.NotImplemented, spec));
             return null;
         }
-        IJobHandle handle;
+        IJobHandle? handle;
         try { handle = start(target, options); }
         catch (AxlJobSpecException ex)
         {
@@ -275,6 +292,7 @@ internal static class JobLauncher
             cmdlet.WriteError(new ErrorRecord(ex, id, ErrorCategory.ResourceUnavailable, spec));
             return null;
         }
+        if (handle is null) return null;
         var job = new AxlJob(handle, $"Submit-AxlJob {(spec.WorkflowReference is { Length: > 0 } w ? w : spec.Name)} -Target {spec.Target}");
         cmdlet.JobRepository.Add(job);
         return job;
