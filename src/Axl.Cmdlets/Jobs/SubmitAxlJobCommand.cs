@@ -69,6 +69,14 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
     [Parameter] public Axl.Delivery.CodeArchiveLocation? CodeArchive { get; set; }
     /// <summary>Argo target: the largest Workflow accepted (default 1 MiB, etcd's practical limit).</summary>
     [Parameter] [ValidateRange(1, long.MaxValue)] public long MaxBytes { get; set; } = ArgoCompileOptions.DefaultMaxBytes;
+    /// <summary>Argo target: the most templates one object may hold (Argo v4's full CRDs: 200); more splits the workflow into WorkflowTemplates.</summary>
+    [Parameter] [ValidateRange(3, int.MaxValue)] public int MaxTemplates { get; set; } = ArgoCompileOptions.DefaultMaxItems;
+    /// <summary>Argo target: the most tasks one DAG may hold (Argo v4's full CRDs: 200); more splits the workflow.</summary>
+    [Parameter] [ValidateRange(2, int.MaxValue)] public int MaxDagTasks { get; set; } = ArgoCompileOptions.DefaultMaxItems;
+    /// <summary>Argo target: Auto (default) splits a workflow over a limit into WorkflowTemplates installed before the run; None refuses it.</summary>
+    [Parameter] public ArgoSplit Split { get; set; } = ArgoSplit.Auto;
+    /// <summary>Argo target: how many pods run at once (spec.parallelism; a split workflow's default is 100; 0: no limit).</summary>
+    [Parameter] [ValidateRange(0, int.MaxValue)] public int? Parallelism { get; set; }
     /// <summary>Argo target: what Stop-Job asks for: Stop (exit handlers run) or Terminate.</summary>
     [Parameter] [ValidateSet("Stop", "Terminate")] public string Shutdown { get; set; } = "Stop";
     /// <summary>Argo target: how often the workflow's status is read (default 2 s).</summary>
@@ -224,7 +232,11 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             Namespace = Namespace,
             Shutdown = Shutdown,
             PollInterval = PollInterval ?? TimeSpan.FromSeconds(2),
-            Compile = new ArgoCompileOptions { Image = Image, ServiceAccount = ServiceAccount, CodeArchive = CodeArchive, MaxBytes = MaxBytes },
+            Compile = new ArgoCompileOptions
+            {
+                Image = Image, ServiceAccount = ServiceAccount, CodeArchive = CodeArchive, MaxBytes = MaxBytes,
+                MaxTemplates = MaxTemplates, MaxDagTasks = MaxDagTasks, Split = Split, Parallelism = Parallelism,
+            },
         },
         WorkflowLoader = (path, name) => Axl.Dsl.WorkflowLoader.Load(SessionState, path, name)[0],
         StepPreferences = Runs.StepPreferencesOf.Get(this),

@@ -217,7 +217,11 @@ public sealed class ArgoTemplates
             newest[byWorkflow.Key] = versions.OrderByDescending(v => v.When).ThenByDescending(v => v.Order).ThenBy(v => v.Hash, StringComparer.Ordinal).First().Hash;
         }
 
+        // Oldest version first (by its first template), its parts in order.
+        var versionOrder = templates.GroupBy(t => (t.WorkflowLabel, t.Hash))
+            .ToDictionary(g => g.Key, g => g.Min(t => (t.When, t.Order)));
         return templates
+            .OrderBy(t => t.Workflow, StringComparer.Ordinal).ThenBy(t => versionOrder[(t.WorkflowLabel, t.Hash)]).ThenBy(t => t.Hash, StringComparer.Ordinal).ThenBy(t => t.Part).ThenBy(t => t.Name, StringComparer.Ordinal)
             .Select(t =>
             {
                 var usedBy = usage.TryGetValue(t.Name, out var u) ? u : Array.Empty<string>();
@@ -229,7 +233,6 @@ public sealed class ArgoTemplates
                 };
             })
             .Where(t => !supersededOnly || t.Superseded)
-            .OrderBy(t => t.Workflow, StringComparer.Ordinal).ThenBy(t => t.Created).ThenBy(t => t.WorkflowHash, StringComparer.Ordinal).ThenBy(t => t.Part).ThenBy(t => t.Name, StringComparer.Ordinal)
             .ToList();
     }
 
