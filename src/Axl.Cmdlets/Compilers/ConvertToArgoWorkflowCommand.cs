@@ -27,7 +27,8 @@ public sealed class ConvertToArgoWorkflowCommand : WorkflowInputCmdlet
     [Parameter] [ValidateRange(1, long.MaxValue)] public long MaxBytes { get; set; } = ArgoCompileOptions.DefaultMaxBytes;
     [Parameter] [ValidateRange(3, int.MaxValue)] public int MaxTemplates { get; set; } = ArgoCompileOptions.DefaultMaxItems;
     [Parameter] [ValidateRange(2, int.MaxValue)] public int MaxDagTasks { get; set; } = ArgoCompileOptions.DefaultMaxItems;
-    [Parameter] public ArgoSplit Split { get; set; } = ArgoSplit.Auto;
+    // A string, not the enum: a field of a Core value type would load Axl.Core before the module's resolver is in place.
+    [Parameter] [ValidateSet("Auto", "None")] public string Split { get; set; } = "Auto";
     [Parameter] [ValidateRange(0, int.MaxValue)] public int? Parallelism { get; set; }
     [Parameter] public SwitchParameter AsYaml { get; set; }
 
@@ -50,7 +51,7 @@ public sealed class ConvertToArgoWorkflowCommand : WorkflowInputCmdlet
             MaxBytes = MaxBytes,
             MaxTemplates = MaxTemplates,
             MaxDagTasks = MaxDagTasks,
-            Split = Split,
+            Split = Enum.Parse<ArgoSplit>(Split, ignoreCase: true),
             Parallelism = Parallelism,
         };
         foreach (var wf in InputWorkflows())
