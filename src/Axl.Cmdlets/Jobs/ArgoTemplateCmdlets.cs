@@ -90,7 +90,6 @@ public sealed class GetAxlArgoTemplateCommand : ArgoClusterCmdlet
 /// uses (an Axl.ArgoTemplateInUse error instead). -WhatIf shows what would go.
 /// </summary>
 [Cmdlet(VerbsCommon.Remove, "AxlArgoTemplate", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = TemplateSet)]
-[OutputType(typeof(void))]
 public sealed class RemoveAxlArgoTemplateCommand : ArgoClusterCmdlet
 {
     private const string TemplateSet = "Template";

@@ -74,7 +74,8 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
     /// <summary>Argo target: the most tasks one DAG may hold (Argo v4's full CRDs: 200); more splits the workflow.</summary>
     [Parameter] [ValidateRange(2, int.MaxValue)] public int MaxDagTasks { get; set; } = ArgoCompileOptions.DefaultMaxItems;
     /// <summary>Argo target: Auto (default) splits a workflow over a limit into WorkflowTemplates installed before the run; None refuses it.</summary>
-    [Parameter] public ArgoSplit Split { get; set; } = ArgoSplit.Auto;
+    /// <remarks>A string, not the Core enum: a field of a Core value type would load Axl.Core before the module's resolver.</remarks>
+    [Parameter] [ValidateSet("Auto", "None")] public string Split { get; set; } = "Auto";
     /// <summary>Argo target: how many pods run at once (spec.parallelism; a split workflow's default is 100; 0: no limit).</summary>
     [Parameter] [ValidateRange(0, int.MaxValue)] public int? Parallelism { get; set; }
     /// <summary>Argo target: what Stop-Job asks for: Stop (exit handlers run) or Terminate.</summary>
@@ -235,7 +236,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             Compile = new ArgoCompileOptions
             {
                 Image = Image, ServiceAccount = ServiceAccount, CodeArchive = CodeArchive, MaxBytes = MaxBytes,
-                MaxTemplates = MaxTemplates, MaxDagTasks = MaxDagTasks, Split = Split, Parallelism = Parallelism,
+                MaxTemplates = MaxTemplates, MaxDagTasks = MaxDagTasks, Split = Enum.Parse<ArgoSplit>(Split, ignoreCase: true), Parallelism = Parallelism,
             },
         },
         WorkflowLoader = (path, name) => Axl.Dsl.WorkflowLoader.Load(SessionState, path, name)[0],
