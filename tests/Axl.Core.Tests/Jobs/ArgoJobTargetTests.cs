@@ -265,6 +265,21 @@ public sealed class ArgoJobTargetTests : IDisposable
         Assert.Equal(12, alone.Count(r => r.Status == StepStatus.Succeeded));
     }
 
+    [NodeFact]
+    public void What_a_split_submit_sends_is_valid_against_Argos_schema_with_its_item_limits()
+    {
+        // 450 steps under the default limits: the bodies actually sent (templates with namespace and content hash,
+        // the parent with the job label and parameter values), each validated as the API server would.
+        var wf = Chain(450);
+        using (var h = JobTargets.Get(JobTargetKind.Argo).Submit(ChainSpec(), Options() with { WorkflowLoader = (_, _) => wf }))
+            Assert.True(((ArgoJobHandle)h).Templates.Count >= 3);
+        var posts = _api.Requests.Where(r => r.Method == "POST").ToList();
+        Assert.Equal("Workflow", (string?)JsonNode.Parse(posts[^1].Body)!["kind"]);
+        var files = posts.Select((p, i) => { var f = Path.Combine(_dir, $"sent-{i}.json"); File.WriteAllText(f, p.Body); return f; }).ToList();
+        var (exit, output) = ArgoSchema.Validate(files);
+        Assert.True(exit == 0, output);
+    }
+
     [Fact]
     public void A_second_submit_of_the_same_version_rewrites_no_template_and_a_new_version_adds_its_own()
     {
