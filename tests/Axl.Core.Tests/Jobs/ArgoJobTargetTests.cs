@@ -281,6 +281,26 @@ public sealed class ArgoJobTargetTests : IDisposable
     }
 
     [Fact]
+    public void A_WorkflowTemplate_over_the_clusters_item_limits_is_refused_and_no_parent_is_created()
+    {
+        // Compiled for a cluster with larger limits (300), sent to one with Argo v4's (200): the fake API refuses the
+        // first WorkflowTemplate as a real API server would, and the submit stops there.
+        var wf = Chain(450);
+        var ex = Assert.Throws<ArgoClusterException>(() => JobTargets.Get(JobTargetKind.Argo).Submit(ChainSpec(),
+            Options(compile: new ArgoCompileOptions { MaxTemplates = 300, MaxDagTasks = 300 }) with { WorkflowLoader = (_, _) => wf }));
+        Assert.Equal(422, ex.StatusCode);
+        Assert.Matches(@"refused to create WorkflowTemplate chain-[0-9a-f]{10}-1 in namespace argo-jobs: 422 .*WorkflowTemplate\.argoproj\.io ""chain-[0-9a-f]{10}-1"" is invalid: spec\.templates: Too many: \d+: must have at most 200 items", ex.Message);
+        Assert.Empty(_api.WorkflowTemplateNames());
+        Assert.Empty(Calls("POST", "workflows"));
+
+        _api.MaxObjectBytes = 5000; // a template of 5 steps is larger: etcd's refusal
+        var big = Assert.Throws<ArgoClusterException>(() => JobTargets.Get(JobTargetKind.Argo).Submit(ChainSpec(), SplitOptions(Chain(12))));
+        Assert.Equal(500, big.StatusCode);
+        Assert.Matches(@"refused to create WorkflowTemplate chain-[0-9a-f]{10}-1 .*etcdserver: request is too large", big.Message);
+        Assert.Empty(Calls("POST", "workflows"));
+    }
+
+    [Fact]
     public void A_second_submit_of_the_same_version_rewrites_no_template_and_a_new_version_adds_its_own()
     {
         var wf = Chain(12);

@@ -10,7 +10,8 @@ namespace Axl.Jobs.Argo;
 /// <summary>
 /// The Argo target of Submit-AxlJob: compiles the workflow (ArgoCompiler, the same YAML `axl compile --target argo`
 /// writes), sets the job's parameter values as the Workflow's arguments, and creates it through the Kubernetes API
-/// with metadata.generateName. The handle follows it there (<see cref="ArgoJobHandle"/>).
+/// with metadata.generateName. A split workflow's WorkflowTemplates are installed first (<see cref="ArgoTemplates"/>).
+/// The handle follows it there (<see cref="ArgoJobHandle"/>).
 /// </summary>
 public sealed class ArgoJobTarget : IJobTarget
 {
