@@ -33,7 +33,10 @@ namespace Axl.TestServices;
 /// go to status.storedTemplates ("namespaced/&lt;template&gt;/&lt;name&gt;"), as Argo's controller writes them; a
 /// missing WorkflowTemplate errors the group node and fails the workflow. `depends` expressions are evaluated
 /// (task, task.Succeeded/Failed/Skipped/Omitted/Errored, &amp;&amp;, ||, !, parentheses); a false one omits the task.
-/// `when` is not evaluated (the task runs); a suspend template (Axl's Gate) succeeds at once without a pod.
+/// Parameters flow as Argo passes them: a group task's arguments become its DAG's inputs, the DAG's outputs
+/// (valueFrom parameter or expression tasks['x'].status) its outputs, and `when` is evaluated when it comes down to
+/// quoted comparisons ('Skipped' == 'Succeeded', as Axl's gates are); other conditions are true (the fake has no step
+/// values) unless the task is in <see cref="SkipTasks"/>. A suspend template (Axl's Gate) ends at once without a pod.
 /// The Axl client code is the production code (KubernetesClient through a kubeconfig); only the server is fake.
 /// </summary>
 public sealed class FakeKubernetesApi : IDisposable
@@ -58,6 +61,8 @@ public sealed class FakeKubernetesApi : IDisposable
     public string Token { get; }
     /// <summary>DAG tasks whose pod fails (exit 1) with a runner-shaped error line in its log.</summary>
     public HashSet<string> FailTasks { get; } = new(StringComparer.Ordinal);
+    /// <summary>Step tasks with a `when` that the controller skips (their condition false), as Argo does: a Skipped node, no pod.</summary>
+    public HashSet<string> SkipTasks { get; } = new(StringComparer.Ordinal);
     /// <summary>Tasks that keep running until the workflow is shut down.</summary>
     public HashSet<string> HoldTasks { get; } = new(StringComparer.Ordinal);
     /// <summary>
@@ -509,6 +514,9 @@ public sealed class FakeKubernetesApi : IDisposable
         /// <summary>The templates its tasks' `template:` names resolve in.</summary>
         public JsonArray Templates = new();
         public List<SimTask> Tasks = new();
+        /// <summary>inputs.parameters of a group's DAG: its task's arguments, resolved in the calling scope.</summary>
+        public Dictionary<string, string> Inputs = new(StringComparer.Ordinal);
+        public JsonObject Dag = new();
         public bool Ended => Tasks.All(t => t.State is not "Running");
     }
 
@@ -519,6 +527,7 @@ public sealed class FakeKubernetesApi : IDisposable
         /// <summary>null: not started; Running, Succeeded, Failed, Error, Skipped, Omitted.</summary>
         public string? State;
         public Scope? Group;
+        public Dictionary<string, string> Outputs = new(StringComparer.Ordinal);
         public bool HasEnded => State is not (null or "Running");
     }
 
@@ -587,7 +596,7 @@ public sealed class FakeKubernetesApi : IDisposable
 
         private Scope NewScope(string nodeId, string nodeName, string? source, JsonArray templates, JsonObject dag)
         {
-            var scope = new Scope { NodeId = nodeId, NodeName = nodeName, TemplateSource = source, Templates = templates };
+            var scope = new Scope { NodeId = nodeId, NodeName = nodeName, TemplateSource = source, Templates = templates, Dag = dag };
             foreach (var task in (dag["dag"]?["tasks"] as JsonArray ?? new JsonArray()).OfType<JsonObject>())
             {
                 var name = (string)task["name"]!;
@@ -606,7 +615,21 @@ public sealed class FakeKubernetesApi : IDisposable
                 {
                     Advance(group);
                     if (group.Ended && !group.Tasks.Any(x => x.State is null && !_failed && Ready(group, x)))
+                    {
                         EndNode(t, group.Tasks.Any(x => x.State is "Failed" or "Error") ? "Failed" : "Succeeded", null);
+                        var outputs = new JsonArray();
+                        foreach (var o in (group.Dag["outputs"]?["parameters"] as JsonArray ?? new JsonArray()).OfType<JsonObject>())
+                        {
+                            var valueFrom = o["valueFrom"] as JsonObject;
+                            string? value = null;
+                            if ((string?)valueFrom?["parameter"] is { } expr && Substitute(group, expr) is var v && !v.Contains("{{", StringComparison.Ordinal)) value = v;
+                            else if ((string?)valueFrom?["expression"] is { } e && Regex.Match(e, @"^tasks\['([^']+)'\]\.status$") is { Success: true } m) value = group.Tasks.FirstOrDefault(x => x.Name == m.Groups[1].Value)?.State;
+                            value ??= (string?)valueFrom?["default"] ?? "";
+                            t.Outputs[(string)o["name"]!] = value;
+                            outputs.Add(new JsonObject { ["name"] = (string)o["name"]!, ["value"] = value });
+                        }
+                        if (outputs.Count > 0) Nodes[t.NodeId]!["outputs"] = new JsonObject { ["parameters"] = outputs };
+                    }
                     continue;
                 }
                 if (_api.HoldTasks.Contains(t.Name)) continue;
@@ -621,7 +644,9 @@ public sealed class FakeKubernetesApi : IDisposable
             {
                 if (!Runs(scope, t))
                 {
-                    AddNode(scope, t, "Skipped", "Omitted", new JsonObject { ["message"] = "omitted: depends condition not met" });
+                    var extra = new JsonObject { ["message"] = "omitted: depends condition not met" };
+                    if ((string?)t.Task["template"] is { } template) extra["templateName"] = template;
+                    AddNode(scope, t, "Skipped", "Omitted", extra);
                     t.State = "Omitted";
                     continue;
                 }
@@ -651,8 +676,50 @@ public sealed class FakeKubernetesApi : IDisposable
             return at >= 0 ? (string?)JsonNode.Parse(args![at + 1]!)!["step"] : null;
         }
 
+        /// <summary>{{inputs.parameters.x}}, {{tasks.x.status}}, {{tasks.x.outputs.parameters.y}}, {{workflow.parameters.x}} as far as they are known.</summary>
+        private string Substitute(Scope scope, string text) => Regex.Replace(text, @"\{\{\s*([^{}]+?)\s*\}\}", m =>
+        {
+            var e = m.Groups[1].Value.Split('.');
+            string? value = e switch
+            {
+                ["inputs", "parameters", var n] => scope.Inputs.GetValueOrDefault(n),
+                ["tasks", var x, "status"] => scope.Tasks.FirstOrDefault(t => t.Name == x)?.State,
+                ["tasks", var x, "outputs", "parameters", var n] => scope.Tasks.FirstOrDefault(t => t.Name == x)?.Outputs.GetValueOrDefault(n),
+                ["workflow", "parameters", var n] => (Object["spec"]?["arguments"]?["parameters"] as JsonArray)?.OfType<JsonObject>().Where(p => (string?)p["name"] == n).Select(p => (string?)p["value"]).FirstOrDefault(),
+                _ => null,
+            };
+            return value ?? m.Value;
+        });
+
+        /// <summary>A `when` that came down to quoted comparisons joined by &amp;&amp;; null when it is anything else.</summary>
+        private static bool? When(string text)
+        {
+            var result = true;
+            foreach (var part in text.Split("&&"))
+            {
+                var m = Regex.Match(part, @"^\s*\(?\s*'([^']*)'\s*(==|!=)\s*'([^']*)'\s*\)?\s*$");
+                if (!m.Success) return null;
+                result &= (m.Groups[1].Value == m.Groups[3].Value) == (m.Groups[2].Value == "==");
+            }
+            return result;
+        }
+
         private void Start(Scope scope, SimTask t)
         {
+            if ((string?)t.Task["when"] is { } when)
+            {
+                var text = Substitute(scope, when);
+                var isGate = (string?)t.Task["template"] is { } tn && Find(scope.Templates, tn)?["suspend"] is not null;
+                var runs = !isGate && _api.SkipTasks.Contains(t.Name) ? false : When(text) ?? true;
+                if (!runs)
+                {
+                    var extra = new JsonObject { ["message"] = $"when '{text}' evaluated false" };
+                    if ((string?)t.Task["template"] is { } skippedTemplate) extra["templateName"] = skippedTemplate;
+                    AddNode(scope, t, "Skipped", "Skipped", extra);
+                    t.State = "Skipped";
+                    return;
+                }
+            }
             if (t.Task["templateRef"] is JsonObject reference)
             {
                 var wtName = (string)reference["name"]!;
@@ -672,6 +739,8 @@ public sealed class FakeKubernetesApi : IDisposable
                 lock (wt) templates = (JsonArray)wt["spec"]!["templates"]!.DeepClone();
                 Stored(wtName, dag);
                 t.Group = NewScope(t.NodeId, t.NodeName, wtName, templates, dag);
+                foreach (var a in (t.Task["arguments"]?["parameters"] as JsonArray ?? new JsonArray()).OfType<JsonObject>())
+                    t.Group.Inputs[(string)a["name"]!] = Substitute(scope, (string?)a["value"] ?? "");
                 t.State = "Running";
                 return;
             }

@@ -301,6 +301,44 @@ public sealed class ArgoJobTargetTests : IDisposable
     }
 
     [Fact]
+    public void A_step_skipped_in_one_group_is_skipped_for_its_readers_in_another_through_the_gates()
+    {
+        // a -> b (when a > 0: the fake makes it false) -> c reads b -> e reads c; d after b only (-DependsOn), when a > 5.
+        // Unsplit, b is skipped, c and e with it (they read b's output), and d runs. Split in groups of two, b's outcome
+        // crosses as b_status and a gate named b in c's group turns it back into Skipped.
+        var at = new Axl.Model.SourceLocation("/flows/gates.axl.ps1", 1);
+        var b = new Axl.Dsl.WorkflowBuilder("gates", null, at);
+        b.AddStep("a", "1", null, at);
+        b.AddStep("b", "param($a) $a", new Axl.Dsl.StepOptions { When = "a -gt 0" }, at);
+        b.AddStep("c", "param($b) $b", null, at);
+        b.AddStep("d", "2", new Axl.Dsl.StepOptions { DependsOn = new[] { "b" }, When = "a -gt 5" }, at);
+        b.AddStep("e", "param($c) $c", null, at);
+        var wf = b.Build();
+        var small = new ArgoCompileOptions { MaxDagTasks = 2, MaxTemplates = 4 };
+        var doc = ArgoCompiler.Compile(wf, ArgoCases.Options(small));
+        Assert.True(doc.IsSplit);
+        _api.SkipTasks.Add("b");
+        using var handle = JobTargets.Get(JobTargetKind.Argo).Submit(ChainSpec("gates"), SplitOptions(wf, compile: small));
+        Assert.True(handle.Wait(TimeSpan.FromSeconds(60)));
+        Assert.Equal(JobStatus.Succeeded, handle.Status);
+        var steps = handle.Result!.Steps.ToDictionary(s => s.Name);
+        Assert.Equal(new[] { "a", "b", "c", "d", "e" }, steps.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(StepStatus.Succeeded, steps["a"].Status);
+        Assert.Equal(StepStatus.Skipped, steps["b"].Status);
+        Assert.StartsWith("when '", steps["b"].SkipReason);
+        Assert.Equal(StepStatus.Skipped, steps["c"].Status);
+        Assert.Equal(StepStatus.Skipped, steps["e"].Status);
+        Assert.Equal(StepStatus.Succeeded, steps["d"].Status);
+        Assert.Equal(new[] { "a", "d" }, handle.Result.Artifacts.Keys.Order(StringComparer.Ordinal));
+        // The gate named b (template Gate, no pod) is not taken for the step b.
+        var nodes = _api.Workflow(handle.RunId)!["status"]!["nodes"]!.AsObject().Select(kv => kv.Value!).ToList();
+        var gates = nodes.Where(n => (string?)n["templateName"] == ArgoCompiler.GateTemplate).ToList();
+        Assert.NotEmpty(gates);
+        Assert.All(gates, g => Assert.NotEqual("Pod", (string?)g["type"]));
+        Assert.Equal(2, _api.Requests.Count(r => r.Path.Contains("/log?container=main", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public void A_second_submit_of_the_same_version_rewrites_no_template_and_a_new_version_adds_its_own()
     {
         var wf = Chain(12);
