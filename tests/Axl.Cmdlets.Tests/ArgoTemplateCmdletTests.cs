@@ -54,9 +54,13 @@ public sealed class ArgoTemplateCmdletTests(PowerShellFixture ps) : IDisposable
     [Fact]
     public void Superseded_templates_go_from_Get_to_Remove_with_WhatIf_and_one_in_use_is_refused()
     {
-        var run = Run(Submit + " | Wait-AxlJob -Timeout 60 | ForEach-Object { $_.Status.ToString(); $_.Steps.Count }", ("flow", Flow()));
+        var run = Run(Submit + " -Verbose | Wait-AxlJob -Timeout 60 | ForEach-Object { $_.Status.ToString(); $_.Steps.Count }", ("flow", Flow()));
         run.ShouldSucceed();
         Assert.Equal(new object[] { "Succeeded", 12 }, run.Objects);
+        Assert.Equal(3, run.Verbose.Count(v => System.Text.RegularExpressions.Regex.IsMatch(v, @"^WorkflowTemplate chain-[0-9a-f]{10}-\d in namespace argo-jobs: created$")));
+        var again = Run(Submit + " -Verbose | Wait-AxlJob -Timeout 60 | ForEach-Object { $_.Status.ToString() }", ("flow", Flow()));
+        again.ShouldSucceed();
+        Assert.Equal(3, again.Verbose.Count(v => v.EndsWith(": unchanged", StringComparison.Ordinal)));
         _api.HoldTasks.Add("s1");
         var held = Run(Submit + " | ForEach-Object RunId", ("flow", Flow("+ 2")));
         held.ShouldSucceed();

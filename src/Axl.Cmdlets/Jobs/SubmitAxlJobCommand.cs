@@ -150,7 +150,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             {
                 doc = ArgoJobTarget.Compile(spec, o);
                 return ShouldProcess(Describe(spec, $"workflow {spec.WorkflowReference} as {ArgoJobTarget.DescribeObjects(doc)}"), "Submit to target Argo")
-                    ? ((ArgoJobTarget)target).SubmitDocument(doc, spec, o)
+                    ? Installed(((ArgoJobTarget)target).SubmitDocument(doc, spec, o))
                     : null;
             }));
             return;
@@ -179,7 +179,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             Parameters = JobValues.ToMap(Parameters), Overrides = JobValues.ToMap(Overrides),
         };
         if (!ShouldProcess(Describe(spec, $"compiled {doc} as {ArgoJobTarget.DescribeObjects(doc)}"), "Submit to target Argo")) return;
-        Emit(JobLauncher.Submit(this, spec, Options(), (target, options) => ((ArgoJobTarget)target).SubmitDocument(doc, spec, options)));
+        Emit(JobLauncher.Submit(this, spec, Options(), (target, options) => Installed(((ArgoJobTarget)target).SubmitDocument(doc, spec, options))));
     }
 
     private void SubmitEnvelope(JobEnvelope envelope)
@@ -213,6 +213,14 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
         }
         var spec = new AxlJobSpec { Name = Name ?? envelope.PlanDescription ?? envelope.JobId, Target = JobTargetKind.Queue };
         Emit(JobLauncher.Submit(this, spec, Options(), (target, options) => ((QueueJobTarget)target).SubmitEnvelope(envelope, spec, null, options)));
+    }
+
+    /// <summary>Says (-Verbose) what the submit did with each WorkflowTemplate of a split workflow.</summary>
+    private IJobHandle Installed(IJobHandle handle)
+    {
+        if (handle is ArgoJobHandle argo)
+            foreach (var t in argo.Templates) WriteVerbose($"WorkflowTemplate {t.Name} in namespace {argo.Namespace}: {t.Action.ToString().ToLowerInvariant()}");
+        return handle;
     }
 
     private void Emit(AxlJob? job)
