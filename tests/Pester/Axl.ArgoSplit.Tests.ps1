@@ -70,3 +70,25 @@ Describe 'Splitting a long workflow for Argo' {
         (ConvertTo-ArgoWorkflow -Path $flow -Split None -MaxTemplates 400 -MaxDagTasks 400).IsSplit | Should -BeFalse
     }
 }
+
+Describe 'ConvertTo-ArgoWorkflow -OutFile' {
+    It 'writes every object of a split workflow to the file, and nothing with -WhatIf' {
+        $out = Join-Path $TestDrive 'out/long.yaml'
+        ConvertTo-ArgoWorkflow -Path $flow -OutFile $out -WhatIf | Should -BeNullOrEmpty
+        Test-Path -LiteralPath $out | Should -BeFalse
+        $doc = ConvertTo-ArgoWorkflow -Path $flow -OutFile $out
+        $doc.IsSplit | Should -BeTrue
+        Get-Content -LiteralPath $out -Raw | Should -BeExactly $doc.ToYamlAll()
+        @(Get-ChildItem -LiteralPath (Split-Path $out) -Force).Name | Should -Be @('long.yaml')
+    }
+
+    It 'refuses a second workflow for the same file' {
+        $two = Join-Path $TestDrive 'two.axl.ps1'
+        Set-Content -LiteralPath $two -Value "AxlWorkflow one { Step a { 1 } }`nAxlWorkflow two { Step b { 2 } }"
+        $out = Join-Path $TestDrive 'two.yaml'
+        $docs = ConvertTo-ArgoWorkflow -Path $two -OutFile $out -ErrorVariable failure -ErrorAction SilentlyContinue
+        @($docs).Count | Should -Be 1
+        $failure[0].FullyQualifiedErrorId | Should -BeLike 'Axl.OneWorkflowPerFile,*'
+        Get-Content -LiteralPath $out -Raw | Should -Match 'generateName: one-'
+    }
+}
