@@ -75,9 +75,11 @@ public sealed class ArgoTemplateCmdletTests(PowerShellFixture ps) : IDisposable
             @($all | Where-Object InUse | ForEach-Object { $_.UsedBy[0] } | Select-Object -Unique)
             @(Get-AxlArgoTemplate -KubeConfig $kc -Workflow 'ch*' -Superseded).Count
             $all | Where-Object InUse | Select-Object -First 1 | Format-Table | Out-String
+            $all | Where-Object InUse | Select-Object -First 1 | ForEach-Object { [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($_, 1)) } | Format-Table | Out-String
             """);
         list.ShouldSucceed();
         Assert.Equal(new object[] { 6, 3, heldRun, 3 }, list.Objects.Take(4));
+        Assert.Equal(list.Objects.ElementAt(list.Objects.Count() - 2), list.Objects.Last()); // the view reads properties only: the same after serialization
         var table = (string)list.Objects.Last();
         Assert.Matches(@"Name\s+Workflow\s+Version\s+Part\s+Superseded\s+UsedBy", table);
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(table, @"chain-[0-9a-f]{10}-1\s+chain\s+[0-9a-f]{12}\s+1\s+False\s+chain-"), table);

@@ -339,6 +339,25 @@ public sealed class ArgoJobTargetTests : IDisposable
     }
 
     [Fact]
+    public void Groups_of_groups_run_nested_and_every_step_still_has_its_result()
+    {
+        // 30 steps in DAGs of at most 3 tasks: the parent cannot call 10 groups, so groups of groups are made, and
+        // their step nodes are <wf>.part-n.part-m(...).<step>, as Argo names them.
+        var wf = Chain(30);
+        var tiny = new ArgoCompileOptions { MaxDagTasks = 3, MaxTemplates = 4 };
+        var doc = ArgoCompiler.Compile(wf, ArgoCases.Options(tiny));
+        Assert.True(doc.Templates.Count > 10);
+        using var handle = JobTargets.Get(JobTargetKind.Argo).Submit(ChainSpec(), SplitOptions(wf, compile: tiny));
+        Assert.True(handle.Wait(TimeSpan.FromSeconds(120)));
+        Assert.Equal(JobStatus.Succeeded, handle.Status);
+        Assert.Equal(30, handle.Result!.Steps.Count(s => s.Status == StepStatus.Succeeded));
+        Assert.Equal(30, handle.Result.Artifacts.Count);
+        Assert.Equal(doc.Templates.Select(t => t.Name), Calls("POST", "workflowtemplates").Select(p => (string?)JsonNode.Parse(p.Body)!["metadata"]!["name"]));
+        var names = _api.Workflow(handle.RunId)!["status"]!["nodes"]!.AsObject().Select(kv => (string)kv.Value!["name"]!).ToList();
+        Assert.Contains(names, n => System.Text.RegularExpressions.Regex.IsMatch(n, $@"^{handle.RunId}(\.part-\d+){{2,}}\.s\d+$"));
+    }
+
+    [Fact]
     public void A_second_submit_of_the_same_version_rewrites_no_template_and_a_new_version_adds_its_own()
     {
         var wf = Chain(12);
