@@ -92,11 +92,12 @@ public sealed class GetAxlExperimentCommand : PSCmdlet
     {
         var root = JobLauncher.RootOf(this, RunRoot);
         var names = AxlExperiment.Names(root).ToList();
-        var patterns = (Name ?? new[] { "*" }).Select(n => (Text: n, Pattern: WildcardPattern.Get(n, WildcardOptions.IgnoreCase))).ToList();
-        foreach (var p in patterns.Where(p => !WildcardPattern.ContainsWildcardCharacters(p.Text) && !names.Any(n => p.Pattern.IsMatch(n))))
-            WriteError(new ErrorRecord(new ItemNotFoundException($"There is no experiment '{p.Text}' under {root}. Fix: list them with Get-AxlExperiment; give -RunRoot if it was started with another run root."),
-                "Axl.ExperimentNotFound", ErrorCategory.ObjectNotFound, p.Text));
-        foreach (var name in names.Where(n => patterns.Any(p => p.Pattern.IsMatch(n))))
+        var filter = new NameFilter(Name);
+        var matched = names.Where(filter.IsMatch).ToList();
+        foreach (var missing in filter.Unmatched)
+            WriteError(new ErrorRecord(new ItemNotFoundException($"There is no experiment '{missing}' under {root}. Fix: list them with Get-AxlExperiment; give -RunRoot if it was started with another run root."),
+                "Axl.ExperimentNotFound", ErrorCategory.ObjectNotFound, missing));
+        foreach (var name in matched)
         {
             var dir = AxlExperiment.DirectoryOf(root, name);
             AxlExperiment state;
