@@ -270,7 +270,7 @@ Describe 'Types users can name' {
                 if ($t.FullName -like 'Axl.*') { $null = $named.Add($t.FullName) }
             }
             $help = Get-Help $c.Name -Full
-            foreach ($n in @($help.returnValues.returnValue.type.name) + @($help.parameters.parameter.type.name)) {
+            foreach ($n in @($help.returnValues.returnValue.type.name) + @($help.inputTypes.inputType.type.name) + @($help.parameters.parameter.type.name)) {
                 if ("$n" -match '^(Axl\.[\w.]+)') { $null = $named.Add($Matches[1]) }
             }
         }
@@ -291,6 +291,13 @@ Describe 'Types users can name' {
         $type = [scriptblock]::Create("[$TypeName]").Invoke()[0]
         $type | Should -BeOfType [type]
         $type.FullName | Should -Be $TypeName
+    }
+
+    It 'resolves every public type of Axl.Core by its full name (what Get-Member shows of any Axl object)' {
+        $unresolved = @([AxlRun].Assembly.GetExportedTypes() | Where-Object { -not ($_.FullName -as [type]) -or ($_.FullName -as [type]) -ne $_ } | ForEach-Object FullName)
+        $unresolved | Should -BeNullOrEmpty
+        ((Get-AxlIoHandler json) | Get-Member).TypeName | Select-Object -First 1 | Should -Be 'Axl.IO.IoHandlerDescriptor'
+        (Get-AxlIoHandler json) -is [Axl.IO.IoHandlerDescriptor] | Should -BeTrue
     }
 
     It 'names the objects the cmdlets output: -is [Axl.Model.AxlWorkflow], typed parameters, casts' {

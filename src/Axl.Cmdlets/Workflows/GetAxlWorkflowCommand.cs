@@ -38,8 +38,9 @@ public sealed class GetAxlWorkflowCommand : PSCmdlet
     {
         // Only when some file loaded: a file that failed has written its own error already.
         if (_inputs.Count == 0) return;
+        var files = _inputs.Count <= 3 ? string.Join(", ", _inputs) : $"{_inputs.Count} files ({string.Join(", ", _inputs.Take(3))}, ...)";
         foreach (var name in _names!.Unmatched)
-            WriteError(new ErrorRecord(new ItemNotFoundException($"No workflow named '{name}' is defined in {string.Join(", ", _inputs)}. Fix: list the workflows of the file(s) with Get-AxlWorkflow (without -Name)."),
+            WriteError(new ErrorRecord(new ItemNotFoundException($"No workflow named '{name}' is defined in {files}. Fix: list the workflows of the file(s) with Get-AxlWorkflow (without -Name)."),
                 "Axl.WorkflowNotFound", ErrorCategory.ObjectNotFound, name));
     }
 
