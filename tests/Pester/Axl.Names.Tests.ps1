@@ -200,6 +200,33 @@ Describe 'Names, wildcards and not-found, as Get-Job' {
         finally { $PSDefaultParameterValues.Remove('*-Axl*:RunRoot') }
     }
 
+    Context 'Get-AxlExperiment and Stop-AxlExperiment' {
+        BeforeAll {
+            $expRoot = Join-Path $TestDrive 'experiments'
+            foreach ($n in 'sweep-a', 'sweep-b', 'other') {
+                $null = Get-AxlWorkflow $paths['train'] | New-AxlJobSpec -Name "job-$n" | Start-AxlExperiment $n -RunRoot $expRoot -Wait -ErrorAction Stop
+            }
+        }
+
+        It "Get-AxlExperiment 'sweep-*' gives the two sweeps" {
+            $r = Invoke-Collect { Get-AxlExperiment 'sweep-*' -RunRoot $expRoot }
+            $r.Errors | Should -BeNullOrEmpty
+            @($r.Output.Name | Sort-Object) | Should -Be @('sweep-a', 'sweep-b')
+        }
+
+        It "Stop-AxlExperiment takes wildcards as Stop-Job does: each match once, a pattern that matches none is no error" {
+            $r = Invoke-Collect { Stop-AxlExperiment 'sweep-*', 'SWEEP-A' -RunRoot $expRoot -PassThru }
+            $r.Errors | Should -BeNullOrEmpty
+            @($r.Output.Name | Sort-Object) | Should -Be @('sweep-a', 'sweep-b')
+            $none = Invoke-Collect { Stop-AxlExperiment 'nomatch*' -RunRoot $expRoot -PassThru }
+            $none.Output | Should -BeNullOrEmpty
+            $none.Errors | Should -BeNullOrEmpty
+            $missing = Invoke-Collect { Stop-AxlExperiment nosuch -RunRoot $expRoot }
+            $missing.Errors.FullyQualifiedErrorId | Should -BeLike 'Axl.ExperimentNotFound,*'
+            $missing.Errors.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        }
+    }
+
     Context 'Get-AxlJob' {
         BeforeAll {
             $jobRoot = Join-Path $TestDrive 'job-runs'

@@ -120,16 +120,14 @@ public sealed class GetAxlExperimentCommand : PSCmdlet
 [OutputType(typeof(AxlExperiment))]
 public sealed class StopAxlExperimentCommand : PSCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Name")] public string[] Name { get; set; } = Array.Empty<string>();
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Name")] [SupportsWildcards] public string[] Name { get; set; } = Array.Empty<string>();
     [Parameter(ParameterSetName = "Name")] public string? RunRoot { get; set; }
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = "Experiment")] public AxlExperiment[] Experiment { get; set; } = Array.Empty<AxlExperiment>();
     [Parameter] public SwitchParameter PassThru { get; set; }
 
     protected override void ProcessRecord()
     {
-        var dirs = ParameterSetName == "Experiment"
-            ? Experiment.Select(e => (e.Name, Dir: e.Directory))
-            : Name.Select(n => (Name: n, Dir: AxlExperiment.DirectoryOf(JobLauncher.RootOf(this, RunRoot), n)));
+        var dirs = ParameterSetName == "Experiment" ? Experiment.Select(e => (e.Name, Dir: e.Directory)) : ByName();
         foreach (var (name, dir) in dirs)
         {
             if (!File.Exists(System.IO.Path.Combine(dir, AxlExperiment.StateFile)))
@@ -140,6 +138,22 @@ public sealed class StopAxlExperimentCommand : PSCmdlet
             if (!ShouldProcess($"experiment '{name}' ({dir})", "Cancel all its jobs")) continue;
             var state = AxlExperiment.Cancel(dir);
             if (PassThru) WriteObject(state);
+        }
+    }
+
+    /// <summary>Names as Stop-Job takes them: a pattern stops every experiment it matches (none: nothing); a name without wildcards is looked up as it is.</summary>
+    private IEnumerable<(string Name, string Dir)> ByName()
+    {
+        var root = JobLauncher.RootOf(this, RunRoot);
+        var existing = Name.Any(WildcardPattern.ContainsWildcardCharacters) ? AxlExperiment.Names(root).ToList() : new List<string>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var n in Name)
+        {
+            var names = WildcardPattern.ContainsWildcardCharacters(n)
+                ? existing.Where(e => WildcardPattern.Get(n, WildcardOptions.IgnoreCase).IsMatch(e))
+                : new[] { n };
+            foreach (var name in names)
+                if (seen.Add(name)) yield return (name, AxlExperiment.DirectoryOf(root, name));
         }
     }
 }
