@@ -18,28 +18,14 @@ public static class AxlSessionState
 
     /// <summary>
     /// Lets Core open step runspaces that know the Axl commands, and makes the Axl types nameable in scripts
-    /// ([AxlWorkflow], [AxlRun], ...): PowerShell does not search a private AssemblyLoadContext for type names,
-    /// so the main types are registered as type accelerators.
+    /// ([Axl.Model.AxlWorkflow], [AxlWorkflow], [Axl.Jobs.JobStatus], ...): PowerShell does not search a private
+    /// AssemblyLoadContext for type names, so Axl.Core's public types are registered as type accelerators
+    /// (<see cref="AxlTypeAccelerators"/>), on behalf of the runspace that imports the module.
     /// </summary>
     public static void ConfigureEngine(string? formatFile = null)
     {
         Axl.AxlEngine.SessionStateFactory = () => Create(formatFile);
-        RegisterTypeAccelerators();
-    }
-
-    private static void RegisterTypeAccelerators()
-    {
-        var accelerators = typeof(PSObject).Assembly.GetType("System.Management.Automation.TypeAccelerators");
-        var add = accelerators?.GetMethod("Add", new[] { typeof(string), typeof(Type) });
-        if (add is null) return;
-        foreach (var t in new[]
-        {
-            typeof(Axl.Model.AxlWorkflow), typeof(Axl.Model.AxlStep), typeof(Axl.Validation.AxlDiagnostic),
-            typeof(Axl.Runtime.AxlRun), typeof(Axl.Runtime.AxlStepResult),
-            typeof(Axl.Jobs.AxlJobSpec), typeof(Axl.Jobs.JobResult), typeof(Axl.Jobs.AxlExperiment),
-            typeof(Axl.Jobs.Envelopes.JobEnvelope),
-        })
-            add.Invoke(null, new object[] { t.Name, t });
+        AxlTypeAccelerators.Register(Runspace.DefaultRunspace);
     }
 
     public static void AddTo(InitialSessionState iss, string? formatFile = null)

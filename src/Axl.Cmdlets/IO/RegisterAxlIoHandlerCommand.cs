@@ -70,8 +70,11 @@ public sealed class GetAxlIoHandlerCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        var patterns = Name?.Select(n => new WildcardPattern(n, WildcardOptions.IgnoreCase)).ToList();
+        var names = new NameFilter(Name);
         foreach (var d in IoHandlerRegistry.All)
-            if (patterns is null || patterns.Any(p => p.IsMatch(d.Name))) WriteObject(d);
+            if (names.IsMatch(d.Name)) WriteObject(d);
+        foreach (var name in names.Unmatched)
+            WriteError(new ErrorRecord(new ItemNotFoundException($"There is no IO handler '{name}'. Fix: list them with Get-AxlIoHandler; add one with Register-AxlIoHandler."),
+                "Axl.IoHandlerNotFound", ErrorCategory.ObjectNotFound, name));
     }
 }

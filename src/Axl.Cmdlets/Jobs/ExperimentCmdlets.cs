@@ -92,11 +92,12 @@ public sealed class GetAxlExperimentCommand : PSCmdlet
     {
         var root = JobLauncher.RootOf(this, RunRoot);
         var names = AxlExperiment.Names(root).ToList();
-        var patterns = (Name ?? new[] { "*" }).Select(n => (Text: n, Pattern: WildcardPattern.Get(n, WildcardOptions.IgnoreCase))).ToList();
-        foreach (var p in patterns.Where(p => !WildcardPattern.ContainsWildcardCharacters(p.Text) && !names.Any(n => p.Pattern.IsMatch(n))))
-            WriteError(new ErrorRecord(new ItemNotFoundException($"There is no experiment '{p.Text}' under {root}. Fix: list them with Get-AxlExperiment; give -RunRoot if it was started with another run root."),
-                "Axl.ExperimentNotFound", ErrorCategory.ObjectNotFound, p.Text));
-        foreach (var name in names.Where(n => patterns.Any(p => p.Pattern.IsMatch(n))))
+        var filter = new NameFilter(Name);
+        var matched = names.Where(filter.IsMatch).ToList();
+        foreach (var missing in filter.Unmatched)
+            WriteError(new ErrorRecord(new ItemNotFoundException($"There is no experiment '{missing}' under {root}. Fix: list them with Get-AxlExperiment; give -RunRoot if it was started with another run root."),
+                "Axl.ExperimentNotFound", ErrorCategory.ObjectNotFound, missing));
+        foreach (var name in matched)
         {
             var dir = AxlExperiment.DirectoryOf(root, name);
             AxlExperiment state;
@@ -119,16 +120,14 @@ public sealed class GetAxlExperimentCommand : PSCmdlet
 [OutputType(typeof(AxlExperiment))]
 public sealed class StopAxlExperimentCommand : PSCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Name")] public string[] Name { get; set; } = Array.Empty<string>();
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Name")] [SupportsWildcards] public string[] Name { get; set; } = Array.Empty<string>();
     [Parameter(ParameterSetName = "Name")] public string? RunRoot { get; set; }
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = "Experiment")] public AxlExperiment[] Experiment { get; set; } = Array.Empty<AxlExperiment>();
     [Parameter] public SwitchParameter PassThru { get; set; }
 
     protected override void ProcessRecord()
     {
-        var dirs = ParameterSetName == "Experiment"
-            ? Experiment.Select(e => (e.Name, Dir: e.Directory))
-            : Name.Select(n => (Name: n, Dir: AxlExperiment.DirectoryOf(JobLauncher.RootOf(this, RunRoot), n)));
+        var dirs = ParameterSetName == "Experiment" ? Experiment.Select(e => (e.Name, Dir: e.Directory)) : ByName();
         foreach (var (name, dir) in dirs)
         {
             if (!File.Exists(System.IO.Path.Combine(dir, AxlExperiment.StateFile)))
@@ -139,6 +138,22 @@ public sealed class StopAxlExperimentCommand : PSCmdlet
             if (!ShouldProcess($"experiment '{name}' ({dir})", "Cancel all its jobs")) continue;
             var state = AxlExperiment.Cancel(dir);
             if (PassThru) WriteObject(state);
+        }
+    }
+
+    /// <summary>Names as Stop-Job takes them: a pattern stops every experiment it matches (none: nothing); a name without wildcards is looked up as it is.</summary>
+    private IEnumerable<(string Name, string Dir)> ByName()
+    {
+        var root = JobLauncher.RootOf(this, RunRoot);
+        var existing = Name.Any(WildcardPattern.ContainsWildcardCharacters) ? AxlExperiment.Names(root).ToList() : new List<string>();
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var n in Name)
+        {
+            var names = WildcardPattern.ContainsWildcardCharacters(n)
+                ? existing.Where(e => WildcardPattern.Get(n, WildcardOptions.IgnoreCase).IsMatch(e))
+                : new[] { n };
+            foreach (var name in names)
+                if (seen.Add(name)) yield return (name, AxlExperiment.DirectoryOf(root, name));
         }
     }
 }

@@ -339,15 +339,25 @@ public sealed class GetAxlJobCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        var jobs = JobRepository.Jobs.OfType<AxlJob>();
-        if (ParameterSetName == "Id") jobs = jobs.Where(j => Id.Contains(j.Id));
-        else if (Name is { Length: > 0 })
+        var jobs = JobRepository.Jobs.OfType<AxlJob>().OrderBy(j => j.Id).ToList();
+        // Like Get-Job: an id, or a name without wildcards, that matches no Axl job writes ObjectNotFound.
+        if (ParameterSetName == "Id")
         {
-            var patterns = Name.Select(n => WildcardPattern.Get(n, WildcardOptions.IgnoreCase)).ToList();
-            jobs = jobs.Where(j => patterns.Any(p => p.IsMatch(j.Name)));
+            foreach (var id in Id.Where(id => !jobs.Any(j => j.Id == id)).Distinct())
+                WriteError(new ErrorRecord(new ItemNotFoundException($"There is no Axl job with id {id}. Fix: list them with Get-AxlJob (Get-Job lists every job of the session)."),
+                    "Axl.JobNotFound", ErrorCategory.ObjectNotFound, id));
+            jobs = jobs.Where(j => Id.Contains(j.Id)).ToList();
         }
-        if (State is { } s) jobs = jobs.Where(j => j.JobStateInfo.State == s);
-        foreach (var j in jobs.OrderBy(j => j.Id)) WriteObject(j);
+        else
+        {
+            var names = new NameFilter(Name);
+            jobs = jobs.Where(j => names.IsMatch(j.Name)).ToList();
+            foreach (var name in names.Unmatched)
+                WriteError(new ErrorRecord(new ItemNotFoundException($"There is no Axl job named '{name}'. Fix: list them with Get-AxlJob (Get-Job lists every job of the session)."),
+                    "Axl.JobNotFound", ErrorCategory.ObjectNotFound, name));
+        }
+        if (State is { } s) jobs = jobs.Where(j => j.JobStateInfo.State == s).ToList();
+        foreach (var j in jobs) WriteObject(j);
     }
 }
 

@@ -12,8 +12,9 @@ public sealed class GetAxlArtifactCommand : PSCmdlet
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
     public AxlRun Run { get; set; } = null!;
 
-    /// <summary>The step(s) whose output to load; all succeeded steps when omitted.</summary>
+    /// <summary>The step(s) whose output to load; all succeeded steps when omitted. Wildcards select among the succeeded steps.</summary>
     [Parameter(Position = 1)]
+    [SupportsWildcards]
     public string[]? Step { get; set; }
 
     /// <summary>Output the artifact file path instead of loading it.</summary>
@@ -21,7 +22,12 @@ public sealed class GetAxlArtifactCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        var names = Step ?? Run.Steps.Where(s => s.Status == StepStatus.Succeeded).Select(s => s.Name).ToArray();
+        // A name without wildcards is taken as it is (a step that is missing or has no output is an error); names with
+        // wildcards, like no name at all, select among the steps that have an output.
+        var names = (Step ?? new[] { "*" }).SelectMany(n => WildcardPattern.ContainsWildcardCharacters(n)
+                ? Run.Steps.Where(s => s.Status == StepStatus.Succeeded && WildcardPattern.Get(n, WildcardOptions.IgnoreCase).IsMatch(s.Name)).Select(s => s.Name)
+                : new[] { n })
+            .Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
         foreach (var name in names)
         {
             var step = Run.GetStep(name);

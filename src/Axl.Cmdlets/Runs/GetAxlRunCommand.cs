@@ -8,12 +8,16 @@ namespace Axl.Cmdlets.Runs;
 [OutputType(typeof(AxlRun))]
 public sealed class GetAxlRunCommand : PSCmdlet
 {
-    /// <summary>Name of the workflow (or an AxlWorkflow piped in, by its Name).</summary>
+    /// <summary>Name of the workflow (or an AxlWorkflow piped in, by its Name); wildcards allowed.</summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
-    public string? Workflow { get; set; }
+    [SupportsWildcards]
+    public string[]? Workflow { get; set; }
 
-    [Parameter(Position = 1)] public string? RunId { get; set; }
+    /// <summary>The run id(s); wildcards allowed.</summary>
+    [Parameter(Position = 1)]
+    [SupportsWildcards]
+    public string[]? RunId { get; set; }
     [Parameter] public string? RunRoot { get; set; }
     /// <summary>Only the newest N runs.</summary>
     [Parameter] [ValidateRange(1, int.MaxValue)] public int? Last { get; set; }
@@ -21,16 +25,22 @@ public sealed class GetAxlRunCommand : PSCmdlet
     protected override void ProcessRecord()
     {
         var root = RunRoot is null ? RunRoots.Default(this) : SessionState.Path.GetUnresolvedProviderPathFromPSPath(RunRoot);
-        var runs = RunStore.List(root, Workflow, RunId);
+        var workflows = new NameFilter(Workflow);
+        var runIds = new NameFilter(RunId);
+        var runs = RunStore.List(root, workflows, runIds);
         if (Last is { } n) runs = runs.Take(n);
-        var any = false;
-        foreach (var run in runs)
-        {
-            any = true;
-            WriteObject(RunStore.WithLiveStatus(run));
-        }
-        if (!any && RunId is not null)
-            WriteError(new ErrorRecord(new ItemNotFoundException($"There is no run '{RunId}'{(Workflow is null ? "" : $" of workflow '{Workflow}'")} under {root}. Fix: list runs with Get-AxlRun{(Workflow is null ? "" : " " + Workflow)}; give -RunRoot if the runs are elsewhere."),
-                "Axl.RunNotFound", ErrorCategory.ObjectNotFound, RunId));
+        foreach (var run in runs) WriteObject(RunStore.WithLiveStatus(run));
+        // Like Get-Job: a name without wildcards that matched no run is an error; one with wildcards is just empty.
+        // A missing run id is reported alone (its message names the workflows), not again as a missing workflow.
+        var of = Workflow is { Length: > 0 } ? $" of workflow {string.Join(", ", Workflow.Select(w => $"'{w}'"))}" : "";
+        var listHint = $"list runs with Get-AxlRun{(Workflow is { Length: > 0 } ? " " + string.Join(",", Workflow) : "")}";
+        var missingIds = runIds.Unmatched;
+        foreach (var id in missingIds)
+            WriteError(new ErrorRecord(new ItemNotFoundException($"There is no run '{id}'{of} under {root}. Fix: {listHint}; give -RunRoot if the runs are elsewhere."),
+                "Axl.RunNotFound", ErrorCategory.ObjectNotFound, id));
+        if (missingIds.Count > 0) return;
+        foreach (var name in workflows.Unmatched)
+            WriteError(new ErrorRecord(new ItemNotFoundException($"There is no run of workflow '{name}' under {root}. Fix: list the workflows that have runs with Get-AxlRun; run it with Invoke-AxlLocalRun; give -RunRoot if its runs are elsewhere."),
+                "Axl.RunNotFound", ErrorCategory.ObjectNotFound, name));
     }
 }

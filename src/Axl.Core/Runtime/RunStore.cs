@@ -143,18 +143,39 @@ public static class RunStore
         return s;
     }
 
-    /// <summary>Runs under the root, newest first; optionally of one workflow or with one id.</summary>
-    public static IEnumerable<AxlRun> List(string runRoot, string? workflow = null, string? runId = null)
+    /// <summary>Runs under the root, newest first; optionally of one workflow or with one id (exact names, any case).</summary>
+    public static IEnumerable<AxlRun> List(string runRoot, string? workflow = null, string? runId = null) =>
+        List(runRoot,
+            name => workflow is null || name.Equals(workflow, StringComparison.OrdinalIgnoreCase),
+            name => runId is null || name.Equals(runId, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
+    /// Runs under the root, newest first, of the workflows and with the run ids the filters match (wildcards allowed).
+    /// A workflow name matches when its folder holds a run; a run id when its run record is there. Every candidate is
+    /// seen by the filters before the first run is returned, so their <see cref="NameFilter.Unmatched"/> names are
+    /// complete once the caller has read a run or reached the end (even when it stops early, as -Last does).
+    /// </summary>
+    public static IEnumerable<AxlRun> List(string runRoot, NameFilter workflows, NameFilter runIds) =>
+        List(runRoot, workflows.Test, runIds.Test, workflows, runIds);
+
+    private static IEnumerable<AxlRun> List(string runRoot, Func<string, bool> workflow, Func<string, bool> runId,
+        NameFilter? workflowFilter = null, NameFilter? runIdFilter = null)
     {
         if (!Directory.Exists(runRoot)) yield break;
-        var workflows = Directory.GetDirectories(runRoot)
-            .Where(d => workflow is null || Path.GetFileName(d).Equals(workflow, StringComparison.OrdinalIgnoreCase)).ToArray();
-        var dirs = workflows.Where(Directory.Exists)
+        var dirs = Directory.GetDirectories(runRoot)
+            .Where(d => workflow(Path.GetFileName(d)))
             .SelectMany(w => Directory.GetDirectories(w))
             .Where(d => !Path.GetFileName(d).StartsWith('.'))
-            .Where(d => runId is null || Path.GetFileName(d).Equals(runId, StringComparison.OrdinalIgnoreCase))
             .Where(d => File.Exists(Path.Combine(d, RunFile)))
-            .OrderByDescending(d => Path.GetFileName(d), StringComparer.Ordinal);
+            .Where(d => runId(Path.GetFileName(d)))
+            .ToList();
+        // Recorded here, on the runs that exist, so a workflow folder without runs does not count as found.
+        foreach (var d in dirs)
+        {
+            workflowFilter?.IsMatch(Path.GetFileName(Path.GetDirectoryName(d))!);
+            runIdFilter?.IsMatch(Path.GetFileName(d));
+        }
+        dirs.Sort((a, b) => StringComparer.Ordinal.Compare(Path.GetFileName(b), Path.GetFileName(a)));
         // Newest first. Run ids sort by their time to the second; runs of one second are ordered by their start time
         // (loaded a second at a time, so -Last N still reads about N records).
         var second = new List<AxlRun>();
