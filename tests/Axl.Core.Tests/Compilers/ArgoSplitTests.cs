@@ -13,25 +13,21 @@ namespace Axl.Core.Tests.Compilers;
 /// compile. Chains of 300, 3,000 and 10,000 steps, a wide fan-out/fan-in, random DAGs with conditions, order edges,
 /// parameters and each artifact store, and limits small enough to force groups of groups.
 /// </summary>
-public sealed class ArgoSplitTests : IDisposable
+public sealed class ArgoSplitTests
 {
     private const string File = "/flows/big.axl.ps1";
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "axl-argo-split-" + Guid.NewGuid().ToString("N")[..10]);
 
-    public void Dispose()
-    {
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
+    internal static ArgoCompileOptions Options(ArgoCompileOptions? o = null) => (o ?? new ArgoCompileOptions()) with { CodeRoot = "/flows" };
 
-    private static ArgoCompileOptions Options(ArgoCompileOptions? o = null) => (o ?? new ArgoCompileOptions()) with { CodeRoot = "/flows" };
+    internal static ArgoCompileOptions S3 => new() { S3Endpoint = "minio.argo.svc:9000", S3Insecure = true, S3CredentialsSecret = "minio-credentials" };
 
     /// <summary>The unsplit compile: one object, every limit raised out of the way.</summary>
-    private static ArgoCompileOptions Unsplit(ArgoCompileOptions o) =>
+    internal static ArgoCompileOptions Unsplit(ArgoCompileOptions o) =>
         o with { Split = ArgoSplit.None, MaxTemplates = int.MaxValue, MaxDagTasks = int.MaxValue, MaxBytes = long.MaxValue };
 
     // ---- shapes -------------------------------------------------------------------------------------------------------------
 
-    private static AxlWorkflow Chain(int n, string name = "chain", WorkflowDefinitionOptions? options = null)
+    internal static AxlWorkflow Chain(int n, string name = "chain", WorkflowDefinitionOptions? options = null)
     {
         var b = new WorkflowBuilder(name, options, new SourceLocation(File, 1));
         b.AddStep("s0", "1", null, new SourceLocation(File, 2));
@@ -39,7 +35,7 @@ public sealed class ArgoSplitTests : IDisposable
         return b.Build();
     }
 
-    private static AxlWorkflow Wide(int width)
+    internal static AxlWorkflow Wide(int width)
     {
         var b = new WorkflowBuilder("wide", null, new SourceLocation(File, 1));
         b.AddStep("src", "1", null, new SourceLocation(File, 2));
@@ -53,7 +49,7 @@ public sealed class ArgoSplitTests : IDisposable
     /// steps have a condition on a step they take (and on a parameter), some an order edge (-DependsOn) to an earlier
     /// step, some take a workflow parameter, some retry.
     /// </summary>
-    private static AxlWorkflow RandomDag(int n, int seed, string? store = null, string name = "random")
+    internal static AxlWorkflow RandomDag(int n, int seed, string? store = null, string name = "random")
     {
         var rng = new Random(seed);
         var b = new WorkflowBuilder(name, new WorkflowDefinitionOptions { ArtifactStore = store }, new SourceLocation(File, 1));
@@ -200,9 +196,7 @@ public sealed class ArgoSplitTests : IDisposable
     [InlineData(800, 5, "ref:artifact-repositories/team-a")]
     public void A_random_DAG_with_conditions_order_edges_and_parameters_splits_equivalent_to_the_unsplit_compile(int n, int seed, string? store)
     {
-        var o = Options(store?.StartsWith("s3://", StringComparison.Ordinal) == true
-            ? new ArgoCompileOptions { S3Endpoint = "minio.argo.svc:9000", S3Insecure = true, S3CredentialsSecret = "minio-credentials" }
-            : null);
+        var o = Options(store?.StartsWith("s3://", StringComparison.Ordinal) == true ? S3 : null);
         var wf = RandomDag(n, seed, store);
         Assert.Contains(wf.Steps, s => s.Condition is not null);
         var (d, resolved) = Check(() => RandomDag(n, seed, store), o);
@@ -423,39 +417,6 @@ public sealed class ArgoSplitTests : IDisposable
             x => x.Contains("gate part-2.publish does not mirror step publish", StringComparison.Ordinal));
         Assert.Contains(Problems(p => ((List<object?>)Get(p["part-2"], "inputs", "artifacts")!).RemoveAt(0)),
             x => x.Contains("argument artifact evaluate is not an input of the called template", StringComparison.Ordinal));
-    }
-
-    [NodeFact]
-    public void The_documents_of_a_split_compile_pass_Argos_schema_with_its_item_limits()
-    {
-        Directory.CreateDirectory(_dir);
-        var files = new List<string>();
-        var cases = new (string Name, AxlWorkflow Wf, ArgoCompileOptions O)[]
-        {
-            ("chain-3000", Chain(3_000), Options()),
-            ("nested-100", RandomDag(100, 7), Options(new ArgoCompileOptions { MaxDagTasks = 4, MaxTemplates = 5 })),
-            ("random-s3", RandomDag(800, 4, "s3://axl-artifacts/runs/team-a"), Options(new ArgoCompileOptions { S3Endpoint = "minio.argo.svc:9000", S3Insecure = true, S3CredentialsSecret = "minio-credentials" })),
-            ("random-pvc", RandomDag(800, 3, "pvc:5Gi"), Options()),
-            ("wide-1000", Wide(1_000), Options()),
-        };
-        var documents = 0;
-        foreach (var (name, wf, o) in cases)
-        {
-            var d = ArgoCompiler.Compile(wf, o);
-            Assert.True(d.IsSplit, name);
-            var file = Path.Combine(_dir, name + ".yaml");
-            System.IO.File.WriteAllText(file, d.ToYamlAll());
-            files.Add(file);
-            documents += d.Documents.Count();
-        }
-        // The validator enforces Argo v4's maxItems: the unsplit 3,000-step chain is refused by it.
-        var unsplit = Path.Combine(_dir, "unsplit-3000.yaml");
-        System.IO.File.WriteAllText(unsplit, ArgoCompiler.Compile(Chain(3_000), Unsplit(Options())).ToYaml());
-        var (exit, output) = ArgoSchema.Validate(files.Append(unsplit));
-        Assert.Equal(1, exit);
-        Assert.Contains($"{documents} valid, 1 invalid", output);
-        Assert.Contains("FAIL " + unsplit, output);
-        Assert.Contains("must NOT have more than 200 items", output);
     }
 
     /// <summary>A deep copy as plain dictionaries and lists, to break on purpose.</summary>
