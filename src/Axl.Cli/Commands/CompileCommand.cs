@@ -25,14 +25,16 @@ public sealed class CompileCommand : ICliCommand
     {
         "--target", "--kind", "--image", "--service-account", "--namespace", "--code-root", "--code-archive",
         "--s3-endpoint", "--s3-region", "--s3-credentials-secret", "--pvc-access-mode", "--pvc-storage-class", "--max-bytes", "--out",
-        "--format", "--pipeline-root",
+        "--format", "--pipeline-root", "--split", "--max-templates", "--max-dag-tasks", "--parallelism",
     };
     public string Usage => """
         Usage: axl compile --target argo|kfp|dagster <file.axl.ps1[:Name]>... [options]
 
         Compiles workflows for a back end; every step runs the runner (axl step) with its IO manifest.
           argo     Argo Workflows YAML, like ConvertTo-ArgoWorkflow: one container template and one DAG task per
-                   step. Several workflows print as one multi-document stream.
+                   step. Several workflows print as one multi-document stream. A workflow over the cluster's
+                   limits (--max-templates, --max-dag-tasks, --max-bytes) is split: WorkflowTemplates holding
+                   groups of steps, then the Workflow that calls them by templateRef (create them in that order).
           kfp      a Kubeflow pipeline, like ConvertTo-KfpPipeline: the KFP v2 pipeline spec (--format v2), or
                    the KFP 1.8 Argo package (--format v1). --out FILE.zip or FILE.tar.gz packages it.
           dagster  a Dagster job, like ConvertTo-DagsterJob: a Python module with one op per step.
@@ -52,7 +54,12 @@ public sealed class CompileCommand : ICliCommand
           --s3-credentials-secret S  Kubernetes secret with its keys accessKey and secretKey
           --pvc-access-mode MODE     ReadWriteOnce (default) or ReadWriteMany, for a pvc artifact store
           --pvc-storage-class NAME   storage class of that volume
-          --max-bytes N              refuse a document larger than N bytes (default 1048576: etcd's limit)
+          --max-bytes N              largest object in bytes (default 1048576: etcd's limit)
+          --max-templates N          most templates in one object (default 200: Argo v4's CRD limit)
+          --max-dag-tasks N          most tasks in one DAG (default 200: Argo v4's CRD limit)
+          --split auto|none          auto (default): split a workflow over a limit into WorkflowTemplates;
+                                     none: one object, refused when it is over a limit
+          --parallelism N            pods at once (spec.parallelism); default 100 for a split workflow, 0: no limit
           --out FILE                 write the output to FILE instead of stdout
         kfp (also --image, --service-account (v1), --code-root, --code-archive, --max-bytes (v1)):
           --format v2|v1             the KFP package format (default v2)
@@ -61,7 +68,7 @@ public sealed class CompileCommand : ICliCommand
         dagster (also --code-root: the folder the ops run the steps in, default the workflow file's folder)
 
         Exit codes: 0 compiled; 1 an invalid workflow (diagnostics on stderr), a file that does not load,
-        a bad option or a document over --max-bytes; 2 internal error.
+        a bad option, or a workflow over a limit that cannot be split (or with --split none); 2 internal error.
 
         """;
 
@@ -93,7 +100,7 @@ public sealed class CompileCommand : ICliCommand
         if (failed) return ExitCodes.UserError;
         if (documents.Count == 0) throw new UsageException("no workflow to compile.");
 
-        var yaml = documents.Count == 1 ? documents[0].ToYaml() : string.Concat(documents.Select(d => "---\n" + d.ToYaml()));
+        var yaml = documents.Count == 1 ? documents[0].ToYamlAll() : string.Concat(documents.SelectMany(d => d.Documents).Select(d => "---\n" + d.ToYaml()));
         if (args.Option("--out") is { } outFile)
         {
             var path = Path.GetFullPath(outFile);
@@ -223,8 +230,23 @@ public sealed class CompileCommand : ICliCommand
             PvcAccessMode = args.Option("--pvc-access-mode") ?? "ReadWriteOnce",
             PvcStorageClass = args.Option("--pvc-storage-class"),
             MaxBytes = MaxBytes(args),
+            MaxTemplates = Count(args, "--max-templates", ArgoCompileOptions.DefaultMaxItems, 3),
+            MaxDagTasks = Count(args, "--max-dag-tasks", ArgoCompileOptions.DefaultMaxItems, 2),
+            Parallelism = args.Option("--parallelism") is null ? null : Count(args, "--parallelism", 0, 0),
+            Split = (args.Option("--split") ?? "auto").ToLowerInvariant() switch
+            {
+                "auto" => ArgoSplit.Auto,
+                "none" => ArgoSplit.None,
+                var s => throw new UsageException($"--split takes auto or none, got '{s}'."),
+            },
         };
     }
+
+    /// <summary>A whole-number option of at least <paramref name="minimum"/>.</summary>
+    private static int Count(CliArguments args, string option, int fallback, int minimum) => args.Option(option) is { } text
+        ? int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= minimum ? n
+            : throw new UsageException($"{option} takes a whole number of at least {minimum}, got '{text}'.")
+        : fallback;
 
     private static readonly JsonSerializerOptions LocationJson = new() { PropertyNameCaseInsensitive = true };
 

@@ -25,6 +25,10 @@ public sealed class ConvertToArgoWorkflowCommand : WorkflowInputCmdlet
     [Parameter] [ValidateSet("ReadWriteOnce", "ReadWriteMany")] public string PvcAccessMode { get; set; } = "ReadWriteOnce";
     [Parameter] public string? PvcStorageClass { get; set; }
     [Parameter] [ValidateRange(1, long.MaxValue)] public long MaxBytes { get; set; } = ArgoCompileOptions.DefaultMaxBytes;
+    [Parameter] [ValidateRange(3, int.MaxValue)] public int MaxTemplates { get; set; } = ArgoCompileOptions.DefaultMaxItems;
+    [Parameter] [ValidateRange(2, int.MaxValue)] public int MaxDagTasks { get; set; } = ArgoCompileOptions.DefaultMaxItems;
+    [Parameter] public ArgoSplit Split { get; set; } = ArgoSplit.Auto;
+    [Parameter] [ValidateRange(0, int.MaxValue)] public int? Parallelism { get; set; }
     [Parameter] public SwitchParameter AsYaml { get; set; }
 
     protected override void ProcessRecord()
@@ -44,12 +48,16 @@ public sealed class ConvertToArgoWorkflowCommand : WorkflowInputCmdlet
             PvcAccessMode = PvcAccessMode,
             PvcStorageClass = PvcStorageClass,
             MaxBytes = MaxBytes,
+            MaxTemplates = MaxTemplates,
+            MaxDagTasks = MaxDagTasks,
+            Split = Split,
+            Parallelism = Parallelism,
         };
         foreach (var wf in InputWorkflows())
         {
             if (CompilerOutput.Compile(this, wf, w => ArgoCompiler.Compile(w, options), d => d.Warnings) is not { } document) continue;
             WriteVerbose($"Compiled workflow '{wf.Name}' ({wf.ShortHash}) to {document}.");
-            WriteObject(AsYaml ? document.ToYaml() : document);
+            WriteObject(AsYaml ? document.ToYamlAll() : document);
         }
     }
 }

@@ -18,6 +18,8 @@ public static class CompileErrorIds
 {
     /// <summary>The compiled document is over the size the cluster can store (etcd's ~1 MiB per object).</summary>
     public const string ArgoTooLarge = "Axl.ArgoTooLarge";
+    /// <summary>One object would hold more templates or DAG tasks than Argo's CRDs allow (200 each in v4), and splitting is off.</summary>
+    public const string ArgoTooManyItems = "Axl.ArgoTooManyItems";
     /// <summary>Code delivery Artifact without the location of the code archive.</summary>
     public const string CodeArchiveMissing = "Axl.CodeArchiveMissing";
     /// <summary>The workflow has no source file, or it is not under the code root: the runner could not find the step code.</summary>

@@ -273,9 +273,9 @@ public sealed class ArgoCompilerTests
         var b = Builder("big");
         for (int i = 0; i < 400; i++) b.AddStep($"step_{i}", i == 0 ? "1" : $"param($step_{i - 1}) $step_{i - 1} + 1", null, new SourceLocation("/flows/wf.axl.ps1", i + 2));
         var wf = b.Build();
-        var d = Compile(wf);
+        var d = Compile(wf, new ArgoCompileOptions { MaxTemplates = 1000, MaxDagTasks = 1000 });
         Assert.True(d.Size > 200_000, d.ToString());
-        var ex = Assert.Throws<AxlCompileException>(() => Compile(wf, new ArgoCompileOptions { MaxBytes = 200_000 }));
+        var ex = Assert.Throws<AxlCompileException>(() => Compile(wf, new ArgoCompileOptions { MaxBytes = 200_000, Split = ArgoSplit.None, MaxTemplates = 1000, MaxDagTasks = 1000 }));
         Assert.Equal(CompileErrorIds.ArgoTooLarge, ex.Id);
         Assert.Contains(d.Size.ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " bytes", ex.Message);
         Assert.Contains("WorkflowTemplate", ex.Message);

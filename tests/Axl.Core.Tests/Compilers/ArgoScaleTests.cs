@@ -16,7 +16,7 @@ public sealed class ArgoScaleTests
 {
     private const int N = 10_000;
     private const string File = "/flows/big.axl.ps1";
-    private static readonly ArgoCompileOptions Unlimited = new() { MaxBytes = long.MaxValue };
+    private static readonly ArgoCompileOptions Unlimited = new() { MaxBytes = long.MaxValue, MaxTemplates = int.MaxValue, MaxDagTasks = int.MaxValue, Split = ArgoSplit.None };
 
     /// <summary>Each step: its name and the steps it takes (as parameters named after them).</summary>
     private static List<(string Name, string[] Inputs)> Shape(string kind, int n)
@@ -106,10 +106,20 @@ public sealed class ArgoScaleTests
     }
 
     [Fact]
-    public void A_ten_thousand_step_workflow_over_the_default_limit_is_refused_at_compile_time_with_the_remedies()
+    public void A_ten_thousand_step_workflow_over_the_default_limits_is_split_or_with_splitting_off_refused_at_compile_time_with_the_remedies()
     {
         var wf = Build("chain");
-        var ex = Assert.Throws<AxlCompileException>(() => ArgoCompiler.Compile(wf));
+        var split = ArgoCompiler.Compile(wf);
+        Assert.True(split.IsSplit, split.ToString());
+        Assert.All(split.Documents, d => Assert.True(d.Size <= ArgoCompileOptions.DefaultMaxBytes, d.ToString()));
+
+        var items = Assert.Throws<AxlCompileException>(() => ArgoCompiler.Compile(wf, new ArgoCompileOptions { Split = ArgoSplit.None }));
+        Assert.Equal(CompileErrorIds.ArgoTooManyItems, items.Id);
+        Assert.Contains("10000 steps, so its one Workflow would hold 10001 items in spec.templates, over the limit of 200", items.Message);
+        Assert.Contains("-Split Auto", items.Fix);
+        Assert.Contains("-MaxTemplates", items.Fix);
+
+        var ex = Assert.Throws<AxlCompileException>(() => ArgoCompiler.Compile(wf, new ArgoCompileOptions { Split = ArgoSplit.None, MaxTemplates = int.MaxValue, MaxDagTasks = int.MaxValue }));
         Assert.Equal(CompileErrorIds.ArgoTooLarge, ex.Id);
         Assert.Equal("chain", ex.Workflow);
         Assert.Contains("10,000 steps", ex.Message);
@@ -117,15 +127,13 @@ public sealed class ArgoScaleTests
         Assert.Matches(@"about [0-9,]+ steps fit in one object", ex.Message);
         Assert.Contains("over the limit of 1 MiB (1,048,576 bytes)", ex.Message);
         Assert.NotNull(ex.Fix);
-        Assert.Contains("split the workflow", ex.Fix);
-        Assert.Contains("WorkflowTemplate", ex.Fix);
-        Assert.Contains("templateRef", ex.Fix);
+        Assert.Contains("split it into WorkflowTemplates called from a small parent (-Split Auto", ex.Fix);
         Assert.Contains("pass data as artifacts, not parameters", ex.Fix);
         Assert.Contains("nodeStatusOffLoad", ex.Fix);
         Assert.Contains("-MaxBytes", ex.Fix);
 
         // The same workflow as a WorkflowTemplate is just as large: the limit holds for it too.
-        var template = Assert.Throws<AxlCompileException>(() => ArgoCompiler.Compile(wf, new ArgoCompileOptions { Kind = ArgoKind.WorkflowTemplate }));
+        var template = Assert.Throws<AxlCompileException>(() => ArgoCompiler.Compile(wf, new ArgoCompileOptions { Kind = ArgoKind.WorkflowTemplate, Split = ArgoSplit.None, MaxTemplates = int.MaxValue, MaxDagTasks = int.MaxValue }));
         Assert.Equal(CompileErrorIds.ArgoTooLarge, template.Id);
         Assert.Contains("the compiled WorkflowTemplate", template.Message);
     }

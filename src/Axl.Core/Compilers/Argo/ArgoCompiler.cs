@@ -20,7 +20,7 @@ namespace Axl.Compilers.Argo;
 /// with "from" in template inputs.
 /// </para>
 /// </summary>
-public static class ArgoCompiler
+public static partial class ArgoCompiler
 {
     public const string ApiVersion = "argoproj.io/v1alpha1";
     public const string Entrypoint = "main-dag";
@@ -51,11 +51,32 @@ public static class ArgoCompiler
         options ??= ArgoCompileOptions.Default;
         var diagnostics = WorkflowValidator.Validate(wf);
         if (diagnostics.Any(d => d.IsError)) throw new AxlInvalidWorkflowException(wf, diagnostics);
-        var document = new Compilation(wf, options).Build();
+        var compilation = new Compilation(wf, options);
         var warnings = diagnostics.Where(d => !d.IsError).ToList();
-        var result = new ArgoDocument(wf, options, document.Tree, document.Storage, document.Delivery, document.Images, document.TaskCount, warnings);
-        if (result.Size > options.MaxBytes) throw TooLarge(wf, result, options.MaxBytes);
-        return result;
+        // One object when it fits: a DAG task and a container template per step, plus the DAG template itself.
+        var itemsFit = wf.StepCount + 1 <= options.MaxTemplates && wf.StepCount <= options.MaxDagTasks;
+        if (itemsFit)
+        {
+            var result = new ArgoDocument(wf, options, compilation.Document(), compilation.Storage, compilation.Delivery, compilation.Images, compilation.TaskCount, warnings);
+            if (result.Size <= options.MaxBytes) return result;
+            if (options.Split == ArgoSplit.None) throw TooLarge(wf, result, options.MaxBytes);
+        }
+        else if (options.Split == ArgoSplit.None) throw TooManyItems(wf, options);
+        return compilation.Split(warnings);
+    }
+
+    /// <summary>The error for one object over Argo's item limits when splitting is off: which limit, and the remedies.</summary>
+    private static AxlCompileException TooManyItems(AxlWorkflow wf, ArgoCompileOptions o)
+    {
+        var (what, count, limit, option) = wf.StepCount + 1 > o.MaxTemplates
+            ? ("spec.templates", wf.StepCount + 1, o.MaxTemplates, "-MaxTemplates (axl compile --max-templates)")
+            : ("the DAG's tasks (spec.templates[0].dag.tasks)", wf.StepCount, o.MaxDagTasks, "-MaxDagTasks (axl compile --max-dag-tasks)");
+        return new AxlCompileException(CompileErrorIds.ArgoTooManyItems,
+            $"workflow '{wf.Name}' has {wf.StepCount} steps, so its one {o.Kind} would hold {count} items in {what}, over the limit of {limit}: " +
+            "Argo v4's full CRDs refuse more than 200 templates in a workflow and 200 tasks in a DAG, and the API server rejects the object.",
+            $"let Axl split it into WorkflowTemplates called from a small parent (-Split Auto, the default; axl compile --split auto); " +
+            $"or, on a cluster with Argo's minimal CRDs (no item limits), raise the limit with {option}.",
+            wf.Name);
     }
 
     /// <summary>
@@ -72,8 +93,7 @@ public static class ArgoCompiler
             $"the compiled {document.Kind} of workflow '{wf.Name}' is {ArgoDocument.FormatSize(document.Size)} ({N(document.Size)} bytes, {N(wf.StepCount)} steps, about {N(perStep)} bytes per step), " +
             $"over the limit of {ArgoDocument.FormatSize(maxBytes)} ({N(maxBytes)} bytes): Kubernetes keeps every object in etcd, which refuses objects over about 1 MiB, " +
             $"and a running workflow's status needs room too. At this size about {N(fit)} steps fit in one object.",
-            "split the workflow: make groups of steps separate workflows, compile each as a WorkflowTemplate (-Kind WorkflowTemplate, axl compile --kind workflowtemplate) " +
-            "so that each object stays under the limit, and call them from a small parent workflow with templateRef (Axl does not split a workflow for you); " +
+            "let Axl split it into WorkflowTemplates called from a small parent (-Split Auto, the default; axl compile --split auto); " +
             "or use fewer, longer steps (each step adds a DAG task, a template and its IO manifest); keep large values out of the spec (pass data as artifacts, not parameters); " +
             "for large runs also turn on Argo's node status offloading (persistence with nodeStatusOffLoad), as the status grows with every node; " +
             "or raise the limit with -MaxBytes (axl compile --max-bytes) if your cluster's etcd accepts larger objects.",
@@ -81,7 +101,7 @@ public static class ArgoCompiler
     }
 
     /// <summary>One compile: the workflow, its options and what is derived from them once.</summary>
-    private sealed class Compilation
+    private sealed partial class Compilation
     {
         private readonly AxlWorkflow _wf;
         private readonly ArgoCompileOptions _o;
@@ -148,6 +168,9 @@ public static class ArgoCompiler
             if (_o.PvcAccessMode is not ("ReadWriteOnce" or "ReadWriteMany" or "ReadWriteOncePod"))
                 Bad($"volume access mode '{_o.PvcAccessMode}' is not one Kubernetes knows.", "use ReadWriteOnce or ReadWriteMany.");
             if (_o.MaxBytes <= 0) Bad($"the size limit must be positive, got {_o.MaxBytes}.", "give a number of bytes, e.g. 1048576.");
+            if (_o.MaxTemplates < 3) Bad($"the template limit must be at least 3 (a DAG, a gate and a step), got {_o.MaxTemplates}.", "give Argo's 200, or more for a cluster with the minimal CRDs.");
+            if (_o.MaxDagTasks < 2) Bad($"the DAG task limit must be at least 2, got {_o.MaxDagTasks}.", "give Argo's 200, or more for a cluster with the minimal CRDs.");
+            if (_o.Parallelism < 0) Bad($"parallelism must be 0 (no limit) or more, got {_o.Parallelism}.", "give the number of pods that may run at once, or 0.");
             if (_o.DeadlineGraceSeconds < 0) Bad($"the deadline grace must be 0 or more seconds, got {_o.DeadlineGraceSeconds}.", "give 0 or more.");
             if (_o.CodeArchive is { } c)
             {
@@ -169,10 +192,8 @@ public static class ArgoCompiler
             _ => s.ToString(),
         };
 
-        public (ArgoMap Tree, ArgoStorage Storage, CodeDelivery Delivery, IReadOnlyList<string> Images, int TaskCount) Build() =>
-            (Document(), Storage, Delivery, Images, TaskCount);
-
-        private ArgoMap Document()
+        /// <summary>The whole workflow as one object.</summary>
+        public ArgoMap Document()
         {
             var order = _wf.TopologicalOrder();
             var templates = new List<object?> { MainDag(order) };
@@ -181,10 +202,10 @@ public static class ArgoCompiler
                 .With("apiVersion", ApiVersion)
                 .With("kind", _o.Kind.ToString())
                 .With("metadata", Metadata())
-                .With("spec", Spec(templates));
+                .With("spec", Spec(templates, _o.Parallelism is > 0 ? _o.Parallelism : null, podGc: false));
         }
 
-        private ArgoMap Metadata()
+        private ArgoMap Metadata(IReadOnlyList<string>? parts = null)
         {
             var name = _wf.KubernetesName;
             var labels = Map()
@@ -198,6 +219,7 @@ public static class ArgoCompiler
                 .With(LabelPrefix + "workflow-hash", _hash)
                 .With(LabelPrefix + "version", AxlInfo.Version)
                 .With(LabelPrefix + "source", _workflowFile)
+                .With(LabelPrefix + "templates", parts is null ? null : string.Join(",", parts))
                 .With("workflows.argoproj.io/description", _wf.Options.Description);
             return Map()
                 .With(_o.Kind == ArgoKind.Workflow ? "generateName" : "name", _o.Kind == ArgoKind.Workflow ? name + "-" : name)
@@ -206,12 +228,16 @@ public static class ArgoCompiler
                 .With("annotations", annotations);
         }
 
-        private ArgoMap Spec(List<object?> templates)
+        /// <summary>The workflow's parameters as spec.arguments, with their defaults.</summary>
+        private ArgoMap Arguments() =>
+            Map().With("parameters", _wf.Parameters.Select(p => (object?)Parameter(p.Name, CompilerSteps.HasInlineDefault(p) ? ParameterText(p.Default) : null, p.Description)).ToList());
+
+        private ArgoMap Spec(List<object?> templates, int? parallelism, bool podGc)
         {
             var spec = Map()
                 .With("entrypoint", Entrypoint)
                 .With("serviceAccountName", _o.ServiceAccount ?? _wf.Options.ServiceAccount)
-                .With("arguments", Map().With("parameters", _wf.Parameters.Select(p => (object?)Parameter(p.Name, CompilerSteps.HasInlineDefault(p) ? ParameterText(p.Default) : null, p.Description)).ToList()));
+                .With("arguments", Arguments());
             switch (_storage.Kind)
             {
                 case ArgoStorageKind.RepositoryRef:
@@ -231,16 +257,25 @@ public static class ArgoCompiler
                     });
                     break;
             }
-            return spec.With("templates", templates);
+            return spec
+                .With("parallelism", parallelism)
+                .With("podGC", podGc ? Map().With("strategy", "OnPodSuccess") : null)
+                .With("templates", templates);
         }
 
         private ArgoMap MainDag(IReadOnlyList<AxlStep> order) =>
             Map().With("name", Entrypoint).With("dag", Map().With("tasks", order.Select(s => (object?)Task(s)).ToList()));
 
-        private ArgoMap Task(AxlStep s)
+        /// <summary>
+        /// The DAG task of a step. In a split workflow <paramref name="part"/> is the group it sits in: an upstream step
+        /// outside it is reached through the group's inputs (its artifact, its value, and its outcome through a gate
+        /// task of its name), and an order on an upstream step that is never skipped is left to the parent's depends.
+        /// </summary>
+        private ArgoMap Task(AxlStep s, Part? part = null)
         {
+            bool Outside(AxlStep u) => part is not null && !part.Contains(u);
             var task = Map().With("name", s.KubernetesName).With("template", s.KubernetesName);
-            var upstream = s.Upstream.Select(u => _wf.GetStep(u)!).ToList();
+            var upstream = s.Upstream.Select(u => _wf.GetStep(u)!).Where(u => !Outside(u) || _maySkip.Contains(u.Name)).ToList();
             if (upstream.Count > 0)
             {
                 if (upstream.All(u => !_maySkip.Contains(u.Name)))
@@ -253,11 +288,14 @@ public static class ArgoCompiler
                     task.With("depends", string.Join(" && ", upstream.Select(u => DependsOn(u, dataFrom.Contains(u.Name)))));
                 }
             }
-            if (s.Condition is { } condition) task.With("when", ArgoConditions.ToWhen(condition, _wf));
+            if (s.Condition is { } condition)
+                task.With("when", ArgoConditions.ToWhen(condition, _wf, u => Outside(u) ? "{{inputs.parameters." + ItemName(new Item(ItemKind.Value, u)) + "}}" : null));
             var arguments = Map()
                 .With("parameters", ParametersUsed(s).Select(p => (object?)Parameter(p.Name, "{{workflow.parameters." + p.Name + "}}")).ToList());
             if (_storage.Kind != ArgoStorageKind.Volume)
-                arguments.With("artifacts", DataUpstream(s).Select(u => (object?)ArtifactFrom(u.KubernetesName, u.KubernetesName, OutputArtifact)).ToList());
+                arguments.With("artifacts", DataUpstream(s).Select(u => (object?)(Outside(u)
+                    ? Map().With("name", u.KubernetesName).With("from", "{{inputs.artifacts." + u.KubernetesName + "}}")
+                    : ArtifactFrom(u.KubernetesName, u.KubernetesName, OutputArtifact))).ToList());
             return task.With("arguments", arguments);
         }
 

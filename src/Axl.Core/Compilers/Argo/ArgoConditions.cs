@@ -26,17 +26,22 @@ public static class ArgoConditions
     };
 
     /// <summary>The "when" expression of <paramref name="condition"/> on a step of <paramref name="wf"/>.</summary>
-    public static string ToWhen(Condition condition, AxlWorkflow wf)
+    /// <param name="stepReference">
+    /// The reference of a step's value when it is not the task's own output parameter (null for that): in a split
+    /// workflow, a step outside the group is read from the group's input parameter.
+    /// </param>
+    public static string ToWhen(Condition condition, AxlWorkflow wf, Func<AxlStep, string?>? stepReference = null)
     {
         var sb = new StringBuilder();
-        Write(sb, condition, wf, quote: false);
+        Write(sb, condition, wf, quote: false, stepReference);
         return sb.ToString();
     }
 
     /// <summary>The Argo reference of a condition operand: the step's value parameter, or the workflow parameter.</summary>
-    public static string Reference(ConditionRef r, AxlWorkflow wf)
+    public static string Reference(ConditionRef r, AxlWorkflow wf, Func<AxlStep, string?>? stepReference = null)
     {
-        if (!r.IsParameter && wf.GetStep(r.Name) is { } step) return "{{tasks." + step.KubernetesName + ".outputs.parameters." + ArgoCompiler.ValueParameter + "}}";
+        if (!r.IsParameter && wf.GetStep(r.Name) is { } step)
+            return stepReference?.Invoke(step) ?? "{{tasks." + step.KubernetesName + ".outputs.parameters." + ArgoCompiler.ValueParameter + "}}";
         var p = wf.Parameters.FirstOrDefault(x => x.Name.Equals(r.Name, StringComparison.OrdinalIgnoreCase));
         return "{{workflow.parameters." + (p?.Name ?? r.Name) + "}}";
     }
@@ -50,7 +55,7 @@ public static class ArgoConditions
         _ => Atom,
     };
 
-    private static void Write(StringBuilder sb, Condition c, AxlWorkflow wf, bool quote)
+    private static void Write(StringBuilder sb, Condition c, AxlWorkflow wf, bool quote, Func<AxlStep, string?>? stepReference)
     {
         switch (c)
         {
@@ -58,38 +63,38 @@ public static class ArgoConditions
                 sb.Append(Literal(l.Value));
                 break;
             case ConditionRef r:
-                var reference = Reference(r, wf);
+                var reference = Reference(r, wf, stepReference);
                 sb.Append(quote ? "'" + reference + "'" : reference);
                 break;
             case ConditionNot n:
                 sb.Append('!');
-                Child(sb, n.Operand, wf, Atom, quote: false);
+                Child(sb, n.Operand, wf, Atom, quote: false, stepReference);
                 break;
             case ConditionBinary { Operator: "and" or "or" } b:
                 var own = Precedence(b);
                 // A different logical operator below is always parenthesized: no reader has to recall precedence.
-                Child(sb, b.Left, wf, b.Left is ConditionBinary { Operator: "and" or "or" } lb && lb.Operator != b.Operator ? Atom : own, false);
+                Child(sb, b.Left, wf, b.Left is ConditionBinary { Operator: "and" or "or" } lb && lb.Operator != b.Operator ? Atom : own, false, stepReference);
                 sb.Append(b.Operator == "and" ? " && " : " || ");
-                Child(sb, b.Right, wf, b.Right is ConditionBinary { Operator: "and" or "or" } rb && rb.Operator != b.Operator ? Atom : own + 1, false);
+                Child(sb, b.Right, wf, b.Right is ConditionBinary { Operator: "and" or "or" } rb && rb.Operator != b.Operator ? Atom : own + 1, false, stepReference);
                 break;
             case ConditionBinary b:
                 var op = Operators.TryGetValue(b.Operator, out var o) ? o
                     : throw new AxlCompileException(CompileErrorIds.NotExpressible, $"condition operator '-{b.Operator}' has no Argo equivalent.", "use -eq -ne -gt -ge -lt -le -and -or -not.");
                 var quoteRefs = IsString(b.Left) || IsString(b.Right) || (b.Left is ConditionRef && b.Right is ConditionRef && b.Operator is "eq" or "ne");
-                Child(sb, b.Left, wf, Comparison + 1, quoteRefs);
+                Child(sb, b.Left, wf, Comparison + 1, quoteRefs, stepReference);
                 sb.Append(' ').Append(op).Append(' ');
-                Child(sb, b.Right, wf, Comparison + 1, quoteRefs);
+                Child(sb, b.Right, wf, Comparison + 1, quoteRefs, stepReference);
                 break;
             default:
                 throw new AxlCompileException(CompileErrorIds.NotExpressible, $"condition node {c.GetType().Name} has no Argo equivalent.");
         }
     }
 
-    private static void Child(StringBuilder sb, Condition c, AxlWorkflow wf, int minimum, bool quote)
+    private static void Child(StringBuilder sb, Condition c, AxlWorkflow wf, int minimum, bool quote, Func<AxlStep, string?>? stepReference)
     {
         var wrap = Precedence(c) < minimum;
         if (wrap) sb.Append('(');
-        Write(sb, c, wf, quote);
+        Write(sb, c, wf, quote, stepReference);
         if (wrap) sb.Append(')');
     }
 

@@ -16,7 +16,7 @@ public sealed class ArgoDocument
     private readonly string _yaml;
 
     internal ArgoDocument(AxlWorkflow wf, ArgoCompileOptions options, ArgoMap tree, ArgoStorage storage, CodeDelivery delivery, IReadOnlyList<string> images, int taskCount, IReadOnlyList<AxlDiagnostic> warnings,
-        IReadOnlyList<ArgoDocument>? templates = null, ArgoKind? kind = null, string? name = null)
+        IReadOnlyList<ArgoDocument>? templates = null, ArgoKind? kind = null, string? name = null, string? workflowHash = null)
     {
         Tree = tree;
         var k = kind ?? options.Kind;
@@ -25,7 +25,7 @@ public sealed class ArgoDocument
         Templates = templates ?? Array.Empty<ArgoDocument>();
         Namespace = options.Namespace;
         Workflow = wf.Name;
-        WorkflowHash = CompilerSteps.WorkflowHash(wf, options.CodeRoot ?? options.CodeArchive?.CodeRoot);
+        WorkflowHash = workflowHash ?? CompilerSteps.WorkflowHash(wf, options.CodeRoot ?? options.CodeArchive?.CodeRoot);
         TaskCount = taskCount;
         ArtifactStorage = storage.ToString();
         CodeDelivery = delivery;

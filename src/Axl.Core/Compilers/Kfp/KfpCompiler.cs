@@ -330,7 +330,12 @@ public static class KfpCompiler
             CodeRoot = o.CodeRoot,
             CodeArchive = o.CodeArchive,
             ServiceAccount = o.ServiceAccount ?? wf.Options.ServiceAccount ?? DefaultServiceAccount,
-            MaxBytes = o.MaxBytes,
+            // KFP 1.x uploads one Workflow and runs it on the Argo it ships (v3, CRDs without item limits): no
+            // WorkflowTemplates to split into, so one object, refused below when over the size limit.
+            MaxBytes = long.MaxValue,
+            Split = ArgoSplit.None,
+            MaxTemplates = int.MaxValue,
+            MaxDagTasks = int.MaxValue,
         });
         var tree = (ArgoMap)argo.Tree;
         var metadata = (ArgoMap)tree["metadata"]!;
@@ -381,7 +386,8 @@ public static class KfpCompiler
         var document = new KfpDocument(wf, KfpFormat.V1, tree, header, argo.Images, argo.TaskCount, warnings, workflowHash: argo.WorkflowHash);
         if (document.Size > o.MaxBytes)
             throw new AxlCompileException(CompileErrorIds.ArgoTooLarge,
-                $"the compiled KFP V1 package of workflow '{wf.Name}' is {ArgoDocument.FormatSize(document.Size)}, over the limit of {ArgoDocument.FormatSize(o.MaxBytes)}: KFP 1.x submits it as one Argo Workflow, which Kubernetes keeps in etcd.",
+                $"the compiled KFP V1 package of workflow '{wf.Name}' is {ArgoDocument.FormatSize(document.Size)}, over the limit of {ArgoDocument.FormatSize(o.MaxBytes)}: KFP 1.x submits it as one Argo Workflow, which Kubernetes keeps in etcd, " +
+                "and a KFP package cannot be split into WorkflowTemplates as Argo workflows are (KFP uploads one object and does not install templates).",
                 "use fewer, longer steps, compile -Format V2 (KFP 2.x keeps the spec out of the workflow object), or raise the limit with -MaxBytes if your cluster allows it.", wf.Name);
         return document;
     }

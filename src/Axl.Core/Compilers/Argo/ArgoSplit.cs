@@ -1,0 +1,414 @@
+using System.Globalization;
+using Axl.Model;
+using Axl.Validation;
+using static Axl.Compilers.Argo.ArgoObjects;
+
+namespace Axl.Compilers.Argo;
+
+/// <summary>
+/// Splitting a workflow over Argo's limits (200 templates per object and 200 tasks per DAG in Argo v4's CRDs, about
+/// 1 MiB per object in etcd) into WorkflowTemplates called by templateRef from a small parent Workflow.
+/// <para>
+/// Steps are cut, in the workflow's topological order, into groups that fit; each group is the "main-dag" DAG
+/// template of a WorkflowTemplate that also holds the group's step templates (the same maps as the unsplit
+/// compile). The parent's DAG calls the groups (tasks part-1, part-2, ...) and orders them by the edges between their
+/// steps; when the groups are too many for one DAG, groups of groups are made the same way. What crosses a group
+/// boundary travels as the group's inputs and outputs: a step's output artifact (named after the step), its scalar
+/// read by a condition (u_value) and, for a step that may be skipped, its outcome (u_status), which a gate task of
+/// the step's name inside the reading group turns back into Succeeded, Skipped or Omitted, so the unsplit depends
+/// and when expressions keep their meaning. Same IR and options, same bytes.
+/// </para>
+/// </summary>
+public static partial class ArgoCompiler
+{
+    /// <summary>The template of a gate task: it runs no pod (a suspend of 0 s) and only mirrors a step's outcome.</summary>
+    public const string GateTemplate = "Gate";
+    /// <summary>Task name prefix of a group in the parent (part-1, part-2, ...).</summary>
+    public const string PartTaskPrefix = "part-";
+    /// <summary>Suffix of the pre-gate that tells an Omitted step from a Skipped one.</summary>
+    public const string ReachedSuffix = "-Reached";
+
+    private enum ItemKind { Artifact, Value, Status }
+
+    /// <summary>What a step hands across a group boundary: its output artifact, its scalar value, or its outcome.</summary>
+    private readonly record struct Item(ItemKind Kind, AxlStep Step);
+
+    private static string ItemName(Item i) => i.Kind switch
+    {
+        ItemKind.Artifact => i.Step.KubernetesName,
+        ItemKind.Value => i.Step.KubernetesName + "_value",
+        _ => i.Step.KubernetesName + "_status",
+    };
+
+    /// <summary>One WorkflowTemplate of a split workflow: a group of steps, or a group of groups.</summary>
+    private sealed class Part
+    {
+        private readonly HashSet<AxlStep> _steps = new(ReferenceEqualityComparer.Instance);
+
+        public Part(int number, IReadOnlyList<AxlStep> steps, IReadOnlyList<Part> children)
+        {
+            Number = number;
+            Steps = steps;
+            Children = children;
+            foreach (var s in steps) _steps.Add(s);
+            foreach (var c in children) _steps.UnionWith(c.AllSteps);
+        }
+
+        public int Number { get; }
+        /// <summary>The steps of a group of steps (empty for a group of groups).</summary>
+        public IReadOnlyList<AxlStep> Steps { get; }
+        /// <summary>The groups of a group of groups (empty for a group of steps).</summary>
+        public IReadOnlyList<Part> Children { get; }
+        public IEnumerable<AxlStep> AllSteps => _steps;
+        public bool Contains(AxlStep s) => _steps.Contains(s);
+        public string TaskName => PartTaskPrefix + Number.ToString(CultureInfo.InvariantCulture);
+        public string TemplateName { get; set; } = "";
+        public List<Item> Needs { get; } = new();
+        public List<Item> Exports { get; } = new();
+    }
+
+    private sealed partial class Compilation
+    {
+        private Dictionary<AxlStep, int> _index = null!;
+        private Dictionary<AxlStep, List<Item>> _consumes = null!;
+        private Dictionary<Item, List<AxlStep>> _consumers = null!;
+        private Dictionary<AxlStep, ArgoMap> _stepTemplates = null!;
+
+        /// <summary>The workflow as WorkflowTemplates within the limits and a parent that calls them.</summary>
+        public ArgoDocument Split(IReadOnlyList<AxlDiagnostic> warnings)
+        {
+            var order = _wf.TopologicalOrder();
+            _index = new Dictionary<AxlStep, int>(ReferenceEqualityComparer.Instance);
+            for (var i = 0; i < order.Count; i++) _index[order[i]] = i;
+            _stepTemplates = new Dictionary<AxlStep, ArgoMap>(ReferenceEqualityComparer.Instance);
+            foreach (var s in order) _stepTemplates[s] = StepTemplate(s);
+            MapItems(order);
+
+            // Bytes of each step's template and task as they sit in a WorkflowTemplate, plus its share of the group's interface.
+            var cost = new Dictionary<AxlStep, long>(ReferenceEqualityComparer.Instance);
+            foreach (var s in order)
+                cost[s] = YamlBytes(_stepTemplates[s], 4) + YamlBytes(Task(s), 10) + 260L * _consumes[s].Count;
+            var overhead = YamlBytes(TemplateObject(new Part(0, Array.Empty<AxlStep>(), Array.Empty<Part>()), Map().With("name", Entrypoint)), 0) + 512;
+            var budget = _o.MaxBytes - overhead - _o.MaxBytes / 16;
+            for (var attempt = 0; attempt < 10 && budget > 0; attempt++, budget = budget * 4 / 5)
+            {
+                var result = TrySplit(order, cost, budget, warnings);
+                if (result is not null) return result;
+            }
+            throw new AxlCompileException(CompileErrorIds.ArgoTooLarge,
+                $"workflow '{_wf.Name}' could not be split into WorkflowTemplates under {ArgoDocument.FormatSize(_o.MaxBytes)} with at most {_o.MaxTemplates} templates and {_o.MaxDagTasks} DAG tasks each.",
+                "raise -MaxBytes, -MaxTemplates or -MaxDagTasks (axl compile --max-bytes, --max-templates, --max-dag-tasks) if your cluster allows it, or use fewer, smaller steps.", _wf.Name);
+        }
+
+        /// <summary>One try at a byte budget per group: null when an object came out over a limit (the caller tries a smaller budget).</summary>
+        private ArgoDocument? TrySplit(IReadOnlyList<AxlStep> order, Dictionary<AxlStep, long> cost, long budget, IReadOnlyList<AxlDiagnostic> warnings)
+        {
+            var parts = new List<Part>();
+            var units = Groups(order, cost, budget, parts);
+            // The parent calls the top groups; too many of them (or too many bytes) make groups of groups.
+            while (true)
+            {
+                var top = new Part(0, Array.Empty<AxlStep>(), units);
+                var tasks = units.Select(u => (object?)PartTask(u, top)).ToList();
+                var size = tasks.Sum(t => YamlBytes(t!, 6));
+                if (units.Count <= _o.MaxDagTasks && size + 8192 <= _o.MaxBytes) break;
+                var next = GroupsOfGroups(units, top, budget, parts);
+                if (next.Count >= units.Count) return null;
+                units = next;
+            }
+
+            var hash = _hash;
+            var hex = hash.Substring("sha256:".Length, 10);
+            var prefix = _wf.KubernetesName;
+            var room = 63 - hex.Length - 2 - parts.Count.ToString(CultureInfo.InvariantCulture).Length;
+            if (prefix.Length > room) prefix = prefix[..room].TrimEnd('-');
+            foreach (var p in parts) p.TemplateName = prefix + "-" + hex + "-" + p.Number.ToString(CultureInfo.InvariantCulture);
+            ComputeInterfaces(parts);
+
+            var templates = new List<ArgoDocument>();
+            foreach (var p in parts)
+            {
+                var dag = p.Children.Count == 0 ? GroupDag(p) : GroupOfGroupsDag(p);
+                var tree = TemplateObject(p, dag);
+                var doc = new ArgoDocument(_wf, _o, tree, Storage, Delivery, ImagesOf(p), p.AllSteps.Count(), warnings,
+                    kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash);
+                if (doc.Size > _o.MaxBytes) return null;
+                templates.Add(doc);
+            }
+
+            var root = new Part(0, Array.Empty<AxlStep>(), units);
+            var parentDag = Map().With("name", Entrypoint)
+                .With("dag", Map().With("tasks", units.Select(u => (object?)PartTask(u, root)).ToList()));
+            var parentTree = Map()
+                .With("apiVersion", ApiVersion)
+                .With("kind", _o.Kind.ToString())
+                .With("metadata", Metadata(parts.Select(p => p.TemplateName).ToList()))
+                .With("spec", Spec(new List<object?> { parentDag }, (_o.Parallelism ?? ArgoCompileOptions.DefaultSplitParallelism) is > 0 and var n ? n : null, podGc: true));
+            var parent = new ArgoDocument(_wf, _o, parentTree, Storage, Delivery, Images, TaskCount, warnings, templates, workflowHash: hash);
+            return parent.Size > _o.MaxBytes ? null : parent;
+        }
+
+        private IReadOnlyList<string> ImagesOf(Part p) =>
+            p.AllSteps.Select(s => CompilerSteps.ImageOf(_wf, s, _o.Image)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+
+        /// <summary>What each step reads from others (artifacts, condition values, the outcome of a step that may be skipped), and who reads each.</summary>
+        private void MapItems(IReadOnlyList<AxlStep> order)
+        {
+            _consumes = new Dictionary<AxlStep, List<Item>>(ReferenceEqualityComparer.Instance);
+            _consumers = new Dictionary<Item, List<AxlStep>>();
+            var volume = _storage.Kind == ArgoStorageKind.Volume;
+            foreach (var s in order)
+            {
+                var items = new List<Item>();
+                if (!volume) items.AddRange(DataUpstream(s).Select(u => new Item(ItemKind.Artifact, u)));
+                if (s.Condition is { } c)
+                    foreach (var r in c.References())
+                        if (!r.IsParameter && _wf.GetStep(r.Name) is { } u) items.Add(new Item(ItemKind.Value, u));
+                foreach (var name in s.Upstream)
+                    if (_maySkip.Contains(name)) items.Add(new Item(ItemKind.Status, _wf.GetStep(name)!));
+                var distinct = items.Distinct().ToList();
+                _consumes[s] = distinct;
+                foreach (var item in distinct)
+                {
+                    if (!_consumers.TryGetValue(item, out var list)) _consumers[item] = list = new List<AxlStep>();
+                    list.Add(s);
+                }
+            }
+        }
+
+        /// <summary>Tasks a gate for step <paramref name="u"/> takes: two when u can end both Skipped (its condition) and Omitted (a step above it skipped).</summary>
+        private int GateTasks(AxlStep u) => u.Condition is not null && u.Upstream.Any(_maySkip.Contains) ? 2 : 1;
+
+        /// <summary>Steps outside <paramref name="inside"/> that <paramref name="s"/> comes after and that may be skipped: each needs a gate.</summary>
+        private IEnumerable<AxlStep> GatedUpstream(AxlStep s, Func<AxlStep, bool> inside) =>
+            s.Upstream.Where(_maySkip.Contains).Select(n => _wf.GetStep(n)!).Where(u => !inside(u));
+
+        /// <summary>Cuts the steps, in topological order, into groups within the item limits and the byte budget.</summary>
+        private List<Part> Groups(IReadOnlyList<AxlStep> order, Dictionary<AxlStep, long> cost, long budget, List<Part> parts)
+        {
+            var groups = new List<Part>();
+            var current = new List<AxlStep>();
+            var inCurrent = new HashSet<AxlStep>(ReferenceEqualityComparer.Instance);
+            var gated = new HashSet<AxlStep>(ReferenceEqualityComparer.Instance);
+            long bytes = 0;
+            var gateTasks = 0;
+
+            void Close()
+            {
+                if (current.Count == 0) return;
+                var part = new Part(parts.Count + 1, current.ToList(), Array.Empty<Part>());
+                parts.Add(part);
+                groups.Add(part);
+                current.Clear();
+                inCurrent.Clear();
+                gated.Clear();
+                bytes = 0;
+                gateTasks = 0;
+            }
+
+            foreach (var s in order)
+            {
+                for (var fresh = current.Count == 0; ; fresh = true)
+                {
+                    var newGates = GatedUpstream(s, inCurrent.Contains).Where(u => !gated.Contains(u)).Distinct().ToList();
+                    var extraTasks = newGates.Sum(GateTasks);
+                    var tasks = current.Count + 1 + gateTasks + extraTasks;
+                    var templates = current.Count + 1 + 1 + (gateTasks + extraTasks > 0 ? 1 : 0);
+                    var add = cost[s] + 160L * extraTasks;
+                    if (tasks <= _o.MaxDagTasks && templates <= _o.MaxTemplates && bytes + add <= budget)
+                    {
+                        current.Add(s);
+                        inCurrent.Add(s);
+                        gated.UnionWith(newGates);
+                        gateTasks += extraTasks;
+                        bytes += add;
+                        break;
+                    }
+                    if (fresh)
+                        throw new AxlCompileException(CompileErrorIds.ArgoTooLarge,
+                            $"step '{s.Name}' of workflow '{_wf.Name}' does not fit in a WorkflowTemplate on its own ({tasks} DAG tasks with its gates, {templates} templates, about {ArgoDocument.FormatSize(add)}), " +
+                            $"within the limits of {_o.MaxDagTasks} tasks, {_o.MaxTemplates} templates and {ArgoDocument.FormatSize(_o.MaxBytes)}.",
+                            "raise -MaxDagTasks, -MaxTemplates or -MaxBytes (axl compile --max-dag-tasks, --max-templates, --max-bytes), or make the step smaller (fewer inputs, less inline data).", _wf.Name);
+                    Close();
+                }
+            }
+            Close();
+            return groups;
+        }
+
+        /// <summary>Cuts a list of groups, in order, into groups of groups within the DAG task limit and the byte budget.</summary>
+        private List<Part> GroupsOfGroups(IReadOnlyList<Part> units, Part top, long budget, List<Part> parts)
+        {
+            var result = new List<Part>();
+            var current = new List<Part>();
+            long bytes = 0;
+            void Close()
+            {
+                if (current.Count == 0) return;
+                var part = new Part(parts.Count + 1, Array.Empty<AxlStep>(), current.ToList());
+                parts.Add(part);
+                result.Add(part);
+                current.Clear();
+                bytes = 0;
+            }
+            foreach (var u in units)
+            {
+                // Measured as a task of the top DAG: inside a group of groups its arguments are as long or shorter.
+                var add = YamlBytes(PartTask(u, top), 6) + 400L * u.Needs.Count;
+                if (current.Count > 0 && (current.Count + 1 > _o.MaxDagTasks || bytes + add > budget)) Close();
+                current.Add(u);
+                bytes += add;
+            }
+            Close();
+            return result;
+        }
+
+        /// <summary>Which items each group takes in and hands out, in topological order of their steps.</summary>
+        private void ComputeInterfaces(List<Part> parts)
+        {
+            int Order(Item i) => _index[i.Step] * 3 + (int)i.Kind;
+            foreach (var p in parts)
+            {
+                p.Needs.Clear();
+                p.Exports.Clear();
+                p.Needs.AddRange(p.AllSteps.SelectMany(s => _consumes[s]).Where(i => !p.Contains(i.Step)).Distinct().OrderBy(Order));
+                p.Exports.AddRange(_consumers.Where(kv => p.Contains(kv.Key.Step) && kv.Value.Any(c => !p.Contains(c))).Select(kv => kv.Key).OrderBy(Order));
+            }
+        }
+
+        /// <summary>A WorkflowTemplate holding one group's DAG (and, for a group of steps, the gate and step templates).</summary>
+        private ArgoMap TemplateObject(Part p, ArgoMap dag)
+        {
+            var templates = new List<object?> { dag };
+            if (p.Steps.Count > 0)
+            {
+                if (p.Steps.Any(s => GatedUpstream(s, p.Contains).Any()))
+                    templates.Add(Map().With("name", GateTemplate).With("suspend", Map().With("duration", "0")));
+                templates.AddRange(p.Steps.Select(s => (object?)_stepTemplates[s]));
+            }
+            var labels = Map()
+                .With(LabelPrefix + "workflow", _wf.KubernetesName)
+                .With(LabelPrefix + "workflow-hash", _hash.Substring("sha256:".Length, 12))
+                .With(LabelPrefix + "version", LabelValue(AxlInfo.Version))
+                .With(LabelPrefix + "part", p.Number.ToString(CultureInfo.InvariantCulture));
+            var annotations = Map()
+                .With(LabelPrefix + "workflow", _wf.Name)
+                .With(LabelPrefix + "workflow-hash", _hash)
+                .With(LabelPrefix + "version", AxlInfo.Version)
+                .With(LabelPrefix + "source", _workflowFile);
+            return Map()
+                .With("apiVersion", ApiVersion)
+                .With("kind", nameof(ArgoKind.WorkflowTemplate))
+                .With("metadata", Map().With("name", p.TemplateName).With("namespace", _o.Namespace).With("labels", labels).With("annotations", annotations))
+                .With("spec", Map().With("arguments", Arguments()).With("templates", templates));
+        }
+
+        /// <summary>The DAG of a group of steps: gates for the outcomes of steps above it that may be skipped, then its steps' tasks.</summary>
+        private ArgoMap GroupDag(Part p)
+        {
+            var tasks = new List<object?>();
+            var gates = p.Steps.SelectMany(s => GatedUpstream(s, p.Contains)).Distinct().OrderBy(u => _index[u]);
+            foreach (var u in gates)
+            {
+                var status = "'{{inputs.parameters." + ItemName(new Item(ItemKind.Status, u)) + "}}'";
+                var gate = Map().With("name", u.KubernetesName).With("template", GateTemplate);
+                if (GateTasks(u) == 2)
+                {
+                    tasks.Add(Map().With("name", u.KubernetesName + ReachedSuffix).With("template", GateTemplate).With("when", status + " != 'Omitted'"));
+                    gate.With("depends", u.KubernetesName + ReachedSuffix + ".Succeeded");
+                }
+                tasks.Add(gate.With("when", status + " == 'Succeeded'"));
+            }
+            tasks.AddRange(p.Steps.Select(s => (object?)Task(s, p)));
+            return Map()
+                .With("name", Entrypoint)
+                .With("inputs", Inputs(p))
+                .With("outputs", Outputs(p, i => "tasks." + i.Step.KubernetesName + (i.Kind == ItemKind.Artifact ? ".outputs.artifacts." + OutputArtifact : ".outputs.parameters." + ValueParameter)))
+                .With("dag", Map().With("tasks", tasks));
+        }
+
+        /// <summary>The DAG of a group of groups: one templateRef task per group.</summary>
+        private ArgoMap GroupOfGroupsDag(Part p) => Map()
+            .With("name", Entrypoint)
+            .With("inputs", Inputs(p))
+            .With("outputs", Outputs(p, i => "tasks." + p.Children.First(c => c.Contains(i.Step)).TaskName + (i.Kind == ItemKind.Artifact ? ".outputs.artifacts." : ".outputs.parameters.") + ItemName(i)))
+            .With("dag", Map().With("tasks", p.Children.Select(c => (object?)PartTask(c, p)).ToList()));
+
+        private ArgoMap Inputs(Part p) => Map()
+            .With("parameters", p.Needs.Where(i => i.Kind != ItemKind.Artifact).Select(i => (object?)Map().With("name", ItemName(i))).ToList())
+            .With("artifacts", p.Needs.Where(i => i.Kind == ItemKind.Artifact).Select(i => (object?)Map().With("name", ItemName(i)).With("optional", Optional(i))).ToList());
+
+        /// <param name="source">The reference (without braces) an exported item is read from inside the group.</param>
+        private ArgoMap Outputs(Part p, Func<Item, string> source)
+        {
+            var leaf = p.Children.Count == 0;
+            var parameters = new List<object?>();
+            var artifacts = new List<object?>();
+            foreach (var i in p.Exports)
+            {
+                var name = ItemName(i);
+                switch (i.Kind)
+                {
+                    case ItemKind.Artifact:
+                        artifacts.Add(Map().With("name", name).With("from", "{{" + source(i) + "}}").With("optional", Optional(i)));
+                        break;
+                    case ItemKind.Value:
+                        // A skipped step has no value: the default keeps the group's outputs resolvable (its readers do not run).
+                        parameters.Add(Map().With("name", name).With("valueFrom", Map().With("parameter", "{{" + source(i) + "}}").With("default", leaf ? "" : null)));
+                        break;
+                    default:
+                        // Argo's lint has no tasks.X.status in a DAG's output scope; the controller's expression env has it.
+                        parameters.Add(Map().With("name", name).With("valueFrom", leaf
+                            ? Map().With("expression", "tasks['" + i.Step.KubernetesName + "'].status")
+                            : Map().With("parameter", "{{" + source(i) + "}}")));
+                        break;
+                }
+            }
+            return Map().With("parameters", parameters).With("artifacts", artifacts);
+        }
+
+        private object? Optional(Item i) => _maySkip.Contains(i.Step.Name) ? true : null;
+
+        /// <summary>
+        /// The task calling group <paramref name="child"/> from the DAG of <paramref name="container"/> (the parent when
+        /// it holds every step): after the sibling groups its steps come after, with each item it needs from a sibling's
+        /// outputs or from the container's own inputs.
+        /// </summary>
+        private ArgoMap PartTask(Part child, Part container)
+        {
+            Part? Sibling(AxlStep s) => container.Contains(s) ? container.Children.FirstOrDefault(c => c.Contains(s)) : null;
+            var after = new SortedSet<int>();
+            foreach (var s in child.AllSteps)
+                foreach (var name in s.Upstream)
+                {
+                    var u = _wf.GetStep(name)!;
+                    if (!child.Contains(u) && Sibling(u) is { } v) after.Add(v.Number);
+                }
+            string From(Item i, string what) => Sibling(i.Step) is { } v
+                ? "{{tasks." + v.TaskName + ".outputs." + what + "." + ItemName(i) + "}}"
+                : "{{inputs." + what + "." + ItemName(i) + "}}";
+            var needs = child.Needs.Count > 0 ? child.Needs : NeedsOf(child);
+            var arguments = Map()
+                .With("parameters", needs.Where(i => i.Kind != ItemKind.Artifact).Select(i => (object?)Parameter(ItemName(i), From(i, "parameters"))).ToList())
+                .With("artifacts", needs.Where(i => i.Kind == ItemKind.Artifact).Select(i => (object?)Map().With("name", ItemName(i)).With("from", From(i, "artifacts")).With("optional", Optional(i))).ToList());
+            return Map()
+                .With("name", child.TaskName)
+                .With("templateRef", Map().With("name", child.TemplateName.Length > 0 ? child.TemplateName : "?").With("template", Entrypoint))
+                .With("depends", after.Count == 0 ? null : string.Join(" && ", after.Select(n => PartTaskPrefix + n.ToString(CultureInfo.InvariantCulture))))
+                .With("arguments", arguments);
+        }
+
+        /// <summary>The needs of a group before <see cref="ComputeInterfaces"/> ran (for size estimates).</summary>
+        private List<Item> NeedsOf(Part p) =>
+            p.AllSteps.SelectMany(s => _consumes[s]).Where(i => !p.Contains(i.Step)).Distinct().ToList();
+
+        /// <summary>Bytes of <paramref name="tree"/> as YAML, with <paramref name="indent"/> more spaces on each line (its place in the document).</summary>
+        private static long YamlBytes(object tree, int indent)
+        {
+            var yaml = CompilerYaml.Serialize(tree);
+            long lines = 0;
+            foreach (var c in yaml) if (c == '\n') lines++;
+            return yaml.Length + lines * indent;
+        }
+    }
+}
