@@ -45,7 +45,7 @@ public sealed class ArgoSchemaTests : IDisposable
             if (wf.StepCount + 1 > o.MaxTemplates || wf.StepCount > o.MaxDagTasks) Assert.True(d.IsSplit, name + " was not split");
             compiled.Add((name, d));
         }
-        var forced = new ArgoCompileOptions { MaxDagTasks = 2, MaxTemplates = 4 };
+        var forced = new ArgoCompileOptions { MaxDagTasks = 4, MaxTemplates = 3 };
 
         foreach (var name in ArgoCases.Names)
         {
@@ -85,7 +85,8 @@ public sealed class ArgoSchemaTests : IDisposable
         Add("random-pvc", ArgoSplitTests.RandomDag(800, 3, "pvc:5Gi"), ArgoSplitTests.Options());
         Add("random-ref", ArgoSplitTests.RandomDag(800, 5, "ref:artifact-repositories/team-a"), ArgoSplitTests.Options());
         Add("nested-chain", ArgoSplitTests.Chain(100), ArgoSplitTests.Options(new ArgoCompileOptions { MaxDagTasks = 4, MaxTemplates = 5 }));
-        Add("nested-random", ArgoSplitTests.RandomDag(100, 7), ArgoSplitTests.Options(new ArgoCompileOptions { MaxDagTasks = 4, MaxTemplates = 5 }));
+        Add("nested-random", ArgoSplitTests.RandomDag(100, 7), ArgoSplitTests.Options(new ArgoCompileOptions { MaxDagTasks = 10, MaxTemplates = 6 }));
+        Add("nested-pvc", ArgoSplitTests.RandomDag(100, 8, "pvc:1Gi"), ArgoSplitTests.Options(new ArgoCompileOptions { MaxDagTasks = 10, MaxTemplates = 6 }));
         Add("bytes-split", ArgoSplitTests.RandomDag(150, 11), ArgoSplitTests.Options(new ArgoCompileOptions { MaxBytes = 100 * 1024 }));
         Assert.Contains(compiled, x => x.Doc.IsSplit && x.Doc.Templates.Any(t => t.Kind == "WorkflowTemplate"));
         Assert.True(compiled.Count(x => x.Doc.IsSplit) >= 25, $"{compiled.Count(x => x.Doc.IsSplit)} split compiles");

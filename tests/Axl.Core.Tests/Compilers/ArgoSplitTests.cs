@@ -1,3 +1,4 @@
+using Axl.Compilers;
 using Axl.Compilers.Argo;
 using Axl.Dsl;
 using Axl.Model;
@@ -204,6 +205,8 @@ public sealed class ArgoSplitTests
         AssertInstallOrder(d);
         // The conditions cross groups: some step outside a condition's group reads its outcome through a gate.
         Assert.NotEmpty(resolved.Gates);
+        // Some of them tell Omitted from Skipped with a pre-gate (a conditional step below another conditional step).
+        Assert.Contains(resolved.Gates, g => g.HasReached);
         if (store?.StartsWith("pvc:", StringComparison.Ordinal) == true)
             Assert.DoesNotContain("artifacts", string.Concat(d.Documents.Select(x => x.ToYaml())));
     }
@@ -215,11 +218,33 @@ public sealed class ArgoSplitTests
         var (chain, chainResolved) = Check(() => Chain(100), o);
         Assert.True(chainResolved.Depth >= 2, $"nesting depth {chainResolved.Depth}");
         AssertInstallOrder(chain);
-        var (random, randomResolved) = Check(() => RandomDag(100, 7), o);
+        // Random steps cross groups with their conditions: gate tasks need room beside the step (four steps per group at most here).
+        var roomy = Options(new ArgoCompileOptions { MaxDagTasks = 10, MaxTemplates = 6 });
+        var (random, randomResolved) = Check(() => RandomDag(100, 7), roomy);
         Assert.True(randomResolved.Depth >= 2, $"nesting depth {randomResolved.Depth}");
         AssertInstallOrder(random);
-        // Pvc store and groups of groups: only dependencies cross, through the parents' depends.
-        Check(() => RandomDag(100, 8, "pvc:1Gi"), o);
+        // Pvc store and groups of groups: only dependencies (and condition values) cross, through the parents' depends.
+        Check(() => RandomDag(100, 8, "pvc:1Gi"), roomy);
+
+        // A step with more gates than a DAG may hold is refused, naming the step, the limits and the remedy.
+        var ex = Assert.Throws<AxlCompileException>(() => ArgoCompiler.Compile(RandomDag(100, 7), o));
+        Assert.Equal(CompileErrorIds.ArgoTooLarge, ex.Id);
+        Assert.Matches(@"^step 's[0-9]+' of workflow 'random' does not fit in a WorkflowTemplate on its own \([0-9]+ DAG tasks with its gates", ex.Message);
+        Assert.Contains("within the limits of 4 tasks, 5 templates", ex.Message);
+        Assert.Contains("-MaxDagTasks", ex.Fix);
+    }
+
+    /// <summary>Every golden case (secrets, code archive, command steps, path mode, each store, a WorkflowTemplate) forced to split by tiny limits.</summary>
+    [Theory]
+    [MemberData(nameof(ArgoCases.All), MemberType = typeof(ArgoCases))]
+    public void Every_golden_case_forced_to_split_is_equivalent_to_its_unsplit_compile(string name)
+    {
+        var c = ArgoCases.Get(name);
+        var o = c.Options with { MaxDagTasks = 4, MaxTemplates = 3 };
+        var (d, _) = Check(() => ArgoCases.Get(name).Workflow, o);
+        Assert.Equal(c.Workflow.StepCount > 2, d.IsSplit);
+        Assert.Equal(c.Options.Kind.ToString(), d.Kind);
+        if (d.IsSplit) AssertInstallOrder(d);
     }
 
     [Fact]

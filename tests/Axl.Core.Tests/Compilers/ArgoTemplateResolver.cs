@@ -176,10 +176,15 @@ public sealed class ArgoTemplateResolver
         foreach (var p in List(Get(template, "outputs", "parameters")).Select(x => Map(x, where + " output parameter")))
         {
             var n = Str(p, "name", where + " output parameter");
-            var expr = (string?)Get(p, "valueFrom", "parameter") ?? throw Fail($"{where} output parameter {n} has no valueFrom.parameter");
+            // valueFrom.parameter "{{...}}", or an expression the controller evaluates: tasks['u'].status.
+            var expr = (string?)Get(p, "valueFrom", "parameter")
+                ?? (Get(p, "valueFrom", "expression") is string e ? StatusExpression(e, $"{where} output parameter {n}") : null)
+                ?? throw Fail($"{where} output parameter {n} has neither valueFrom.parameter nor valueFrom.expression");
             var r = ResolveText(expr, scope, $"{where} output parameter {n}");
-            // A skipped step has no outputs: its value needs a default; its status always resolves.
-            outputs["parameters." + n] = r with { SkipSafe = r.SkipSafe && (Get(p, "valueFrom", "default") is not null || r.Text.EndsWith(".status}}", StringComparison.Ordinal)) };
+            // A skipped step has no outputs: its value needs a default where it is read from the step; its status always
+            // resolves; a group's output always exists once the group has run (its own links were checked).
+            var fromStep = Reference.Match(expr) is { Success: true } m && m.Groups[1].Value.Split('.') is [ "tasks", var t, ..] && scope.Dag.Kind.GetValueOrDefault(t) == "step";
+            outputs["parameters." + n] = r with { SkipSafe = r.SkipSafe && (!fromStep || Get(p, "valueFrom", "default") is not null || r.Text.EndsWith(".status}}", StringComparison.Ordinal)) };
         }
         return outputs;
     }
@@ -305,6 +310,15 @@ public sealed class ArgoTemplateResolver
             reached = true;
         }
         _gates.Add(new Gate(name, reached, scope.Dag.Id));
+    }
+
+    private static readonly Regex StatusOfTask = new(@"^tasks\['([a-z0-9-]+)'\]\.status$", RegexOptions.CultureInvariant);
+
+    /// <summary>The one expression form used: tasks['u'].status, as the reference {{tasks.u.status}}.</summary>
+    private static string StatusExpression(string expression, string where)
+    {
+        var m = StatusOfTask.Match(expression.Trim());
+        return m.Success ? "{{tasks." + m.Groups[1].Value + ".status}}" : throw Fail($"{where}: expression '{expression}' is not tasks['<task>'].status");
     }
 
     // ---- references --------------------------------------------------------------------------------------------------------
