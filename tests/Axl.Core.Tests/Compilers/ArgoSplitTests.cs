@@ -50,7 +50,7 @@ public sealed class ArgoSplitTests
     /// steps have a condition on a step they take (and on a parameter), some an order edge (-DependsOn) to an earlier
     /// step, some take a workflow parameter, some retry.
     /// </summary>
-    internal static AxlWorkflow RandomDag(int n, int seed, string? store = null, string name = "random")
+    internal static AxlWorkflow RandomDag(int n, int seed, string? store = null, string name = "random", bool uniform = false, double conditionRate = 0.12)
     {
         var rng = new Random(seed);
         var b = new WorkflowBuilder(name, new WorkflowDefinitionOptions { ArtifactStore = store }, new SourceLocation(File, 1));
@@ -60,12 +60,12 @@ public sealed class ArgoSplitTests
         {
             var inputs = new SortedSet<int>();
             var want = Math.Min(i, rng.Next(0, 4));
-            while (inputs.Count < want) inputs.Add(rng.NextDouble() < 0.75 ? Math.Max(0, i - 1 - rng.Next(Math.Min(i, 40))) : rng.Next(i));
+            while (inputs.Count < want) inputs.Add(!uniform && rng.NextDouble() < 0.75 ? Math.Max(0, i - 1 - rng.Next(Math.Min(i, 40))) : rng.Next(i));
             var names = inputs.Select(j => $"s{j}").ToList();
             var parameters = new List<string>();
             if (rng.NextDouble() < 0.08) parameters.Add("Mode");
             string? when = null;
-            if (names.Count > 0 && rng.NextDouble() < 0.12)
+            if (names.Count > 0 && rng.NextDouble() < conditionRate)
             {
                 var on = names[rng.Next(names.Count)];
                 when = rng.Next(3) switch
@@ -90,13 +90,21 @@ public sealed class ArgoSplitTests
 
     // ---- checks -------------------------------------------------------------------------------------------------------------
 
-    /// <summary>Every object within the limits: templates, each DAG's tasks, and the YAML's bytes.</summary>
+    /// <summary>Argo v4's CRD (and the schema package): a template's inputs.parameters hold at most 500 items.</summary>
+    internal const int MaxInputParameters = 500;
+
+    /// <summary>Every object within the limits: templates, each DAG's tasks, each template's input parameters, and the YAML's bytes.</summary>
     internal static void AssertWithinLimits(ArgoDocument d, ArgoCompileOptions o)
     {
         foreach (var doc in d.Documents)
         {
             var templates = L(Get(doc.Tree, "spec", "templates")).Select(M).ToList();
             Assert.True(templates.Count <= o.MaxTemplates, $"{doc.Kind} {doc.Name} has {templates.Count} templates, over {o.MaxTemplates}");
+            foreach (var t in templates)
+            {
+                var parameters = L(Get(t, "inputs", "parameters")).Count;
+                Assert.True(parameters <= MaxInputParameters, $"{doc.Kind} {doc.Name} template {t["name"]} has {parameters} input parameters, over Argo v4's {MaxInputParameters}");
+            }
             foreach (var t in templates.Where(t => t.ContainsKey("dag")))
             {
                 var tasks = L(Get(t, "dag", "tasks")).Count;
@@ -209,6 +217,41 @@ public sealed class ArgoSplitTests
         Assert.Contains(resolved.Gates, g => g.HasReached);
         if (store?.StartsWith("pvc:", StringComparison.Ordinal) == true)
             Assert.DoesNotContain("artifacts", string.Concat(d.Documents.Select(x => x.ToYaml())));
+    }
+
+    /// <summary>
+    /// Inputs drawn uniformly from every earlier step (the scale tests' random shape): nearly every edge crosses groups,
+    /// so each group takes hundreds of artifacts, values and outcomes from the others.
+    /// </summary>
+    [Theory]
+    [InlineData(3_000, 21, 0.12)]
+    [InlineData(10_000, 22, 0.0)]
+    public void A_uniform_random_DAG_whose_edges_mostly_cross_groups_splits_equivalent_to_the_unsplit_compile(int n, int seed, double conditions)
+    {
+        var (d, resolved) = Check(() => RandomDag(n, seed, uniform: true, conditionRate: conditions), Options());
+        Assert.True(d.IsSplit);
+        AssertInstallOrder(d);
+        if (conditions > 0) Assert.NotEmpty(resolved.Gates);
+    }
+
+    /// <summary>
+    /// The same with conditions at 5,000 and 10,000 steps: nearly every step may then be skipped (a condition above
+    /// it), so nearly every edge carries an outcome (u_status) across groups, and a group of groups threads each one
+    /// through its inputs.
+    /// </summary>
+    [Theory(Skip = "splitter bug: a group of groups gets more input parameters than Argo v4's CRD allows (inputs.parameters maxItems 500): " +
+        "uniform random 5,000 steps with conditions (seed 22) compiles with default options, but WorkflowTemplate random-<hash>-49's main-dag declares 1,051 input parameters " +
+        "(u_status/u_value threaded through the group of groups) and the schema package refuses it ('data/spec/templates/0/inputs/parameters must NOT have more than 500 items'); " +
+        "ArgoSplit.cs checks templates, DAG tasks and bytes but not input parameters. At 10,000 steps the same shape is refused ('could not be split ... under 1 MiB'): " +
+        "the interface of a group of groups outgrows 1 MiB (it needs about 2.7 MiB); with 2 % conditions it compiles, but several group-of-groups templates declare over 500 input parameters (589 in random-<hash>-74, up to 844).")]
+    [InlineData(5_000, 22, 0.12)]
+    [InlineData(10_000, 22, 0.12)]
+    [InlineData(10_000, 22, 0.02)]
+    public void A_uniform_random_DAG_with_conditions_splits_within_every_v4_limit(int n, int seed, double conditions)
+    {
+        var (d, resolved) = Check(() => RandomDag(n, seed, uniform: true, conditionRate: conditions), Options());
+        Assert.True(d.IsSplit);
+        Assert.NotEmpty(resolved.Gates);
     }
 
     [Fact]
