@@ -103,9 +103,7 @@ public sealed class CompileCommand : ICliCommand
         var yaml = documents.Count == 1 ? documents[0].ToYamlAll() : string.Concat(documents.SelectMany(d => d.Documents).Select(d => "---\n" + d.ToYaml()));
         if (args.Option("--out") is { } outFile)
         {
-            var path = Path.GetFullPath(outFile);
-            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllText(path, yaml, new UTF8Encoding(false));
+            Axl.Runtime.RunStore.WriteAtomic(Path.GetFullPath(outFile), yaml, durable: false);
             foreach (var d in documents) stdout.WriteLine($"{d} -> {outFile}");
         }
         else stdout.Write(yaml);

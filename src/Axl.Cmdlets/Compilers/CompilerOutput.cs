@@ -27,7 +27,7 @@ internal static class CompilerOutput
         }
         catch (AxlCompileException ex)
         {
-            cmdlet.WriteError(new ErrorRecord(ex, ex.Id, ex.Id == CompileErrorIds.ArgoTooLarge ? ErrorCategory.LimitsExceeded : ErrorCategory.InvalidArgument, wf));
+            cmdlet.WriteError(new ErrorRecord(ex, ex.Id, ex.Id is CompileErrorIds.ArgoTooLarge or CompileErrorIds.ArgoTooManyItems ? ErrorCategory.LimitsExceeded : ErrorCategory.InvalidArgument, wf));
             return null;
         }
         foreach (var w in warnings(document)) cmdlet.WriteWarning(w.ToString());

@@ -8,7 +8,7 @@ using Axl.Runtime;
 namespace Axl.Cmdlets.Compilers;
 
 /// <summary>Compiles workflows to Argo Workflows objects (a Workflow or a WorkflowTemplate); all decisions are in ArgoCompiler.</summary>
-[Cmdlet(VerbsData.ConvertTo, "ArgoWorkflow", DefaultParameterSetName = WorkflowSet)]
+[Cmdlet(VerbsData.ConvertTo, "ArgoWorkflow", DefaultParameterSetName = WorkflowSet, SupportsShouldProcess = true)]
 [OutputType(typeof(ArgoDocument), typeof(string))]
 public sealed class ConvertToArgoWorkflowCommand : WorkflowInputCmdlet
 {
@@ -27,9 +27,14 @@ public sealed class ConvertToArgoWorkflowCommand : WorkflowInputCmdlet
     [Parameter] [ValidateRange(1, long.MaxValue)] public long MaxBytes { get; set; } = ArgoCompileOptions.DefaultMaxBytes;
     [Parameter] [ValidateRange(3, int.MaxValue)] public int MaxTemplates { get; set; } = ArgoCompileOptions.DefaultMaxItems;
     [Parameter] [ValidateRange(2, int.MaxValue)] public int MaxDagTasks { get; set; } = ArgoCompileOptions.DefaultMaxItems;
-    [Parameter] public ArgoSplit Split { get; set; } = ArgoSplit.Auto;
+    // A string, not the enum: a field of a Core value type would load Axl.Core before the module's resolver is in place.
+    [Parameter] [ValidateSet("Auto", "None")] public string Split { get; set; } = "Auto";
     [Parameter] [ValidateRange(0, int.MaxValue)] public int? Parallelism { get; set; }
+    /// <summary>Writes the YAML (every object of a split workflow) to this file, atomically. One workflow per file.</summary>
+    [Parameter] public string? OutFile { get; set; }
     [Parameter] public SwitchParameter AsYaml { get; set; }
+
+    private int _written;
 
     protected override void ProcessRecord()
     {
@@ -50,13 +55,14 @@ public sealed class ConvertToArgoWorkflowCommand : WorkflowInputCmdlet
             MaxBytes = MaxBytes,
             MaxTemplates = MaxTemplates,
             MaxDagTasks = MaxDagTasks,
-            Split = Split,
+            Split = Enum.Parse<ArgoSplit>(Split, ignoreCase: true),
             Parallelism = Parallelism,
         };
         foreach (var wf in InputWorkflows())
         {
             if (CompilerOutput.Compile(this, wf, w => ArgoCompiler.Compile(w, options), d => d.Warnings) is not { } document) continue;
             WriteVerbose($"Compiled workflow '{wf.Name}' ({wf.ShortHash}) to {document}.");
+            if (OutFile is not null && !CompilerOutput.Write(this, OutFile, ref _written, wf, document.WriteTo)) continue;
             WriteObject(AsYaml ? document.ToYamlAll() : document);
         }
     }

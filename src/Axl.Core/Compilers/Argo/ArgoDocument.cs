@@ -79,6 +79,12 @@ public sealed class ArgoDocument
     /// </summary>
     public string ToYamlAll() => IsSplit ? string.Concat(Documents.Select(d => "---\n" + d.ToYaml())) : _yaml;
 
+    /// <summary>
+    /// Writes <see cref="ToYamlAll"/> to <paramref name="path"/> atomically (a reader sees the old file or the whole
+    /// new one, never a part), creating its folder.
+    /// </summary>
+    public void WriteTo(string path) => Runtime.RunStore.WriteAtomic(Path.GetFullPath(path), ToYamlAll(), durable: false);
+
     public string ToJson(bool indented = true) => IrDocument.ToJson(Tree, indented);
 
     public override string ToString() => IsSplit

@@ -90,18 +90,23 @@ public static partial class ArgoCompiler
                 cost[s] = YamlBytes(_stepTemplates[s], 4) + YamlBytes(Task(s), 10) + 260L * _consumes[s].Count;
             var overhead = YamlBytes(TemplateObject(new Part(0, Array.Empty<AxlStep>(), Array.Empty<Part>()), Map().With("name", Entrypoint)), 0) + 512;
             var budget = _o.MaxBytes - overhead - _o.MaxBytes / 16;
-            for (var attempt = 0; attempt < 10 && budget > 0; attempt++, budget = budget * 4 / 5)
+            for (var attempt = 0; attempt < 10 && budget > 0; attempt++)
             {
-                var result = TrySplit(order, cost, budget, warnings);
+                var (result, overshoot) = TrySplit(order, cost, budget, warnings);
                 if (result is not null) return result;
+                // The estimate missed by this factor (a group's interface is larger than its share): aim lower by as much.
+                budget = (long)(budget / Math.Max(overshoot, 1.05) * 0.97);
             }
             throw new AxlCompileException(CompileErrorIds.ArgoTooLarge,
                 $"workflow '{_wf.Name}' could not be split into WorkflowTemplates under {ArgoDocument.FormatSize(_o.MaxBytes)} with at most {_o.MaxTemplates} templates and {_o.MaxDagTasks} DAG tasks each.",
                 "raise -MaxBytes, -MaxTemplates or -MaxDagTasks (axl compile --max-bytes, --max-templates, --max-dag-tasks) if your cluster allows it, or use fewer, smaller steps.", _wf.Name);
         }
 
-        /// <summary>One try at a byte budget per group: null when an object came out over a limit (the caller tries a smaller budget).</summary>
-        private ArgoDocument? TrySplit(IReadOnlyList<AxlStep> order, Dictionary<AxlStep, long> cost, long budget, IReadOnlyList<AxlDiagnostic> warnings)
+        /// <summary>
+        /// One try at a byte budget per group: null when an object came out over the size limit, with how far over the
+        /// largest one was (the caller tries a budget smaller by that factor).
+        /// </summary>
+        private (ArgoDocument? Result, double Overshoot) TrySplit(IReadOnlyList<AxlStep> order, Dictionary<AxlStep, long> cost, long budget, IReadOnlyList<AxlDiagnostic> warnings)
         {
             var parts = new List<Part>();
             var units = Groups(order, cost, budget, parts);
@@ -111,9 +116,9 @@ public static partial class ArgoCompiler
                 var top = new Part(0, Array.Empty<AxlStep>(), units);
                 var tasks = units.Select(u => (object?)PartTask(u, top)).ToList();
                 var size = tasks.Sum(t => YamlBytes(t!, 6));
-                if (units.Count <= _o.MaxDagTasks && size + 8192 <= _o.MaxBytes) break;
+                if (units.Count <= _o.MaxDagTasks && size + 8192 <= ParentBudget) break;
                 var next = GroupsOfGroups(units, top, budget, parts);
-                if (next.Count >= units.Count) return null;
+                if (next.Count >= units.Count) return (null, 1.25);
                 units = next;
             }
 
@@ -126,15 +131,17 @@ public static partial class ArgoCompiler
             ComputeInterfaces(parts);
 
             var templates = new List<ArgoDocument>();
+            var overshoot = 0.0;
             foreach (var p in parts)
             {
                 var dag = p.Children.Count == 0 ? GroupDag(p) : GroupOfGroupsDag(p);
                 var tree = TemplateObject(p, dag);
                 var doc = new ArgoDocument(_wf, _o, tree, Storage, Delivery, ImagesOf(p), p.AllSteps.Count(), warnings,
                     kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash);
-                if (doc.Size > _o.MaxBytes) return null;
+                overshoot = Math.Max(overshoot, (double)doc.Size / _o.MaxBytes);
                 templates.Add(doc);
             }
+            if (overshoot > 1) return (null, overshoot);
 
             var root = new Part(0, Array.Empty<AxlStep>(), units);
             var parentDag = Map().With("name", Entrypoint)
@@ -145,8 +152,14 @@ public static partial class ArgoCompiler
                 .With("metadata", Metadata(parts.Select(p => p.TemplateName).ToList()))
                 .With("spec", Spec(new List<object?> { parentDag }, (_o.Parallelism ?? ArgoCompileOptions.DefaultSplitParallelism) is > 0 and var n ? n : null, podGc: true));
             var parent = new ArgoDocument(_wf, _o, parentTree, Storage, Delivery, Images, TaskCount, warnings, templates, workflowHash: hash);
-            return parent.Size > _o.MaxBytes ? null : parent;
+            return parent.Size > ParentBudget ? (null, 1.25) : (parent, 0);
         }
+
+        /// <summary>
+        /// The most bytes the parent's spec may take: a quarter of the limit, as a running Workflow's status (a node per
+        /// step, pod and retry) grows in the same object until the controller compresses or offloads it.
+        /// </summary>
+        private long ParentBudget => Math.Max(_o.MaxBytes / 4, Math.Min(_o.MaxBytes, 64 * 1024));
 
         private IReadOnlyList<string> ImagesOf(Part p) =>
             p.AllSteps.Select(s => CompilerSteps.ImageOf(_wf, s, _o.Image)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
