@@ -132,8 +132,21 @@ public sealed class ArgoSplitTests
         // Every WorkflowTemplate is called, and the parent names them all.
         Assert.Equal(split.Templates.Select(t => t.Name).OrderBy(x => x, StringComparer.Ordinal), resolvedSplit.UsedTemplates.OrderBy(x => x, StringComparer.Ordinal));
         if (split.IsSplit)
+        {
             Assert.Equal(split.Templates.Select(t => t.Name).OrderBy(x => x, StringComparer.Ordinal),
                 ((string)Get(split.Tree, "metadata", "annotations", "axl.dev/templates")!).Split(',').OrderBy(x => x, StringComparer.Ordinal));
+            // Each WorkflowTemplate: the workflow's parameters (so {{workflow.parameters.X}} lints), its labels, a DNS name of at most 63 characters.
+            var arguments = ArgoTemplateResolver.Canonical(Get(split.Tree, "spec", "arguments"));
+            var hash = (string)Get(split.Tree, "metadata", "labels", "axl.dev/workflow-hash")!;
+            foreach (var t in split.Templates)
+            {
+                Assert.Equal(arguments, ArgoTemplateResolver.Canonical(Get(t.Tree, "spec", "arguments")));
+                Assert.Equal(hash, Get(t.Tree, "metadata", "labels", "axl.dev/workflow-hash"));
+                Assert.Equal(t.Name, Get(t.Tree, "metadata", "name"));
+                Assert.True(t.Name.Length <= 63 && Axl.Validation.Dns1123.IsValid(t.Name), t.Name);
+                Assert.Equal(split.Namespace, t.Namespace);
+            }
+        }
         return resolvedSplit;
     }
 
