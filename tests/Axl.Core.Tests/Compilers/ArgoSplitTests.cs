@@ -303,6 +303,35 @@ public sealed class ArgoSplitTests
         if (d.IsSplit) AssertInstallOrder(d);
     }
 
+    /// <summary>
+    /// A join after 300 conditional steps: whichever group holds it, each of them is in that group or gated in it, so
+    /// its DAG needs 301 tasks. The gate design cannot express it under 200 tasks per DAG: refused at compile time,
+    /// naming the step, the count and the remedy (not written and refused by the cluster).
+    /// </summary>
+    [Fact]
+    public void A_step_after_more_skippable_steps_than_a_DAG_can_gate_is_refused_naming_it()
+    {
+        static AxlWorkflow WideIf(int width)
+        {
+            var b = new WorkflowBuilder("wideif", null, new SourceLocation(File, 1));
+            b.AddStep("src", "1", null, new SourceLocation(File, 2));
+            for (var i = 0; i < width; i++) b.AddStep($"f{i}", "param($src) 1", new StepOptions { When = "src -gt 0" }, new SourceLocation(File, i + 3));
+            b.AddStep("join", $"param({string.Join(", ", Enumerable.Range(0, width).Select(i => "$f" + i))}) 1", null, new SourceLocation(File, width + 3));
+            return b.Build();
+        }
+        var ex = Assert.Throws<AxlCompileException>(() => ArgoCompiler.Compile(WideIf(300), Options()));
+        Assert.Equal(CompileErrorIds.ArgoTooLarge, ex.Id);
+        Assert.StartsWith("step 'join' of workflow 'wideif' does not fit in a WorkflowTemplate on its own (301 DAG tasks with its gates", ex.Message);
+        Assert.Contains("-MaxDagTasks", ex.Fix);
+        // Half as wide fits in one object, and a cluster with larger limits takes the wide one split.
+        Assert.False(ArgoCompiler.Compile(WideIf(150), Options()).IsSplit);
+        var (d, resolved) = Check(() => WideIf(300), Options(new ArgoCompileOptions { MaxDagTasks = 400 }));
+        Assert.True(d.IsSplit);
+        // Each conditional step is beside the join or gated where it runs.
+        var joinDag = resolved.Steps["join"].Dag;
+        Assert.Equal(300, resolved.Gates.Count(g => g.Dag == joinDag) + resolved.Steps.Values.Count(v => v.Name.StartsWith('f') && v.Dag == joinDag));
+    }
+
     [Fact]
     public void A_small_byte_limit_alone_forces_a_split_within_it()
     {
