@@ -106,6 +106,22 @@ public sealed class ArgoSplitBehaviourTests
     }
 
     [Fact]
+    public void A_group_takes_in_no_more_parameters_than_a_template_may_declare_and_still_runs_the_same()
+    {
+        var wf = RandomWorkflow(6, 300);
+        var o = new ArgoCompileOptions { MaxDagTasks = 40, MaxTemplates = 41, MaxInputParameters = 4 };
+        var split = ArgoCompiler.Compile(wf, o);
+        var counts = split.Templates.Select(t => ArgoStructureTests.L(ArgoStructureTests.Get(ArgoStructureTests.Templates(t)[0], "inputs", "parameters")).Count).ToList();
+        Assert.All(counts, c => Assert.True(c <= 4, $"{c} input parameters"));
+        Assert.Contains(4, counts);
+        // The default limit is Argo v4's 500.
+        Assert.Equal(500, new ArgoCompileOptions().MaxInputParameters);
+        var unsplit = ArgoCompiler.Compile(wf, Unsplit);
+        foreach (var values in Enumerable.Range(0, 4))
+            AssertSameRun(ArgoRunSimulator.Run(unsplit, Values(values)), ArgoRunSimulator.Run(split, Values(values)), $"values {values}");
+    }
+
+    [Fact]
     public void The_simulation_notices_a_split_that_behaves_differently()
     {
         var wf = RandomWorkflow(2, 300);

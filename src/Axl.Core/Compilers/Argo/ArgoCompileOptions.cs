@@ -64,6 +64,16 @@ public sealed record ArgoCompileOptions
     /// <summary>How many tasks one DAG template may hold: Argo v4's full CRDs allow 200 (dag.tasks maxItems).</summary>
     public int MaxDagTasks { get; init; } = DefaultMaxItems;
 
+    /// <summary>
+    /// How many input parameters one template may declare: Argo v4's full CRDs allow 500 (inputs.parameters maxItems).
+    /// A group of a split workflow takes the values and outcomes of the steps outside it that its steps read as input
+    /// parameters, so this bounds a group too.
+    /// </summary>
+    public int MaxInputParameters { get; init; } = DefaultMaxInputParameters;
+
+    /// <summary>Argo v4's maxItems on a template's inputs.parameters.</summary>
+    public const int DefaultMaxInputParameters = 500;
+
     /// <summary>Argo v4's maxItems on spec.templates and dag.tasks.</summary>
     public const int DefaultMaxItems = 200;
 

@@ -170,6 +170,7 @@ public static partial class ArgoCompiler
             if (_o.MaxBytes <= 0) Bad($"the size limit must be positive, got {_o.MaxBytes}.", "give a number of bytes, e.g. 1048576.");
             if (_o.MaxTemplates < 3) Bad($"the template limit must be at least 3 (a DAG, a gate and a step), got {_o.MaxTemplates}.", "give Argo's 200, or more for a cluster with the minimal CRDs.");
             if (_o.MaxDagTasks < 2) Bad($"the DAG task limit must be at least 2, got {_o.MaxDagTasks}.", "give Argo's 200, or more for a cluster with the minimal CRDs.");
+            if (_o.MaxInputParameters < 2) Bad($"the input parameter limit must be at least 2, got {_o.MaxInputParameters}.", "give Argo's 500, or more for a cluster with the minimal CRDs.");
             if (_o.Parallelism < 0) Bad($"parallelism must be 0 (no limit) or more, got {_o.Parallelism}.", "give the number of pods that may run at once, or 0.");
             if (_o.DeadlineGraceSeconds < 0) Bad($"the deadline grace must be 0 or more seconds, got {_o.DeadlineGraceSeconds}.", "give 0 or more.");
             if (_o.CodeArchive is { } c)

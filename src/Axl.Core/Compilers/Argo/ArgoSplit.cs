@@ -117,8 +117,14 @@ public static partial class ArgoCompiler
                 var tasks = units.Select(u => (object?)PartTask(u, top)).ToList();
                 var size = tasks.Sum(t => YamlBytes(t!, 6));
                 if (units.Count <= _o.MaxDagTasks && size + 8192 <= ParentBudget) break;
-                var next = GroupsOfGroups(units, top, budget, parts);
-                if (next.Count >= units.Count) return (null, 1.25);
+                var next = GroupsOfGroups(units, top, budget, parts.Count + 1, out var made);
+                if (next.Count >= units.Count)
+                {
+                    // No fewer groups (each would take in too much): a parent up to the full limit, else a smaller budget.
+                    if (units.Count <= _o.MaxDagTasks && size + 8192 <= _o.MaxBytes) break;
+                    return (null, 1.25);
+                }
+                parts.AddRange(made);
                 units = next;
             }
 
@@ -152,7 +158,7 @@ public static partial class ArgoCompiler
                 .With("metadata", Metadata(parts.Select(p => p.TemplateName).ToList()))
                 .With("spec", Spec(new List<object?> { parentDag }, (_o.Parallelism ?? ArgoCompileOptions.DefaultSplitParallelism) is > 0 and var n ? n : null, podGc: true));
             var parent = new ArgoDocument(_wf, _o, parentTree, Storage, Delivery, Images, TaskCount, warnings, templates, workflowHash: hash);
-            return parent.Size > ParentBudget ? (null, 1.25) : (parent, 0);
+            return parent.Size > _o.MaxBytes ? (null, (double)parent.Size / _o.MaxBytes) : (parent, 0);
         }
 
         /// <summary>
@@ -203,6 +209,7 @@ public static partial class ArgoCompiler
             var current = new List<AxlStep>();
             var inCurrent = new HashSet<AxlStep>(ReferenceEqualityComparer.Instance);
             var gated = new HashSet<AxlStep>(ReferenceEqualityComparer.Instance);
+            var inputParameters = new HashSet<Item>();
             long bytes = 0;
             var gateTasks = 0;
 
@@ -215,6 +222,7 @@ public static partial class ArgoCompiler
                 current.Clear();
                 inCurrent.Clear();
                 gated.Clear();
+                inputParameters.Clear();
                 bytes = 0;
                 gateTasks = 0;
             }
@@ -228,10 +236,14 @@ public static partial class ArgoCompiler
                     var tasks = current.Count + 1 + gateTasks + extraTasks;
                     var templates = current.Count + 1 + 1 + (gateTasks + extraTasks > 0 ? 1 : 0);
                     var add = cost[s] + 160L * extraTasks;
-                    if (tasks <= _o.MaxDagTasks && templates <= _o.MaxTemplates && bytes + add <= budget)
+                    // The group's input parameters: values and outcomes of steps outside (a step's readers come after it).
+                    var newParameters = _consumes[s].Where(i => i.Kind != ItemKind.Artifact && !inCurrent.Contains(i.Step) && !inputParameters.Contains(i)).ToList();
+                    var parameterCount = inputParameters.Count + newParameters.Count;
+                    if (tasks <= _o.MaxDagTasks && templates <= _o.MaxTemplates && parameterCount <= _o.MaxInputParameters && bytes + add <= budget)
                     {
                         current.Add(s);
                         inCurrent.Add(s);
+                        inputParameters.UnionWith(newParameters);
                         gated.UnionWith(newGates);
                         gateTasks += extraTasks;
                         bytes += add;
@@ -239,8 +251,8 @@ public static partial class ArgoCompiler
                     }
                     if (fresh)
                         throw new AxlCompileException(CompileErrorIds.ArgoTooLarge,
-                            $"step '{s.Name}' of workflow '{_wf.Name}' does not fit in a WorkflowTemplate on its own ({tasks} DAG tasks with its gates, {templates} templates, about {ArgoDocument.FormatSize(add)}), " +
-                            $"within the limits of {_o.MaxDagTasks} tasks, {_o.MaxTemplates} templates and {ArgoDocument.FormatSize(_o.MaxBytes)}.",
+                            $"step '{s.Name}' of workflow '{_wf.Name}' does not fit in a WorkflowTemplate on its own ({tasks} DAG tasks with its gates, {templates} templates, {parameterCount} input parameters, about {ArgoDocument.FormatSize(add)}), " +
+                            $"within the limits of {_o.MaxDagTasks} tasks, {_o.MaxTemplates} templates, {_o.MaxInputParameters} input parameters and {ArgoDocument.FormatSize(_o.MaxBytes)}.",
                             "raise -MaxDagTasks, -MaxTemplates or -MaxBytes (axl compile --max-dag-tasks, --max-templates, --max-bytes), or make the step smaller (fewer inputs, less inline data).", _wf.Name);
                     Close();
                 }
@@ -249,30 +261,49 @@ public static partial class ArgoCompiler
             return groups;
         }
 
-        /// <summary>Cuts a list of groups, in order, into groups of groups within the DAG task limit and the byte budget.</summary>
-        private List<Part> GroupsOfGroups(IReadOnlyList<Part> units, Part top, long budget, List<Part> parts)
+        /// <summary>
+        /// Cuts a list of groups, in order, into groups of groups within the DAG task limit, the input parameter limit
+        /// and the byte budget; a group that would be alone in one stays as it is. <paramref name="made"/>: the new
+        /// groups of groups, numbered from <paramref name="number"/>.
+        /// </summary>
+        private List<Part> GroupsOfGroups(IReadOnlyList<Part> units, Part top, long budget, int number, out List<Part> made)
         {
             var result = new List<Part>();
+            var created = new List<Part>();
             var current = new List<Part>();
+            var inputParameters = new HashSet<Item>();
             long bytes = 0;
             void Close()
             {
-                if (current.Count == 0) return;
-                var part = new Part(parts.Count + 1, Array.Empty<AxlStep>(), current.ToList());
-                parts.Add(part);
-                result.Add(part);
+                if (current.Count == 1) result.Add(current[0]);
+                else if (current.Count > 1)
+                {
+                    var part = new Part(number++, Array.Empty<AxlStep>(), current.ToList());
+                    created.Add(part);
+                    result.Add(part);
+                }
                 current.Clear();
+                inputParameters.Clear();
                 bytes = 0;
             }
             foreach (var u in units)
             {
+                var needs = NeedsOf(u);
                 // Measured as a task of the top DAG: inside a group of groups its arguments are as long or shorter.
-                var add = YamlBytes(PartTask(u, top), 6) + 400L * u.Needs.Count;
-                if (current.Count > 0 && (current.Count + 1 > _o.MaxDagTasks || bytes + add > budget)) Close();
+                var add = YamlBytes(PartTask(u, top), 6) + 400L * needs.Count;
+                // Earlier groups never read a later one, so what u needs from outside only adds to what the group needs.
+                var newParameters = needs.Where(i => i.Kind != ItemKind.Artifact && !current.Any(c => c.Contains(i.Step)) && !inputParameters.Contains(i)).ToList();
+                if (current.Count > 0 && (current.Count + 1 > _o.MaxDagTasks || bytes + add > budget || inputParameters.Count + newParameters.Count > _o.MaxInputParameters))
+                {
+                    Close();
+                    newParameters = needs.Where(i => i.Kind != ItemKind.Artifact).ToList();
+                }
                 current.Add(u);
+                inputParameters.UnionWith(newParameters);
                 bytes += add;
             }
             Close();
+            made = created;
             return result;
         }
 
