@@ -81,6 +81,7 @@ public sealed class ArgoSchemaTests : IDisposable
         Add("chain-10000", ArgoSplitTests.Chain(10_000), ArgoSplitTests.Options());
         Add("wide-1000", ArgoSplitTests.Wide(1_000), ArgoSplitTests.Options());
         Add("random-1500", ArgoSplitTests.RandomDag(1_500, 2), ArgoSplitTests.Options());
+        Add("uniform-5000", ArgoSplitTests.RandomDag(5_000, 22, uniform: true), ArgoSplitTests.Options());
         Add("random-s3", ArgoSplitTests.RandomDag(800, 4, "s3://axl-artifacts/runs/team-a"), ArgoSplitTests.Options(ArgoSplitTests.S3));
         Add("random-pvc", ArgoSplitTests.RandomDag(800, 3, "pvc:5Gi"), ArgoSplitTests.Options());
         Add("random-ref", ArgoSplitTests.RandomDag(800, 5, "ref:artifact-repositories/team-a"), ArgoSplitTests.Options());
