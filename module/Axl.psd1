@@ -36,6 +36,8 @@
         'Submit-AxlJob'
         'Get-AxlJob'
         'Wait-AxlJob'
+        'Get-AxlArgoTemplate'
+        'Remove-AxlArgoTemplate'
         'Start-AxlExperiment'
         'Get-AxlExperiment'
         'Stop-AxlExperiment'

@@ -25,6 +25,7 @@ public static class AxlCommand
         new StepCommand(),
         new WorkerCommand(),
         new BuildImageCommand(),
+        new ArgoCommand(),
     }.ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     public static int Run(string[] args)

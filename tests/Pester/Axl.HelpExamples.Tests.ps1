@@ -81,7 +81,13 @@ foreach ($i in 1..10) {
         'ConvertTo-KfpPipeline/3'      = @{ Skip = 'needs a Kubeflow Pipelines server (none is installable here; the Kfp target is tested against a fake KFP REST API in the xunit tests)' }
         'docs/kfp-dagster.md#1'        = @{ Skip = 'needs a Kubeflow Pipelines server (none is installable here; the Kfp target is tested against a fake KFP REST API in the xunit tests)' }
         'Submit-AxlJob/4'              = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; the Argo target is tested against a fake Kubernetes API in the xunit tests)' }
-        'Submit-AxlJob/5'              = @{ Skip = 'needs a Kubernetes cluster and an AGQ server (none is installable here; both are tested against fakes in the xunit tests)' }
+        'Submit-AxlJob/5'              = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; split submission is tested against a fake Kubernetes API in the xunit tests: ArgoJobTargetTests, ArgoTemplateCmdletTests)' }
+        'Submit-AxlJob/6'              = @{ Skip = 'needs a Kubernetes cluster and an AGQ server (none is installable here; both are tested against fakes in the xunit tests)' }
+        'Get-AxlArgoTemplate/1'        = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; tested against a fake Kubernetes API in ArgoTemplateCmdletTests)' }
+        'Get-AxlArgoTemplate/2'        = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; tested against a fake Kubernetes API in ArgoTemplateCmdletTests)' }
+        'Remove-AxlArgoTemplate/1'     = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; tested against a fake Kubernetes API in ArgoTemplateCmdletTests)' }
+        'Remove-AxlArgoTemplate/2'     = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; tested against a fake Kubernetes API in ArgoTemplateCmdletTests)' }
+        'docs/argo.md#2'               = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; tested against a fake Kubernetes API in ArgoTemplateCmdletTests)' }
         'Publish-AxlWorkflowCode/3'    = @{ Skip = 'uploads to AWS S3 itself (region eu-west-1, no endpoint): no AWS here; the same upload against the S3 test service is example 1' }
         'Start-AxlWorker/1'            = @{ Skip = 'runs until Ctrl+C (a service loop); example 2 runs the same worker with -MaxJobs against the Redis test service' }
 

@@ -69,6 +69,15 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
     [Parameter] public Axl.Delivery.CodeArchiveLocation? CodeArchive { get; set; }
     /// <summary>Argo target: the largest Workflow accepted (default 1 MiB, etcd's practical limit).</summary>
     [Parameter] [ValidateRange(1, long.MaxValue)] public long MaxBytes { get; set; } = ArgoCompileOptions.DefaultMaxBytes;
+    /// <summary>Argo target: the most templates one object may hold (Argo v4's full CRDs: 200); more splits the workflow into WorkflowTemplates.</summary>
+    [Parameter] [ValidateRange(3, int.MaxValue)] public int MaxTemplates { get; set; } = ArgoCompileOptions.DefaultMaxItems;
+    /// <summary>Argo target: the most tasks one DAG may hold (Argo v4's full CRDs: 200); more splits the workflow.</summary>
+    [Parameter] [ValidateRange(2, int.MaxValue)] public int MaxDagTasks { get; set; } = ArgoCompileOptions.DefaultMaxItems;
+    /// <summary>Argo target: Auto (default) splits a workflow over a limit into WorkflowTemplates installed before the run; None refuses it.</summary>
+    /// <remarks>A string, not the Core enum: a field of a Core value type would load Axl.Core before the module's resolver.</remarks>
+    [Parameter] [ValidateSet("Auto", "None")] public string Split { get; set; } = "Auto";
+    /// <summary>Argo target: how many pods run at once (spec.parallelism; a split workflow's default is 100; 0: no limit).</summary>
+    [Parameter] [ValidateRange(0, int.MaxValue)] public int? Parallelism { get; set; }
     /// <summary>Argo target: what Stop-Job asks for: Stop (exit handlers run) or Terminate.</summary>
     [Parameter] [ValidateSet("Stop", "Terminate")] public string Shutdown { get; set; } = "Stop";
     /// <summary>Argo target: how often the workflow's status is read (default 2 s).</summary>
@@ -132,6 +141,20 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             WriteError(JobErrors.InvalidSpec(new AxlJobSpecException(string.Join(" ", problems)), spec));
             return;
         }
+        if (spec.Target == JobTargetKind.Argo)
+        {
+            // Compiled first, so -WhatIf names every object the submit creates (a split workflow's templates too).
+            var options = Options();
+            ArgoDocument? doc = null;
+            Emit(JobLauncher.Submit(this, spec, options, (target, o) =>
+            {
+                doc = ArgoJobTarget.Compile(spec, o);
+                return ShouldProcess(Describe(spec, $"workflow {spec.WorkflowReference} as {ArgoJobTarget.DescribeObjects(doc)}"), "Submit to target Argo")
+                    ? Installed(((ArgoJobTarget)target).SubmitDocument(doc, spec, o))
+                    : null;
+            }));
+            return;
+        }
         if (!ShouldProcess(Describe(spec, $"workflow {spec.WorkflowReference}"), $"Submit to target {spec.Target}")) return;
         if (spec.Target == JobTargetKind.Queue && Protocol == "Agq")
         {
@@ -155,8 +178,8 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             Name = Name ?? doc.Workflow, WorkflowName = doc.Workflow, Target = JobTargetKind.Argo,
             Parameters = JobValues.ToMap(Parameters), Overrides = JobValues.ToMap(Overrides),
         };
-        if (!ShouldProcess(Describe(spec, $"compiled {doc}"), "Submit to target Argo")) return;
-        Emit(JobLauncher.Submit(this, spec, Options(), (target, options) => ((ArgoJobTarget)target).SubmitDocument(doc, spec, options)));
+        if (!ShouldProcess(Describe(spec, $"compiled {doc} as {ArgoJobTarget.DescribeObjects(doc)}"), "Submit to target Argo")) return;
+        Emit(JobLauncher.Submit(this, spec, Options(), (target, options) => Installed(((ArgoJobTarget)target).SubmitDocument(doc, spec, options))));
     }
 
     private void SubmitEnvelope(JobEnvelope envelope)
@@ -192,6 +215,14 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
         Emit(JobLauncher.Submit(this, spec, Options(), (target, options) => ((QueueJobTarget)target).SubmitEnvelope(envelope, spec, null, options)));
     }
 
+    /// <summary>Says (-Verbose) what the submit did with each WorkflowTemplate of a split workflow.</summary>
+    private IJobHandle Installed(IJobHandle handle)
+    {
+        if (handle is ArgoJobHandle argo)
+            foreach (var t in argo.Templates) WriteVerbose($"WorkflowTemplate {t.Name} in namespace {argo.Namespace}: {t.Action.ToString().ToLowerInvariant()}");
+        return handle;
+    }
+
     private void Emit(AxlJob? job)
     {
         if (job is not null) WriteObject(job);
@@ -210,7 +241,11 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             Namespace = Namespace,
             Shutdown = Shutdown,
             PollInterval = PollInterval ?? TimeSpan.FromSeconds(2),
-            Compile = new ArgoCompileOptions { Image = Image, ServiceAccount = ServiceAccount, CodeArchive = CodeArchive, MaxBytes = MaxBytes },
+            Compile = new ArgoCompileOptions
+            {
+                Image = Image, ServiceAccount = ServiceAccount, CodeArchive = CodeArchive, MaxBytes = MaxBytes,
+                MaxTemplates = MaxTemplates, MaxDagTasks = MaxDagTasks, Split = Enum.Parse<ArgoSplit>(Split, ignoreCase: true), Parallelism = Parallelism,
+            },
         },
         WorkflowLoader = (path, name) => Axl.Dsl.WorkflowLoader.Load(SessionState, path, name)[0],
         StepPreferences = Runs.StepPreferencesOf.Get(this),
@@ -236,8 +271,11 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
 /// <summary>Submits a spec to its target and adds the AxlJob to the session's job repository.</summary>
 internal static class JobLauncher
 {
-    /// <summary>Starts a job with <paramref name="start"/> on the spec's target; errors that keep it from starting become error records.</summary>
-    public static AxlJob? Submit(PSCmdlet cmdlet, AxlJobSpec spec, JobSubmitOptions options, Func<IJobTarget, JobSubmitOptions, IJobHandle> start)
+    /// <summary>
+    /// Starts a job with <paramref name="start"/> on the spec's target (null from it: nothing started, as under
+    /// -WhatIf); errors that keep it from starting become error records.
+    /// </summary>
+    public static AxlJob? Submit(PSCmdlet cmdlet, AxlJobSpec spec, JobSubmitOptions options, Func<IJobTarget, JobSubmitOptions, IJobHandle?> start)
     {
         IJobTarget target;
         try { target = JobTargets.Get(spec.Target); }
@@ -246,7 +284,7 @@ internal static class JobLauncher
             cmdlet.WriteError(new ErrorRecord(ex, "Axl.JobTargetNotAvailable", ErrorCategory.NotImplemented, spec));
             return null;
         }
-        IJobHandle handle;
+        IJobHandle? handle;
         try { handle = start(target, options); }
         catch (AxlJobSpecException ex)
         {
@@ -275,6 +313,7 @@ internal static class JobLauncher
             cmdlet.WriteError(new ErrorRecord(ex, id, ErrorCategory.ResourceUnavailable, spec));
             return null;
         }
+        if (handle is null) return null;
         var job = new AxlJob(handle, $"Submit-AxlJob {(spec.WorkflowReference is { Length: > 0 } w ? w : spec.Name)} -Target {spec.Target}");
         cmdlet.JobRepository.Add(job);
         return job;

@@ -39,7 +39,8 @@ public sealed class ArgoClusterException : Exception
 /// <summary>
 /// The calls Axl makes to a cluster running Argo Workflows, through the official Kubernetes client: create a Workflow
 /// (POST .../argoproj.io/v1alpha1/namespaces/{ns}/workflows), read it, merge-patch spec.shutdown, list its pods by the
-/// label Argo puts on them (workflows.argoproj.io/workflow) and read a pod's log. Every failure becomes an
+/// label Argo puts on them (workflows.argoproj.io/workflow) and read a pod's log; list Workflows by label; create, read,
+/// update, list and delete WorkflowTemplates (.../workflowtemplates: the parts of a split workflow). Every failure becomes an
 /// <see cref="ArgoClusterException"/> whose message names the call, the namespace and the fix.
 /// </summary>
 public sealed class ArgoCluster : IDisposable
@@ -47,6 +48,7 @@ public sealed class ArgoCluster : IDisposable
     public const string Group = "argoproj.io";
     public const string Version = "v1alpha1";
     public const string Plural = "workflows";
+    public const string TemplatePlural = "workflowtemplates";
     public const string WorkflowLabel = "workflows.argoproj.io/workflow";
     public const string NodeIdAnnotation = "workflows.argoproj.io/node-id";
     public const string NodeNameAnnotation = "workflows.argoproj.io/node-name";
@@ -126,6 +128,66 @@ public sealed class ArgoCluster : IDisposable
         catch (ArgoClusterException ex) when (ex.StatusCode == 404) { return null; }
     }
 
+    /// <summary>Workflows with the given labels (a label selector: "axl.dev/workflow=x,axl.dev/workflow-hash"), with their status.</summary>
+    public async Task<IReadOnlyList<JsonElement>> ListWorkflowsAsync(string? labelSelector, CancellationToken ct = default) =>
+        Items(await Call($"list the Workflows{Selected(labelSelector)}", () => _client.CustomObjects.ListNamespacedCustomObjectAsync(
+            Group, Version, Namespace, Plural, labelSelector: labelSelector, cancellationToken: ct)).ConfigureAwait(false));
+
+    /// <summary>Creates a WorkflowTemplate (metadata.name given) and returns the created object; a 409 means it exists already.</summary>
+    public async Task<JsonElement> CreateWorkflowTemplateAsync(JsonObject template, CancellationToken ct = default)
+    {
+        var name = (string?)template["metadata"]?["name"] ?? "(no name)";
+        var created = await Call($"create WorkflowTemplate {name}", () => _client.CustomObjects.CreateNamespacedCustomObjectAsync(
+            template, Group, Version, Namespace, TemplatePlural, cancellationToken: ct)).ConfigureAwait(false);
+        return AsElement(created);
+    }
+
+    /// <summary>Replaces a WorkflowTemplate (the body carries the metadata.resourceVersion read, so a concurrent change is refused with 409).</summary>
+    public async Task<JsonElement> ReplaceWorkflowTemplateAsync(JsonObject template, CancellationToken ct = default)
+    {
+        var name = (string?)template["metadata"]?["name"] ?? "(no name)";
+        var replaced = await Call($"update WorkflowTemplate {name}", () => _client.CustomObjects.ReplaceNamespacedCustomObjectAsync(
+            template, Group, Version, Namespace, TemplatePlural, name, cancellationToken: ct)).ConfigureAwait(false);
+        return AsElement(replaced);
+    }
+
+    /// <summary>The WorkflowTemplate; null when it does not exist.</summary>
+    public async Task<JsonElement?> GetWorkflowTemplateAsync(string name, CancellationToken ct = default)
+    {
+        try
+        {
+            var wt = await Call($"read WorkflowTemplate {name}", () => _client.CustomObjects.GetNamespacedCustomObjectAsync(Group, Version, Namespace, TemplatePlural, name, ct)).ConfigureAwait(false);
+            return AsElement(wt);
+        }
+        catch (ArgoClusterException ex) when (ex.StatusCode == 404) { return null; }
+    }
+
+    /// <summary>WorkflowTemplates with the given labels (a label selector), or all of the namespace.</summary>
+    public async Task<IReadOnlyList<JsonElement>> ListWorkflowTemplatesAsync(string? labelSelector, CancellationToken ct = default) =>
+        Items(await Call($"list the WorkflowTemplates{Selected(labelSelector)}", () => _client.CustomObjects.ListNamespacedCustomObjectAsync(
+            Group, Version, Namespace, TemplatePlural, labelSelector: labelSelector, cancellationToken: ct)).ConfigureAwait(false));
+
+    /// <summary>Deletes a WorkflowTemplate; false when it was already gone.</summary>
+    public async Task<bool> DeleteWorkflowTemplateAsync(string name, CancellationToken ct = default)
+    {
+        try
+        {
+            await Call($"delete WorkflowTemplate {name}", () => _client.CustomObjects.DeleteNamespacedCustomObjectAsync(Group, Version, Namespace, TemplatePlural, name, cancellationToken: ct)).ConfigureAwait(false);
+            return true;
+        }
+        catch (ArgoClusterException ex) when (ex.StatusCode == 404) { return false; }
+    }
+
+    private static string Selected(string? labelSelector) => labelSelector is { Length: > 0 } ? $" labelled {labelSelector}" : "";
+
+    private static IReadOnlyList<JsonElement> Items(object? list)
+    {
+        var e = AsElement(list);
+        return e.ValueKind == JsonValueKind.Object && e.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array
+            ? items.EnumerateArray().Select(i => i.Clone()).ToList()
+            : Array.Empty<JsonElement>();
+    }
+
     /// <summary>Sets spec.shutdown ("Stop" or "Terminate"), as `argo stop` and `argo terminate` do.</summary>
     public Task ShutdownAsync(string name, string strategy, CancellationToken ct = default)
     {
@@ -185,8 +247,10 @@ public sealed class ArgoCluster : IDisposable
     private static string Fix(int code, string what) => code switch
     {
         401 => "Fix: the credentials of the kubeconfig were refused; log in again (refresh the token) or pick another -KubeContext.",
-        403 => "Fix: the account may not do this; grant it the Argo role (create/get/patch workflows, list pods, get pods/log) in this namespace, or use -Namespace.",
-        404 when what.StartsWith("create", StringComparison.Ordinal) => "Fix: the cluster does not know the Workflow kind or the namespace: install Argo Workflows (its CRDs) or pick the right -Namespace.",
+        403 => "Fix: the account may not do this; grant it the Argo role (create/get/list/patch workflows, create/get/list/update/delete workflowtemplates, list pods, get pods/log) in this namespace, or use -Namespace.",
+        404 when what.StartsWith("create", StringComparison.Ordinal) || what.StartsWith("list", StringComparison.Ordinal) =>
+            $"Fix: the cluster does not know the {(what.Contains("WorkflowTemplate", StringComparison.Ordinal) ? "WorkflowTemplate" : "Workflow")} kind or the namespace: install Argo Workflows (its CRDs) or pick the right -Namespace.",
+        409 when what.StartsWith("create WorkflowTemplate", StringComparison.Ordinal) => "Fix: a WorkflowTemplate of that name exists already; list Axl's with Get-AxlArgoTemplate (axl argo templates) and remove the stale one.",
         422 or 400 => "Fix: the API rejected the object; validate the manifest with ConvertTo-ArgoWorkflow and argo lint.",
         _ => "",
     };

@@ -10,20 +10,23 @@ namespace Axl.Jobs.Argo;
 /// <summary>
 /// The Argo target of Submit-AxlJob: compiles the workflow (ArgoCompiler, the same YAML `axl compile --target argo`
 /// writes), sets the job's parameter values as the Workflow's arguments, and creates it through the Kubernetes API
-/// with metadata.generateName. The handle follows it there (<see cref="ArgoJobHandle"/>).
+/// with metadata.generateName. A split workflow's WorkflowTemplates are installed first (<see cref="ArgoTemplates"/>).
+/// The handle follows it there (<see cref="ArgoJobHandle"/>).
 /// </summary>
 public sealed class ArgoJobTarget : IJobTarget
 {
     public JobTargetKind Kind => JobTargetKind.Argo;
 
-    public IJobHandle Submit(AxlJobSpec spec, JobSubmitOptions options)
+    public IJobHandle Submit(AxlJobSpec spec, JobSubmitOptions options) => SubmitDocument(Compile(spec, options), spec, options);
+
+    /// <summary>The Workflow a spec submits (a split workflow's parent with its WorkflowTemplates), compiled as Submit compiles it.</summary>
+    public static ArgoDocument Compile(AxlJobSpec spec, JobSubmitOptions options)
     {
         var argo = options.Argo ?? new ArgoSubmitOptions();
         var wf = options.LoadWorkflow(spec);
-        ArgoDocument document;
         try
         {
-            document = ArgoCompiler.Compile(wf, argo.Compile with { Kind = ArgoKind.Workflow });
+            return ArgoCompiler.Compile(wf, argo.Compile with { Kind = ArgoKind.Workflow });
         }
         catch (AxlInvalidWorkflowException ex)
         {
@@ -33,10 +36,21 @@ public sealed class ArgoJobTarget : IJobTarget
         {
             throw new AxlJobSpecException($"Workflow '{wf.Name}' cannot be compiled for Argo ({ex.Id}): {ex.Message}", "target");
         }
-        return SubmitDocument(document, spec, options);
     }
 
-    /// <summary>Creates a compiled Workflow (from ConvertTo-ArgoWorkflow) with the spec's parameter values.</summary>
+    /// <summary>
+    /// Every object a submit of the document creates, in order, for -WhatIf: "WorkflowTemplates a-1, a-2 (each unless
+    /// it exists unchanged), then Workflow a-&lt;generated&gt;", or "Workflow a-&lt;generated&gt;".
+    /// </summary>
+    public static string DescribeObjects(ArgoDocument document) => document.IsSplit
+        ? $"WorkflowTemplate{(document.Templates.Count == 1 ? "" : "s")} {string.Join(", ", document.Templates.Select(t => t.Name))} (each unless it exists unchanged), then Workflow {document.Name}<generated>"
+        : $"Workflow {document.Name}<generated>";
+
+    /// <summary>
+    /// Creates a compiled Workflow (from ConvertTo-ArgoWorkflow) with the spec's parameter values. A split workflow's
+    /// WorkflowTemplates are installed first, in order (<see cref="ArgoTemplates.InstallAsync"/>: an unchanged one is
+    /// not rewritten), then the parent is created.
+    /// </summary>
     public IJobHandle SubmitDocument(ArgoDocument document, AxlJobSpec spec, JobSubmitOptions options)
     {
         if (document.Kind != nameof(ArgoKind.Workflow))
@@ -47,14 +61,30 @@ public sealed class ArgoJobTarget : IJobTarget
         try
         {
             body["metadata"]!.AsObject()["namespace"] = cluster.Namespace;
+            var installed = document.IsSplit
+                ? new ArgoTemplates(cluster).InstallAsync(document).GetAwaiter().GetResult()
+                : Array.Empty<ArgoTemplateInstall>();
             var created = cluster.CreateWorkflowAsync(body).GetAwaiter().GetResult();
-            return new ArgoJobHandle(spec, cluster, created, document.Workflow, argo);
+            return new ArgoJobHandle(spec, cluster, created, document.Workflow, argo, StepTemplatesOf(document), installed);
         }
         catch
         {
             cluster.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Template name to Axl step over the parent and every WorkflowTemplate (step template names are unique in a workflow).</summary>
+    internal static IReadOnlyDictionary<string, string> StepTemplatesOf(ArgoDocument document)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var d in document.Documents)
+        {
+            using var json = JsonDocument.Parse(d.ToJson(indented: false));
+            if (json.RootElement.TryGetProperty("spec", out var spec))
+                foreach (var (template, step) in ArgoWorkflowState.ReadStepTemplates(spec)) map[template] = step;
+        }
+        return map;
     }
 
     /// <summary>The Workflow object to create: the document as JSON, the job's name as a label, its parameter values as arguments.</summary>
@@ -83,7 +113,9 @@ public sealed class ArgoJobTarget : IJobTarget
 /// A Workflow on a cluster, followed by reading it every <see cref="ArgoSubmitOptions.PollInterval"/>: its phase
 /// becomes the job's status, each step's pod log (container "main") becomes log lines when the pod ends, and the
 /// final status gives per-step results with their output artifacts' locations. Cancel sets spec.shutdown
-/// (Stop or Terminate); the workflow then ends Failed in Argo and Cancelled here.
+/// (Stop or Terminate); the workflow then ends Failed in Argo and Cancelled here. A split workflow is one Workflow
+/// too: its steps' pods run under it (inside the templateRef'd groups), so the same reads and the same shutdown
+/// cover the whole tree; the steps' templates come from its WorkflowTemplates (and status.storedTemplates).
 /// </summary>
 public sealed class ArgoJobHandle : PolledJobHandle
 {
@@ -91,17 +123,24 @@ public sealed class ArgoJobHandle : PolledJobHandle
     private readonly ArgoSubmitOptions _options;
     private readonly string _workflow;
     private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
+    private readonly IReadOnlyDictionary<string, string>? _stepTemplates;
     private IReadOnlyDictionary<string, string> _pods = new Dictionary<string, string>();
     private volatile bool _cancelRequested;
 
-    internal ArgoJobHandle(AxlJobSpec spec, ArgoCluster cluster, JsonElement created, string workflow, ArgoSubmitOptions options)
+    internal ArgoJobHandle(AxlJobSpec spec, ArgoCluster cluster, JsonElement created, string workflow, ArgoSubmitOptions options,
+        IReadOnlyDictionary<string, string>? stepTemplates = null, IReadOnlyList<ArgoTemplateInstall>? templates = null)
         : base(spec, NameOf(created))
     {
         _cluster = cluster;
         _options = options;
         _workflow = workflow;
+        _stepTemplates = stepTemplates;
+        Templates = templates ?? Array.Empty<ArgoTemplateInstall>();
         Follow(FollowAsync);
     }
+
+    /// <summary>The WorkflowTemplates of a split workflow, and whether the submit created them or found them installed.</summary>
+    public IReadOnlyList<ArgoTemplateInstall> Templates { get; }
 
     private static string NameOf(JsonElement created) => ArgoWorkflowState.Parse(created).Name is { Length: > 0 } name
         ? name : throw new ArgoClusterException("The Kubernetes API created the Workflow but gave it no name (metadata.name missing in its answer).");
@@ -125,7 +164,7 @@ public sealed class ArgoJobHandle : PolledJobHandle
                     return;
                 }
                 failures = 0;
-                var state = ArgoWorkflowState.Parse(wf.Value);
+                var state = ArgoWorkflowState.Parse(wf.Value, _stepTemplates);
                 State = state;
                 await ReadEndedPodLogsAsync(state).ConfigureAwait(false);
                 var status = state.JobStatus(_cancelRequested);

@@ -42,7 +42,13 @@ public sealed class ArgoWorkflowState
         _ => Jobs.JobStatus.Pending,
     };
 
-    public static ArgoWorkflowState Parse(JsonElement wf)
+    /// <summary>
+    /// Reads a Workflow object. The steps' templates are read from its spec.templates, its status.storedTemplates
+    /// (where Argo keeps the templates a split workflow's groups resolved by templateRef, keyed
+    /// "namespaced/&lt;workflowtemplate&gt;/&lt;template&gt;") and <paramref name="stepTemplates"/> (those of the
+    /// WorkflowTemplates the submit installed).
+    /// </summary>
+    public static ArgoWorkflowState Parse(JsonElement wf, IReadOnlyDictionary<string, string>? stepTemplates = null)
     {
         var metadata = Obj(wf, "metadata");
         var status = Obj(wf, "status");
@@ -59,7 +65,7 @@ public sealed class ArgoWorkflowState
                 var children = n.TryGetProperty("children", out var c) && c.ValueKind == JsonValueKind.Array
                     ? c.EnumerateArray().Where(x => x.ValueKind == JsonValueKind.String).Select(x => x.GetString()!).ToList() : new List<string>();
                 nodes.Add(new ArgoNode(Str(n, "id") ?? p.Name, Str(n, "name") ?? p.Name, Str(n, "displayName") ?? Str(n, "name") ?? p.Name,
-                    Str(n, "type") ?? "", Str(n, "templateName"), Str(n, "phase") ?? "Pending", Str(n, "message"),
+                    Str(n, "type") ?? "", Str(n, "templateName") ?? (Obj(n, "templateRef") is { } tr ? Str(tr, "template") : null), Str(n, "phase") ?? "Pending", Str(n, "message"),
                     Time(n, "startedAt"), Time(n, "finishedAt"), children, artifacts));
             }
         return new ArgoWorkflowState
@@ -71,8 +77,21 @@ public sealed class ArgoWorkflowState
             FinishedAt = status is { } s4 ? Time(s4, "finishedAt") : null,
             Shutdown = spec is { } sp ? Str(sp, "shutdown") : null,
             Nodes = nodes,
-            StepTemplates = spec is { } sp2 ? ReadStepTemplates(sp2) : new Dictionary<string, string>(),
+            StepTemplates = StepTemplatesOf(spec, status, stepTemplates),
         };
+    }
+
+    private static Dictionary<string, string> StepTemplatesOf(JsonElement? spec, JsonElement? status, IReadOnlyDictionary<string, string>? known)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (known is not null)
+            foreach (var (t, step) in known) map[t] = step;
+        if (status is { } st && Obj(st, "storedTemplates") is { } stored)
+            foreach (var p in stored.EnumerateObject())
+                if (StepOf(p.Value) is { } s && Str(p.Value, "name") is { } name) map[name] = s;
+        if (spec is { } sp)
+            foreach (var (t, step) in ReadStepTemplates(sp)) map[t] = step;
+        return map;
     }
 
     /// <summary>
@@ -129,20 +148,24 @@ public sealed class ArgoWorkflowState
         var map = new Dictionary<string, string>(StringComparer.Ordinal);
         if (!spec.TryGetProperty("templates", out var templates) || templates.ValueKind != JsonValueKind.Array) return map;
         foreach (var t in templates.EnumerateArray())
-        {
-            if (Str(t, "name") is not { } name || Obj(t, "container") is not { } container) continue;
-            if (!container.TryGetProperty("args", out var args) || args.ValueKind != JsonValueKind.Array) continue;
-            var list = args.EnumerateArray().Select(a => a.ValueKind == JsonValueKind.String ? a.GetString() : null).ToList();
-            var at = list.IndexOf("--manifest-json");
-            if (at < 0 || at + 1 >= list.Count || list[at + 1] is not { } json) continue;
-            try
-            {
-                using var manifest = JsonDocument.Parse(json);
-                if (Str(manifest.RootElement, "step") is { } step) map[name] = step;
-            }
-            catch (JsonException) { }
-        }
+            if (Str(t, "name") is { } name && StepOf(t) is { } step) map[name] = step;
         return map;
+    }
+
+    /// <summary>The Axl step a container template runs: the "step" of its IO manifest (`axl step --manifest-json {...}`).</summary>
+    private static string? StepOf(JsonElement template)
+    {
+        if (Obj(template, "container") is not { } container) return null;
+        if (!container.TryGetProperty("args", out var args) || args.ValueKind != JsonValueKind.Array) return null;
+        var list = args.EnumerateArray().Select(a => a.ValueKind == JsonValueKind.String ? a.GetString() : null).ToList();
+        var at = list.IndexOf("--manifest-json");
+        if (at < 0 || at + 1 >= list.Count || list[at + 1] is not { } json) return null;
+        try
+        {
+            using var manifest = JsonDocument.Parse(json);
+            return Str(manifest.RootElement, "step");
+        }
+        catch (JsonException) { return null; }
     }
 
     /// <summary>"s3://bucket/key" (or "s3:key" with the default repository's bucket), likewise gcs/azure/oss/hdfs, "http..." for http.</summary>
