@@ -17,7 +17,7 @@ public sealed class BenchConfig
     /// <summary>A handler whose write + read of the full table is projected to take longer than this runs on a smaller table.</summary>
     public double HandlerBudgetSeconds { get; private set; } = 120;
     /// <summary>Step counts of the scale section (IR build, validation, Argo compile).</summary>
-    public int[] ScaleSizes { get; private set; } = [100, 1000, 10000];
+    public int[] ScaleSizes { get; private set; } = [100, 1000, 3000, 10000];
     /// <summary>Rounds of the scale section (the median is reported).</summary>
     public int ScaleRuns { get; private set; } = 5;
     /// <summary>"shape:N" for --compile-loop: build, validate and compile that shape over and over (for a profiler), no tables.</summary>
@@ -52,7 +52,7 @@ public sealed class BenchConfig
           --before-cli DIR      another axl build measured in the same rounds (repeatable); --before-cli-label NAME after it names it
           --pwsh FILE           pwsh.dll of the PowerShell dotnet tool, the startup section's floor
           --repo DIR            the repository whose examples the startup section runs (default: found above the current directory)
-          --scale-sizes N,N,..  step counts of the scale section (default 100,1000,10000)
+          --scale-sizes N,N,..  step counts of the scale section (default 100,1000,3000,10000)
           --scale-runs N        rounds of the scale section, median reported (default 5)
           --compile-loop S:N    no tables: build, validate and compile shape S (chain, wide, random) of N steps in a loop
                                 for 30 s, printing each phase's time; run it under dotnet-trace to profile the compiler

@@ -22,11 +22,15 @@ namespace Axl.Bench;
 public sealed class ScaleBench(BenchConfig cfg, Report report)
 {
     private readonly string _work = Path.Combine(cfg.Work, "scale");
-    private static readonly ArgoCompileOptions Unlimited = new() { MaxBytes = long.MaxValue };
+    /// <summary>The unsplit compile: one object whatever its size (-Split None with every limit raised), as before splitting existed.</summary>
+    private static readonly ArgoCompileOptions Unlimited = new() { Split = ArgoSplit.None, MaxBytes = long.MaxValue, MaxTemplates = int.MaxValue, MaxDagTasks = int.MaxValue };
+
+    /// <summary>The default compile: split into WorkflowTemplates within Argo v4's limits (200 templates, 200 DAG tasks, 1 MiB) when over them.</summary>
+    private static readonly ArgoCompileOptions Split = new();
 
     /// <summary>The measurements of one round, in the order they run.</summary>
     private static readonly string[] Measures =
-        ["parse", "dslFloor", "load", "buildFloor", "build", "validateFloor", "validate", "yamlFloor", "jsonFloor", "compile", "hash", "topo", "yaml"];
+        ["parse", "dslFloor", "load", "buildFloor", "build", "validateFloor", "validate", "yamlFloor", "jsonFloor", "compile", "split", "hash", "topo", "yaml"];
 
     private sealed class Row(Shape shape)
     {
@@ -35,7 +39,13 @@ public sealed class ScaleBench(BenchConfig cfg, Report report)
         public long YamlBytes;
         public long FloorYamlBytes;
         public bool TooLargeAtDefault;
+        public string? TooLargeId;
         public string? TooLargeMessage;
+        /// <summary>The default (split) compile: its objects, their bytes in all and the largest; or why it was refused.</summary>
+        public int SplitObjects;
+        public long SplitBytes;
+        public long SplitLargest;
+        public string? SplitRefused;
         public double Median(string m) => DispatchBench.Median(T[m]);
         public double Ratio(string m, string floor) => DispatchBench.Median(T[m].Select((x, i) => x / T[floor][i]).ToList());
         public double PerStepUs(string m) => Median(m) * 1e6 / Shape.Count;
@@ -69,7 +79,8 @@ public sealed class ScaleBench(BenchConfig cfg, Report report)
                     Console.WriteLine($"    round {r + 1}: load {Fmt.Seconds(row.T["load"][r])} (floor {Fmt.Seconds(row.T["dslFloor"][r])}), " +
                                       $"build {Fmt.Seconds(row.T["build"][r])} (floor {Fmt.Seconds(row.T["buildFloor"][r])}), " +
                                       $"validate {Fmt.Seconds(row.T["validate"][r])} (floor {Fmt.Seconds(row.T["validateFloor"][r])}), " +
-                                      $"compile {Fmt.Seconds(row.T["compile"][r])} (floor {Fmt.Seconds(row.T["yamlFloor"][r])}); other processes {LoadMeter.Cores(others)} cores");
+                                      $"compile {Fmt.Seconds(row.T["compile"][r])} (floor {Fmt.Seconds(row.T["yamlFloor"][r])}), " +
+                                      $"split compile {Fmt.Seconds(row.T["split"][r])}; other processes {LoadMeter.Cores(others)} cores");
                 }
                 TooLarge(shape, blocks, row);
                 rows.Add(row);
@@ -146,6 +157,23 @@ public sealed class ScaleBench(BenchConfig cfg, Report report)
         row.YamlBytes = doc.Size;
         row.FloorYamlBytes = System.Text.Encoding.UTF8.GetByteCount(floorYaml!);
 
+        // The default compile of the same workflow: within Argo v4's limits, split into WorkflowTemplates when over them.
+        var freshSplit = shape.Build(blocks, file);
+        ArgoDocument? split = null;
+        string? refused = null;
+        Add("split", Timed(() =>
+        {
+            try { split = ArgoCompiler.Compile(freshSplit, Split); }
+            catch (AxlCompileException ex) { refused = $"{ex.Id}: {ex.Message}"; }
+        }));
+        row.SplitRefused = refused;
+        if (split is not null)
+        {
+            row.SplitObjects = split.Documents.Count();
+            row.SplitBytes = split.Documents.Sum(d => d.Size);
+            row.SplitLargest = split.Documents.Max(d => d.Size);
+        }
+
         // Pieces of the compile, each alone (for the breakdown): the content hash, the topological order, the YAML writer.
         var again = shape.Build(blocks, file);
         Add("hash", Timed(() => WorkflowHasher.Compute(again)));
@@ -153,18 +181,23 @@ public sealed class ScaleBench(BenchConfig cfg, Report report)
         Add("yaml", Timed(() => CompilerYaml.Serialize(doc.Tree)));
     }
 
-    /// <summary>Compiles with the default limit once: a workflow over 1 MiB must be refused at compile time, with the remedies.</summary>
+    /// <summary>
+    /// Compiles as one object (-Split None) with the default limits once: a workflow over Argo v4's item limits or 1 MiB
+    /// must be refused at compile time, with the remedies.
+    /// </summary>
     private void TooLarge(Shape shape, ScriptBlock[] blocks, Row row)
     {
         var wf = shape.Build(blocks, Path.Combine(_work, shape.Name + ".axl.ps1"));
         try
         {
-            var d = ArgoCompiler.Compile(wf);
-            if (d.Size > ArgoCompileOptions.DefaultMaxBytes) throw new InvalidOperationException($"{shape.Name}: {d.Size} bytes compiled without an error");
+            var d = ArgoCompiler.Compile(wf, new ArgoCompileOptions { Split = ArgoSplit.None });
+            if (d.Size > ArgoCompileOptions.DefaultMaxBytes || d.TaskCount >= ArgoCompileOptions.DefaultMaxItems)
+                throw new InvalidOperationException($"{shape.Name}: {d.Size} bytes and {d.TaskCount} tasks compiled as one object without an error");
         }
-        catch (AxlCompileException ex) when (ex.Id == CompileErrorIds.ArgoTooLarge)
+        catch (AxlCompileException ex) when (ex.Id is CompileErrorIds.ArgoTooLarge or CompileErrorIds.ArgoTooManyItems)
         {
             row.TooLargeAtDefault = true;
+            row.TooLargeId = ex.Id;
             row.TooLargeMessage = ex.Message;
         }
     }
@@ -322,20 +355,37 @@ public sealed class ScaleBench(BenchConfig cfg, Report report)
         section.Note("**Validation**: `WorkflowValidator.Validate` of the built IR (every rule: names, DNS-1123 forms and collisions, options, quantities, IO handlers, cycles, conditions). " +
                      "Floor *sort + hash sets*: step names into a case-insensitive dictionary and their lower-case forms into a hash set, every edge's two ends looked up, and Kahn's topological sort over the edges.");
 
-        var compile = section.Table("shape", "steps", "Argo compile", "µs/step", "growth", "floor: YamlDotNet", "÷ floor", "floor: System.Text.Json", "÷ JSON", "YAML bytes", "bytes/step", "default 1 MiB limit");
+        var compile = section.Table("shape", "steps", "Argo compile", "µs/step", "growth", "floor: YamlDotNet", "÷ floor", "floor: System.Text.Json", "÷ JSON", "YAML bytes", "bytes/step", "one object at Argo v4's limits");
         foreach (var r in rows)
             compile.Row(r.Shape.Kind, Fmt.Int(r.Shape.Count), Time(r, "compile"), Us(r.PerStepUs("compile")), Fmt.Ratio(Growth(r, "compile")),
                 Fmt.Seconds(r.Median("yamlFloor")), Fmt.Ratio(r.Ratio("compile", "yamlFloor")), Fmt.Seconds(r.Median("jsonFloor")), Fmt.Ratio(r.Ratio("compile", "jsonFloor")),
-                Fmt.Int(r.YamlBytes), Fmt.Int(r.YamlBytes / r.Shape.Count), r.TooLargeAtDefault ? "Axl.ArgoTooLarge" : "fits");
-        section.Note("**Argo compile**: `ArgoCompiler.Compile` of an IR that has computed nothing yet, with no size limit: validation, the content hash, the topological order, " +
+                Fmt.Int(r.YamlBytes), Fmt.Int(r.YamlBytes / r.Shape.Count), r.TooLargeAtDefault ? r.TooLargeId! : "fits");
+        section.Note("**Argo compile**: `ArgoCompiler.Compile` of an IR that has computed nothing yet, as one object with no limit (`-Split None`, every limit raised): validation, the content hash, the topological order, " +
                      "the DAG and one container template per step (with its IO manifest), and the YAML. " +
                      "Floor *YamlDotNet*: the same document copied into plain dictionaries and lists, serialized by YamlDotNet with its defaults " +
                      $"(the floor's YAML is within {FloorSizeSpread(rows)} of Axl's size: Axl quotes strings a YAML 1.1 reader could misread). " +
                      "Axl's compile can be below this floor: it writes the YAML itself (the same bytes as YamlDotNet, which the tests check) instead of walking the tree with YamlDotNet's reflection. " +
                      "A stricter floor, *System.Text.Json*: the same plain document serialized as JSON by `JsonSerializer` (no YAML quoting rules; the fastest general serializer at hand). " +
-                     "*default 1 MiB limit*: the same compile with the default `MaxBytes` (1 MiB): a document over it is refused at compile time with `Axl.ArgoTooLarge`, not discovered by the cluster.");
+                     "*one object at Argo v4's limits*: the same compile as one object (`-Split None`) with the default limits (200 templates, 200 DAG tasks, 1 MiB): " +
+                     "one over them is refused at compile time (`Axl.ArgoTooManyItems`, `Axl.ArgoTooLarge`), not discovered by the cluster.");
         if (rows.FirstOrDefault(r => r.TooLargeMessage is not null) is { } big)
             section.Note($"The error for {big.Shape.Name}: *{big.TooLargeMessage}*");
+
+        var splits = section.Table("shape", "steps", "split compile (default)", "µs/step", "growth", "unsplit compile", "÷ unsplit", "objects", "largest object", "bytes in all", "÷ unsplit bytes");
+        foreach (var r in rows)
+            splits.Row(r.Shape.Kind, Fmt.Int(r.Shape.Count), Time(r, "split"), Us(r.PerStepUs("split")), Fmt.Ratio(Growth(r, "split")),
+                Fmt.Seconds(r.Median("compile")), Fmt.Ratio(r.Ratio("split", "compile")),
+                r.SplitRefused is not null ? "refused" : r.SplitObjects == 1 ? "1 (fits)" : $"{r.SplitObjects - 1} WorkflowTemplates + 1",
+                r.SplitRefused is not null ? "—" : Fmt.Int(r.SplitLargest), r.SplitRefused is not null ? "—" : Fmt.Int(r.SplitBytes),
+                r.SplitRefused is not null ? "—" : Fmt.Ratio(r.SplitBytes / (double)r.YamlBytes));
+        section.Note("**Split compile**: `ArgoCompiler.Compile` with the default options (`-Split Auto`; Argo v4's 200 templates per object and 200 tasks per DAG, 1 MiB per object) " +
+                     "of an IR that has computed nothing yet: the same compile, and when the workflow is over a limit, the steps cut in topological order into groups that fit, " +
+                     "each a WorkflowTemplate (its DAG, its gates, its step templates and the artifacts, values and outcomes crossing into and out of it), groups of groups when needed, " +
+                     "and a parent Workflow calling them by templateRef; every object is measured and written as YAML. Beside it, the *unsplit compile* of the table above " +
+                     "(`÷ unsplit`: the median of the per-round ratios). *objects*: the WorkflowTemplates and the parent (*1 (fits)*: under every limit, one object as unsplit); " +
+                     "*largest object* and *bytes in all*: YAML bytes; *÷ unsplit bytes*: what the groups' interfaces and gates add.");
+        if (rows.FirstOrDefault(r => r.SplitRefused is not null) is { } refused)
+            section.Note($"Refused by the split compile, {refused.Shape.Name}: *{refused.SplitRefused}*");
 
         var largest = cfg.ScaleSizes.Max();
         var parts = section.Table("shape", "steps", "Argo compile", "validation", "content hash", "topological order", "YAML writer (CompilerYaml)", "the rest: DAG, templates, manifests");

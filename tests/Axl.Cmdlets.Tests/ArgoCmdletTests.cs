@@ -16,6 +16,14 @@ public static class ArgoYaml
         return (Dictionary<string, object?>)Convert(stream.Documents[0].RootNode)!;
     }
 
+    /// <summary>Every document of a YAML stream (a split workflow's WorkflowTemplates and parent), each as <see cref="Parse"/> gives it.</summary>
+    public static List<Dictionary<string, object?>> ParseAll(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        return stream.Documents.Select(d => (Dictionary<string, object?>)Convert(d.RootNode)!).ToList();
+    }
+
     private static object? Convert(YamlNode node) => node switch
     {
         YamlMappingNode m => m.Children.ToDictionary(kv => ((YamlScalarNode)kv.Key).Value!, kv => Convert(kv.Value)),

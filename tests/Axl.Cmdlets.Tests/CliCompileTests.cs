@@ -87,7 +87,90 @@ public sealed class CliCompileTests : IDisposable
         var file = Path.Combine(_dir.Path, "log-errors.yaml");
         var (exit, _, stderr) = CliTests.Axl("compile", "--target", "argo", "--out", file, "examples/log-errors/log-errors.axl.ps1");
         Assert.True(exit == 0, stderr);
-        var (valid, output) = ArgoYaml.Validate(file);
+
+        // Every example, as it is and forced by small limits to split into WorkflowTemplates, in the same validator run.
+        var examples = Directory.GetDirectories(Path.Combine(Repo.Root, "examples")).Order(StringComparer.Ordinal)
+            .Select(d => Path.Combine(d, Path.GetFileName(d) + ".axl.ps1")).Where(File.Exists).ToArray();
+        Assert.True(examples.Length >= 5, string.Join(", ", examples));
+        var all = Path.Combine(_dir.Path, "examples.yaml");
+        var plain = CliTests.Axl(["compile", "--target", "argo", "--out", all, .. examples]);
+        Assert.True(plain.Exit == 0, plain.Err);
+        var split = Path.Combine(_dir.Path, "examples-split.yaml");
+        var forced = CliTests.Axl(["compile", "--target", "argo", "--max-templates", "3", "--max-dag-tasks", "4", "--out", split, .. examples]);
+        Assert.True(forced.Exit == 0, forced.Err);
+        var documents = ArgoYaml.ParseAll(File.ReadAllText(split));
+        Assert.True(documents.Count(d => (string?)d["kind"] == "WorkflowTemplate") >= 4, $"{documents.Count} documents");
+        Assert.Equal(examples.Length, documents.Count(d => (string?)d["kind"] == "Workflow"));
+
+        var (valid, output) = ArgoYaml.Validate(file, all, split);
         Assert.True(valid == 0, output);
+        Assert.Contains($"{1 + examples.Length + documents.Count} valid, 0 invalid", output);
+    }
+
+    /// <summary>
+    /// Issue #14's "done": axl compile --target argo of a 3,000-step workflow file exits 0 and writes every object
+    /// within Argo v4's limits (200 templates, 200 DAG tasks) and under 1 MiB, valid against Argo's schema, the same
+    /// bytes every time, and equivalent to the unsplit compile (--split none with the limits raised) step by step,
+    /// resolved the way Argo's controller resolves templateRef. --split none alone refuses it, naming the limit.
+    /// </summary>
+    [NodeFact]
+    public void A_3000_step_workflow_compiles_through_the_command_into_valid_objects_within_the_limits_equivalent_to_one()
+    {
+        const int n = 3_000;
+        var text = new System.Text.StringBuilder("AxlWorkflow big {\n    Parameter Mode -Default 'full'\n    Step s0 { 1 }\n");
+        for (var i = 1; i < n; i++)
+        {
+            var options = (i % 97 == 0 ? $" -When 's{i - 1} -gt 0'" : "") + (i % 89 == 0 && i > 10 ? $" -DependsOn s{i - 10}" : "");
+            var inputs = i % 53 == 0 ? $"$s{i - 1}, $Mode" : $"$s{i - 1}";
+            text.Append($"    Step s{i}{options} {{ param({inputs}) 1 }}\n");
+        }
+        // The workflow's folder is its code (hashed into the object names): the output goes elsewhere.
+        var file = _dir.Write(Path.Combine("flow", "big.axl.ps1"), text.Append("}\n").ToString());
+        var split = Path.Combine(_dir.Path, "out", "split.yaml");
+
+        var (exit, stdout, stderr) = CliTests.Axl("compile", "--target", "argo", "--out", split, file);
+        Assert.True(exit == 0, stderr);
+        Assert.Matches(@"^Workflow big- \(3000 tasks in [0-9]+ WorkflowTemplates, [0-9.]+ MiB in all\) -> ", stdout);
+        var yaml = File.ReadAllText(split);
+        var again = CliTests.Axl("compile", "--target", "argo", file);
+        Assert.Equal(0, again.Exit);
+        Assert.Equal(yaml, again.Out);
+
+        // Every object: under 1 MiB, at most 200 templates, at most 200 tasks per DAG; WorkflowTemplates first, the Workflow last.
+        Assert.StartsWith("---\n", yaml);
+        var texts = yaml.Split("---\n", StringSplitOptions.RemoveEmptyEntries);
+        var documents = ArgoYaml.ParseAll(yaml);
+        Assert.Equal(texts.Length, documents.Count);
+        Assert.True(documents.Count > 15, $"{documents.Count} documents");
+        Assert.All(texts, t => Assert.True(System.Text.Encoding.UTF8.GetByteCount(t) < 1024 * 1024, $"{System.Text.Encoding.UTF8.GetByteCount(t)} bytes"));
+        Assert.All(documents.Take(documents.Count - 1), d => Assert.Equal("WorkflowTemplate", d["kind"]));
+        Assert.Equal("Workflow", documents[^1]["kind"]);
+        foreach (var d in documents)
+        {
+            var templates = ArgoYaml.L(ArgoYaml.Get(d, "spec", "templates"));
+            Assert.InRange(templates.Count, 1, 200);
+            foreach (var t in templates) Assert.InRange(ArgoYaml.L(ArgoYaml.Get(t, "dag", "tasks")).Count, 0, 200);
+        }
+        var (valid, output) = ArgoYaml.Validate(split);
+        Assert.True(valid == 0, output);
+        Assert.Contains($"{documents.Count} valid, 0 invalid", output);
+
+        // One object is refused by default, with the limit and the remedy; with the limits raised it is the unsplit compile.
+        var refused = CliTests.Axl("compile", "--target", "argo", "--split", "none", file);
+        Assert.Equal(1, refused.Exit);
+        Assert.Contains("error Axl.ArgoTooManyItems", refused.Err);
+        Assert.Equal("", refused.Out);
+        var unsplit = CliTests.Axl("compile", "--target", "argo", "--split", "none", "--max-templates", "100000", "--max-dag-tasks", "100000", "--max-bytes", "1000000000", file);
+        Assert.True(unsplit.Exit == 0, unsplit.Err);
+        var one = ArgoYaml.ParseAll(unsplit.Out);
+        Assert.Single(one);
+        var resolvedSplit = Axl.Core.Tests.Compilers.ArgoTemplateResolver.Resolve(documents.Cast<object?>().ToList());
+        var resolvedUnsplit = Axl.Core.Tests.Compilers.ArgoTemplateResolver.Resolve(one.Cast<object?>().ToList());
+        Assert.Equal(n, resolvedUnsplit.Steps.Count);
+        Assert.Equal(n, resolvedSplit.Steps.Count);
+        Assert.Equal(documents.Count - 1, resolvedSplit.UsedTemplates.Count);
+        Assert.NotEmpty(resolvedSplit.Gates); // the conditions' outcomes cross groups
+        var differences = Axl.Core.Tests.Compilers.ArgoTemplateResolver.Differences(resolvedSplit, resolvedUnsplit);
+        Assert.True(differences.Count == 0, string.Join("\n", differences));
     }
 }
