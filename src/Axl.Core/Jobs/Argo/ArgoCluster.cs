@@ -118,12 +118,15 @@ public sealed class ArgoCluster : IDisposable
     }
 
     /// <summary>The Workflow with its status; null when it does not exist (deleted).</summary>
-    public async Task<JsonElement?> GetWorkflowAsync(string name, CancellationToken ct = default)
+    public Task<JsonElement?> GetWorkflowAsync(string name, CancellationToken ct = default) => GetAsync("Workflow", Plural, name, ct);
+
+    /// <summary>One object of <paramref name="plural"/> by name; null when it does not exist (404).</summary>
+    private async Task<JsonElement?> GetAsync(string kind, string plural, string name, CancellationToken ct)
     {
         try
         {
-            var wf = await Call($"read Workflow {name}", () => _client.CustomObjects.GetNamespacedCustomObjectAsync(Group, Version, Namespace, Plural, name, ct)).ConfigureAwait(false);
-            return AsElement(wf);
+            var o = await Call($"read {kind} {name}", () => _client.CustomObjects.GetNamespacedCustomObjectAsync(Group, Version, Namespace, plural, name, ct)).ConfigureAwait(false);
+            return AsElement(o);
         }
         catch (ArgoClusterException ex) when (ex.StatusCode == 404) { return null; }
     }
@@ -152,15 +155,7 @@ public sealed class ArgoCluster : IDisposable
     }
 
     /// <summary>The WorkflowTemplate; null when it does not exist.</summary>
-    public async Task<JsonElement?> GetWorkflowTemplateAsync(string name, CancellationToken ct = default)
-    {
-        try
-        {
-            var wt = await Call($"read WorkflowTemplate {name}", () => _client.CustomObjects.GetNamespacedCustomObjectAsync(Group, Version, Namespace, TemplatePlural, name, ct)).ConfigureAwait(false);
-            return AsElement(wt);
-        }
-        catch (ArgoClusterException ex) when (ex.StatusCode == 404) { return null; }
-    }
+    public Task<JsonElement?> GetWorkflowTemplateAsync(string name, CancellationToken ct = default) => GetAsync("WorkflowTemplate", TemplatePlural, name, ct);
 
     /// <summary>WorkflowTemplates with the given labels (a label selector), or all of the namespace.</summary>
     public async Task<IReadOnlyList<JsonElement>> ListWorkflowTemplatesAsync(string? labelSelector, CancellationToken ct = default) =>
