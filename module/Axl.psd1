@@ -8,6 +8,7 @@
     Copyright            = '(c) Axl contributors. MIT License.'
     Description          = 'Define data and ML workflows once in PowerShell and run them anywhere: locally, on Argo Workflows, Kubeflow Pipelines, Dagster, or as job envelopes on a queue of workers.'
     PowerShellVersion    = '7.4'
+    HelpInfoURI          = 'https://github.com/axl-workflows/axl/releases/latest/download/'
     FormatsToProcess     = @('Axl.Format.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(
@@ -50,7 +51,8 @@
     PrivateData          = @{
         PSData = @{
             Tags       = @('workflow', 'pipeline', 'argo', 'kubeflow', 'dagster', 'mlops', 'dag')
-            LicenseUri = 'https://opensource.org/licenses/MIT'
+            ProjectUri = 'https://github.com/axl-workflows/axl'
+            LicenseUri = 'https://github.com/axl-workflows/axl/blob/main/LICENSE'
         }
     }
 }

@@ -196,6 +196,9 @@ foreach ($i in 1..10) {
         'examples/log-errors/README.md#1' = @{ Check = { $r.Output[0] | Should -BeTrue } }
         'examples/log-errors/README.md#2' = @{ Check = { $r.Output[-1] | Should -Match '5 ERROR \[auth\] invalid token signature' } }
         'about_Axl#A FULL EXAMPLE/2'  = @{ Check = { $r.Output[-1] | Should -BeGreaterThan 0.8; $r.Output[-1] | Should -BeLessOrEqual 1 } }
+        'docs/ci.md#1'                 = @{ Check = { $r.Output[0] | Should -Be 'Failed'; $r.Output[1] | Should -Be 'Axl.StepFailed,Axl.Cmdlets.Runs.InvokeAxlLocalRunCommand' } }
+        'docs/ci.md#2'                 = @{ Check = { $r.Output | Should -Be @('the CI job fails here: Axl.StepFailed,Axl.Cmdlets.Runs.InvokeAxlLocalRunCommand') } }
+        'docs/ci.md#3'                 = @{ Check = { $r.Output | Should -HaveCount 1; $r.Output[0] | Should -Match '^axl failed: .*axl.* exit code: 1' } }
         'docs/steps.md#1'              = @{ Check = { $r.Output[0] | Should -Be 'north'; $r.Output[1] | Should -Be '[report] only 1 region(s) reach 14' } }
         'examples/sales/README.md#1'   = @{ Check = { $r.Output[0].top | Should -Be 'north'; $r.Output[0].total | Should -Be 17; $r.Output[0].regions | Should -Be 4; $r.Output[1] | Should -Be '[report] only 1 region(s) reach 14' } }
         'README.md#1'                  = @{ Check = { $r.Output[-1] | Should -Be 1; Get-Content (Join-Path $r.Directory 'flow.argo.yaml') -Raw | Should -Match 'kind: Workflow' } }

@@ -14,7 +14,8 @@ public sealed record CmdletModel(
     IReadOnlyList<string> Aliases,
     IReadOnlyList<ParameterModel> Parameters,
     IReadOnlyList<string> ParameterSets,
-    IReadOnlyList<Type> OutputTypes)
+    IReadOnlyList<Type> OutputTypes,
+    string? HelpUri = null)
 {
     /// <summary>The parameters of one set, in syntax order: positional ones by position, then the others in declaration order.</summary>
     public IEnumerable<(ParameterModel Parameter, ParameterSetEntry Entry)> InSet(string set) =>
@@ -139,7 +140,7 @@ public static class CmdletReflector
             .Distinct()
             .ToList();
 
-        return new CmdletModel(name, attr.VerbName, attr.NounName, type, aliases, parameters, setNames, outputs);
+        return new CmdletModel(name, attr.VerbName, attr.NounName, type, aliases, parameters, setNames, outputs, string.IsNullOrEmpty(attr.HelpUri) ? null : attr.HelpUri);
     }
 
     private static ParameterModel Synthetic(string name, string[] aliases, int order) =>

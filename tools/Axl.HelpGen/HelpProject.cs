@@ -100,6 +100,11 @@ public sealed partial class HelpProject
             foreach (var (name, text) in page.Parameters)
                 if (text.Count == 0) problems.Add($"{where}: parameter -{name} has no text");
 
+            // Get-Help -Online opens the cmdlet's page in the repository's docs folder.
+            var helpUri = Axl.Cmdlets.AxlHelp.OnlineBase + c.Name + ".md";
+            if (c.HelpUri != helpUri)
+                problems.Add($"{where}: {c.Name} has HelpUri '{c.HelpUri}'; set HelpUri = AxlHelp.OnlineBase + \"{c.Name}.md\" in its [Cmdlet] attribute");
+
             if (page.Examples.Count == 0) problems.Add($"{where}: no example; add '### Example 1: title' under EXAMPLES with a ```powershell block");
 
             // Inputs: every type taken from the pipeline by value is listed; "None" only when nothing is.

@@ -8,7 +8,7 @@ using Axl.Runtime;
 namespace Axl.Cmdlets.Compilers;
 
 /// <summary>Compiles workflows to Argo Workflows objects (a Workflow or a WorkflowTemplate); all decisions are in ArgoCompiler.</summary>
-[Cmdlet(VerbsData.ConvertTo, "ArgoWorkflow", DefaultParameterSetName = WorkflowSet, SupportsShouldProcess = true)]
+[Cmdlet(VerbsData.ConvertTo, "ArgoWorkflow", DefaultParameterSetName = WorkflowSet, SupportsShouldProcess = true, HelpUri = AxlHelp.OnlineBase + "ConvertTo-ArgoWorkflow.md")]
 [OutputType(typeof(ArgoDocument), typeof(string))]
 public sealed class ConvertToArgoWorkflowCommand : WorkflowInputCmdlet
 {

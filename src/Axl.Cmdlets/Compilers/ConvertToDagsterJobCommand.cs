@@ -7,7 +7,7 @@ using Axl.Runtime;
 namespace Axl.Cmdlets.Compilers;
 
 /// <summary>Compiles workflows to Dagster jobs (a Python module with one op per step); all decisions are in DagsterCompiler.</summary>
-[Cmdlet(VerbsData.ConvertTo, "DagsterJob", DefaultParameterSetName = WorkflowSet, SupportsShouldProcess = true)]
+[Cmdlet(VerbsData.ConvertTo, "DagsterJob", DefaultParameterSetName = WorkflowSet, SupportsShouldProcess = true, HelpUri = AxlHelp.OnlineBase + "ConvertTo-DagsterJob.md")]
 [OutputType(typeof(DagsterDocument), typeof(string))]
 public sealed class ConvertToDagsterJobCommand : WorkflowInputCmdlet
 {

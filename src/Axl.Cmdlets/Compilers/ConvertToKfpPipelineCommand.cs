@@ -8,7 +8,7 @@ using Axl.Runtime;
 namespace Axl.Cmdlets.Compilers;
 
 /// <summary>Compiles workflows to Kubeflow pipelines (the V2 pipeline spec or a KFP 1.8 package); all decisions are in KfpCompiler.</summary>
-[Cmdlet(VerbsData.ConvertTo, "KfpPipeline", DefaultParameterSetName = WorkflowSet, SupportsShouldProcess = true)]
+[Cmdlet(VerbsData.ConvertTo, "KfpPipeline", DefaultParameterSetName = WorkflowSet, SupportsShouldProcess = true, HelpUri = AxlHelp.OnlineBase + "ConvertTo-KfpPipeline.md")]
 [OutputType(typeof(KfpDocument), typeof(string))]
 public sealed class ConvertToKfpPipelineCommand : WorkflowInputCmdlet
 {

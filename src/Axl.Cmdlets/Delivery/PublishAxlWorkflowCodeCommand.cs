@@ -8,7 +8,7 @@ namespace Axl.Cmdlets.Delivery;
 /// Packs the workflow code into a deterministic tar.gz, uploads it to S3 (or MinIO, Ceph, s3rver) under a key made of
 /// its SHA-256, unless the same archive is already there, and outputs its location for code delivery Artifact.
 /// </summary>
-[Cmdlet(VerbsData.Publish, "AxlWorkflowCode", SupportsShouldProcess = true)]
+[Cmdlet(VerbsData.Publish, "AxlWorkflowCode", SupportsShouldProcess = true, HelpUri = AxlHelp.OnlineBase + "Publish-AxlWorkflowCode.md")]
 [OutputType(typeof(CodeArchiveLocation))]
 public sealed class PublishAxlWorkflowCodeCommand : PSCmdlet
 {

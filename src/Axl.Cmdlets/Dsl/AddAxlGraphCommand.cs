@@ -5,7 +5,7 @@ using Axl.Model;
 namespace Axl.Cmdlets.Dsl;
 
 /// <summary>The Graph keyword: wires steps explicitly. Inside it a step call returns a reference to the step's output.</summary>
-[Cmdlet(VerbsCommon.Add, "AxlGraph")]
+[Cmdlet(VerbsCommon.Add, "AxlGraph", HelpUri = AxlHelp.OnlineBase + "Add-AxlGraph.md")]
 [Alias("Graph")]
 public sealed class AddAxlGraphCommand : PSCmdlet
 {

@@ -4,7 +4,7 @@ using Axl.Model;
 namespace Axl.Cmdlets.Dsl;
 
 /// <summary>The Parameter keyword: declares a workflow parameter, given at run time, with an optional default.</summary>
-[Cmdlet(VerbsCommon.Add, "AxlParameter")]
+[Cmdlet(VerbsCommon.Add, "AxlParameter", HelpUri = AxlHelp.OnlineBase + "Add-AxlParameter.md")]
 [Alias("Parameter")]
 public sealed class AddAxlParameterCommand : PSCmdlet
 {

@@ -6,7 +6,7 @@ using Axl.Model;
 namespace Axl.Cmdlets.Dsl;
 
 /// <summary>The Step keyword: adds a step (script block or external command) to the workflow being defined.</summary>
-[Cmdlet(VerbsCommon.Add, "AxlStep")]
+[Cmdlet(VerbsCommon.Add, "AxlStep", HelpUri = AxlHelp.OnlineBase + "Add-AxlStep.md")]
 [Alias("Step")]
 public sealed class AddAxlStepCommand : PSCmdlet
 {

@@ -10,7 +10,7 @@ namespace Axl.Cmdlets.Dsl;
 /// (-EnvironmentVariable: local runs, Dagster, queue workers) or a SecretManagement vault secret (-Vault/-Name,
 /// local runs). A Kubernetes source and one local source may be given together.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "AxlSecretReference")]
+[Cmdlet(VerbsCommon.New, "AxlSecretReference", HelpUri = AxlHelp.OnlineBase + "New-AxlSecretReference.md")]
 [Alias("AxlSecret")]
 [OutputType(typeof(SecretReference))]
 public sealed class NewAxlSecretReferenceCommand : PSCmdlet

@@ -6,7 +6,7 @@ using Axl.Model;
 namespace Axl.Cmdlets.Dsl;
 
 /// <summary>The AxlWorkflow keyword: defines a workflow from a block of Parameter, Step and Graph keywords and outputs its IR.</summary>
-[Cmdlet(VerbsCommon.New, "AxlWorkflow")]
+[Cmdlet(VerbsCommon.New, "AxlWorkflow", HelpUri = AxlHelp.OnlineBase + "New-AxlWorkflow.md")]
 [Alias("AxlWorkflow")]
 [OutputType(typeof(AxlWorkflow))]
 public sealed class NewAxlWorkflowCommand : PSCmdlet

@@ -9,7 +9,7 @@ namespace Axl.Cmdlets.Envelopes;
 /// Turns workflows of command steps into job envelopes (seed 003): one task per step in dependency order, -Stdin as
 /// input_from_task, -Timeout as timeout_secs. A new job_id per envelope; plan_id is the workflow hash.
 /// </summary>
-[Cmdlet(VerbsData.ConvertTo, "AxlJobEnvelope", DefaultParameterSetName = "Workflow")]
+[Cmdlet(VerbsData.ConvertTo, "AxlJobEnvelope", DefaultParameterSetName = "Workflow", HelpUri = AxlHelp.OnlineBase + "ConvertTo-AxlJobEnvelope.md")]
 [OutputType(typeof(JobEnvelope), typeof(string))]
 public sealed class ConvertToAxlJobEnvelopeCommand : WorkflowInputCmdlet
 {

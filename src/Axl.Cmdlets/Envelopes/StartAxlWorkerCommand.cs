@@ -9,7 +9,7 @@ namespace Axl.Cmdlets.Envelopes;
 /// job it finished (state, worker, attempts, task results). Rides out Redis outages (waits with backoff, also at the
 /// start; progress and outage lines go to the verbose stream).
 /// </summary>
-[Cmdlet(VerbsLifecycle.Start, "AxlWorker")]
+[Cmdlet(VerbsLifecycle.Start, "AxlWorker", HelpUri = AxlHelp.OnlineBase + "Start-AxlWorker.md")]
 [OutputType(typeof(QueuedJob))]
 public sealed class StartAxlWorkerCommand : PSCmdlet
 {

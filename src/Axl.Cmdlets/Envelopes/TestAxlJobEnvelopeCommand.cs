@@ -8,7 +8,7 @@ namespace Axl.Cmdlets.Envelopes;
 /// Checks job envelopes against the client-side rules of seed 003 and the schema's limits, and outputs every
 /// diagnostic (as Test-AxlWorkflow does); -Quiet outputs one bool per envelope. v0.1 envelopes are read with a warning.
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Test, "AxlJobEnvelope", DefaultParameterSetName = "Envelope")]
+[Cmdlet(VerbsDiagnostic.Test, "AxlJobEnvelope", DefaultParameterSetName = "Envelope", HelpUri = AxlHelp.OnlineBase + "Test-AxlJobEnvelope.md")]
 [OutputType(typeof(AxlDiagnostic), typeof(bool))]
 public sealed class TestAxlJobEnvelopeCommand : PSCmdlet
 {

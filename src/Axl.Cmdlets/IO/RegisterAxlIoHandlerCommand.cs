@@ -4,7 +4,7 @@ using Axl.IO;
 namespace Axl.Cmdlets.IO;
 
 /// <summary>Adds an IO handler: one written in PowerShell (a write and a read script), or an object implementing IAxlIoHandler.</summary>
-[Cmdlet(VerbsLifecycle.Register, "AxlIoHandler", DefaultParameterSetName = ScriptSet)]
+[Cmdlet(VerbsLifecycle.Register, "AxlIoHandler", DefaultParameterSetName = ScriptSet, HelpUri = AxlHelp.OnlineBase + "Register-AxlIoHandler.md")]
 [OutputType(typeof(IoHandlerDescriptor))]
 public sealed class RegisterAxlIoHandlerCommand : PSCmdlet
 {
@@ -60,7 +60,7 @@ public sealed class RegisterAxlIoHandlerCommand : PSCmdlet
 }
 
 /// <summary>Lists the IO handlers known in this process: the built-ins and those registered.</summary>
-[Cmdlet(VerbsCommon.Get, "AxlIoHandler")]
+[Cmdlet(VerbsCommon.Get, "AxlIoHandler", HelpUri = AxlHelp.OnlineBase + "Get-AxlIoHandler.md")]
 [OutputType(typeof(IoHandlerDescriptor))]
 public sealed class GetAxlIoHandlerCommand : PSCmdlet
 {

@@ -14,7 +14,7 @@ namespace Axl.Cmdlets.Images;
 /// Bakes a workflow into a container image: its code, its locked dependencies and (optionally) the axl command, built
 /// through the Docker Engine API (Docker or Podman) and pushed when asked. All decisions are in Axl.Images.
 /// </summary>
-[Cmdlet("Build", "AxlImage", SupportsShouldProcess = true, DefaultParameterSetName = WorkflowSet)]
+[Cmdlet("Build", "AxlImage", SupportsShouldProcess = true, DefaultParameterSetName = WorkflowSet, HelpUri = AxlHelp.OnlineBase + "Build-AxlImage.md")]
 [OutputType(typeof(ImageBuildResult), typeof(ImageContext))]
 public sealed class BuildAxlImageCommand : WorkflowInputCmdlet
 {

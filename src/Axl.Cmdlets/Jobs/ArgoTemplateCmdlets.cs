@@ -51,7 +51,7 @@ public abstract class ArgoClusterCmdlet : PSCmdlet, IDisposable
 /// workflow over Argo's limits): by workflow, with their version, whether a newer version superseded them, and the
 /// running Workflows that use them. Pipe to Remove-AxlArgoTemplate to clean up old versions.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "AxlArgoTemplate")]
+[Cmdlet(VerbsCommon.Get, "AxlArgoTemplate", HelpUri = AxlHelp.OnlineBase + "Get-AxlArgoTemplate.md")]
 [OutputType(typeof(ArgoTemplateInfo))]
 public sealed class GetAxlArgoTemplateCommand : ArgoClusterCmdlet
 {
@@ -89,7 +89,7 @@ public sealed class GetAxlArgoTemplateCommand : ArgoClusterCmdlet
 /// Removes WorkflowTemplates of split workflows (from Get-AxlArgoTemplate, or by name), never one a running Workflow
 /// uses (an Axl.ArgoTemplateInUse error instead). -WhatIf shows what would go.
 /// </summary>
-[Cmdlet(VerbsCommon.Remove, "AxlArgoTemplate", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = TemplateSet)]
+[Cmdlet(VerbsCommon.Remove, "AxlArgoTemplate", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = TemplateSet, HelpUri = AxlHelp.OnlineBase + "Remove-AxlArgoTemplate.md")]
 public sealed class RemoveAxlArgoTemplateCommand : ArgoClusterCmdlet
 {
     private const string TemplateSet = "Template";

@@ -6,7 +6,7 @@ using Axl.Model;
 namespace Axl.Cmdlets.Jobs;
 
 /// <summary>Launches a group of job specs as a named experiment whose state is kept on disk.</summary>
-[Cmdlet(VerbsLifecycle.Start, "AxlExperiment", SupportsShouldProcess = true)]
+[Cmdlet(VerbsLifecycle.Start, "AxlExperiment", SupportsShouldProcess = true, HelpUri = AxlHelp.OnlineBase + "Start-AxlExperiment.md")]
 [OutputType(typeof(AxlExperiment))]
 public sealed class StartAxlExperimentCommand : PSCmdlet
 {
@@ -75,7 +75,7 @@ public sealed class StartAxlExperimentCommand : PSCmdlet
 }
 
 /// <summary>Attaches to experiments on disk: their state with statuses refreshed from the run records, or a report.</summary>
-[Cmdlet(VerbsCommon.Get, "AxlExperiment")]
+[Cmdlet(VerbsCommon.Get, "AxlExperiment", HelpUri = AxlHelp.OnlineBase + "Get-AxlExperiment.md")]
 [OutputType(typeof(AxlExperiment), typeof(ExperimentReportRow))]
 public sealed class GetAxlExperimentCommand : PSCmdlet
 {
@@ -116,7 +116,7 @@ public sealed class GetAxlExperimentCommand : PSCmdlet
 }
 
 /// <summary>Cancels every job of experiments: kills the processes they started and marks them cancelled.</summary>
-[Cmdlet(VerbsLifecycle.Stop, "AxlExperiment", SupportsShouldProcess = true, DefaultParameterSetName = "Name")]
+[Cmdlet(VerbsLifecycle.Stop, "AxlExperiment", SupportsShouldProcess = true, DefaultParameterSetName = "Name", HelpUri = AxlHelp.OnlineBase + "Stop-AxlExperiment.md")]
 [OutputType(typeof(AxlExperiment))]
 public sealed class StopAxlExperimentCommand : PSCmdlet
 {

@@ -6,7 +6,7 @@ using Axl.Model;
 namespace Axl.Cmdlets.Jobs;
 
 /// <summary>Creates a job spec: from parameters, from an AxlWorkflow piped in, or read from a JSON file (-Path).</summary>
-[Cmdlet(VerbsCommon.New, "AxlJobSpec", DefaultParameterSetName = ByFields)]
+[Cmdlet(VerbsCommon.New, "AxlJobSpec", DefaultParameterSetName = ByFields, HelpUri = AxlHelp.OnlineBase + "New-AxlJobSpec.md")]
 [OutputType(typeof(AxlJobSpec))]
 public sealed class NewAxlJobSpecCommand : PSCmdlet
 {
@@ -89,7 +89,7 @@ public sealed class NewAxlJobSpecCommand : PSCmdlet
 }
 
 /// <summary>Writes job specs as JSON (stable: fixed field order, sorted parameter names).</summary>
-[Cmdlet(VerbsData.ConvertTo, "AxlJobSpecJson")]
+[Cmdlet(VerbsData.ConvertTo, "AxlJobSpecJson", HelpUri = AxlHelp.OnlineBase + "ConvertTo-AxlJobSpecJson.md")]
 [OutputType(typeof(string))]
 public sealed class ConvertToAxlJobSpecJsonCommand : PSCmdlet
 {
@@ -105,7 +105,7 @@ public sealed class ConvertToAxlJobSpecJsonCommand : PSCmdlet
 }
 
 /// <summary>Reads job specs back from JSON text; unknown fields are errors naming the field.</summary>
-[Cmdlet(VerbsData.ConvertFrom, "AxlJobSpecJson")]
+[Cmdlet(VerbsData.ConvertFrom, "AxlJobSpecJson", HelpUri = AxlHelp.OnlineBase + "ConvertFrom-AxlJobSpecJson.md")]
 [OutputType(typeof(AxlJobSpec))]
 public sealed class ConvertFromAxlJobSpecJsonCommand : PSCmdlet
 {

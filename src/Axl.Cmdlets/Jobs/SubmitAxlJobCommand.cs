@@ -15,7 +15,7 @@ namespace Axl.Cmdlets.Jobs;
 /// Submits workflows, job specs, compiled Argo workflows or job envelopes to a target and outputs an AxlJob per job
 /// (also added to the session's jobs: Get-Job). Envelopes sent to an AGQ server (-Protocol Agq) give the server's job id.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Submit, "AxlJob", DefaultParameterSetName = SpecSet, SupportsShouldProcess = true)]
+[Cmdlet(VerbsLifecycle.Submit, "AxlJob", DefaultParameterSetName = SpecSet, SupportsShouldProcess = true, HelpUri = AxlHelp.OnlineBase + "Submit-AxlJob.md")]
 [OutputType(typeof(AxlJob), typeof(AgqSubmission))]
 public sealed class SubmitAxlJobCommand : PSCmdlet
 {
@@ -324,7 +324,7 @@ internal static class JobLauncher
 }
 
 /// <summary>The Axl jobs of this session (those in its job repository), by name, id or state.</summary>
-[Cmdlet(VerbsCommon.Get, "AxlJob", DefaultParameterSetName = "Name")]
+[Cmdlet(VerbsCommon.Get, "AxlJob", DefaultParameterSetName = "Name", HelpUri = AxlHelp.OnlineBase + "Get-AxlJob.md")]
 [OutputType(typeof(AxlJob))]
 public sealed class GetAxlJobCommand : PSCmdlet
 {
@@ -362,7 +362,7 @@ public sealed class GetAxlJobCommand : PSCmdlet
 }
 
 /// <summary>Waits for Axl jobs to end and outputs their JobResults.</summary>
-[Cmdlet(VerbsLifecycle.Wait, "AxlJob")]
+[Cmdlet(VerbsLifecycle.Wait, "AxlJob", HelpUri = AxlHelp.OnlineBase + "Wait-AxlJob.md")]
 [OutputType(typeof(JobResult))]
 public sealed class WaitAxlJobCommand : PSCmdlet
 {

@@ -7,7 +7,7 @@ using Axl.Runner;
 namespace Axl.Cmdlets.Runner;
 
 /// <summary>The runner through the module: runs one step from its IO manifest, exactly as `axl step` does in a container.</summary>
-[Cmdlet(VerbsLifecycle.Invoke, "AxlStep", DefaultParameterSetName = FileSet, SupportsShouldProcess = true)]
+[Cmdlet(VerbsLifecycle.Invoke, "AxlStep", DefaultParameterSetName = FileSet, SupportsShouldProcess = true, HelpUri = AxlHelp.OnlineBase + "Invoke-AxlStep.md")]
 [OutputType(typeof(StepRunOutcome))]
 public sealed class InvokeAxlStepCommand : PSCmdlet
 {

@@ -5,7 +5,7 @@ using Axl.Runtime;
 namespace Axl.Cmdlets.Runs;
 
 /// <summary>Loads a step's output of a run back as an object through its IO handler (or gives its path).</summary>
-[Cmdlet(VerbsCommon.Get, "AxlArtifact")]
+[Cmdlet(VerbsCommon.Get, "AxlArtifact", HelpUri = AxlHelp.OnlineBase + "Get-AxlArtifact.md")]
 [OutputType(typeof(object))]
 public sealed class GetAxlArtifactCommand : PSCmdlet
 {

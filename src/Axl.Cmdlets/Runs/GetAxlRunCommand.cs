@@ -4,7 +4,7 @@ using Axl.Runtime;
 namespace Axl.Cmdlets.Runs;
 
 /// <summary>Lists the local runs recorded under the run root, newest first (a run recorded as running that no process holds shows as Interrupted).</summary>
-[Cmdlet(VerbsCommon.Get, "AxlRun")]
+[Cmdlet(VerbsCommon.Get, "AxlRun", HelpUri = AxlHelp.OnlineBase + "Get-AxlRun.md")]
 [OutputType(typeof(AxlRun))]
 public sealed class GetAxlRunCommand : PSCmdlet
 {

@@ -8,7 +8,7 @@ using Axl.Runtime;
 namespace Axl.Cmdlets.Runs;
 
 /// <summary>Runs workflows on this machine and outputs an AxlRun per workflow (or, with -PassThru, what its final steps produced).</summary>
-[Cmdlet(VerbsLifecycle.Invoke, "AxlLocalRun", DefaultParameterSetName = "Workflow", SupportsShouldProcess = true)]
+[Cmdlet(VerbsLifecycle.Invoke, "AxlLocalRun", DefaultParameterSetName = "Workflow", SupportsShouldProcess = true, HelpUri = AxlHelp.OnlineBase + "Invoke-AxlLocalRun.md")]
 [OutputType(typeof(AxlRun), typeof(object))]
 public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
 {

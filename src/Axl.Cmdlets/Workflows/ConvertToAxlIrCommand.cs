@@ -6,7 +6,7 @@ using Axl.Validation;
 namespace Axl.Cmdlets.Workflows;
 
 /// <summary>Writes the IR of a workflow as JSON or YAML: what every back end compiles from.</summary>
-[Cmdlet(VerbsData.ConvertTo, "AxlIr")]
+[Cmdlet(VerbsData.ConvertTo, "AxlIr", HelpUri = AxlHelp.OnlineBase + "ConvertTo-AxlIr.md")]
 [OutputType(typeof(string))]
 public sealed class ConvertToAxlIrCommand : PSCmdlet
 {

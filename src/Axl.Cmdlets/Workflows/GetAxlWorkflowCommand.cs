@@ -4,7 +4,7 @@ using Axl.Model;
 namespace Axl.Cmdlets.Workflows;
 
 /// <summary>Loads workflow scripts (file.axl.ps1[:Name]) and outputs one AxlWorkflow (the IR) per workflow defined.</summary>
-[Cmdlet(VerbsCommon.Get, "AxlWorkflow", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsCommon.Get, "AxlWorkflow", DefaultParameterSetName = PathSet, HelpUri = AxlHelp.OnlineBase + "Get-AxlWorkflow.md")]
 [OutputType(typeof(AxlWorkflow))]
 public sealed class GetAxlWorkflowCommand : PSCmdlet
 {

@@ -5,7 +5,7 @@ using Axl.Validation;
 namespace Axl.Cmdlets.Workflows;
 
 /// <summary>Validates workflows and outputs every diagnostic (file, line, step, fix); -Quiet outputs one bool per workflow.</summary>
-[Cmdlet(VerbsDiagnostic.Test, "AxlWorkflow", DefaultParameterSetName = "Workflow")]
+[Cmdlet(VerbsDiagnostic.Test, "AxlWorkflow", DefaultParameterSetName = "Workflow", HelpUri = AxlHelp.OnlineBase + "Test-AxlWorkflow.md")]
 [OutputType(typeof(AxlDiagnostic), typeof(bool))]
 public sealed class TestAxlWorkflowCommand : WorkflowInputCmdlet
 {
