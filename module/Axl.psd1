@@ -9,6 +9,7 @@
     Description          = 'Define data and ML workflows once in PowerShell and run them anywhere: locally, on Argo Workflows, Kubeflow Pipelines, Dagster, or as job envelopes on a queue of workers.'
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('Axl.Format.ps1xml')
+    TypesToProcess       = @('Axl.Types.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'New-AxlWorkflow'
