@@ -10,6 +10,7 @@
     PowerShellVersion    = '7.4'
     HelpInfoURI          = 'https://github.com/axl-workflows/axl/releases/latest/download/'
     FormatsToProcess     = @('Axl.Format.ps1xml')
+    TypesToProcess       = @('Axl.Types.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'New-AxlWorkflow'

@@ -200,8 +200,10 @@ public sealed class RunCmdletTests(PowerShellFixture ps) : IDisposable
         var diamond = Path.Combine(Repo.Examples, "diamond", "diamond.axl.ps1");
         var root = Path.Combine(_dir.Path, "runs");
         var text = ps.Render($"Invoke-AxlLocalRun '{diamond}' -RunRoot '{root}'");
-        Assert.Matches(@"Workflow\s+RunId\s+Status\s+Steps\s+Duration\s+Directory", text);
+        Assert.Matches(@"Workflow\s+RunId\s+Status\s+Steps\s+Duration", text); // fits 80 columns: the directory is in the list view
         Assert.Contains("4/4 succeeded", text);
+        text = ps.Render($"Get-AxlRun diamond -RunRoot '{root}' -Last 1 | Format-List");
+        Assert.Matches(@"Directory\s+: " + System.Text.RegularExpressions.Regex.Escape(root), text);
         text = ps.Render($"(Get-AxlRun diamond -RunRoot '{root}' -Last 1).Steps");
         Assert.Matches(@"Name\s+Status\s+Tries\s+Duration\s+Output", text);
         Assert.Matches(@"join\s+Succeeded\s+1", text);

@@ -131,7 +131,7 @@ foreach ($i in 1..10) {
         'Get-AxlArtifact/1'            = @{ Check = { $r.Output[-1] | Should -BeGreaterThan 0.9 } }
         'Get-AxlArtifact/2'            = @{ Setup = 'Invoke-AxlLocalRun ./examples/log-errors/log-errors.axl.ps1 | Out-Null'
             Check = { $r.Output[0] | Should -Match '5 ERROR \[auth\] invalid token signature' } }
-        'Get-AxlArtifact/3'            = @{ Setup = 'Invoke-AxlLocalRun ./examples/diamond/diamond.axl.ps1 | Out-Null'; Check = { $r.Output -join ',' | Should -Be '10,11,20,31' } }
+        'Get-AxlArtifact/3'            = @{ Setup = 'Invoke-AxlLocalRun ./examples/diamond/diamond.axl.ps1 | Out-Null'; Check = { $r.Output.Step -join ',' | Should -Be 'start,left,right,join'; $r.Output.Value -join ',' | Should -Be '10,11,20,31' } }
         'Get-AxlExperiment/1'          = @{ Setup = $sweep + ' -Wait | Out-Null'; Check = { $r.Output[0].Name | Should -Be 'lr-sweep'; @($r.Output).Count | Should -Be 4 } }
         'Get-AxlExperiment/2'          = @{ Setup = $sweep + ' -Wait | Out-Null'; Check = { $r.Output[0].Outputs['evaluate'] | Should -Be 0.99 } }
         'Get-AxlJob/1'                 = @{ Setup = $lrJobs }
@@ -204,6 +204,8 @@ foreach ($i in 1..10) {
         'README.md#1'                  = @{ Check = { $r.Output[-1] | Should -Be 1; Get-Content (Join-Path $r.Directory 'flow.argo.yaml') -Raw | Should -Match 'kind: Workflow' } }
         'README.md#5'                  = @{ Check = { ($r.Output | Where-Object Job -EQ 'k5').Status | Should -Be 'Succeeded' } }
         'docs/jobs.md#1'               = @{ Check = { $r.Output[-1] | Should -Be 16 } }
+        'docs/views.md#1'              = @{ Check = { $r.Output[0] | Should -Be '4/4 succeeded'; "$($r.Output[1])" | Should -Be 'Succeeded' } }
+        'docs/views.md#2'              = @{ Check = { @($r.Output[0..3].Step) -join ',' | Should -Be 'start,left,right,join'; $r.Output[-1] | Should -Be 31 } }
         'docs/jobs-queue.md#1'         = @{ Needs = 'Redis'; Check = { $r.Output[-1].Status | Should -Be 'Succeeded'; $r.Output[-1].Output | Should -Match '5 ERROR \[auth\]' } }
         'docs/code-delivery.md#1'      = @{ Needs = 'S3' }
         'docs/code-delivery.md#2'      = @{ Needs = 'S3'; Check = { $r.Output[0].CodeDelivery | Should -Match 'Artifact' } }

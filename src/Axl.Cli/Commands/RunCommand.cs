@@ -208,16 +208,8 @@ public sealed class RunCommand : ICliCommand
         sb.AppendLine($"status      {run.Status.ToString().ToLowerInvariant()} in {run.Duration?.TotalSeconds:0.00} s");
         sb.AppendLine($"directory   {run.Directory}");
         if (run.Parameters.Count > 0) sb.AppendLine($"parameters  {string.Join(", ", run.Parameters.Select(kv => $"{kv.Key}={Convert.ToString(kv.Value, CultureInfo.InvariantCulture)}"))}");
-        var w = Math.Max(4, run.Steps.Max(s => s.Name.Length));
         sb.AppendLine();
-        sb.AppendLine($"  {"STEP".PadRight(w)}  {"STATUS",-10}  {"TRIES",5}  {"TIME",8}  OUTPUT");
-        foreach (var s in run.Steps.Take(200))
-        {
-            var output = s.Status == StepStatus.Succeeded ? $"{Path.GetFileName(s.OutputPath)} ({Size(s.OutputSize ?? 0)}{(s.ReusedFrom is null ? "" : ", reused from " + s.ReusedFrom)})"
-                : s.SkipReason ?? s.Error?.Message ?? "";
-            sb.AppendLine($"  {s.Name.PadRight(w)}  {s.Status.ToString().ToLowerInvariant(),-10}  {s.Attempts,5}  {(s.Duration is { } d ? $"{d.TotalSeconds:0.00}s" : "-"),8}  {output}");
-        }
-        if (run.Steps.Count > 200) sb.AppendLine($"  ... {run.Steps.Count - 200} more steps (see {Path.Combine(run.Directory, RunStore.RunFile)})");
+        sb.Append(StepTable.Format(run.Steps, 200, Path.Combine(run.Directory, RunStore.RunFile)));
         var leaves = wf.Steps.Where(s => wf.OutgoingEdges(s.Name).Count == 0 && run.GetStep(s.Name)?.Status == StepStatus.Succeeded).Take(10).ToList();
         if (leaves.Count > 0)
         {
@@ -249,11 +241,4 @@ public sealed class RunCommand : ICliCommand
         text = text.Replace("\n", " | ");
         return text.Length > 160 ? text[..157] + "..." : text;
     }
-
-    private static string Size(long bytes) => bytes switch
-    {
-        < 1024 => $"{bytes} B",
-        < 1024 * 1024 => $"{bytes / 1024.0:0.#} KiB",
-        _ => $"{bytes / 1024.0 / 1024.0:0.#} MiB",
-    };
 }

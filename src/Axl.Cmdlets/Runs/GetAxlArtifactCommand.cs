@@ -4,9 +4,12 @@ using Axl.Runtime;
 
 namespace Axl.Cmdlets.Runs;
 
-/// <summary>Loads a step's output of a run back as an object through its IO handler (or gives its path).</summary>
+/// <summary>
+/// Loads a step's output of a run back as an object through its IO handler (or gives its path). With -Step, the values
+/// themselves; without it, one AxlStepArtifact per step, which says which step each value came from.
+/// </summary>
 [Cmdlet(VerbsCommon.Get, "AxlArtifact", HelpUri = AxlHelp.OnlineBase + "Get-AxlArtifact.md")]
-[OutputType(typeof(object))]
+[OutputType(typeof(AxlStepArtifact), typeof(object))]
 public sealed class GetAxlArtifactCommand : PSCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
@@ -46,6 +49,7 @@ public sealed class GetAxlArtifactCommand : PSCmdlet
             try
             {
                 if (AsPath) WriteObject(ArtifactIO.DataPath(step.Directory));
+                else if (Step is null) WriteObject(Run.GetArtifact(name));
                 else WriteObject(Run.GetOutput(name), enumerateCollection: true);
             }
             catch (Exception ex) when (ex is InvalidOperationException or IOException or InvalidDataException)

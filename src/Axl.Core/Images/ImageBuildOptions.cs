@@ -93,6 +93,12 @@ public sealed record ImageBuildResult
     public bool Pushed { get; init; }
     /// <summary>The reference to run: name:tag@digest when pushed (immutable), else the tag.</summary>
     public string Reference => Digest is null ? Tag : $"{Tag}@{Digest}";
+    // Plain values for views (a deserialized result shows the same as the live one).
+    /// <summary>The digest cut to "sha256:" and 12 hex digits.</summary>
+    public string? ShortDigest => Digest is { Length: > 19 } d ? d[..19] : Digest;
+    public int LayerCount => Layers.Count;
+    /// <summary>The dependencies as text ("uv.lock; modules ...").</summary>
+    public string DependencyText => Dependencies.ToString();
     public string Workflow { get; init; } = "";
     public string WorkflowHash { get; init; } = "";
     /// <summary>The SHA-256 of the build context (the tar sent to the engine).</summary>

@@ -48,6 +48,13 @@ public sealed partial class ImageContext
     /// <summary>The code's SHA-256 as a code archive (Publish-AxlWorkflowCode) of the same root and rules.</summary>
     public string CodeSha256 { get; private init; } = "";
     public int FileCount { get; private init; }
+    // Plain values for views (a deserialized context shows the same as the live one).
+    /// <summary>The size of the tar in bytes.</summary>
+    public long Size => Tar.LongLength;
+    /// <summary>The SHA-256 cut to "sha256:" and 12 hex digits.</summary>
+    public string ShortSha256 => Sha256.Length > 19 ? Sha256[..19] : Sha256;
+    /// <summary>The dependencies as text ("no Python dependencies", "uv.lock", ...).</summary>
+    public string DependencyText => Dependencies.ToString();
     public DateTimeOffset SourceDate { get; private init; }
     /// <summary>Files of the code root that were not taken (fifos, sockets).</summary>
     public IReadOnlyList<string> Skipped { get; private init; } = Array.Empty<string>();

@@ -54,5 +54,15 @@ public sealed class AxlStep
     /// <summary>Names of upstream steps (data and order edges), filled by the builder.</summary>
     public IReadOnlyList<string> Upstream { get; internal set; } = Array.Empty<string>();
 
+    // Plain text for views (a deserialized step shows the same as the live one).
+    /// <summary>The upstream step names, comma-separated.</summary>
+    public string UpstreamText => string.Join(", ", Upstream);
+    /// <summary>The input bindings, semicolon-separated.</summary>
+    public string InputText => string.Join("; ", Inputs);
+    /// <summary>The command and its arguments of a command step, as one line; empty for a script step.</summary>
+    public string CommandLine => Command is null ? "" : string.Join(" ", Arguments.Prepend(Command));
+    /// <summary>The environment variables as NAME=value, comma-separated.</summary>
+    public string EnvText => string.Join(", ", Env.Select(kv => kv.Key + "=" + kv.Value));
+
     public override string ToString() => Name;
 }

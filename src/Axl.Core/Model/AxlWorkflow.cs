@@ -64,6 +64,22 @@ public sealed class AxlWorkflow
     public string? SourceFile => Location.File;
 
     public int StepCount => Steps.Count;
+
+    // Plain text for views: properties, not methods or nested objects, so a deserialized workflow (Receive-Job,
+    // remoting) shows the same as the live one.
+    /// <summary>The step names in definition order, comma-separated.</summary>
+    public string StepNames => string.Join(", ", Steps.Select(s => s.Name));
+    /// <summary>The edges as "from -> to.input", comma-separated.</summary>
+    public string EdgeText => string.Join(", ", Edges);
+    /// <summary>The parameters as name=default (masked when sensitive), comma-separated.</summary>
+    public string ParameterText => string.Join(", ", Parameters);
+    public string DefaultIoHandler => Options.DefaultIoHandler;
+    public InputMode DefaultInputMode => Options.DefaultInputMode;
+    public string? ServiceAccount => Options.ServiceAccount;
+    public string? ArtifactStore => Options.ArtifactStore;
+    public CodeDelivery CodeDelivery => Options.CodeDelivery;
+    /// <summary>The dependency policy as text ("none", "requirements.txt", ...).</summary>
+    public string DependencyText => Options.Dependencies.ToString();
     public int EdgeCount => Edges.Count;
 
     /// <summary>

@@ -47,6 +47,13 @@ public sealed class AxlStepResult
     public string Directory { get; internal set; } = "";
 
     public bool IsSuccess => Status == StepStatus.Succeeded;
+
+    // Plain text for views: properties, not methods, so a deserialized step (Receive-Job, remoting) shows the same.
+    /// <summary>The output file and its size ("output.clixml (42 B)"); empty when the step has none.</summary>
+    public string OutputText => OutputPath is null ? "" : $"{Path.GetFileName(OutputPath)} ({OutputSize} B)";
+    /// <summary>The error (with its place), else why the step was skipped or where its output was reused from.</summary>
+    public string Note => Error?.ToString() ?? SkipReason ?? (ReusedFrom is null ? "" : "reused from " + ReusedFrom);
+
     public override string ToString() => $"{Name}: {Status}";
 }
 
@@ -66,6 +73,18 @@ public sealed class AxlRun
     public IReadOnlyList<AxlStepResult> Steps { get; init; } = Array.Empty<AxlStepResult>();
     public int Resumes { get; internal set; }
 
+    // Plain values for views: properties, not methods, so a deserialized run (Receive-Job, remoting) shows the same.
+    public int StepCount => Steps.Count;
+    public int SucceededCount => Steps.Count(s => s.Status == StepStatus.Succeeded);
+    /// <summary>"3/4 succeeded".</summary>
+    public string StepSummary => $"{SucceededCount}/{StepCount} succeeded";
+    /// <summary>Every step with its status: "load: Succeeded, train: Failed".</summary>
+    public string StepStates => DescribeSteps(Steps);
+    /// <summary>The parameters as name=value, comma-separated.</summary>
+    public string ParameterText => string.Join(", ", Parameters.Select(kv => $"{kv.Key}={kv.Value}"));
+
+    internal static string DescribeSteps(IEnumerable<AxlStepResult> steps) => string.Join(", ", steps.Select(s => $"{s.Name}: {s.Status}"));
+
     public AxlStepResult? GetStep(string name) => Steps.FirstOrDefault(s => s.Name.Equals(name, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Loads a step's output back as an object through its IO handler (verifying its hash).</summary>
@@ -77,6 +96,46 @@ public sealed class AxlRun
         return IO.ArtifactIO.Load(s.Directory);
     }
 
+    /// <summary>A step's output as an object that says where it came from (step, handler, file, run), loaded through its IO handler.</summary>
+    public AxlStepArtifact GetArtifact(string step)
+    {
+        var value = GetOutput(step);
+        var s = GetStep(step)!;
+        return new AxlStepArtifact
+        {
+            Workflow = Workflow,
+            RunId = RunId,
+            RunDirectory = Directory,
+            Step = s.Name,
+            Handler = s.OutputHandler,
+            Path = IO.ArtifactIO.DataPath(s.Directory),
+            Size = s.OutputSize,
+            Value = value,
+        };
+    }
+
     public IEnumerable<AxlStepResult> Failed => Steps.Where(s => s.Status == StepStatus.Failed);
     public override string ToString() => $"{Workflow} {RunId}: {Status}";
+}
+
+/// <summary>
+/// The output of one step of a run, as Get-AxlArtifact gives it without -Step: the value, and which step, handler,
+/// file and run it came from (one object per step; a collection stays whole in <see cref="Value"/>).
+/// </summary>
+public sealed class AxlStepArtifact
+{
+    public string Workflow { get; init; } = "";
+    public string RunId { get; init; } = "";
+    public string RunDirectory { get; init; } = "";
+    public string Step { get; init; } = "";
+    /// <summary>The IO handler that wrote the file and read it back.</summary>
+    public string? Handler { get; init; }
+    public string Path { get; init; } = "";
+    public long? Size { get; init; }
+    /// <summary>The loaded output.</summary>
+    public object? Value { get; init; }
+    /// <summary>The value on one line, shortened (for views).</summary>
+    public string ValueText => Jobs.ExperimentReportRow.Show(Value);
+
+    public override string ToString() => $"{Step} = {ValueText}";
 }

@@ -67,6 +67,16 @@ public sealed class ArgoDocument
     /// <summary>True when the workflow was split: this object is the parent and <see cref="Templates"/> hold the steps.</summary>
     public bool IsSplit => Templates.Count > 0;
 
+    // Plain text for views: properties, not methods, so a deserialized document (Receive-Job, remoting) shows the same.
+    /// <summary>The size as "12.3 KiB".</summary>
+    public string SizeText => FormatSize(Size);
+    /// <summary>How the document is split: "none (one object)" or how many WorkflowTemplates, their total size and names.</summary>
+    public string TemplateSummary => IsSplit
+        ? $"{Templates.Count} WorkflowTemplates called by templateRef ({FormatSize(Templates.Sum(t => t.Size) + Size)} in all): {string.Join(", ", Templates.Select(t => t.Name))}"
+        : "none (one object)";
+    /// <summary>The runner images, comma-separated.</summary>
+    public string ImageText => string.Join(", ", Images);
+
     /// <summary>Every object to send to the cluster, in order: the templates, then this one.</summary>
     public IEnumerable<ArgoDocument> Documents => Templates.Append(this);
 

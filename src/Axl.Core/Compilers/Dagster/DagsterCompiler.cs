@@ -598,6 +598,8 @@ public sealed class DagsterDocument
     /// <summary>Ops, one per step.</summary>
     public int OpCount { get; }
     public long Size { get; }
+    /// <summary>The size as "12.3 KiB" (for views).</summary>
+    public string SizeText => Argo.ArgoDocument.FormatSize(Size);
     public IReadOnlyList<AxlDiagnostic> Warnings { get; }
     public string Source { get; }
 

@@ -50,6 +50,10 @@ public sealed class KfpDocument
     public int TaskCount { get; }
     public IReadOnlyList<string> Images { get; }
     public long Size { get; }
+    /// <summary>The size as "12.3 KiB" (for views: a property, so a deserialized document shows the same).</summary>
+    public string SizeText => ArgoDocument.FormatSize(Size);
+    /// <summary>The runner images, comma-separated.</summary>
+    public string ImageText => string.Join(", ", Images);
     public IReadOnlyList<AxlDiagnostic> Warnings { get; }
     public IReadOnlyDictionary<string, object?> Tree { get; }
     /// <summary>V2: the platform spec (the YAML file's second document: Kubernetes secrets as environment variables), null when there is none.</summary>

@@ -46,6 +46,8 @@ public sealed class ArgoTemplateInfo
     /// <summary>The running (not ended) Workflows that use this template.</summary>
     public IReadOnlyList<string> UsedBy { get; init; } = Array.Empty<string>();
     public bool InUse => UsedBy.Count > 0;
+    /// <summary>The Workflows using it, comma-separated (for views).</summary>
+    public string UsedByText => string.Join(", ", UsedBy);
     /// <summary>The API server it was read from.</summary>
     public string Server { get; init; } = "";
 

@@ -47,6 +47,10 @@ public sealed class AxlExperiment
     public List<ExperimentJob> Jobs { get; set; } = new();
 
     public int Total => Jobs.Count;
+    /// <summary>When it was created, as "yyyy-MM-dd HH:mm:ss" (for views: a deserialized DateTimeOffset is text).</summary>
+    public string Created => CreatedAt.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>The jobs with their status: "lr-0.1: Succeeded, lr-0.2: Running".</summary>
+    public string JobStates => string.Join(", ", Jobs.Select(j => $"{j.Name}: {j.Status}"));
     public int Done => Jobs.Count(j => j.IsTerminal);
     public bool IsFinished => Jobs.All(j => j.IsTerminal);
     /// <summary>Running while any job has not ended; then Cancelled if stopped, Failed if any job failed, else Succeeded.</summary>

@@ -118,6 +118,8 @@ public sealed class JobResult
     public TimeSpan Duration => EndTime - StartTime;
     /// <summary>Every step of the run record (empty when the run never started).</summary>
     public IReadOnlyList<AxlStepResult> Steps { get; init; } = Array.Empty<AxlStepResult>();
+    /// <summary>Every step with its status, "load: Succeeded, train: Failed" (for views).</summary>
+    public string StepStates => AxlRun.DescribeSteps(Steps);
     /// <summary>Step name to the path of its output artifact, for the steps that produced one.</summary>
     public IReadOnlyDictionary<string, string> Artifacts { get; init; } = new Dictionary<string, string>();
     /// <summary>Why the job failed or was cancelled (a failed step, the command's error lines), else null.</summary>
