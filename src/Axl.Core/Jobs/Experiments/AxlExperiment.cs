@@ -15,6 +15,8 @@ public sealed class ExperimentJob
     public string? RunId { get; set; }
     public string? Workflow { get; set; }
     public string? RunDirectory { get; set; }
+    /// <summary>The run root the job's run is kept under (from <see cref="RunDirectory"/>): with RunId and Workflow, what Get-AxlRun binds.</summary>
+    public string? RunRoot => RunDirectory is { Length: > 0 } d ? Path.GetDirectoryName(Path.GetDirectoryName(d)) : null;
     public int? ProcessId { get; set; }
     public DateTimeOffset? ProcessStartTime { get; set; }
     public DateTimeOffset? StartTime { get; set; }
@@ -278,6 +280,9 @@ public sealed class ExperimentReportRow
     public JobStatus Status { get; init; }
     public TimeSpan? Duration { get; init; }
     public string? RunId { get; init; }
+    /// <summary>The job's workflow and the run root of its run: with RunId, what Get-AxlRun and Get-AxlArtifact bind.</summary>
+    public string? Workflow { get; init; }
+    public string? RunRoot { get; init; }
     /// <summary>Final step name to its output (loaded from the run), for the steps that succeeded.</summary>
     public IReadOnlyDictionary<string, object?> Outputs { get; init; } = new Dictionary<string, object?>();
     public string? Error { get; init; }
@@ -325,6 +330,8 @@ public sealed class ExperimentReportRow
                 Status = j.Status,
                 Duration = j.Duration,
                 RunId = j.RunId,
+                Workflow = j.Workflow,
+                RunRoot = j.RunRoot,
                 Outputs = outputs,
                 Error = j.Error,
             };
