@@ -34,7 +34,8 @@ public sealed class GetAxlArtifactCommand : PSCmdlet
     public string? RunRoot { get; set; }
 
     /// <summary>The step(s) whose output to load; all succeeded steps when omitted. Wildcards select among the succeeded steps.</summary>
-    [Parameter(Position = 1)]
+    [Parameter(Position = 1, ParameterSetName = RunSet)]
+    [Parameter(Position = 0, ParameterSetName = IdSet)]
     [SupportsWildcards]
     public string[]? Step { get; set; }
 

@@ -10,15 +10,17 @@ public sealed class GetAxlRunCommand : PSCmdlet
 {
     /// <summary>
     /// Name of the workflow; wildcards allowed. Binds by property name: the Workflow of a run, job, job result or
-    /// experiment job piped in, else the Name of an AxlWorkflow (a job's own Name is never taken for its workflow).
+    /// experiment job piped in, the Workflows of an experiment, else the Name of an AxlWorkflow (a job's own Name is
+    /// never taken for its workflow).
     /// </summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("Name")]
+    [Alias("Workflows", "Name")]
     [SupportsWildcards]
     public string[]? Workflow { get; set; }
 
-    /// <summary>The run id(s); wildcards allowed. Binds the RunId of a run, job or job result piped in: $run | Get-AxlRun gives that run again.</summary>
+    /// <summary>The run id(s); wildcards allowed. Binds the RunId of a run, job or job result piped in ($run | Get-AxlRun gives that run again), or an experiment's RunIds.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("RunIds")]
     [SupportsWildcards]
     public string[]? RunId { get; set; }
 

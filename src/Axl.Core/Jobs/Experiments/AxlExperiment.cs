@@ -49,6 +49,9 @@ public sealed class AxlExperiment
     public List<ExperimentJob> Jobs { get; set; } = new();
 
     public int Total => Jobs.Count;
+    /// <summary>The workflows of its jobs and the ids of the runs they started: Get-AxlExperiment x | Get-AxlRun gives exactly those runs.</summary>
+    public IReadOnlyList<string> Workflows => Jobs.Select(j => j.Workflow ?? j.Spec.WorkflowName).OfType<string>().Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+    public IReadOnlyList<string> RunIds => Jobs.Select(j => j.RunId).OfType<string>().Where(id => id.Length > 0).ToList();
     public int Done => Jobs.Count(j => j.IsTerminal);
     public bool IsFinished => Jobs.All(j => j.IsTerminal);
     /// <summary>Running while any job has not ended; then Cancelled if stopped, Failed if any job failed, else Succeeded.</summary>
