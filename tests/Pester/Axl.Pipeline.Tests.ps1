@@ -179,6 +179,10 @@ AxlWorkflow flaky {
 "@
         $resumeRoot = Join-Path $TestDrive 'resume-runs'
         $failed = Invoke-AxlLocalRun -LiteralPath $flaky -RunRoot $resumeRoot -ErrorAction SilentlyContinue
+        # The same workflow failing as a local job, under another run root.
+        $jobRoot = Join-Path $TestDrive 'resume-job-runs'
+        $failedJob = Get-AxlWorkflow -LiteralPath $flaky | Submit-AxlJob -Target Local -RunRoot $jobRoot -Name flaky-job -ErrorAction Stop |
+            Wait-AxlJob -Timeout 120 -ErrorAction Stop
     }
 
     It 'the first run failed' {
@@ -201,6 +205,16 @@ AxlWorkflow flaky {
         $resumed[0].Resumes | Should -Be 1
         $resumed[0] | Get-AxlArtifact -Step second | Should -Be 'first, then second'
         @(Get-AxlRun flaky -RunRoot $resumeRoot).Count | Should -Be 1
+    }
+
+    It 'a failed job''s result | Invoke-AxlLocalRun -ResumeRun resumes the job''s run in its run root' {
+        $failedJob.Status | Should -Be 'Failed'
+        $resumed = @($failedJob | Invoke-AxlLocalRun -ResumeRun -ErrorAction Stop)
+        $resumed.Count | Should -Be 1
+        $resumed[0].RunId | Should -Be $failedJob.RunId
+        $resumed[0].RunRoot | Should -Be $jobRoot
+        $resumed[0].Status | Should -Be 'Succeeded'
+        $resumed[0].Resumes | Should -Be 1
     }
 }
 
