@@ -127,6 +127,8 @@ Describe 'Cmdlet pairs bind the right object' {
         @{ Chain = '$jobResult | Get-AxlArtifact stop'; Property = ''; Expected = "'from tiny job'" }
         @{ Chain = 'Get-AxlJob other | Get-AxlWorkflow'; Property = 'Name'; Expected = "'tiny'" }
         @{ Chain = 'Get-AxlJob other | Wait-Job | Get-AxlRun'; Property = 'RunId'; Expected = '$jobResult.RunId' }
+        @{ Chain = 'Get-AxlWorkflow -LiteralPath $pair -Name tiny | Submit-AxlJob -Target Local -RunRoot (Join-Path $TestDrive chain) -Parameters @{ Suffix = ''chained'' } | Wait-Job | Receive-Job | Get-AxlRun | Get-AxlArtifact -Step stop'; Property = ''; Expected = "'from tiny chained'" }
+        @{ Chain = 'Get-AxlWorkflow -LiteralPath $other | Submit-AxlJob -Target Local -RunRoot (Join-Path $TestDrive chain) | Wait-AxlJob | Get-AxlRun | Get-AxlArtifact'; Property = ''; Expected = "'from other'" }
         # experiments
         @{ Chain = 'Get-AxlExperiment tiny -RunRoot $root | Get-AxlRun'; Property = 'RunId'; Expected = '$experiment.Jobs[0].RunId' }
         @{ Chain = '(Get-AxlExperiment tiny -RunRoot $root).Jobs | Get-AxlRun'; Property = 'RunId'; Expected = '$experiment.Jobs[0].RunId' }
