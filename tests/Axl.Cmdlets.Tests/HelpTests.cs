@@ -97,7 +97,7 @@ public sealed class HelpTests(PowerShellFixture ps)
             $p.required; $p.position; $p.pipelineInput; $p.globbing; $p.aliases
             $f = (Get-Help ConvertTo-AxlIr -Full).parameters.parameter | Where-Object name -eq 'Format'
             $f.defaultValue
-            @((Get-Help ConvertTo-AxlIr -Full).syntax.syntaxItem.parameter | Where-Object name -eq 'Format' | ForEach-Object { $_.parameterValueGroup.parameterValue }) -join ','
+            @(@((Get-Help ConvertTo-AxlIr -Full).syntax.syntaxItem)[0].parameter | Where-Object name -eq 'Format' | ForEach-Object { $_.parameterValueGroup.parameterValue }) -join ','
             @((Get-Help Get-AxlWorkflow -Full).syntax.syntaxItem).Count
             """);
         r.ShouldSucceed();

@@ -132,6 +132,7 @@ foreach ($i in 1..10) {
         'Get-AxlArtifact/2'            = @{ Setup = 'Invoke-AxlLocalRun ./examples/log-errors/log-errors.axl.ps1 | Out-Null'
             Check = { $r.Output[0] | Should -Match '5 ERROR \[auth\] invalid token signature' } }
         'Get-AxlArtifact/3'            = @{ Setup = 'Invoke-AxlLocalRun ./examples/diamond/diamond.axl.ps1 | Out-Null'; Check = { $r.Output.Step -join ',' | Should -Be 'start,left,right,join'; $r.Output.Value -join ',' | Should -Be '10,11,20,31' } }
+        'Get-AxlArtifact/4'            = @{ Check = { $r.Output.Step -join ',' | Should -Be 'start,left,right,join'; $r.Output.Value -join ',' | Should -Be '10,11,20,31' } }
         'Get-AxlExperiment/1'          = @{ Setup = $sweep + ' -Wait | Out-Null'; Check = { $r.Output[0].Name | Should -Be 'lr-sweep'; @($r.Output).Count | Should -Be 4 } }
         'Get-AxlExperiment/2'          = @{ Setup = $sweep + ' -Wait | Out-Null'; Check = { $r.Output[0].Outputs['evaluate'] | Should -Be 0.99 } }
         'Get-AxlJob/1'                 = @{ Setup = $lrJobs }
@@ -210,6 +211,8 @@ foreach ($i in 1..10) {
         'docs/code-delivery.md#1'      = @{ Needs = 'S3' }
         'docs/code-delivery.md#2'      = @{ Needs = 'S3'; Check = { $r.Output[0].CodeDelivery | Should -Match 'Artifact' } }
         'about_Axl#CODE DELIVERY/1'   = @{ Needs = 'S3' }
+        'about_Axl#PIPELINE/1'        = @{ Check = { $r.Output[1] | Should -Be 31; $r.Output[4] | Should -Be 31; $r.Output[2].RunId | Should -Not -Be $r.Output[0].RunId
+                $r.Output[3].RunId | Should -Be $r.Output[0].RunId; $r.Output[3].Resumes | Should -Be 1 } }
     }
 
     function ConvertTo-Case([string] $Key, [string] $Name, [string] $Code, [string] $SaveAs) {

@@ -15,9 +15,12 @@ public sealed class PublishAxlWorkflowCodeCommand : PSCmdlet
     private const int ActivityId = 7310;
     private readonly CancellationTokenSource _cancel = new();
 
-    /// <summary>The code root: the repository root or the workflow's directory. The current location when omitted.</summary>
-    [Parameter(Position = 0)]
-    [Alias("WorkflowPath")]
+    /// <summary>
+    /// The code root: the repository root or the workflow's directory. The current location when omitted. Binds the
+    /// CodeRoot of a workflow piped in (Get-AxlWorkflow ... | Publish-AxlWorkflowCode: the folder of its file).
+    /// </summary>
+    [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
+    [Alias("CodeRoot", "WorkflowPath")]
     public string? Path { get; set; }
 
     [Parameter(Mandatory = true)]
@@ -45,9 +48,12 @@ public sealed class PublishAxlWorkflowCodeCommand : PSCmdlet
 
     protected override void StopProcessing() => _cancel.Cancel();
 
-    protected override void EndProcessing()
+    // Per pipeline record (once when nothing is piped): each workflow piped in publishes its code root.
+    protected override void ProcessRecord()
     {
         var root = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path ?? SessionState.Path.CurrentFileSystemLocation.ProviderPath);
+        // A workflow file (the WorkflowPath of a job or spec piped in) stands for its folder.
+        if (File.Exists(root) && root.EndsWith(".ps1", StringComparison.OrdinalIgnoreCase)) root = System.IO.Path.GetDirectoryName(root)!;
         if (!Directory.Exists(root))
         {
             ThrowTerminatingError(new ErrorRecord(new DirectoryNotFoundException($"The code root '{root}' is not a directory. Fix: give -Path the repository root or the workflow's directory."),

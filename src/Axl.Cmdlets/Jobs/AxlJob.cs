@@ -30,6 +30,17 @@ public sealed class AxlJob : Job
     public IJobHandle Handle { get; }
     public AxlJobSpec Spec => Handle.Spec;
     public string RunId => Handle.RunId;
+    /// <summary>
+    /// The workflow's name (the spec's, else what the run reported; null until known). With RunId and RunRoot, what the
+    /// run cmdlets bind by property name: Get-AxlJob | Get-AxlRun gives this job's run, not the runs of a workflow named like the job.
+    /// </summary>
+    public string? Workflow => Handle is LocalJobHandle local ? local.WorkflowName : Result?.Workflow ?? Spec.WorkflowName;
+    /// <summary>The workflow file, where the job ran one.</summary>
+    public string? WorkflowPath => Spec.WorkflowPath;
+    /// <summary>"file.axl.ps1:Name" of the workflow (what -LiteralPath of the workflow cmdlets binds), where the job ran a file.</summary>
+    public string? WorkflowReference => Spec.WorkflowPath is null ? null : Spec.WorkflowReference;
+    /// <summary>The run root of a Local job's run (else null).</summary>
+    public string? RunRoot => Result?.RunRoot ?? (Handle as LocalJobHandle)?.RunRoot;
     public JobTargetKind Target => Spec.Target;
     public JobStatus Status => Handle.Status;
     public JobResult? Result => Handle.Result;

@@ -121,7 +121,8 @@ public sealed class GetAxlExperimentCommand : PSCmdlet
 public sealed class StopAxlExperimentCommand : PSCmdlet
 {
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Name")] [SupportsWildcards] public string[] Name { get; set; } = Array.Empty<string>();
-    [Parameter(ParameterSetName = "Name")] public string? RunRoot { get; set; }
+    /// <summary>Where the experiments are kept; binds the RunRoot of an experiment piped in.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = "Name")] public string? RunRoot { get; set; }
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = "Experiment")] public AxlExperiment[] Experiment { get; set; } = Array.Empty<AxlExperiment>();
     [Parameter] public SwitchParameter PassThru { get; set; }
 

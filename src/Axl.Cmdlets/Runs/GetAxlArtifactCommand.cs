@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using System.Reflection;
 using Axl.IO;
 using Axl.Runtime;
 
@@ -8,15 +9,36 @@ namespace Axl.Cmdlets.Runs;
 /// Loads a step's output of a run back as an object through its IO handler (or gives its path). With -Step, the values
 /// themselves; without it, one AxlStepArtifact per step, which says which step each value came from.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "AxlArtifact", HelpUri = AxlHelp.OnlineBase + "Get-AxlArtifact.md")]
+/// <remarks>
+/// The run comes as an AxlRun (-Run, Get-AxlRun | Get-AxlArtifact), or by its identity (-RunId, -Workflow, -RunRoot),
+/// which binds by property name from anything that carries it: a job result (Wait-AxlJob, Receive-Job), an AxlJob,
+/// an experiment's job or report row, or a deserialized run (Start-Job, remoting).
+/// </remarks>
+[Cmdlet(VerbsCommon.Get, "AxlArtifact", DefaultParameterSetName = RunSet, HelpUri = AxlHelp.OnlineBase + "Get-AxlArtifact.md")]
 [OutputType(typeof(AxlStepArtifact), typeof(object))]
 public sealed class GetAxlArtifactCommand : PSCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
+    private const string RunSet = "Run";
+    private const string IdSet = "RunId";
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = RunSet)]
     public AxlRun Run { get; set; } = null!;
 
+    /// <summary>The id of the run (no wildcards); binds the RunId of a job, job result or run piped in.</summary>
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    public string RunId { get; set; } = "";
+
+    /// <summary>The run's workflow (narrows the look-up; needed only when two workflows have runs of that id).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    public string? Workflow { get; set; }
+
+    /// <summary>Where the run is kept (default $env:AXL_RUN_ROOT, else .axl/runs here).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    public string? RunRoot { get; set; }
+
     /// <summary>The step(s) whose output to load; all succeeded steps when omitted. Wildcards select among the succeeded steps.</summary>
-    [Parameter(Position = 1)]
+    [Parameter(Position = 1, ParameterSetName = RunSet)]
+    [Parameter(Position = 0, ParameterSetName = IdSet)]
     [SupportsWildcards]
     public string[]? Step { get; set; }
 
@@ -25,6 +47,11 @@ public sealed class GetAxlArtifactCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == IdSet)
+        {
+            if (FindRun() is not { } found) return;
+            Run = found;
+        }
         // A name without wildcards is taken as it is (a step that is missing or has no output is an error); names with
         // wildcards, like no name at all, select among the steps that have an output.
         var names = (Step ?? new[] { "*" }).SelectMany(n => WildcardPattern.ContainsWildcardCharacters(n)
@@ -57,5 +84,26 @@ public sealed class GetAxlArtifactCommand : PSCmdlet
                 WriteError(new ErrorRecord(ex, "Axl.ArtifactUnavailable", ErrorCategory.ReadError, step));
             }
         }
+    }
+
+    /// <summary>The run named by -RunId (and -Workflow) under the run root, or null after writing why there is none.</summary>
+    private AxlRun? FindRun()
+    {
+        var root = RunRoot is null ? RunRoots.Default(this) : SessionState.Path.GetUnresolvedProviderPathFromPSPath(RunRoot);
+        var of = Workflow is { Length: > 0 } w ? $" of workflow '{w}'" : "";
+        if (string.IsNullOrEmpty(RunId))
+        {
+            WriteError(new ErrorRecord(new ItemNotFoundException($"The object piped in has no run id{of}: its job has not started a run yet. Fix: wait for the job (Wait-AxlJob), then pipe it again."),
+                "Axl.RunNotFound", ErrorCategory.ObjectNotFound, null));
+            return null;
+        }
+        var runs = RunStore.List(root, string.IsNullOrEmpty(Workflow) ? null : Workflow, RunId).ToList();
+        if (runs.Count == 1) return RunStore.WithLiveStatus(runs[0]);
+        WriteError(runs.Count == 0
+            ? new ErrorRecord(new ItemNotFoundException($"There is no run '{RunId}'{of} under {root}. Fix: list runs with Get-AxlRun; give -RunRoot if the runs are elsewhere."),
+                "Axl.RunNotFound", ErrorCategory.ObjectNotFound, RunId)
+            : new ErrorRecord(new AmbiguousMatchException($"Run id '{RunId}' names runs of {runs.Count} workflows under {root} ({string.Join(", ", runs.Select(r => r.Workflow))}). Fix: give -Workflow."),
+                "Axl.RunAmbiguous", ErrorCategory.InvalidArgument, RunId));
+        return null;
     }
 }

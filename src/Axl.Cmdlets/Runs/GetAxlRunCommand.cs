@@ -8,22 +8,37 @@ namespace Axl.Cmdlets.Runs;
 [OutputType(typeof(AxlRun))]
 public sealed class GetAxlRunCommand : PSCmdlet
 {
-    /// <summary>Name of the workflow (or an AxlWorkflow piped in, by its Name); wildcards allowed.</summary>
+    /// <summary>
+    /// Name of the workflow; wildcards allowed. Binds by property name: the Workflow of a run, job, job result or
+    /// experiment job piped in, the Workflows of an experiment, else the Name of an AxlWorkflow (a job's own Name is
+    /// never taken for its workflow).
+    /// </summary>
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
-    [Alias("Name")]
+    [Alias("Workflows", "Name")]
     [SupportsWildcards]
     public string[]? Workflow { get; set; }
 
-    /// <summary>The run id(s); wildcards allowed.</summary>
-    [Parameter(Position = 1)]
+    /// <summary>The run id(s); wildcards allowed. Binds the RunId of a run, job or job result piped in ($run | Get-AxlRun gives that run again), or an experiment's RunIds.</summary>
+    [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
+    [Alias("RunIds")]
     [SupportsWildcards]
     public string[]? RunId { get; set; }
-    [Parameter] public string? RunRoot { get; set; }
+
+    /// <summary>Where the runs are kept (default $env:AXL_RUN_ROOT, else .axl/runs here); binds the RunRoot of what is piped in.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? RunRoot { get; set; }
     /// <summary>Only the newest N runs.</summary>
     [Parameter] [ValidateRange(1, int.MaxValue)] public int? Last { get; set; }
 
     protected override void ProcessRecord()
     {
+        // A job or experiment job that has not started its run binds a null RunId: it has no run (not every run of its workflow).
+        if (MyInvocation.BoundParameters.ContainsKey(nameof(RunId)) && (RunId is null || RunId.All(string.IsNullOrEmpty)))
+        {
+            WriteError(new ErrorRecord(new ItemNotFoundException($"The object piped in has no run id{(Workflow is { Length: > 0 } ? $" (workflow {string.Join(", ", Workflow)})" : "")}: its job has not started a run yet. Fix: wait for the job (Wait-AxlJob), then pipe it again."),
+                "Axl.RunNotFound", ErrorCategory.ObjectNotFound, null));
+            return;
+        }
         var root = RunRoot is null ? RunRoots.Default(this) : SessionState.Path.GetUnresolvedProviderPathFromPSPath(RunRoot);
         var workflows = new NameFilter(Workflow);
         var runIds = new NameFilter(RunId);

@@ -17,9 +17,25 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
     [Parameter] [Alias("Params")] public Hashtable? Parameters { get; set; }
     [Parameter] public string? ParametersFile { get; set; }
     [Parameter] [ValidateRange(1, 1024)] public int ThrottleLimit { get; set; } = Environment.ProcessorCount;
-    [Parameter] public string? RunRoot { get; set; }
-    [Parameter] public string? RunId { get; set; }
+    /// <summary>Where runs are kept (default $env:AXL_RUN_ROOT, else .axl/runs here); binds the RunRoot of a run or job piped in.</summary>
+    // By property name only in the file sets: a run piped in binds -LiteralPath by its WorkflowReference, and a pipeline
+    // property bound in the default (Workflow) set would keep the binder there and turn the run into a -Path string.
+    [Parameter(ParameterSetName = WorkflowSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
+    public string? RunRoot { get; set; }
+    /// <summary>
+    /// The id of the new run (default: a new time-sortable id). Binds the RunId of a run or job piped in, which only
+    /// -ResumeRun uses: without it, a run piped in is run again as a new run.
+    /// </summary>
+    [Parameter(ParameterSetName = WorkflowSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = PathSet)]
+    [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
+    public string? RunId { get; set; }
+    /// <summary>The id of a failed, cancelled or interrupted run of this workflow to resume (its succeeded steps are reused).</summary>
     [Parameter] public string? Resume { get; set; }
+    /// <summary>Resumes the run piped in (Get-AxlRun ... | Invoke-AxlLocalRun -ResumeRun), or the one -RunId names, instead of starting a new run: -Resume with the run's id.</summary>
+    [Parameter] public SwitchParameter ResumeRun { get; set; }
     [Parameter] public SwitchParameter Cache { get; set; }
     [Parameter] public SwitchParameter IsolateSteps { get; set; }
     [Parameter] public TimeSpan? RetryBackoff { get; set; }
@@ -27,25 +43,48 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
     [Parameter] [ValidateSet("Text", "Json")] public string LogFormat { get; set; } = "Text";
     [Parameter] public SwitchParameter PassThru { get; set; }
 
+    // -RunId as typed (null when it was not): a RunId bound later came from the object piped in.
+    private string? _typedRunId;
+
+    protected override void BeginProcessing()
+    {
+        _typedRunId = MyInvocation.BoundParameters.ContainsKey(nameof(RunId)) ? RunId : null;
+        if (ResumeRun && Resume is not null)
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException("-ResumeRun resumes the run piped in (or -RunId); -Resume names the run itself: give one of them."),
+                "Axl.InvalidParameter", ErrorCategory.InvalidArgument, Resume));
+    }
+
     protected override void ProcessRecord()
     {
+        // A new run gets the typed -RunId (or a new id); the id of a run piped in names the run to resume, with -ResumeRun.
+        string? resume = Resume, newId = _typedRunId;
+        if (ResumeRun)
+        {
+            if (string.IsNullOrEmpty(RunId))
+            {
+                WriteError(new ErrorRecord(new ArgumentException("-ResumeRun resumes the run piped in, and none was. Fix: pipe the run (Get-AxlRun <workflow> -Last 1 | Invoke-AxlLocalRun -ResumeRun), or give -Resume <run id>."),
+                    "Axl.InvalidParameter", ErrorCategory.InvalidArgument, null));
+                return;
+            }
+            (resume, newId) = (RunId, null);
+        }
         foreach (var wf in InputWorkflows())
         {
             if (_cancel.IsCancellationRequested) return;
-            if (!ShouldProcess($"workflow '{wf.Name}' ({wf.StepCount} steps)", "Run locally")) continue;
-            RunOne(wf);
+            if (!ShouldProcess($"workflow '{wf.Name}' ({wf.StepCount} steps){(resume is null ? "" : $", resuming run {resume}")}", "Run locally")) continue;
+            RunOne(wf, resume, newId);
         }
     }
 
     protected override void StopProcessing() => _cancel.Cancel();
 
-    private void RunOne(AxlWorkflow wf)
+    private void RunOne(AxlWorkflow wf, string? resume, string? runId)
     {
         var options = new RunOptions
         {
             RunRoot = RunRoot is null ? RunRoots.Default(this) : SessionState.Path.GetUnresolvedProviderPathFromPSPath(RunRoot),
-            RunId = RunId,
-            Resume = Resume,
+            RunId = runId,
+            Resume = resume,
             Parameters = Parameters,
             ParametersFile = ParametersFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ParametersFile),
             ThrottleLimit = ThrottleLimit,

@@ -5,14 +5,11 @@ using Axl.Validation;
 
 namespace Axl.Cmdlets.Workflows;
 
-/// <summary>Writes the IR of a workflow as JSON or YAML: what every back end compiles from.</summary>
-[Cmdlet(VerbsData.ConvertTo, "AxlIr", HelpUri = AxlHelp.OnlineBase + "ConvertTo-AxlIr.md")]
+/// <summary>Writes the IR of a workflow (an AxlWorkflow, or workflow files as the other workflow cmdlets take them) as JSON or YAML: what every back end compiles from.</summary>
+[Cmdlet(VerbsData.ConvertTo, "AxlIr", DefaultParameterSetName = WorkflowSet, HelpUri = AxlHelp.OnlineBase + "ConvertTo-AxlIr.md")]
 [OutputType(typeof(string))]
-public sealed class ConvertToAxlIrCommand : PSCmdlet
+public sealed class ConvertToAxlIrCommand : WorkflowInputCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
-    public AxlWorkflow[] Workflow { get; set; } = Array.Empty<AxlWorkflow>();
-
     [Parameter]
     [ValidateSet("Json", "Yaml")]
     public string Format { get; set; } = "Json";
@@ -22,7 +19,7 @@ public sealed class ConvertToAxlIrCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var wf in Workflow)
+        foreach (var wf in InputWorkflows())
         {
             var tree = IrDocument.ToTree(wf, includeLocations: true, IncludeDiagnostics ? WorkflowValidator.Validate(wf) : null);
             WriteObject(Format.Equals("Yaml", StringComparison.OrdinalIgnoreCase) ? IrDocument.ToYaml(tree) : IrDocument.ToJson(tree));

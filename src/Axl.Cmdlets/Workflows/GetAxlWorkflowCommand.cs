@@ -15,9 +15,9 @@ public sealed class GetAxlWorkflowCommand : PSCmdlet
     [SupportsWildcards]
     public string[] Path { get; set; } = Array.Empty<string>();
 
-    /// <summary>Paths taken as they are (no wildcards); what Get-ChildItem's FileInfo objects bind to.</summary>
+    /// <summary>Paths taken as they are (no wildcards); what Get-ChildItem's FileInfo objects bind to, and the WorkflowReference ("file:Name") of a run, job or job spec piped in.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
-    [Alias("PSPath", "LP", "FullName")]
+    [Alias("PSPath", "LP", "FullName", "WorkflowReference")]
     public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>Keeps only workflows whose name matches (wildcards allowed).</summary>

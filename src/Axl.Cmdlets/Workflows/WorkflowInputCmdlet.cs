@@ -5,7 +5,8 @@ namespace Axl.Cmdlets.Workflows;
 
 /// <summary>
 /// The input side shared by cmdlets that act on workflows: AxlWorkflow objects from the pipeline, or workflow
-/// files by -Path (wildcards, file:Name) or -LiteralPath (what Get-ChildItem's files bind to).
+/// files by -Path (wildcards, file:Name) or -LiteralPath (what Get-ChildItem's files bind to, and the
+/// WorkflowReference, "file:Name", of a run, job, job result or job spec piped in: the workflow that run ran).
 /// </summary>
 public abstract class WorkflowInputCmdlet : PSCmdlet
 {
@@ -21,7 +22,7 @@ public abstract class WorkflowInputCmdlet : PSCmdlet
     public string[] Path { get; set; } = Array.Empty<string>();
 
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
-    [Alias("PSPath", "LP", "FullName")]
+    [Alias("PSPath", "LP", "FullName", "WorkflowReference")]
     public string[] LiteralPath { get; set; } = Array.Empty<string>();
 
     /// <summary>The workflows of this pipeline record; files that do not load are written as errors and reported to <paramref name="onFailure"/>.</summary>

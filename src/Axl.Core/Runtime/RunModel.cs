@@ -72,6 +72,13 @@ public sealed class AxlRun
     public IReadOnlyDictionary<string, object?> Parameters { get; init; } = new Dictionary<string, object?>();
     public IReadOnlyList<AxlStepResult> Steps { get; init; } = Array.Empty<AxlStepResult>();
     public int Resumes { get; internal set; }
+    /// <summary>
+    /// The run root the run is kept under (its directory is &lt;run root&gt;/&lt;workflow&gt;/&lt;run id&gt;), null when the
+    /// run has no directory. With <see cref="Workflow"/> and <see cref="RunId"/>, what the run cmdlets bind by property name.
+    /// </summary>
+    public string? RunRoot => Directory.Length == 0 ? null : System.IO.Path.GetDirectoryName(System.IO.Path.GetDirectoryName(Directory));
+    /// <summary>The workflow the run ran as "file.axl.ps1:Name" (null when it was not loaded from a file): what -LiteralPath binds.</summary>
+    public string? WorkflowReference => SourceFile is null ? null : $"{SourceFile}:{Workflow}";
 
     // Plain values for views: properties, not methods, so a deserialized run (Receive-Job, remoting) shows the same.
     public int StepCount => Steps.Count;

@@ -15,6 +15,8 @@ public sealed class ExperimentJob
     public string? RunId { get; set; }
     public string? Workflow { get; set; }
     public string? RunDirectory { get; set; }
+    /// <summary>The run root the job's run is kept under (from <see cref="RunDirectory"/>): with RunId and Workflow, what Get-AxlRun binds.</summary>
+    public string? RunRoot => RunDirectory is { Length: > 0 } d ? Path.GetDirectoryName(Path.GetDirectoryName(d)) : null;
     public int? ProcessId { get; set; }
     public DateTimeOffset? ProcessStartTime { get; set; }
     public DateTimeOffset? StartTime { get; set; }
@@ -51,6 +53,9 @@ public sealed class AxlExperiment
     public string Created => CreatedAt.ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
     /// <summary>The jobs with their status: "lr-0.1: Succeeded, lr-0.2: Running".</summary>
     public string JobStates => string.Join(", ", Jobs.Select(j => $"{j.Name}: {j.Status}"));
+    /// <summary>The workflows of its jobs and the ids of the runs they started: Get-AxlExperiment x | Get-AxlRun gives exactly those runs.</summary>
+    public IReadOnlyList<string> Workflows => Jobs.Select(j => j.Workflow ?? j.Spec.WorkflowName).OfType<string>().Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+    public IReadOnlyList<string> RunIds => Jobs.Select(j => j.RunId).OfType<string>().Where(id => id.Length > 0).ToList();
     public int Done => Jobs.Count(j => j.IsTerminal);
     public bool IsFinished => Jobs.All(j => j.IsTerminal);
     /// <summary>Running while any job has not ended; then Cancelled if stopped, Failed if any job failed, else Succeeded.</summary>
@@ -282,6 +287,9 @@ public sealed class ExperimentReportRow
     public JobStatus Status { get; init; }
     public TimeSpan? Duration { get; init; }
     public string? RunId { get; init; }
+    /// <summary>The job's workflow and the run root of its run: with RunId, what Get-AxlRun and Get-AxlArtifact bind.</summary>
+    public string? Workflow { get; init; }
+    public string? RunRoot { get; init; }
     /// <summary>Final step name to its output (loaded from the run), for the steps that succeeded.</summary>
     public IReadOnlyDictionary<string, object?> Outputs { get; init; } = new Dictionary<string, object?>();
     public string? Error { get; init; }
@@ -329,6 +337,8 @@ public sealed class ExperimentReportRow
                 Status = j.Status,
                 Duration = j.Duration,
                 RunId = j.RunId,
+                Workflow = j.Workflow,
+                RunRoot = j.RunRoot,
                 Outputs = outputs,
                 Error = j.Error,
             };

@@ -92,6 +92,11 @@ public sealed class LocalJobHandle : IJobHandle
     public event Action<JobStatus>? StatusChanged;
     public event Action<JobLogLine>? Log;
 
+    /// <summary>The run root the job's run is kept under.</summary>
+    public string RunRoot => _options.RunRoot;
+    /// <summary>The workflow's name once known (the spec's, else the first log line's), else null.</summary>
+    public string? WorkflowName => Result?.Workflow ?? _workflowName ?? Spec.WorkflowName;
+
     /// <summary>Where the job keeps its spec and parameter file: &lt;run root&gt;/.jobs/&lt;run id&gt;.</summary>
     public string JobDirectory => Path.Combine(_options.RunRoot, ".jobs", RunId);
 

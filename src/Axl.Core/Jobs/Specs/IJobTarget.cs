@@ -113,6 +113,12 @@ public sealed class JobResult
     public string RunId { get; init; } = "";
     public string? Workflow { get; init; }
     public string? RunDirectory { get; init; }
+    /// <summary>The run root the run is kept under (local runs: the parent of the workflow's folder), else null.</summary>
+    public string? RunRoot => RunDirectory is { Length: > 0 } d ? Path.GetDirectoryName(Path.GetDirectoryName(d)) : null;
+    /// <summary>The workflow file the run loaded, when known.</summary>
+    public string? WorkflowPath => Run?.SourceFile;
+    /// <summary>"file.axl.ps1:Name" of the run's workflow, when known: what -LiteralPath binds.</summary>
+    public string? WorkflowReference => Run?.WorkflowReference;
     public DateTimeOffset StartTime { get; init; }
     public DateTimeOffset EndTime { get; init; }
     public TimeSpan Duration => EndTime - StartTime;
