@@ -23,6 +23,11 @@ public sealed record JobSubmitOptions
     public string? KfpEndpoint { get; init; }
     /// <summary>Local target: the preferences the steps start with (the `axl` process gets --verbose/--debug from them).</summary>
     public StepPreferences StepPreferences { get; init; } = StepPreferences.Default;
+    /// <summary>
+    /// Local target: the axl process does not end with the process that submitted it (by default it does, even when
+    /// that process is killed: see <see cref="LocalJobHandle"/>). Its run is recorded as usual; Get-AxlRun finds it.
+    /// </summary>
+    public bool Detached { get; init; }
     /// <summary>Loads a workflow (file path, workflow name or null) in the host's engine, for targets that compile it here.</summary>
     public Func<string, string?, Model.AxlWorkflow>? WorkflowLoader { get; init; }
 
