@@ -105,6 +105,8 @@ public sealed class LocalJobHandle : IJobHandle
     private readonly List<string> _plainLines = new();
     private Process? _process;
     private StepProcess? _step;
+    private volatile Task? _stopping;
+    private volatile List<int>? _stopTree;
     private volatile bool _cancelRequested;
     private string? _workflowName;
 
@@ -186,8 +188,10 @@ public sealed class LocalJobHandle : IJobHandle
                 p.WaitForExit(); // the stderr reader is drained
                 var code = p.ExitCode;
                 var output = await stdout.ConfigureAwait(false);
+                if (_stopping is { } stopping) await stopping.ConfigureAwait(false); // the group is gone
                 // The lifeline closes: what axl left running in its group is ended (SIGTERM, SIGKILL after the grace).
                 _step?.Dispose();
+                if (_stopTree is { } tree) StepChildren.WaitGone(tree, TimeSpan.FromSeconds(5));
                 Finish(code, output);
             }
             catch (Exception ex)
@@ -251,7 +255,9 @@ public sealed class LocalJobHandle : IJobHandle
         }
         var step = _step;
         var process = _process;
-        _ = Task.Run(() =>
+        // What runs under it now (its steps' programs, the lifeline's watcher): the job ends once all of it has.
+        try { if (process is not null) _stopTree = StepChildren.Tree(process.Id); } catch (InvalidOperationException) { }
+        var stopping = new Task(() =>
         {
             try
             {
@@ -264,6 +270,8 @@ public sealed class LocalJobHandle : IJobHandle
             }
             catch (InvalidOperationException) { /* it had exited */ }
         });
+        _stopping = stopping; // before the signal: the process's end waits for the whole stop
+        stopping.Start();
     }
 
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
