@@ -5,8 +5,8 @@
 #  - the job's axl process ends with the pwsh that submitted it (killed or exited), unless -Detached;
 #  - a failed job's JobStateInfo.Reason holds the step's error; Stop-Job records the run as cancelled with the time it
 #    stopped; the fix hints a job shows are PowerShell's (-Resume <id>), and the one it gives works;
-#  - what a step writes reaches the job's own Warning, Verbose, Debug and Information collections as records of that
-#    kind (tags kept, the step as the source), while the job runs, and Receive-Job replays each on its stream.
+#  - what a step writes reaches the job's own Warning, Verbose, Debug, Information and Progress collections as records
+#    of that kind (tags kept, the step as the source), while the job runs, and Receive-Job replays each on its stream.
 #
 #   dotnet pwsh -NoProfile -File tests/Pester/Invoke-AxlPester.ps1 -Path tests/Pester/Axl.Jobs.Tests.ps1
 
@@ -287,6 +287,8 @@ AxlWorkflow streams {
         Write-Debug 'the internals'
         Write-Information 'tagged news' -Tags x, y
         Write-Host 'shown on the host'
+        Write-Progress -Activity 'Loading' -Status 'half way' -PercentComplete 50
+        Write-Progress -Activity 'Loading' -Completed
         while (-not [System.IO.File]::Exists('$gate')) { Start-Sleep -Milliseconds 100 }
         'out'
     }
@@ -331,6 +333,17 @@ AxlWorkflow streams {
         $hostInfo[0].Tags | Should -Contain 'PSHOST'
         $hostInfo[0].MessageData | Should -BeOfType System.Management.Automation.HostInformationMessage
         $hostInfo[0].Source | Should -Be 'talk'
+    }
+
+    It 'are progress records in the job''s Progress collection, the step in the activity' {
+        $progress = @($job.Progress | Where-Object Activity -eq '[talk] Loading')
+        $progress.Count | Should -Be 2
+        $progress[0] | Should -BeOfType System.Management.Automation.ProgressRecord
+        $progress[0].StatusDescription | Should -Be 'half way'
+        $progress[0].PercentComplete | Should -Be 50
+        $progress[0].RecordType | Should -Be 'Processing'
+        $progress[1].RecordType | Should -Be 'Completed'
+        @($job.Information | Where-Object { $_.Tags -contains 'progress' }).Count | Should -Be 0
     }
 
     It 'are replayed by Receive-Job, each on its stream' {

@@ -92,7 +92,7 @@ public sealed class AxlJob : Job2
         // What a step wrote on a stream goes to the job's stream of that kind (Receive-Job shows warnings as warnings).
         if (line is { Event: "StepLog", Step: { } step, Message: { } message } && StepStreamRecord.Parse(line.Stream) is { } stream)
         {
-            lock (_streamsGate) _streams.Write(step, StepStreamRecord.FromLog(stream, message, line.Tags));
+            lock (_streamsGate) _streams.Write(step, StepStreamRecord.FromLog(stream, message, line.Tags, line.Progress));
             return;
         }
         var record = new InformationRecord(line, "axl:" + Name);

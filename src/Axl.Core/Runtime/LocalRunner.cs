@@ -624,7 +624,7 @@ public sealed class LocalRunner
             ["attempt"] = r?.Attempts,
             ["duration_ms"] = kind == RunEventKind.RunFinished ? (long?)_run?.Duration?.TotalMilliseconds : r?.Duration is { } d ? (long)d.TotalMilliseconds : null,
             ["message"] = message,
-        }, indented: false);
+        }.WithProgress(record), indented: false);
         lock (_logGate) _log?.WriteLine(line);
         _onEvent?.Invoke(new RunEvent(kind, step, message, Volatile.Read(ref _done), _wf.StepCount, line) { Record = record });
     }
