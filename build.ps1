@@ -4,7 +4,7 @@
     Builds Axl, runs its tests and lays out the module for PowerShell users.
 .DESCRIPTION
     `dotnet build` alone already produces the importable module in artifacts/module/Axl and the axl
-    command in artifacts/cli. This script adds the rest of the loop: tests (xunit and Pester),
+    command in artifacts/cli (the module carries it too, in its cli folder, for its local jobs). This script adds the rest of the loop: tests (xunit and Pester),
     and installing the module into your user module path.
 .EXAMPLE
     ./build.ps1                 # build; the module is in artifacts/module/Axl

@@ -16,7 +16,7 @@ public sealed class RunCommand : ICliCommand
     public string Name => "run";
     public string Summary => "run a workflow: 'axl run local flow.axl.ps1[:Name]'";
     public IReadOnlyCollection<string> Flags { get; } = new[] { "--cache", "--isolate-steps", "--log-json", "--json", "--quiet", "--verbose", "--debug" };
-    public IReadOnlyCollection<string> Options { get; } = new[] { "--params", "--param", "--run-root", "--run-id", "--resume", "--throttle", "--retry-backoff", "--kill-grace" };
+    public IReadOnlyCollection<string> Options { get; } = new[] { "--params", "--param", "--run-root", "--run-id", "--resume", "--throttle", "--retry-backoff", "--kill-grace", "--remedy-style" };
     public string Usage => """
         Usage: axl run local <file.axl.ps1[:Name]> [options]
 
@@ -41,6 +41,8 @@ public sealed class RunCommand : ICliCommand
                                 for what steps write: level and stream)
           --json                print the run record as JSON on stdout instead of the summary
           --quiet               print only errors
+          --remedy-style STYLE  how fix hints name the next command: cli (default: axl run local ... --resume)
+                                or powershell (Invoke-AxlLocalRun ... -Resume; what the module's local jobs use)
 
         What a step writes besides its output is printed on stderr with the step's name, as it is written:
         "[train] WARNING: ...", "[train] VERBOSE: ...", Write-Host and Write-Information text as it is, errors that
@@ -87,7 +89,11 @@ public sealed class RunCommand : ICliCommand
             RetryBackoff = args.Seconds("--retry-backoff", 1),
             KillGrace = args.Seconds("--kill-grace", 10),
             Preferences = StepPreferences.FromFlags(args.Has("--verbose"), args.Has("--debug")),
+            Remedies = args.Option("--remedy-style") is { } style
+                ? Remedies.Parse(style) ?? throw new UsageException($"--remedy-style takes cli or powershell, got '{style}'.")
+                : RemedyStyle.Cli,
         };
+        var remedies = options.Remedies;
 
         // A broken parameters file is refused before the engine starts (the run reads it again, with the workflow).
         if (options.ParametersFile is { } parametersFile)
@@ -121,11 +127,11 @@ public sealed class RunCommand : ICliCommand
             Interlocked.CompareExchange(ref signalled, number, 0);
             if (Interlocked.Increment(ref signals) == 1)
             {
-                lock (stderr) stderr.WriteLine($"axl: {ctx.Signal}: cancelling the run (steps are being stopped; resume it later with --resume; a second interrupt aborts at once)...");
+                lock (stderr) stderr.WriteLine($"axl: {ctx.Signal}: cancelling the run (steps are being stopped; resume it later with {Remedies.ResumeOption(remedies, options.Resume ?? options.RunId)}; a second interrupt aborts at once)...");
                 cancel.Cancel();
                 return;
             }
-            lock (stderr) { stderr.WriteLine($"axl: {ctx.Signal} again: aborting the run now (step processes killed; resume it later with --resume)"); stderr.Flush(); }
+            lock (stderr) { stderr.WriteLine($"axl: {ctx.Signal} again: aborting the run now (step processes killed; resume it later with {Remedies.ResumeOption(remedies, options.Resume ?? options.RunId)})"); stderr.Flush(); }
             abort.Cancel();
             StepProcess.KillEverything(); // the programs script steps started too: nothing outlives the abort
             Environment.Exit(128 + Volatile.Read(ref signalled));
@@ -172,7 +178,7 @@ public sealed class RunCommand : ICliCommand
         else if (!quiet) stdout.Write(Describe(wf, run));
         foreach (var f in run.Failed) stderr.WriteLine($"error Axl.StepFailed: step '{f.Name}' failed after {f.Attempts} attempt(s): {f.Error}. Logs and artifacts: {f.Directory}");
         if (run.Status != RunStatus.Succeeded && !quiet)
-            stderr.WriteLine($"axl: run {run.RunId} {run.Status.ToString().ToLowerInvariant()}; fix the cause and continue it with: axl run local {reference} --resume {run.RunId}" + (args.Option("--run-root") is { } rr ? $" --run-root {rr}" : ""));
+            stderr.WriteLine($"axl: run {run.RunId} {run.Status.ToString().ToLowerInvariant()}; fix the cause and continue it with: " + Remedies.ResumeCommand(remedies, reference, run.RunId, args.Option("--run-root")));
         var code = run.Status == RunStatus.Cancelled && Volatile.Read(ref signalled) is > 0 and var signal ? 128 + signal
             : run.Status == RunStatus.Succeeded ? ExitCodes.Success : ExitCodes.UserError;
         if (ScriptStepHost.AbandonedSteps > 0)

@@ -5,12 +5,13 @@ using Axl.Runtime;
 namespace Axl.Cmdlets.Jobs;
 
 /// <summary>
-/// A submitted Axl job as a PowerShell job: Get-Job, Wait-Job, Receive-Job (log lines as information records, then the
-/// JobResult as output), Stop-Job (cancel: kills a local job's process tree, sets spec.shutdown on an Argo workflow,
-/// cancels a queued job) and Remove-Job work on it. Delegates to an
+/// A submitted Axl job as a PowerShell job: Get-Job, Wait-Job, Receive-Job (what steps wrote on each of their streams as
+/// records of that kind, log lines as information records, then the JobResult as output), Stop-Job (cancel: stops a
+/// local job's process group as Ctrl+C would, sets spec.shutdown on an Argo workflow, cancels a queued job) and
+/// Remove-Job work on it. A failed job's JobStateInfo.Reason holds its error. Delegates to an
 /// <see cref="IJobHandle"/> of Core.
 /// </summary>
-public sealed class AxlJob : Job
+public sealed class AxlJob : Job2
 {
     private readonly object _gate = new();
     private readonly object _streamsGate = new();
@@ -26,6 +27,14 @@ public sealed class AxlJob : Job
         handle.StatusChanged += OnStatus;
         OnStatus(handle.Status); // it may have moved on before we subscribed
     }
+
+    /// <summary>
+    /// Job2.SetJobState(JobState, Exception): protected in every PowerShell 7 (what sets JobStateInfo.Reason), missing
+    /// from the PowerShellStandard reference this module compiles against, so it is found at run time.
+    /// </summary>
+    private static readonly System.Reflection.MethodInfo? SetJobStateWithReason = typeof(Job2).GetMethod(
+        "SetJobState", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public,
+        null, new[] { typeof(JobState), typeof(Exception) }, null);
 
     public IJobHandle Handle { get; }
     public AxlJobSpec Spec => Handle.Spec;
@@ -61,6 +70,28 @@ public sealed class AxlJob : Job
         Handle.Wait(TimeSpan.FromSeconds(60));
     }
 
+    // Job2 (what ThreadJob derives from too): Stop-Job calls StopJobAsync and waits for StopJobCompleted; a job is
+    // started when it is submitted, and cannot be suspended.
+    public override void StopJob(bool force, string reason) => StopJob();
+    public override void StopJobAsync() => StopJobAsync(false, "");
+    public override void StopJobAsync(bool force, string reason) => Task.Run(() =>
+    {
+        Exception? error = null;
+        try { StopJob(); }
+        catch (Exception ex) { error = ex; }
+        OnStopJobCompleted(new System.ComponentModel.AsyncCompletedEventArgs(error, false, null));
+    });
+    public override void StartJob() { }
+    public override void StartJobAsync() => OnStartJobCompleted(new System.ComponentModel.AsyncCompletedEventArgs(null, false, null));
+    public override void SuspendJob() => throw new NotSupportedException("An Axl job cannot be suspended; stop it (Stop-Job) and resume its run (Invoke-AxlLocalRun -Resume).");
+    public override void SuspendJobAsync() => SuspendJob();
+    public override void SuspendJob(bool force, string reason) => SuspendJob();
+    public override void SuspendJobAsync(bool force, string reason) => SuspendJob();
+    public override void ResumeJob() => throw new NotSupportedException("An Axl job cannot be suspended, nor resumed.");
+    public override void ResumeJobAsync() => ResumeJob();
+    public override void UnblockJob() => throw new NotSupportedException("An Axl job is never blocked.");
+    public override void UnblockJobAsync() => UnblockJob();
+
     /// <summary>Waits for the job to end; false when the timeout passed first.</summary>
     public bool WaitForResult(TimeSpan timeout, CancellationToken cancellation = default) =>
         Handle.Wait(timeout, cancellation) && WaitForState(timeout);
@@ -72,7 +103,7 @@ public sealed class AxlJob : Job
         // What a step wrote on a stream goes to the job's stream of that kind (Receive-Job shows warnings as warnings).
         if (line is { Event: "StepLog", Step: { } step, Message: { } message } && StepStreamRecord.Parse(line.Stream) is { } stream)
         {
-            lock (_streamsGate) _streams.Write(step, StepStreamRecord.FromLog(stream, message, line.Tags));
+            lock (_streamsGate) _streams.Write(step, StepStreamRecord.FromLog(stream, message, line.Tags, line.Progress));
             return;
         }
         var record = new InformationRecord(line, "axl:" + Name);
@@ -100,15 +131,37 @@ public sealed class AxlJob : Job
         }
         var result = Handle.Result;
         if (result is not null) Output.Add(PSObject.AsPSObject(result));
+        // A failed job's error is its JobStateInfo.Reason too, as a failed Start-Job's or ThreadJob's is.
+        AxlJobFailedException? reason = null;
         if (status == JobStatus.Failed)
-            Error.Add(new ErrorRecord(new InvalidOperationException($"job '{Name}' failed: {result?.Error}"), "Axl.JobFailed", ErrorCategory.InvalidResult, result));
+        {
+            reason = new AxlJobFailedException(Name, result);
+            Error.Add(new ErrorRecord(reason, "Axl.JobFailed", ErrorCategory.InvalidResult, result));
+        }
         if (JobStateInfo.State == JobState.NotStarted) SetJobState(JobState.Running);
-        SetJobState(status switch
+        var state = status switch
         {
             JobStatus.Succeeded => JobState.Completed,
             JobStatus.Failed => JobState.Failed,
             _ => JobState.Stopped,
-        });
+        };
+        if (reason is null || SetJobStateWithReason is null) SetJobState(state);
+        else SetJobStateWithReason.Invoke(this, new object[] { state, reason });
+    }
+
+    /// <summary>
+    /// Ends the job's process when <paramref name="runspace"/> (the session that submitted it) closes, as the end of
+    /// the pwsh process ends it (a detached local job goes on; remote targets are not this session's to stop).
+    /// </summary>
+    internal void EndWith(System.Management.Automation.Runspaces.Runspace? runspace)
+    {
+        if (runspace is null || Handle is not LocalJobHandle { Detached: false }) return;
+        runspace.StateChanged += (_, e) =>
+        {
+            if (e.RunspaceStateInfo.State is System.Management.Automation.Runspaces.RunspaceState.Closing
+                or System.Management.Automation.Runspaces.RunspaceState.Closed or System.Management.Automation.Runspaces.RunspaceState.Broken)
+                Handle.Cancel();
+        };
     }
 
     private static bool IsFinishedState(JobState s) => s is JobState.Completed or JobState.Failed or JobState.Stopped;
@@ -124,4 +177,11 @@ public sealed class AxlJob : Job
         }
         base.Dispose(disposing);
     }
+}
+
+/// <summary>A failed Axl job: its JobStateInfo.Reason and error record, with the step's error message and the JobResult.</summary>
+public sealed class AxlJobFailedException(string job, JobResult? result)
+    : Exception($"job '{job}' failed: {result?.Error ?? "no result was recorded"}")
+{
+    public JobResult? Result { get; } = result;
 }

@@ -84,6 +84,8 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
     [Parameter] public TimeSpan? PollInterval { get; set; }
     /// <summary>Kfp target: the base URL of the KFP API (http://host:port); default $env:AXL_KFP_ENDPOINT.</summary>
     [Parameter] public string? Endpoint { get; set; }
+    /// <summary>Local target: the job's axl process goes on after this session ends (by default it ends with it).</summary>
+    [Parameter] public SwitchParameter Detached { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -234,6 +236,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
         WorkingDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
         QueueEndpoint = QueueEndpoint,
         KfpEndpoint = Endpoint,
+        Detached = Detached,
         Argo = new ArgoSubmitOptions
         {
             KubeConfig = KubeConfig is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KubeConfig),
@@ -316,6 +319,7 @@ internal static class JobLauncher
         if (handle is null) return null;
         var job = new AxlJob(handle, $"Submit-AxlJob {(spec.WorkflowReference is { Length: > 0 } w ? w : spec.Name)} -Target {spec.Target}");
         cmdlet.JobRepository.Add(job);
+        job.EndWith(System.Management.Automation.Runspaces.Runspace.DefaultRunspace);
         return job;
     }
 

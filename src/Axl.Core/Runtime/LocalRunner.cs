@@ -156,7 +156,7 @@ public sealed class LocalRunner
         {
             runId = _options.RunId ?? RunStore.NewRunId();
             if (Directory.Exists(RunStore.RunDirectory(_options.RunRoot, _wf.Name, runId)))
-                throw new AxlRunException($"run '{runId}' of workflow '{_wf.Name}' already exists under {_options.RunRoot}. Fix: choose another -RunId, or -Resume {runId} to continue it.");
+                throw new AxlRunException($"run '{runId}' of workflow '{_wf.Name}' already exists under {_options.RunRoot}. Fix: choose another {Remedies.RunIdOption(_options.Remedies)}, or {Remedies.ResumeOption(_options.Remedies, runId)} to continue it.");
         }
 
         // Parameters: the resumed run's values, then the file, then explicit values.
@@ -172,7 +172,7 @@ public sealed class LocalRunner
         {
             var missing = _wf.Parameters.Where(p => p.Sensitive && !explicitValues.ContainsKey(p.Name)).Select(p => p.Name).ToList();
             if (missing.Count > 0)
-                throw new AxlParameterException($"run '{runId}' of workflow '{_wf.Name}' cannot be resumed without its sensitive parameter{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Select(m => $"'{m}'"))}: sensitive values are not kept in the run record. Fix: give {(missing.Count > 1 ? "them" : "it")} again (Invoke-AxlLocalRun -Resume {runId} -Parameters @{{ {missing[0]} = ... }}, or axl run local --resume {runId} --param {missing[0]}=...).");
+                throw new AxlParameterException($"run '{runId}' of workflow '{_wf.Name}' cannot be resumed without its sensitive parameter{(missing.Count > 1 ? "s" : "")} {string.Join(", ", missing.Select(m => $"'{m}'"))}: sensitive values are not kept in the run record. Fix: give {(missing.Count > 1 ? "them" : "it")} again ({Remedies.ResumeWithParameter(_options.Remedies, runId, missing[0])}).");
         }
         _parameters = ParameterResolver.Resolve(_wf, null, explicitValues);
         foreach (var p in _wf.Parameters.Where(p => p.Sensitive))
@@ -189,7 +189,7 @@ public sealed class LocalRunner
         {
             _lock = RunLock.Acquire(runDir, runId, _wf.Name); // a new run: two starts with one -RunId cannot both write it
             if (File.Exists(Path.Combine(runDir, RunStore.RunFile)))
-                throw new AxlRunException($"run '{runId}' of workflow '{_wf.Name}' already exists under {_options.RunRoot}. Fix: choose another -RunId, or -Resume {runId} to continue it.");
+                throw new AxlRunException($"run '{runId}' of workflow '{_wf.Name}' already exists under {_options.RunRoot}. Fix: choose another {Remedies.RunIdOption(_options.Remedies)}, or {Remedies.ResumeOption(_options.Remedies, runId)} to continue it.");
         }
         _results = new Dictionary<string, AxlStepResult>(StringComparer.OrdinalIgnoreCase);
         var list = new List<AxlStepResult>();
@@ -624,7 +624,7 @@ public sealed class LocalRunner
             ["attempt"] = r?.Attempts,
             ["duration_ms"] = kind == RunEventKind.RunFinished ? (long?)_run?.Duration?.TotalMilliseconds : r?.Duration is { } d ? (long)d.TotalMilliseconds : null,
             ["message"] = message,
-        }, indented: false);
+        }.WithProgress(record), indented: false);
         lock (_logGate) _log?.WriteLine(line);
         _onEvent?.Invoke(new RunEvent(kind, step, message, Volatile.Read(ref _done), _wf.StepCount, line) { Record = record });
     }

@@ -30,6 +30,9 @@ public sealed class RunOptions
     /// </summary>
     public bool IsolateSteps { get; init; }
 
+    /// <summary>How fix hints in messages name the next command: PowerShell's (default) or the `axl` command's.</summary>
+    public RemedyStyle Remedies { get; init; } = RemedyStyle.PowerShell;
+
     /// <summary>The preference variables every script step starts with ($VerbosePreference, $DebugPreference ...).</summary>
     public StepPreferences Preferences { get; init; } = StepPreferences.Default;
     /// <summary>

@@ -315,6 +315,21 @@ internal static class StepChildren
         while (watch.Elapsed < wait && tree.Any(Alive)) Thread.Sleep(20);
     }
 
+    /// <summary><paramref name="pid"/> and its descendants as they are now (Linux; empty elsewhere).</summary>
+    public static List<int> Tree(int pid)
+    {
+        var tree = new List<int>();
+        if (OperatingSystem.IsLinux()) Descend(pid, tree);
+        return tree;
+    }
+
+    /// <summary>Waits (up to <paramref name="wait"/>) until none of <paramref name="pids"/> runs any more.</summary>
+    public static void WaitGone(IReadOnlyCollection<int> pids, TimeSpan wait)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < wait && pids.Any(Alive)) Thread.Sleep(20);
+    }
+
     /// <summary>SIGKILLs every descendant of this process (Linux; nothing elsewhere): the process is about to exit.</summary>
     public static void KillDescendants()
     {

@@ -49,8 +49,9 @@ public sealed record StepStreamRecord(StepStream Stream, string Message, object?
     /// A record read back from a log line of another process: its text, and for information its tags, so Write-Host
     /// text is host text again.
     /// </summary>
-    public static StepStreamRecord FromLog(StepStream stream, string message, IReadOnlyList<string>? tags)
+    public static StepStreamRecord FromLog(StepStream stream, string message, IReadOnlyList<string>? tags, ProgressRecord? progress = null)
     {
+        if (stream == StepStream.Progress && progress is not null) return new StepStreamRecord(stream, message, progress);
         if (stream != StepStream.Information || tags is not { Count: > 0 }) return new StepStreamRecord(stream, message);
         var record = new InformationRecord(tags.Contains("PSHOST") ? new HostInformationMessage { Message = message } : message, null);
         foreach (var tag in tags) record.Tags.Add(tag);
@@ -111,4 +112,48 @@ public sealed record StepPreferences
         Verbose = verbose ? ActionPreference.Continue : ActionPreference.SilentlyContinue,
         Debug = debug ? ActionPreference.Continue : ActionPreference.SilentlyContinue,
     };
+}
+
+/// <summary>
+/// A progress record in a JSON log line (the "progress" object of a run's log.jsonl and of `axl run local --log-json`):
+/// activity, status, percent, id, parent, operation, seconds_remaining, completed; so a job in another process writes
+/// it again as a progress record, not as its text.
+/// </summary>
+public static class ProgressLog
+{
+    /// <summary>Adds "progress" to a log line's fields when the record is a progress record.</summary>
+    public static Dictionary<string, object?> WithProgress(this Dictionary<string, object?> fields, StepStreamRecord? record)
+    {
+        if (record?.Record is ProgressRecord p)
+            fields["progress"] = new Dictionary<string, object?>
+            {
+                ["activity"] = p.Activity,
+                ["status"] = p.StatusDescription,
+                ["percent"] = p.PercentComplete,
+                ["id"] = p.ActivityId,
+                ["parent"] = p.ParentActivityId,
+                ["operation"] = p.CurrentOperation,
+                ["seconds_remaining"] = p.SecondsRemaining,
+                ["completed"] = p.RecordType == ProgressRecordType.Completed,
+            };
+        return fields;
+    }
+
+    /// <summary>The progress record of a log line's "progress" object, or null.</summary>
+    public static ProgressRecord? Read(System.Text.Json.JsonElement line)
+    {
+        if (!line.TryGetProperty("progress", out var p) || p.ValueKind != System.Text.Json.JsonValueKind.Object) return null;
+        string? S(string n) => p.TryGetProperty(n, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
+        int I(string n, int fallback) => p.TryGetProperty(n, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.Number && v.TryGetInt32(out var i) ? i : fallback;
+        var activity = S("activity");
+        if (string.IsNullOrEmpty(activity)) return null;
+        return new ProgressRecord(I("id", 0), activity, string.IsNullOrEmpty(S("status")) ? "..." : S("status"))
+        {
+            PercentComplete = Math.Clamp(I("percent", -1), -1, 100),
+            ParentActivityId = I("parent", -1),
+            CurrentOperation = S("operation"),
+            SecondsRemaining = I("seconds_remaining", -1),
+            RecordType = p.TryGetProperty("completed", out var c) && c.ValueKind == System.Text.Json.JsonValueKind.True ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+        };
+    }
 }

@@ -23,6 +23,11 @@ public sealed record JobSubmitOptions
     public string? KfpEndpoint { get; init; }
     /// <summary>Local target: the preferences the steps start with (the `axl` process gets --verbose/--debug from them).</summary>
     public StepPreferences StepPreferences { get; init; } = StepPreferences.Default;
+    /// <summary>
+    /// Local target: the axl process does not end with the process that submitted it (by default it does, even when
+    /// that process is killed: see <see cref="LocalJobHandle"/>). Its run is recorded as usual; Get-AxlRun finds it.
+    /// </summary>
+    public bool Detached { get; init; }
     /// <summary>Loads a workflow (file path, workflow name or null) in the host's engine, for targets that compile it here.</summary>
     public Func<string, string?, Model.AxlWorkflow>? WorkflowLoader { get; init; }
 
@@ -77,6 +82,8 @@ public sealed record JobLogLine(string Text, string? Level, string? Step, string
     public string? Stream { get; init; }
     /// <summary>The tags of an information record a step wrote (PSHOST for Write-Host).</summary>
     public IReadOnlyList<string>? Tags { get; init; }
+    /// <summary>The progress record a step wrote (its activity, status, percent ...), for the "progress" stream.</summary>
+    public System.Management.Automation.ProgressRecord? Progress { get; init; }
 
     public override string ToString() => Message is null ? Text : Step is null ? Message : $"[{Step}] {Message}";
 
@@ -95,7 +102,7 @@ public sealed record JobLogLine(string Text, string? Level, string? Step, string
                 string? S(string n) => r.TryGetProperty(n, out var v) && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
                 var tags = r.TryGetProperty("tags", out var t) && t.ValueKind == System.Text.Json.JsonValueKind.Array
                     ? t.EnumerateArray().Where(x => x.ValueKind == System.Text.Json.JsonValueKind.String).Select(x => x.GetString()!).ToList() : null;
-                return new JobLogLine(line, S("level"), S("step") ?? step, S("message"), S("event") ?? S("status")) { Stream = S("stream"), Tags = tags };
+                return new JobLogLine(line, S("level"), S("step") ?? step, S("message"), S("event") ?? S("status")) { Stream = S("stream"), Tags = tags, Progress = ProgressLog.Read(r) };
             }
             catch (System.Text.Json.JsonException) { }
         }
