@@ -82,7 +82,7 @@ foreach ($i in 1..10) {
         'docs/kfp-dagster.md#1'        = @{ Skip = 'needs a Kubeflow Pipelines server (none is installable here; the Kfp target is tested against a fake KFP REST API in the xunit tests)' }
         'Submit-AxlJob/4'              = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; the Argo target is tested against a fake Kubernetes API in the xunit tests)' }
         'Submit-AxlJob/5'              = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; split submission is tested against a fake Kubernetes API in the xunit tests: ArgoJobTargetTests, ArgoTemplateCmdletTests)' }
-        'Submit-AxlJob/6'              = @{ Skip = 'needs a Kubernetes cluster and an AGQ server (none is installable here; both are tested against fakes in the xunit tests)' }
+        'Submit-AxlJob/7'              = @{ Skip = 'needs a Kubernetes cluster and an AGQ server (none is installable here; both are tested against fakes in the xunit tests)' }
         'Get-AxlArgoTemplate/1'        = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; tested against a fake Kubernetes API in ArgoTemplateCmdletTests)' }
         'Get-AxlArgoTemplate/2'        = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; tested against a fake Kubernetes API in ArgoTemplateCmdletTests)' }
         'Remove-AxlArgoTemplate/1'     = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; tested against a fake Kubernetes API in ArgoTemplateCmdletTests)' }
