@@ -66,6 +66,12 @@ Describe 'AxlJobOption: sections from hashtables, as Pester''s configuration' {
         $n.Argo | Should -Not -Be $o.Argo   # a copy: editing it leaves $o alone
     }
 
+    It 'shows one line per section (the list view of Axl.Format.ps1xml)' {
+        $shown = New-AxlJobOption -Argo @{ Namespace = 'ml'; MaxPollFailures = 10 } | Out-String -Width 120
+        $lines = @($shown -split "\r?\n" | Where-Object { $_.Trim() })
+        $lines | Should -Be @('Argo  : Namespace=ml, MaxPollFailures=10', 'Queue : (defaults)', 'Kfp   : (defaults)')
+    }
+
     It 'names an unknown option or section and lists the valid ones' {
         { [AxlJobOption]@{ Argo = @{ Namspace = 'x' } } } | Should -Throw "*Argo has no option 'Namspace'. Valid options of Argo: KubeConfig, KubeContext, Namespace, Image, ServiceAccount, CodeArchive, MaxBytes, MaxTemplates, MaxDagTasks, MaxInputParameters, Split, Parallelism, Shutdown, PollInterval, MaxPollFailures.*"
         { [AxlJobOption]@{ Kubernetes = @{} } } | Should -Throw "*AxlJobOption has no section 'Kubernetes'. Valid sections: Argo, Queue, Kfp*"
