@@ -35,6 +35,7 @@
         'New-AxlJobSpec'
         'ConvertTo-AxlJobSpecJson'
         'ConvertFrom-AxlJobSpecJson'
+        'New-AxlJobOption'
         'Submit-AxlJob'
         'Get-AxlJob'
         'Wait-AxlJob'

@@ -28,7 +28,7 @@ internal static class AxlTypeAccelerators
         typeof(Axl.Model.AxlWorkflow), typeof(Axl.Model.AxlStep), typeof(Axl.Validation.AxlDiagnostic),
         typeof(Axl.Runtime.AxlRun), typeof(Axl.Runtime.AxlStepResult), typeof(Axl.Runtime.RunStatus), typeof(Axl.Runtime.StepStatus),
         typeof(Axl.Jobs.AxlJobSpec), typeof(Axl.Jobs.JobResult), typeof(Axl.Jobs.JobStatus), typeof(Axl.Jobs.AxlExperiment),
-        typeof(Axl.Jobs.Envelopes.JobEnvelope),
+        typeof(Axl.Jobs.Envelopes.JobEnvelope), typeof(Axl.Jobs.AxlJobOption),
     };
 
     /// <summary>The names and types to register: full names of Axl.Core's public types, then the short names.</summary>

@@ -73,6 +73,35 @@ public sealed class ArgoJobCmdletTests(PowerShellFixture ps) : IDisposable
     }
 
     [Fact]
+    public void Job_options_reach_the_cluster_and_the_polling_and_flat_parameters_override_them()
+    {
+        // $AxlJobOption gives the cluster and the interval, -Option the failures allowed and a namespace.
+        _api.FailNextReads = 100;
+        var r = Run("""
+            $AxlJobOption = @{ Argo = @{ KubeConfig = $kc; Namespace = 'team-pref'; PollInterval = 0.02 } }
+            $job = Get-AxlWorkflow $diamond | Submit-AxlJob -Target Argo -Option @{ Argo = @{ MaxPollFailures = 2; Namespace = 'team-opt' } }
+            $result = $job | Wait-AxlJob -Timeout 30
+            $result.Status.ToString()
+            $result.Error -like 'lost the cluster while following Workflow *'
+            """);
+        r.ShouldSucceed();
+        Assert.Equal(new object[] { "Failed", true }, r.Objects);
+        Assert.Equal("/apis/argoproj.io/v1alpha1/namespaces/team-opt/workflows", _api.Requests.Single(q => q.Method == "POST").Path);
+        Assert.Equal(2, _api.Requests.Count(q => q.Method == "GET" && q.Path.Contains("/workflows/", StringComparison.Ordinal)));
+
+        // A flat parameter wins over -Option, which wins over $AxlJobOption.
+        _api.FailNextReads = 0;
+        var flat = Run("""
+            $AxlJobOption = New-AxlJobOption -Argo @{ KubeConfig = $kc; PollInterval = 0.02; Namespace = 'team-pref' }
+            $job = Get-AxlWorkflow $diamond | Submit-AxlJob -Target Argo -Option @{ Argo = @{ Namespace = 'team-opt'; Shutdown = 'Terminate' } } -Namespace team-flat
+            ($job | Wait-AxlJob -Timeout 30).Status.ToString()
+            """);
+        flat.ShouldSucceed();
+        Assert.Equal(new object[] { "Succeeded" }, flat.Objects);
+        Assert.Equal("/apis/argoproj.io/v1alpha1/namespaces/team-flat/workflows", _api.Requests.Where(q => q.Method == "POST").Last().Path);
+    }
+
+    [Fact]
     public void WhatIf_sends_nothing_and_wrong_targets_or_credentials_are_clear_errors()
     {
         var whatIf = Run("Get-AxlWorkflow $diamond | ConvertTo-ArgoWorkflow | Submit-AxlJob -KubeConfig $kc -WhatIf");

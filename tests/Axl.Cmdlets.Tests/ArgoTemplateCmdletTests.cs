@@ -79,6 +79,10 @@ public sealed class ArgoTemplateCmdletTests(PowerShellFixture ps) : IDisposable
             """);
         list.ShouldSucceed();
         Assert.Equal(new object[] { 6, 3, heldRun, 3 }, list.Objects.Take(4));
+        // Without -KubeConfig: the one of $AxlJobOption's Argo section, as for Submit-AxlJob.
+        var fromPreference = Run("$AxlJobOption = @{ Argo = @{ KubeConfig = $kc } }; @(Get-AxlArgoTemplate -Workflow chain).Count");
+        fromPreference.ShouldSucceed();
+        Assert.Equal(new object[] { 6 }, fromPreference.Objects);
         Assert.Equal(list.Objects.ElementAt(list.Objects.Count() - 2), list.Objects.Last()); // the view reads properties only: the same after serialization
         var table = (string)list.Objects.Last();
         Assert.Matches(@"Name\s+Workflow\s+Version\s+Part\s+Superseded\s+UsedBy", table);

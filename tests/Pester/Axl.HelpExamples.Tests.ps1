@@ -82,7 +82,7 @@ foreach ($i in 1..10) {
         'docs/kfp-dagster.md#1'        = @{ Skip = 'needs a Kubeflow Pipelines server (none is installable here; the Kfp target is tested against a fake KFP REST API in the xunit tests)' }
         'Submit-AxlJob/4'              = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; the Argo target is tested against a fake Kubernetes API in the xunit tests)' }
         'Submit-AxlJob/5'              = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; split submission is tested against a fake Kubernetes API in the xunit tests: ArgoJobTargetTests, ArgoTemplateCmdletTests)' }
-        'Submit-AxlJob/6'              = @{ Skip = 'needs a Kubernetes cluster and an AGQ server (none is installable here; both are tested against fakes in the xunit tests)' }
+        'Submit-AxlJob/7'              = @{ Skip = 'needs a Kubernetes cluster and an AGQ server (none is installable here; both are tested against fakes in the xunit tests)' }
         'Get-AxlArgoTemplate/1'        = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; tested against a fake Kubernetes API in ArgoTemplateCmdletTests)' }
         'Get-AxlArgoTemplate/2'        = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; tested against a fake Kubernetes API in ArgoTemplateCmdletTests)' }
         'Remove-AxlArgoTemplate/1'     = @{ Skip = 'needs a Kubernetes cluster with Argo (none is installable here; tested against a fake Kubernetes API in ArgoTemplateCmdletTests)' }
@@ -168,6 +168,8 @@ foreach ($i in 1..10) {
         'New-AxlJobSpec/1'             = @{ Check = { $r.Output[0].Parameters['Seed'] | Should -Be 7 } }
         'New-AxlJobSpec/2'             = @{ Check = { @($r.Output.Name) -join ',' | Should -Be 'lr-0.001,lr-0.01,lr-0.1' } }
         'New-AxlJobSpec/3'             = @{ Check = { ($r.Output[0] | Wait-AxlJob -Timeout 120).Status | Should -Be 'Succeeded' } }
+        'New-AxlJobOption/1'           = @{ Check = { $r.Output[-1] | Should -Be 'ml' } }
+        'New-AxlJobOption/3'           = @{ Check = { $r.Output[0] | Should -Be 'Queue: Endpoint=localhost:6379, PollInterval=00:00:00.5000000'; $r.Output[1] | Should -BeLike "*Argo has no option 'Namspace'. Valid options of Argo: KubeConfig, KubeContext, Namespace, *" } }
         'New-AxlWorkflow/1'            = @{ Check = { $r.Output[0].Edges.Count | Should -Be 4 } }
         'New-AxlWorkflow/2'            = @{ Check = { @($r.Output | Where-Object { $_ -is [AxlDiagnostic] }) | Should -BeNullOrEmpty } }
         'Publish-AxlWorkflowCode/1'    = @{ Needs = 'S3'; Check = { $r.Output[-1] | Should -Match '^axl/code/[0-9a-f]{64}\.tar\.gz$' } }

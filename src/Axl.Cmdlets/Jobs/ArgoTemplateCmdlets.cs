@@ -3,10 +3,11 @@ using Axl.Jobs.Argo;
 
 namespace Axl.Cmdlets.Jobs;
 
-/// <summary>The cluster connection of the Argo template cmdlets: the same -KubeConfig, -KubeContext and -Namespace as Submit-AxlJob -Target Argo.</summary>
+/// <summary>The cluster connection of the Argo template cmdlets: the same -KubeConfig, -KubeContext and -Namespace as Submit-AxlJob -Target Argo, by default from $AxlJobOption's Argo section.</summary>
 public abstract class ArgoClusterCmdlet : PSCmdlet, IDisposable
 {
     private readonly Dictionary<string, (ArgoCluster Cluster, ArgoTemplates Templates)> _connections = new(StringComparer.Ordinal);
+    private Axl.Jobs.AxlJobOption? _preference;
 
     /// <summary>The kubeconfig (default $env:KUBECONFIG, ~/.kube/config, else the pod's service account).</summary>
     [Parameter] public string? KubeConfig { get; set; }
@@ -16,14 +17,18 @@ public abstract class ArgoClusterCmdlet : PSCmdlet, IDisposable
     /// <summary>The cluster and its templates in a namespace (null: the context's), connected once per namespace; null after an error was written.</summary>
     protected (ArgoCluster Cluster, ArgoTemplates Templates)? Connect(string? ns, object? target)
     {
+        // What the parameters leave open comes from $AxlJobOption's Argo section, as for Submit-AxlJob.
+        var argo = (_preference ??= JobOptions.Resolve(this, null, null)).Argo;
+        ns ??= argo.Namespace;
         var key = ns ?? "";
         if (_connections.TryGetValue(key, out var c)) return c;
         try
         {
+            var kubeConfig = KubeConfig ?? argo.KubeConfig;
             var cluster = ArgoCluster.Connect(new ArgoSubmitOptions
             {
-                KubeConfig = KubeConfig is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KubeConfig),
-                Context = KubeContext,
+                KubeConfig = kubeConfig is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(kubeConfig),
+                Context = KubeContext ?? argo.KubeContext,
                 Namespace = ns,
             });
             return _connections[key] = (cluster, new ArgoTemplates(cluster));

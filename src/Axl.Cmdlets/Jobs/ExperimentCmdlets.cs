@@ -19,6 +19,15 @@ public sealed class StartAxlExperimentCommand : PSCmdlet
     [Parameter] public string? RunRoot { get; set; }
     /// <summary>Waits for every job to end, showing progress, then outputs the final state.</summary>
     [Parameter] public SwitchParameter Wait { get; set; }
+    /// <summary>
+    /// Per-target settings for the jobs (as Submit-AxlJob -Option: Argo, Queue and Kfp sections), an AxlJobOption or a
+    /// hashtable; default $AxlJobOption; what neither sets comes from the environment, then the defaults.
+    /// </summary>
+    [Parameter] public AxlJobOption? Option { get; set; }
+
+    private AxlJobOption _option = new();
+
+    protected override void BeginProcessing() => _option = JobOptions.Resolve(this, Option, null);
 
     protected override void ProcessRecord() => _specs.AddRange(JobSpec);
 
@@ -48,15 +57,15 @@ public sealed class StartAxlExperimentCommand : PSCmdlet
         AxlExperiment state;
         var cwd = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
         // Targets that compile the workflow here (Argo, Kfp, Queue) get the workflows loaded above: the launcher runs on
-        // its own thread, where this session's engine cannot be used. Endpoints come from the environment
-        // (KUBECONFIG, AXL_REDIS, AXL_KFP_ENDPOINT), as for Submit-AxlJob without options.
-        var options = new JobSubmitOptions
+        // its own thread, where this session's engine cannot be used. Endpoints and the rest come from -Option, else
+        // $AxlJobOption, else the environment (KUBECONFIG, AXL_REDIS, AXL_KFP_ENDPOINT), as for Submit-AxlJob.
+        var options = JobOptions.Apply(this, _option, new JobSubmitOptions
         {
             RunRoot = root,
             WorkingDirectory = cwd,
             WorkflowLoader = (path, name) => loaded.TryGetValue(new AxlJobSpec { WorkflowPath = path, WorkflowName = name }.WorkflowReference, out var w) && w is not null
                 ? w : throw new AxlJobSpecException($"workflow {path}{(name is null ? "" : ":" + name)} was not loaded when the experiment started.", "workflowPath"),
-        };
+        });
         try
         {
             state = ExperimentLauncher.Start(Name, jobs, root, cwd, ThrottleLimit, options);

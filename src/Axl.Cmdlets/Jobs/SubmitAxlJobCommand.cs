@@ -46,14 +46,20 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
     [Parameter] [ValidateSet("Local", "Argo", "Queue", "Kfp")] public string? Target { get; set; }
     [Parameter] public string? RunRoot { get; set; }
 
-    /// <summary>Queue target: the Redis server of the queue (host:port), or the AGQ server with -Protocol Agq; default $env:AXL_REDIS.</summary>
+    /// <summary>
+    /// Per-target settings (Argo, Queue and Kfp sections): an AxlJobOption (New-AxlJobOption) or a hashtable such as
+    /// @{ Argo = @{ Namespace = 'team-a' } }; default $AxlJobOption. The flat parameters below override it when bound.
+    /// </summary>
+    [Parameter] public AxlJobOption? Option { get; set; }
+
+    /// <summary>Queue target: the Redis server of the queue (host:port), or the AGQ server with -Protocol Agq; default $env:AXL_REDIS (Option: Queue.Endpoint).</summary>
     [Parameter] public string? QueueEndpoint { get; set; }
-    /// <summary>Queue target: Redis (Axl's own workers) or Agq (an AGQ server over RESP: PLAN.SUBMIT/JOB.SUBMIT).</summary>
-    [Parameter] [ValidateSet("Redis", "Agq")] public string Protocol { get; set; } = "Redis";
+    /// <summary>Queue target: Redis (Axl's own workers; default) or Agq (an AGQ server over RESP: PLAN.SUBMIT/JOB.SUBMIT).</summary>
+    [Parameter] [ValidateSet("Redis", "Agq")] public string? Protocol { get; set; }
     /// <summary>AGQ: the session key sent with AUTH first.</summary>
     [Parameter] public string? SessionKey { get; set; }
     /// <summary>AGQ: the submit verb, PLAN.SUBMIT (default) or JOB.SUBMIT.</summary>
-    [Parameter] [ValidateSet("PLAN.SUBMIT", "JOB.SUBMIT")] public string AgqVerb { get; set; } = AgqClient.PlanSubmit;
+    [Parameter] [ValidateSet("PLAN.SUBMIT", "JOB.SUBMIT")] public string? AgqVerb { get; set; }
 
     /// <summary>Argo target: the kubeconfig (default $env:KUBECONFIG, ~/.kube/config, else the pod's service account).</summary>
     [Parameter] public string? KubeConfig { get; set; }
@@ -68,24 +74,32 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
     /// <summary>Argo target: where the code archive is (Publish-AxlWorkflowCode): the code reaches the pods as an artifact.</summary>
     [Parameter] public Axl.Delivery.CodeArchiveLocation? CodeArchive { get; set; }
     /// <summary>Argo target: the largest Workflow accepted (default 1 MiB, etcd's practical limit).</summary>
-    [Parameter] [ValidateRange(1, long.MaxValue)] public long MaxBytes { get; set; } = ArgoCompileOptions.DefaultMaxBytes;
+    [Parameter] [ValidateRange(1, long.MaxValue)] public long? MaxBytes { get; set; }
     /// <summary>Argo target: the most templates one object may hold (Argo v4's full CRDs: 200); more splits the workflow into WorkflowTemplates.</summary>
-    [Parameter] [ValidateRange(3, int.MaxValue)] public int MaxTemplates { get; set; } = ArgoCompileOptions.DefaultMaxItems;
+    [Parameter] [ValidateRange(3, int.MaxValue)] public int? MaxTemplates { get; set; }
     /// <summary>Argo target: the most tasks one DAG may hold (Argo v4's full CRDs: 200); more splits the workflow.</summary>
-    [Parameter] [ValidateRange(2, int.MaxValue)] public int MaxDagTasks { get; set; } = ArgoCompileOptions.DefaultMaxItems;
+    [Parameter] [ValidateRange(2, int.MaxValue)] public int? MaxDagTasks { get; set; }
     /// <summary>Argo target: Auto (default) splits a workflow over a limit into WorkflowTemplates installed before the run; None refuses it.</summary>
     /// <remarks>A string, not the Core enum: a field of a Core value type would load Axl.Core before the module's resolver.</remarks>
-    [Parameter] [ValidateSet("Auto", "None")] public string Split { get; set; } = "Auto";
+    [Parameter] [ValidateSet("Auto", "None")] public string? Split { get; set; }
     /// <summary>Argo target: how many pods run at once (spec.parallelism; a split workflow's default is 100; 0: no limit).</summary>
     [Parameter] [ValidateRange(0, int.MaxValue)] public int? Parallelism { get; set; }
-    /// <summary>Argo target: what Stop-Job asks for: Stop (exit handlers run) or Terminate.</summary>
-    [Parameter] [ValidateSet("Stop", "Terminate")] public string Shutdown { get; set; } = "Stop";
+    /// <summary>Argo target: what Stop-Job asks for: Stop (default; exit handlers run) or Terminate.</summary>
+    [Parameter] [ValidateSet("Stop", "Terminate")] public string? Shutdown { get; set; }
     /// <summary>Argo target: how often the workflow's status is read (default 2 s).</summary>
     [Parameter] public TimeSpan? PollInterval { get; set; }
     /// <summary>Kfp target: the base URL of the KFP API (http://host:port); default $env:AXL_KFP_ENDPOINT.</summary>
     [Parameter] public string? Endpoint { get; set; }
     /// <summary>Local target: the job's axl process goes on after this session ends (by default it ends with it).</summary>
     [Parameter] public SwitchParameter Detached { get; set; }
+
+    /// <summary>The options in force: $AxlJobOption, then -Option, then the bound flat parameters.</summary>
+    private AxlJobOption _option = new();
+
+    protected override void BeginProcessing()
+    {
+        _option = JobOptions.Resolve(this, Option, FlatOptions());
+    }
 
     protected override void ProcessRecord()
     {
@@ -158,7 +172,7 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
             return;
         }
         if (!ShouldProcess(Describe(spec, $"workflow {spec.WorkflowReference}"), $"Submit to target {spec.Target}")) return;
-        if (spec.Target == JobTargetKind.Queue && Protocol == "Agq")
+        if (spec.Target == JobTargetKind.Queue && _option.Queue.Protocol == "Agq")
         {
             WriteError(new ErrorRecord(new AxlJobSpecException("-Protocol Agq sends job envelopes: convert the workflow first (ConvertTo-AxlJobEnvelope | Submit-AxlJob -Protocol Agq).", "target"),
                 "Axl.InvalidJobSpec", ErrorCategory.InvalidArgument, spec));
@@ -198,19 +212,22 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
                 "Axl.InvalidJobSpec", ErrorCategory.InvalidArgument, envelope));
             return;
         }
-        var where = Protocol == "Agq" ? $"AGQ server {QueueEndpoint ?? "(none)"} ({AgqVerb})" : "target Queue";
+        var queue = _option.Queue;
+        var verb = queue.AgqVerb ?? AgqClient.PlanSubmit;
+        var agq = queue.Protocol == "Agq";
+        var where = agq ? $"AGQ server {queue.Endpoint ?? "(none)"} ({verb})" : "target Queue";
         if (!ShouldProcess($"job envelope {envelope}", $"Submit to {where}")) return;
-        if (Protocol == "Agq")
+        if (agq)
         {
-            if (QueueEndpoint is null)
+            if (queue.Endpoint is not { } server)
             {
-                WriteError(new ErrorRecord(new AxlJobSpecException("-Protocol Agq needs the AGQ server: give -QueueEndpoint host:port.", "queueEndpoint"), "Axl.InvalidJobSpec", ErrorCategory.InvalidArgument, envelope));
+                WriteError(new ErrorRecord(new AxlJobSpecException("-Protocol Agq needs the AGQ server: give -QueueEndpoint host:port (or -Option @{ Queue = @{ Endpoint = 'host:port' } }).", "queueEndpoint"), "Axl.InvalidJobSpec", ErrorCategory.InvalidArgument, envelope));
                 return;
             }
-            try { WriteObject(QueueJobTarget.SubmitToAgq(envelope, QueueEndpoint, SessionKey, AgqVerb)); }
+            try { WriteObject(QueueJobTarget.SubmitToAgq(envelope, server, queue.SessionKey, verb)); }
             catch (JobQueueException ex) { WriteError(new ErrorRecord(ex, "Axl.AgqRejected", ErrorCategory.ResourceUnavailable, envelope)); }
             catch (JobEnvelopeException ex) { WriteError(new ErrorRecord(ex, "Axl.InvalidJobEnvelope", ErrorCategory.InvalidData, envelope)); }
-            catch (ArgumentException ex) { WriteError(new ErrorRecord(ex, "Axl.InvalidJobSpec", ErrorCategory.InvalidArgument, QueueEndpoint)); }
+            catch (ArgumentException ex) { WriteError(new ErrorRecord(ex, "Axl.InvalidJobSpec", ErrorCategory.InvalidArgument, server)); }
             return;
         }
         var spec = new AxlJobSpec { Name = Name ?? envelope.PlanDescription ?? envelope.JobId, Target = JobTargetKind.Queue };
@@ -230,29 +247,26 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
         if (job is not null) WriteObject(job);
     }
 
-    private JobSubmitOptions Options() => new()
+    private JobSubmitOptions Options() => JobOptions.Apply(this, _option, new JobSubmitOptions
     {
         RunRoot = JobLauncher.RootOf(this, RunRoot),
         WorkingDirectory = SessionState.Path.CurrentFileSystemLocation.ProviderPath,
-        QueueEndpoint = QueueEndpoint,
-        KfpEndpoint = Endpoint,
         Detached = Detached,
-        Argo = new ArgoSubmitOptions
-        {
-            KubeConfig = KubeConfig is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(KubeConfig),
-            Context = KubeContext,
-            Namespace = Namespace,
-            Shutdown = Shutdown,
-            PollInterval = PollInterval ?? TimeSpan.FromSeconds(2),
-            Compile = new ArgoCompileOptions
-            {
-                Image = Image, ServiceAccount = ServiceAccount, CodeArchive = CodeArchive, MaxBytes = MaxBytes,
-                MaxTemplates = MaxTemplates, MaxDagTasks = MaxDagTasks, Split = Enum.Parse<ArgoSplit>(Split, ignoreCase: true), Parallelism = Parallelism,
-            },
-        },
         WorkflowLoader = (path, name) => Axl.Dsl.WorkflowLoader.Load(SessionState, path, name)[0],
         StepPreferences = Runs.StepPreferencesOf.Get(this),
-    };
+    });
+
+    /// <summary>The per-target parameters given on the command line, as an option layer (those not given are empty).</summary>
+    private AxlJobOption FlatOptions()
+    {
+        var o = new AxlJobOption();
+        var (a, q) = (o.Argo, o.Queue);
+        (q.Endpoint, q.Protocol, q.SessionKey, q.AgqVerb) = (QueueEndpoint, Protocol, SessionKey, AgqVerb);
+        (a.KubeConfig, a.KubeContext, a.Namespace, a.Image, a.ServiceAccount, a.CodeArchive) = (KubeConfig, KubeContext, Namespace, Image, ServiceAccount, CodeArchive);
+        (a.MaxBytes, a.MaxTemplates, a.MaxDagTasks, a.Split, a.Parallelism, a.Shutdown, a.PollInterval) = (MaxBytes, MaxTemplates, MaxDagTasks, Split, Parallelism, Shutdown, PollInterval);
+        o.Kfp.Endpoint = Endpoint;
+        return o;
+    }
 
     private string Describe(AxlJobSpec spec, string what)
     {

@@ -67,6 +67,18 @@ public sealed class KfpJobTargetTests : IDisposable
     }
 
     [Fact]
+    public void The_token_and_poll_interval_of_the_options_are_used()
+    {
+        var options = new AxlJobOption(new System.Collections.Hashtable { ["Kfp"] = new System.Collections.Hashtable { ["Endpoint"] = _server.Url, ["Token"] = "tok-1", ["PollInterval"] = 0.01 } })
+            .ApplyTo(Options(null));
+        using var job = new KfpJobTarget(TimeSpan.FromMinutes(10)).Submit(Spec(), options); // the target's own interval would never poll in time
+        Assert.True(job.Wait(TimeSpan.FromSeconds(30)), "the job did not end: the options' poll interval was not used");
+        Assert.Equal(JobStatus.Succeeded, job.Status);
+        Assert.All(_server.Authorizations, a => Assert.Equal("Bearer tok-1", a));
+        Assert.NotEmpty(_server.Authorizations);
+    }
+
+    [Fact]
     public void The_same_workflow_is_uploaded_once_and_run_twice()
     {
         using var a = Target.Submit(Spec(), Options(_server.Url));
@@ -138,6 +150,8 @@ public sealed class FakeKfpServer : IDisposable
     public Dictionary<string, Run> Runs { get; } = new();
     public List<string> Terminated { get; } = new();
     public int Conflicts { get; private set; }
+    /// <summary>The Authorization header of every request (null when there was none).</summary>
+    public List<string?> Authorizations { get; } = new();
     /// <summary>Where runs end: SUCCEEDED, FAILED, or RUNNING (never).</summary>
     public string Outcome { get; set; } = "SUCCEEDED";
     public bool RejectUploads { get; set; }
@@ -185,6 +199,7 @@ public sealed class FakeKfpServer : IDisposable
         var body = reader.ReadToEnd();
         lock (_gate)
         {
+            Authorizations.Add(r.Headers["Authorization"]);
             if (r.HttpMethod == "POST" && path == "/apis/v2beta1/pipelines/upload")
             {
                 if (!(r.ContentType ?? "").StartsWith("multipart/form-data", StringComparison.Ordinal) || !body.Contains("name=uploadfile", StringComparison.Ordinal) && !body.Contains("name=\"uploadfile\"", StringComparison.Ordinal))

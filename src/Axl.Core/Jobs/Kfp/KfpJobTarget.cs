@@ -26,7 +26,7 @@ public sealed class KfpApiException(string message, HttpStatusCode? status = nul
 /// <item>POST /apis/v2beta1/runs creates the run (display_name, pipeline_version_reference, runtime_config.parameters);</item>
 /// <item>GET /apis/v2beta1/runs/{id} is polled for its state; POST /apis/v2beta1/runs/{id}:terminate cancels it.</item>
 /// </list>
-/// A bearer token for a multi-user installation comes from $AXL_KFP_TOKEN.
+/// A bearer token for a multi-user installation comes from the options (Kfp.Token), else $AXL_KFP_TOKEN.
 /// </summary>
 public sealed class KfpJobTarget : IJobTarget
 {
@@ -44,7 +44,7 @@ public sealed class KfpJobTarget : IJobTarget
     public IJobHandle Submit(AxlJobSpec spec, JobSubmitOptions options)
     {
         var endpoint = options.KfpEndpoint ?? Environment.GetEnvironmentVariable(EndpointVariable)
-            ?? throw new AxlJobSpecException($"The Kfp target needs the KFP API's address. Fix: give -Endpoint http://host:port to Submit-AxlJob (the ml-pipeline service, port 8888, or the KFP UI's address), or set $env:{EndpointVariable}.", "target");
+            ?? throw new AxlJobSpecException($"The Kfp target needs the KFP API's address. Fix: give -Endpoint http://host:port to Submit-AxlJob or -Option @{{ Kfp = @{{ Endpoint = '...' }} }} (the ml-pipeline service, port 8888, or the KFP UI's address), or set $env:{EndpointVariable}.", "target");
         if (!Uri.TryCreate(endpoint.TrimEnd('/') + "/", UriKind.Absolute, out var baseUri) || baseUri.Scheme is not ("http" or "https"))
             throw new AxlJobSpecException($"The KFP endpoint '{endpoint}' is not an http(s) URL. Fix: give it like http://ml-pipeline.kubeflow:8888.", "target");
         var wf = options.LoadWorkflow(spec);
@@ -65,7 +65,7 @@ public sealed class KfpJobTarget : IJobTarget
         if (unknown.Count > 0)
             throw new AxlJobSpecException($"Workflow '{wf.Name}' has no parameter {string.Join(", ", unknown)}; it has {(wf.Parameters.Count == 0 ? "none" : string.Join(", ", wf.Parameters.Select(x => x.Name)))}.", "parameters");
 
-        var client = new KfpClient(baseUri, Environment.GetEnvironmentVariable(TokenVariable));
+        var client = new KfpClient(baseUri, options.KfpToken ?? Environment.GetEnvironmentVariable(TokenVariable));
         try
         {
             var name = document.Name + "-" + wf.Hash.Substring("sha256:".Length, 12);
@@ -79,7 +79,7 @@ public sealed class KfpJobTarget : IJobTarget
             }
             var runName = string.IsNullOrEmpty(spec.Name) ? wf.Name : spec.Name;
             var runId = client.CreateRun(runName, pipelineId, versionId, parameters);
-            return new KfpJobHandle(spec, client, runId, wf.Name, _pollInterval);
+            return new KfpJobHandle(spec, client, runId, wf.Name, options.KfpPollInterval ?? _pollInterval);
         }
         catch
         {

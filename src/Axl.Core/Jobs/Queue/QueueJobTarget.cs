@@ -72,7 +72,7 @@ public sealed class QueueJobTarget : IJobTarget
 
     private static string RedisOf(JobSubmitOptions options) =>
         options.QueueEndpoint ?? Environment.GetEnvironmentVariable("AXL_REDIS")
-        ?? throw new AxlJobSpecException("The Queue target needs the Redis server of the queue. Fix: give -QueueEndpoint host:port to Submit-AxlJob, or set $env:AXL_REDIS.", "target");
+        ?? throw new AxlJobSpecException("The Queue target needs the Redis server of the queue. Fix: give -QueueEndpoint host:port to Submit-AxlJob (or -Option @{ Queue = @{ Endpoint = ... } }), or set $env:AXL_REDIS.", "target");
 }
 
 /// <summary>A job handed to an AGQ server: the id it gave, the plan, the server and the verb used.</summary>

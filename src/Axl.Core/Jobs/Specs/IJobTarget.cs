@@ -21,6 +21,10 @@ public sealed record JobSubmitOptions
     public Argo.ArgoSubmitOptions? Argo { get; init; }
     /// <summary>Kfp target: the base URL of the KFP API (http://host:port, the ml-pipeline service or the UI's proxy); default $AXL_KFP_ENDPOINT.</summary>
     public string? KfpEndpoint { get; init; }
+    /// <summary>Kfp target: the bearer token of a multi-user installation; default $AXL_KFP_TOKEN.</summary>
+    public string? KfpToken { get; init; }
+    /// <summary>Kfp target: how often the run's state is read; default the target's (5 s).</summary>
+    public TimeSpan? KfpPollInterval { get; init; }
     /// <summary>Local target: the preferences the steps start with (the `axl` process gets --verbose/--debug from them).</summary>
     public StepPreferences StepPreferences { get; init; } = StepPreferences.Default;
     /// <summary>
