@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Management.Automation;
 using Axl.IO;
 using Axl.Runtime;
@@ -15,6 +16,7 @@ public sealed class GetAxlArtifactCommand : PSCmdlet
     /// <summary>The step(s) whose output to load; all succeeded steps when omitted. Wildcards select among the succeeded steps.</summary>
     [Parameter(Position = 1)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(StepNameCompleter))]
     public string[]? Step { get; set; }
 
     /// <summary>Output the artifact file path instead of loading it.</summary>

@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Management.Automation;
 using Axl.Runtime;
 
@@ -12,11 +13,13 @@ public sealed class GetAxlRunCommand : PSCmdlet
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(WorkflowNameCompleter))]
     public string[]? Workflow { get; set; }
 
     /// <summary>The run id(s); wildcards allowed.</summary>
     [Parameter(Position = 1)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(RunIdCompleter))]
     public string[]? RunId { get; set; }
     [Parameter] public string? RunRoot { get; set; }
     /// <summary>Only the newest N runs.</summary>

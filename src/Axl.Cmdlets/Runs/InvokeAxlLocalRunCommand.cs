@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Collections;
 using System.Collections.Concurrent;
 using System.Management.Automation;
@@ -14,12 +15,12 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
 {
     private readonly CancellationTokenSource _cancel = new();
 
-    [Parameter] [Alias("Params")] public Hashtable? Parameters { get; set; }
+    [Parameter] [Alias("Params")] [ArgumentCompleter(typeof(WorkflowParameterCompleter))] public Hashtable? Parameters { get; set; }
     [Parameter] public string? ParametersFile { get; set; }
     [Parameter] [ValidateRange(1, 1024)] public int ThrottleLimit { get; set; } = Environment.ProcessorCount;
     [Parameter] public string? RunRoot { get; set; }
     [Parameter] public string? RunId { get; set; }
-    [Parameter] public string? Resume { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(RunIdCompleter))] public string? Resume { get; set; }
     [Parameter] public SwitchParameter Cache { get; set; }
     [Parameter] public SwitchParameter IsolateSteps { get; set; }
     [Parameter] public TimeSpan? RetryBackoff { get; set; }
