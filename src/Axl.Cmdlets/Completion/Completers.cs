@@ -58,6 +58,9 @@ public sealed class RunIdCompleter : IArgumentCompleter
             var (typed, quote) = Completions.Unquote(wordToComplete);
             var at = AtHand.Of(commandAst, fakeBoundParameters, parameterName);
             var workflows = at.AllWorkflowNames();
+            // A workflow file whose workflows cannot be read (missing, or named at run time) leaves nothing to offer:
+            // another workflow's run would not resume.
+            if (workflows.Count == 0 && at.Files.Count > 0) return Array.Empty<CompletionResult>();
             var runs = RunStore.List(at.RunRoot(), new NameFilter(workflows.Count > 0 ? workflows : null), NameFilter.Of(typed.Length == 0 ? null : typed.TrimEnd('*') + "*"));
             return runs.Take(Most).Select(RunStore.WithLiveStatus).Select(r => Completions.Result(r.RunId, quote, ToolTip(r)));
         });
