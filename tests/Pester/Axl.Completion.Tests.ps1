@@ -133,6 +133,18 @@ Describe 'Tab completion of step names' {
     }
 }
 
+Describe 'The step completer with a workflow at hand' {
+    # No cmdlet takes -Step beside -Path or -Workflow yet; the completer is ready for one: called here as the engine
+    # calls it, with the parameters bound so far.
+    It 'offers the steps of the workflow file (-Path) or AxlWorkflow (-Workflow) bound before it' {
+        $completer = [Axl.Cmdlets.Completion.StepNameCompleter]::new()
+        $ast = [System.Management.Automation.Language.Parser]::ParseInput('X -Step ', [ref] $null, [ref] $null).EndBlock.Statements[0].PipelineElements[0]
+        $completer.CompleteArgument('X', 'Step', '', $ast, @{ Path = './etl-daily.axl.ps1' }).CompletionText | Should -Be @('extract', 'load')
+        $completer.CompleteArgument('X', 'Step', 'e', $ast, @{ Path = './etl-daily.axl.ps1' }).CompletionText | Should -Be @('extract')
+        $completer.CompleteArgument('X', 'Step', '', $ast, @{ Workflow = (Get-AxlWorkflow ./train.axl.ps1) }).CompletionText | Should -Be @('fit')
+    }
+}
+
 Describe 'Tab completion of IO handler names' {
     It 'offers the built-in handlers wherever a handler is named' {
         $builtIn = @('arrow', 'bytes', 'clixml', 'csv', 'json', 'parquet', 'text')
@@ -233,6 +245,8 @@ Describe 'Tab completion of job and experiment names' {
         (Complete 'Get-AxlJob n').CompletionText | Should -Be @("'nightly train'")
         (Complete 'Get-AxlJob t')[0].ToolTip | Should -BeLike "job $($jobs[1].Id) 'train-1': Completed*"
         (Complete 'Get-AxlJob -Id ').CompletionText | Should -Be @([string]$jobs[0].Id, [string]$jobs[1].Id)
+        # Stop-Job, Remove-Job and Receive-Job -Name complete them too (PowerShell's own job name completion).
+        (Complete 'Stop-Job -Name n').CompletionText | Should -Be @("'nightly train'")
     }
 
     It 'Get-AxlExperiment and Stop-AxlExperiment complete the experiments under the run root' {
