@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Collections;
 using System.Management.Automation;
 using Axl.Dsl;
@@ -17,8 +18,8 @@ public sealed class AddAxlStepCommand : PSCmdlet
     [Parameter(Position = 1)]
     public ScriptBlock? ScriptBlock { get; set; }
 
-    [Parameter] public string? IoHandler { get; set; }
-    [Parameter] public object? InputMode { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(IoHandlerNameCompleter))] public string? IoHandler { get; set; }
+    [Parameter] [ValidateInputMode] [ArgumentCompleter(typeof(InputModeCompleter))] public object? InputMode { get; set; }
     [Parameter] public string? Cpu { get; set; }
     [Parameter] public string? CpuLimit { get; set; }
     [Parameter] public string? Memory { get; set; }

@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Collections;
 using System.Management.Automation;
 using Axl.Dsl;
@@ -19,11 +20,11 @@ public sealed class NewAxlWorkflowCommand : PSCmdlet
     public ScriptBlock Definition { get; set; } = null!;
 
     [Parameter] public string? Image { get; set; }
-    [Parameter] public string? IoHandler { get; set; }
-    [Parameter] public string? InputMode { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(IoHandlerNameCompleter))] public string? IoHandler { get; set; }
+    [Parameter] [ValidateSet(nameof(Model.InputMode.Object), nameof(Model.InputMode.Path))] public string? InputMode { get; set; }
     [Parameter] public string? ServiceAccount { get; set; }
     [Parameter] public string? ArtifactStore { get; set; }
-    [Parameter] public string? CodeDelivery { get; set; }
+    [Parameter] [ValidateSet(nameof(Model.CodeDelivery.Image), nameof(Model.CodeDelivery.Artifact))] public string? CodeDelivery { get; set; }
     [Parameter] public string? Lockfile { get; set; }
     [Parameter] public string? RequirementsFile { get; set; }
     [Parameter] public string[]? Requirements { get; set; }

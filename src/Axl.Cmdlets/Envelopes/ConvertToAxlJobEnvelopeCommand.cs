@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Collections;
 using System.Management.Automation;
 using Axl.Cmdlets.Workflows;
@@ -14,7 +15,7 @@ namespace Axl.Cmdlets.Envelopes;
 public sealed class ConvertToAxlJobEnvelopeCommand : WorkflowInputCmdlet
 {
     /// <summary>Values of workflow parameters placed in the arguments (defaults apply to the rest).</summary>
-    [Parameter] public Hashtable? Parameters { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(WorkflowParameterCompleter))] public Hashtable? Parameters { get; set; }
 
     /// <summary>The job id to use instead of a new uuid (one workflow at a time).</summary>
     [Parameter] public string? JobId { get; set; }

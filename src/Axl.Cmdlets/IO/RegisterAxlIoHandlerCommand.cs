@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Management.Automation;
 using Axl.IO;
 
@@ -66,6 +67,7 @@ public sealed class GetAxlIoHandlerCommand : PSCmdlet
 {
     [Parameter(Position = 0)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(IoHandlerNameCompleter))]
     public string[]? Name { get; set; }
 
     protected override void ProcessRecord()

@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Management.Automation;
 using Axl.Cmdlets.Workflows;
 using Axl.Jobs;
@@ -90,7 +91,7 @@ public sealed class GetAxlExperimentCommand : PSCmdlet
 {
     private readonly CancellationTokenSource _cancel = new();
 
-    [Parameter(Position = 0)] [SupportsWildcards] public string[]? Name { get; set; }
+    [Parameter(Position = 0)] [SupportsWildcards] [ArgumentCompleter(typeof(ExperimentNameCompleter))] public string[]? Name { get; set; }
     [Parameter] public string? RunRoot { get; set; }
     /// <summary>Outputs one report row per job instead of the experiment.</summary>
     [Parameter] public SwitchParameter Report { get; set; }
@@ -129,7 +130,7 @@ public sealed class GetAxlExperimentCommand : PSCmdlet
 [OutputType(typeof(AxlExperiment))]
 public sealed class StopAxlExperimentCommand : PSCmdlet
 {
-    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Name")] [SupportsWildcards] public string[] Name { get; set; } = Array.Empty<string>();
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = "Name")] [SupportsWildcards] [ArgumentCompleter(typeof(ExperimentNameCompleter))] public string[] Name { get; set; } = Array.Empty<string>();
     /// <summary>Where the experiments are kept; binds the RunRoot of an experiment piped in.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = "Name")] public string? RunRoot { get; set; }
     [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = "Experiment")] public AxlExperiment[] Experiment { get; set; } = Array.Empty<AxlExperiment>();

@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Collections;
 using System.Management.Automation;
 using Axl.Jobs;
@@ -22,12 +23,12 @@ public sealed class NewAxlJobSpecCommand : PSCmdlet
     public AxlWorkflow? Workflow { get; set; }
 
     [Parameter(ParameterSetName = ByFields)] public string? WorkflowPath { get; set; }
-    [Parameter(ParameterSetName = ByFields)] public string? WorkflowName { get; set; }
+    [Parameter(ParameterSetName = ByFields)] [ArgumentCompleter(typeof(WorkflowNameCompleter))] public string? WorkflowName { get; set; }
 
     [Parameter(Mandatory = true, ParameterSetName = ByFile)] public string? Path { get; set; }
 
-    [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] public Hashtable? Parameters { get; set; }
-    [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] public Hashtable? Overrides { get; set; }
+    [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] [ArgumentCompleter(typeof(WorkflowParameterCompleter))] public Hashtable? Parameters { get; set; }
+    [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] [ArgumentCompleter(typeof(WorkflowParameterCompleter))] public Hashtable? Overrides { get; set; }
     // A string, not the Core enum: a value-type field of a Core type would load Axl.Core before the module's resolver is in place.
     [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] [ValidateSet("Local", "Argo", "Queue", "Kfp")] public string Target { get; set; } = "Local";
     [Parameter(ParameterSetName = ByFields)] [Parameter(ParameterSetName = ByWorkflow)] public string? Cpu { get; set; }

@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Collections;
 using System.Management.Automation;
 using Axl.Cmdlets.Runs;
@@ -40,8 +41,8 @@ public sealed class SubmitAxlJobCommand : PSCmdlet
 
     /// <summary>Name of the job (default: the spec's name, or the workflow's).</summary>
     [Parameter] public string? Name { get; set; }
-    [Parameter] public Hashtable? Parameters { get; set; }
-    [Parameter] public Hashtable? Overrides { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(WorkflowParameterCompleter))] public Hashtable? Parameters { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(WorkflowParameterCompleter))] public Hashtable? Overrides { get; set; }
     /// <summary>A string, not the Core enum (see New-AxlJobSpec): overrides the target of the specs.</summary>
     [Parameter] [ValidateSet("Local", "Argo", "Queue", "Kfp")] public string? Target { get; set; }
     [Parameter] public string? RunRoot { get; set; }
@@ -348,9 +349,11 @@ public sealed class GetAxlJobCommand : PSCmdlet
 {
     [Parameter(Position = 0, ParameterSetName = "Name")]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(JobNameCompleter))]
     public string[]? Name { get; set; }
 
     [Parameter(Mandatory = true, ParameterSetName = "Id")]
+    [ArgumentCompleter(typeof(JobNameCompleter))]
     public int[] Id { get; set; } = Array.Empty<int>();
 
     [Parameter] public JobState? State { get; set; }

@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Management.Automation;
 using System.Reflection;
 using Axl.IO;
@@ -26,10 +27,12 @@ public sealed class GetAxlArtifactCommand : PSCmdlet
 
     /// <summary>The id of the run (no wildcards); binds the RunId of a job, job result or run piped in.</summary>
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    [ArgumentCompleter(typeof(RunIdCompleter))]
     public string RunId { get; set; } = "";
 
     /// <summary>The run's workflow (narrows the look-up; needed only when two workflows have runs of that id).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = IdSet)]
+    [ArgumentCompleter(typeof(WorkflowNameCompleter))]
     public string? Workflow { get; set; }
 
     /// <summary>Where the run is kept (default $env:AXL_RUN_ROOT, else .axl/runs here).</summary>
@@ -40,6 +43,7 @@ public sealed class GetAxlArtifactCommand : PSCmdlet
     [Parameter(Position = 1, ParameterSetName = RunSet)]
     [Parameter(Position = 0, ParameterSetName = IdSet)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(StepNameCompleter))]
     public string[]? Step { get; set; }
 
     /// <summary>Output the artifact file path instead of loading it.</summary>

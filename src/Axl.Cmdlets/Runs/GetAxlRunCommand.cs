@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Management.Automation;
 using Axl.Runtime;
 
@@ -16,12 +17,14 @@ public sealed class GetAxlRunCommand : PSCmdlet
     [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("Workflows", "Name")]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(WorkflowNameCompleter))]
     public string[]? Workflow { get; set; }
 
     /// <summary>The run id(s); wildcards allowed. Binds the RunId of a run, job or job result piped in ($run | Get-AxlRun gives that run again), or an experiment's RunIds.</summary>
     [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
     [Alias("RunIds")]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(RunIdCompleter))]
     public string[]? RunId { get; set; }
 
     /// <summary>Where the runs are kept (default $env:AXL_RUN_ROOT, else .axl/runs here); binds the RunRoot of what is piped in.</summary>

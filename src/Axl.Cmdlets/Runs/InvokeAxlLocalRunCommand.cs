@@ -1,3 +1,4 @@
+using Axl.Cmdlets.Completion;
 using System.Collections;
 using System.Collections.Concurrent;
 using System.Management.Automation;
@@ -14,7 +15,7 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
 {
     private readonly CancellationTokenSource _cancel = new();
 
-    [Parameter] [Alias("Params")] public Hashtable? Parameters { get; set; }
+    [Parameter] [Alias("Params")] [ArgumentCompleter(typeof(WorkflowParameterCompleter))] public Hashtable? Parameters { get; set; }
     [Parameter] public string? ParametersFile { get; set; }
     [Parameter] [ValidateRange(1, 1024)] public int ThrottleLimit { get; set; } = Environment.ProcessorCount;
     /// <summary>Where runs are kept (default $env:AXL_RUN_ROOT, else .axl/runs here); binds the RunRoot of a run or job piped in.</summary>
@@ -33,7 +34,7 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true, ParameterSetName = LiteralSet)]
     public string? RunId { get; set; }
     /// <summary>The id of a failed, cancelled or interrupted run of this workflow to resume (its succeeded steps are reused).</summary>
-    [Parameter] public string? Resume { get; set; }
+    [Parameter] [ArgumentCompleter(typeof(RunIdCompleter))] public string? Resume { get; set; }
     /// <summary>Resumes the run piped in (Get-AxlRun ... | Invoke-AxlLocalRun -ResumeRun), or the one -RunId names, instead of starting a new run: -Resume with the run's id.</summary>
     [Parameter] public SwitchParameter ResumeRun { get; set; }
     [Parameter] public SwitchParameter Cache { get; set; }

@@ -143,6 +143,18 @@ public static class RunStore
         return s;
     }
 
+    /// <summary>The names of the workflows that have at least one run under the root, by name (none when the root is missing).</summary>
+    public static IEnumerable<string> Workflows(string runRoot)
+    {
+        if (!Directory.Exists(runRoot)) return Enumerable.Empty<string>();
+        return Directory.GetDirectories(runRoot)
+            .Where(w => !Path.GetFileName(w).StartsWith('.'))
+            .Where(w => Directory.EnumerateDirectories(w).Any(d => File.Exists(Path.Combine(d, RunFile))))
+            .Select(w => Path.GetFileName(w))
+            .OrderBy(n => n, StringComparer.OrdinalIgnoreCase)
+            .ToList();
+    }
+
     /// <summary>Runs under the root, newest first; optionally of one workflow or with one id (exact names, any case).</summary>
     public static IEnumerable<AxlRun> List(string runRoot, string? workflow = null, string? runId = null) =>
         List(runRoot,

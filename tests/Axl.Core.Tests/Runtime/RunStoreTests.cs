@@ -37,6 +37,18 @@ public sealed class RunStoreTests : IDisposable
     }
 
     [Fact]
+    public void Workflows_are_the_folders_that_hold_a_run_by_name()
+    {
+        var t = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        Save("20260101-000001-aaaaaa", t, "train");
+        Save("20260101-000002-bbbbbb", t, "Etl");
+        Directory.CreateDirectory(Path.Combine(_root, "empty"));            // no run
+        Directory.CreateDirectory(Path.Combine(_root, ".experiments", "x")); // not a workflow
+        Assert.Equal(new[] { "Etl", "train" }, RunStore.Workflows(_root));
+        Assert.Empty(RunStore.Workflows(Path.Combine(_root, "nosuch")));
+    }
+
+    [Fact]
     public void Filters_take_wildcards_and_report_the_literal_names_that_matched_no_run()
     {
         var t = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
