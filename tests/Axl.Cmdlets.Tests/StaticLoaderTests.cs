@@ -35,7 +35,7 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
             foreach ($s in $wf.Steps) {
                 $b = $s.Body
                 $null = $sb.AppendLine("step $($s.Name) at $($s.Location)")
-                if ($b) { $null = $sb.AppendLine("  body $($b.File):$($b.StartPosition.StartLineNumber):$($b.StartPosition.StartColumnNumber)-$($b.StartPosition.EndLineNumber):$($b.StartPosition.EndColumnNumber) module=$($null -ne $b.Module) sameModuleAsFirst=$([object]::ReferenceEquals($b.Module, $wf.Steps[0].Body.Module)) isFilter=$($b.IsFilter) [$b]") }
+                if ($b) { $null = $sb.AppendLine("  body $($b.File):$($b.Ast.Extent.StartLineNumber):$($b.Ast.Extent.StartColumnNumber)-$($b.Ast.Extent.EndLineNumber):$($b.Ast.Extent.EndColumnNumber) $($b.StartPosition.StartLine):$($b.StartPosition.StartColumn) module=$($null -ne $b.Module) sameModuleAsFirst=$([object]::ReferenceEquals($b.Module, $wf.Steps[0].Body.Module)) isFilter=$($b.IsFilter) [$b]") }
             }
             try {
                 $doc = [Axl.Compilers.Argo.ArgoCompiler]::Compile($wf, $null)
