@@ -133,6 +133,9 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
         new object[] { "empty name", "Step '' { 1 }", "-Name is empty" },
         new object[] { "bad int", "Step a -Retries many { 1 }", "-Retries is not an int" },
         new object[] { "bool as string", "Step a -Cpu $true { 1 }", "-Cpu is not a single string" },
+        new object[] { "number with its own text", "Step a -Memory 1GB { 1 }", "-Memory is not a literal" },
+        new object[] { "hex default", "Parameter Hex -Default 0x10", "-Default is not a literal" },
+        new object[] { "decimal timeout", "Step a -Timeout 1.50 { 1 }", "-Timeout is not a literal" },
         new object[] { "piped", "Step a { 1 } | Out-Null", "not a single Step or Parameter" },
         new object[] { "shadowed keyword", "Set-Alias Step Add-AxlParameter -Scope Script\n    Step a 1", "'Set-Alias' is not Step or Parameter" },
     };
@@ -260,7 +263,7 @@ internal static class RandomWorkflowFile
                 sb.Append("    ").Append(Pick(rnd, "Parameter", "Add-AxlParameter")).Append(' ').Append(name);
                 sb.Append(rnd.Next(4) switch
                 {
-                    0 => " -Default " + Pick(rnd, "3", "'text'", "1.5", "$true", "$null", "@('a', 'b')", "2kb", "0x10", "\"dq\"", "10d"),
+                    0 => " -Default " + Pick(rnd, "3", "'text'", "1.5", "$true", "$null", "@('a', 'b')", "2048", "-16", "\"dq\"", "0.25"),
                     1 => " " + Pick(rnd, "7", "'pos'", "-1"),
                     _ => "",
                 });
@@ -301,7 +304,7 @@ internal static class RandomWorkflowFile
                 if (rnd.Next(8) == 0) options.Add("-Gpu " + Pick(rnd, "1", "'2'", "0"));
                 if (rnd.Next(10) == 0) options.Add("-GpuResource amd.com/gpu");
                 if (rnd.Next(4) == 0) options.Add("-Retries " + Pick(rnd, "0", "2", "'3'", "-1"));
-                if (rnd.Next(4) == 0) options.Add("-Timeout " + Pick(rnd, "30", "'5m'", "90s", "'1h30m'", "'00:05:00'", "'soon'", "1.5", "-3"));
+                if (rnd.Next(4) == 0) options.Add("-Timeout " + Pick(rnd, "30", "'5m'", "90", "'1h30m'", "'00:05:00'", "'soon'", "1.5", "-3"));
                 if (rnd.Next(5) == 0) options.Add("-Env " + Pick(rnd, "@{ MODE = 'fast'; LEVEL = 2 }", "@{ 'bad-name' = 1 }", "@{}", "@{ A = $true; B = $null; C = 1.25 }"));
                 if (steps.Count > 0 && rnd.Next(6) == 0) options.Add("-When " + Pick(rnd, $"'{steps[^1]} -gt 0'", "'nosuch -eq 1'", "'((('", parameters.Count > 0 ? $"'${parameters[0]} -eq 3'" : "'1 -eq 1'"));
                 if (rnd.Next(8) == 0) options.Add("-Packages " + Pick(rnd, "'numpy'", "'a==1', 'b'", "@('c')"));

@@ -277,7 +277,16 @@ public static class StaticWorkflowReader
         switch (ast)
         {
             case StringConstantExpressionAst s: value = s.Value; return true;
-            case ConstantExpressionAst c: value = c.Value; return true;
+            case ConstantExpressionAst c:
+                // A number the engine passes with its own text ('1GB', '0x10', '1.50'), which a string parameter or a
+                // message shows instead of the value: only numbers written as their value reads are taken here.
+                if (c.Value is not (int or long or double or decimal or short or byte) ||
+                    c.Extent.Text == (string)LanguagePrimitives.ConvertTo(c.Value, typeof(string), CultureInfo.InvariantCulture))
+                {
+                    value = c.Value;
+                    return true;
+                }
+                return false;
             case VariableExpressionAst v when !v.Splatted && v.VariablePath.IsUnqualified:
                 switch (v.VariablePath.UserPath.ToLowerInvariant())
                 {
