@@ -28,6 +28,12 @@ public sealed class AxlLoadException : Exception
 /// the module and see all of it when they run, in every host. The caller's variables, functions and modules are not
 /// changed (even <c>$global:</c> writes stay in the module's own global scope), and its location is restored.
 /// </para>
+/// <para>
+/// The file's top level always runs; an <c>AxlWorkflow</c> block of static <c>Step</c> and <c>Parameter</c> commands is
+/// read from its AST by the keyword (<see cref="StaticWorkflowReader"/>) instead of run one command at a time, with the
+/// same result. <see cref="ModeVariable"/> (AXL_LOADER) chooses: auto (the default), execute (run every block) or
+/// static (a block that must run is an error saying why).
+/// </para>
 /// </summary>
 public static class WorkflowLoader
 {
