@@ -296,7 +296,7 @@ internal static class RandomWorkflowFile
                     if (steps.Count > 0 && rnd.Next(3) == 0) options.Add("-Stdin " + steps[rnd.Next(steps.Count)]);
                 }
                 if (rnd.Next(4) == 0) options.Add("-IoHandler " + Pick(rnd, "json", "text", "clixml", "csv", "'bogus'"));
-                if (!isCommand && rnd.Next(5) == 0) options.Add("-InputMode " + Pick(rnd, "path", "object", "'sideways'", ups.Count > 0 ? $"@{{ '{ups[0]}' = 'path' }}" : "@{ nope = 'path' }"));
+                if (!isCommand && rnd.Next(5) == 0) options.Add("-InputMode " + Pick(rnd, "path", "object", "'sideways'", ModeTable(rnd, ups), ModeTable(rnd, ups)));
                 if (rnd.Next(4) == 0) options.Add("-Cpu " + Pick(rnd, "1", "'500m'", "0.5", "2"));
                 if (rnd.Next(6) == 0) options.Add("-CpuLimit " + Pick(rnd, "2", "'1500m'"));
                 if (rnd.Next(4) == 0) options.Add("-Memory " + Pick(rnd, "1Gi", "'256Mi'", "'lots'"));
@@ -311,7 +311,7 @@ internal static class RandomWorkflowFile
                 if (rnd.Next(8) == 0) options.Add("-Modules " + Pick(rnd, "'Pester'", "'Pester@5.5.0', 'PSScriptAnalyzer'", "@{ ModuleName = 'X'; RequiredVersion = '1.0' }", "'bad@@'"));
                 if (rnd.Next(8) == 0) options.Add("-Image 'img:" + rnd.Next(3) + "'");
                 if (ups.Count > 0 && rnd.Next(3) == 0) options.Add("-DependsOn " + string.Join(", ", ups.Select(u => Pick(rnd, u, $"'{u}'"))));
-                if (rnd.Next(20) == 0) options.Add("-DependsOn ghost");
+                if (rnd.Next(20) == 0 && !options.Any(o => o.StartsWith("-DependsOn", StringComparison.Ordinal))) options.Add("-DependsOn ghost");
                 if (rnd.Next(8) == 0) options.Add("-OutputType " + Pick(rnd, "int", "'string'", "System.Double"));
                 if (rnd.Next(5) == 0) options.Add("-Description " + Pick(rnd, "'does things'", "\"with `\"quotes`\"\"", "'multi\nline'"));
                 Shuffle(rnd, options);
@@ -347,6 +347,15 @@ internal static class RandomWorkflowFile
             sb.Append("}\n\n");
         }
         return (sb.ToString(), blocks);
+    }
+
+    /// <summary>A hashtable of input modes: several keys (so their order shows), some not parameters, some modes wrong.</summary>
+    private static string ModeTable(Random rnd, List<string> ups)
+    {
+        var keys = ups.Concat(new[] { "nope", "Other", "zz" }.Where(_ => rnd.Next(2) == 0)).ToList();
+        if (keys.Count == 0) keys.Add("nope");
+        Shuffle(rnd, keys);
+        return "@{ " + string.Join("; ", keys.Select(k => $"'{k}' = " + Pick(rnd, "'path'", "'object'", "'Path'", "'sideways'"))) + " }";
     }
 
     private static string Var(string step) => step.Contains('-') ? "{" + step + "}" : step;

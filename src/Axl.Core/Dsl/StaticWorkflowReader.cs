@@ -317,7 +317,7 @@ public static class StaticWorkflowReader
             }
             case HashtableAst h:
             {
-                var table = new Hashtable(h.KeyValuePairs.Count, StringComparer.CurrentCultureIgnoreCase);
+                var table = new Hashtable(h.KeyValuePairs.Count, StringComparer.OrdinalIgnoreCase); // as the engine makes a hashtable literal
                 foreach (var kv in h.KeyValuePairs)
                 {
                     if (kv.Item1 is not StringConstantExpressionAst key || table.ContainsKey(key.Value)) return false;
