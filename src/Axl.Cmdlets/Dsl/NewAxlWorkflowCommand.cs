@@ -45,6 +45,11 @@ public sealed class NewAxlWorkflowCommand : PSCmdlet
             ArtifactStore = ArtifactStore, CodeDelivery = CodeDelivery, Lockfile = Lockfile,
             RequirementsFile = RequirementsFile, Requirements = Requirements, Modules = Modules, Description = Description, Labels = Labels,
         }, location);
+        if (ReadStatically(builder))
+        {
+            WriteObject(builder.Build());
+            return;
+        }
         using (DslScope.Push(builder))
         {
             try
@@ -60,6 +65,44 @@ public sealed class NewAxlWorkflowCommand : PSCmdlet
             }
         }
         WriteObject(builder.Build());
+    }
+
+    /// <summary>
+    /// The loader's fast path (see <see cref="StaticWorkflowReader"/>): in a file being loaded, a block of static Step and
+    /// Parameter commands is read from its syntax tree instead of run. False when the block must run (not in a load,
+    /// AXL_LOADER=execute, no module to bind the bodies to, or something dynamic in it).
+    /// </summary>
+    private bool ReadStatically(WorkflowBuilder builder)
+    {
+        if (WorkflowLoader.CurrentLoad is not { } load) return false;
+        if (load.Mode == WorkflowLoaderMode.Execute || string.IsNullOrEmpty(MyInvocation.ScriptName) || Definition.Module is not { } module)
+        {
+            load.Executed(null);
+            return false;
+        }
+        var why = StaticWorkflowReader.TryRead(Definition, module, builder, Resolve);
+        if (why is null)
+        {
+            load.Static();
+            return true;
+        }
+        var what = $"workflow '{Name}' ({MyInvocation.ScriptName}:{MyInvocation.ScriptLineNumber}): {why}";
+        if (load.Mode == WorkflowLoaderMode.Static)
+            ThrowTerminatingError(AxlErrors.FromDsl(new AxlDslException("Axl.WorkflowNotStatic",
+                $"{what}. AXL_LOADER=static reads only static blocks. Fix: write the block as Step and Parameter commands with literal names and options, or unset AXL_LOADER."), Name));
+        load.Executed(what);
+        return false;
+    }
+
+    /// <summary>What a command name in the block would run: Axl's Step or Parameter cmdlet (through any alias), or something else.</summary>
+    private DslKeyword Resolve(string name)
+    {
+        var command = SessionState.InvokeCommand.GetCommand(name, CommandTypes.All);
+        for (var i = 0; command is AliasInfo alias && i < 10; i++) command = alias.ResolvedCommand ?? alias.ReferencedCommand;
+        return command is CmdletInfo cmdlet
+            ? cmdlet.ImplementingType == typeof(AddAxlStepCommand) ? DslKeyword.Step
+            : cmdlet.ImplementingType == typeof(AddAxlParameterCommand) ? DslKeyword.Parameter : DslKeyword.Other
+            : DslKeyword.Other;
     }
 
     private static AxlDslException? FindDslError(Exception? ex)

@@ -28,13 +28,39 @@ public sealed class AxlLoadException : Exception
 /// the module and see all of it when they run, in every host. The caller's variables, functions and modules are not
 /// changed (even <c>$global:</c> writes stay in the module's own global scope), and its location is restored.
 /// </para>
+/// <para>
+/// The file's top level always runs; an <c>AxlWorkflow</c> block of static <c>Step</c> and <c>Parameter</c> commands is
+/// read from its AST by the keyword (<see cref="StaticWorkflowReader"/>) instead of run one command at a time, with the
+/// same result. <see cref="ModeVariable"/> (AXL_LOADER) chooses: auto (the default), execute (run every block) or
+/// static (a block that must run is an error saying why).
+/// </para>
 /// </summary>
 public static class WorkflowLoader
 {
     private static readonly ScriptBlock Runner = ScriptBlock.Create("param($__axlPath) . $__axlPath");
 
-    public static IReadOnlyList<AxlWorkflow> Load(SessionState session, string path, string? name = null)
+    /// <summary>The environment variable that chooses the loader mode: auto (the default), execute or static.</summary>
+    public const string ModeVariable = "AXL_LOADER";
+
+    [ThreadStatic] private static WorkflowLoadReport? _current;
+
+    /// <summary>The mode AXL_LOADER asks for; Auto when it is unset or not a mode's name.</summary>
+    public static WorkflowLoaderMode ModeFromEnvironment() =>
+        Enum.TryParse<WorkflowLoaderMode>(Environment.GetEnvironmentVariable(ModeVariable), ignoreCase: true, out var m) && Enum.IsDefined(m) ? m : WorkflowLoaderMode.Auto;
+
+    /// <summary>
+    /// The load running on this thread, for the AxlWorkflow keyword: null outside a load (a block typed at a prompt or
+    /// dot-sourced by hand always runs), otherwise the mode and the record of what each block did.
+    /// </summary>
+    public static WorkflowLoadReport? CurrentLoad => _current;
+
+    public static IReadOnlyList<AxlWorkflow> Load(SessionState session, string path, string? name = null) =>
+        Load(session, path, name, ModeFromEnvironment(), out _);
+
+    /// <summary>Loads with an explicit <paramref name="mode"/> and reports which blocks were read statically and which ran (and why).</summary>
+    public static IReadOnlyList<AxlWorkflow> Load(SessionState session, string path, string? name, WorkflowLoaderMode mode, out WorkflowLoadReport report)
     {
+        report = new WorkflowLoadReport(mode);
         var full = System.IO.Path.GetFullPath(path);
         if (!System.IO.File.Exists(full))
             throw new AxlLoadException("Axl.WorkflowFileNotFound", $"Workflow file '{path}' does not exist. Fix: check the path (relative paths start from the current directory).", path, 0);
@@ -51,6 +77,8 @@ public static class WorkflowLoader
 
         var found = new List<AxlWorkflow>();
         var location = session.Path.CurrentLocation;
+        var outer = _current;
+        _current = report;
         try
         {
             // The file's own scope: a new module whose global scope is its own (writes stay in it, reads see the caller's).
@@ -70,6 +98,7 @@ public static class WorkflowLoader
         }
         finally
         {
+            _current = outer;
             // A Set-Location (or Push-Location) at the top of the file is the file's business, not the caller's.
             if (!string.Equals(session.Path.CurrentLocation.Path, location.Path, StringComparison.Ordinal))
                 session.Path.SetLocation(location.Path);
