@@ -40,8 +40,11 @@ internal abstract class TableSource
     /// <summary>How many tables took each path in this process (for tests and the bench).</summary>
     public static long Count(TablePath path) => Interlocked.Read(ref PathCounts[(int)path]);
 
-    /// <summary>Set by tests: every table takes the general path.</summary>
-    internal static bool ForceGeneralPath;
+    /// <summary>Set by tests (on their thread): every table opened on this thread takes the general path.</summary>
+    [ThreadStatic] internal static bool ForceGeneralPath;
+
+    /// <summary>The path of the last table opened on this thread (for tests).</summary>
+    [ThreadStatic] internal static TablePath? LastPath;
 
     public abstract TablePath Path { get; }
     public string[] Columns { get; protected init; } = Array.Empty<string>();
@@ -67,6 +70,7 @@ internal abstract class TableSource
         source ??= new RowsSource(RowTable.From(value));
         source.Analyze();
         Interlocked.Increment(ref PathCounts[(int)source.Path]);
+        LastPath = source.Path;
         return source;
     }
 
