@@ -96,7 +96,10 @@ internal static class PsInternals
     public static bool IsHidden(PSMemberInfo m) => Hidden!(m);
 
     /// <summary>True when rows can be built without PSObject.Properties.Add (<see cref="RowBuilder"/>).</summary>
-    public static bool CanBuildRows => NewObject is not null && AddMember is not null && SetHasInstanceMember is not null;
+    public static bool CanBuildRows => !BuildRowsThroughProperties && NewObject is not null && AddMember is not null && SetHasInstanceMember is not null;
+
+    /// <summary>Set by the bench (by reflection) to measure the former way of building rows: PSObject.Properties.Add.</summary>
+    internal static volatile bool BuildRowsThroughProperties;
 
     /// <summary>The instance members of a PSObject in order (hidden reserved members included), or null when it has none.</summary>
     public static OrderedDictionary? Members(PSObject o) => MembersOf!(o);
