@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Collections.Specialized;
 using System.Linq.Expressions;
 using System.Management.Automation;
@@ -22,6 +23,7 @@ internal static class PsInternals
     private static readonly Action<string>? SetHasInstanceMember;
     private static readonly Action<Type>? NoteTypeHasInstanceMember;
     private static readonly Func<PSMemberInfo, bool>? Hidden;
+    private static readonly Func<PSObject, Collection<string>?>? TypeNamesField;
 
     static PsInternals()
     {
@@ -41,6 +43,13 @@ internal static class PsInternals
             var assignBinder = asm.GetType("System.Management.Automation.Language.PSVariableAssignmentBinder");
             var noteType = assignBinder?.GetMethod("NoteTypeHasInstanceMemberOrTypeName", Any, new[] { typeof(Type) });
             var isHidden = typeof(PSMemberInfo).GetProperty("IsHidden", Any);
+            var typeNamesField = psObject.GetField("_typeNames", Any);
+            if (typeNamesField is not null && typeof(Collection<string>).IsAssignableFrom(typeNamesField.FieldType))
+            {
+                var p = Expression.Parameter(typeof(PSObject), "p");
+                TypeNamesField = Expression.Lambda<Func<PSObject, Collection<string>?>>(
+                    Expression.Convert(Expression.Field(p, typeNamesField), typeof(Collection<string>)), p).Compile();
+            }
             if (isHidden is null || instanceField is null || instanceProperty is null || membersField is null || membersField.FieldType != typeof(OrderedDictionary)
                 || add is null || replicate is null || ctor is null || setHas is null || noteType is null)
                 return;
@@ -91,6 +100,12 @@ internal static class PsInternals
 
     /// <summary>True when note properties can be read by index (<see cref="Members"/>).</summary>
     public static bool CanReadMembers => MembersOf is not null && Hidden is not null;
+
+    /// <summary>
+    /// The type names an object carries of its own, or null when it has the default ones of its base type (reading
+    /// PSObject.TypeNames would make and store them for each object: a weak-table entry per row).
+    /// </summary>
+    public static Collection<string>? OwnTypeNames(PSObject o) => TypeNamesField is { } f ? f(o) : o.TypeNames;
 
     /// <summary>PSMemberInfo.IsHidden (reserved member sets such as psobject, added to an object once they are used).</summary>
     public static bool IsHidden(PSMemberInfo m) => Hidden!(m);

@@ -215,7 +215,10 @@ internal sealed class PSCustomObjectSource : TableSource
             if (names is null || names.Length == 0) return null;
         }
         if (names is null) return null;
+        // Type names decide which types.ps1xml members a row has: each distinct list is checked once against what
+        // PSObject.Properties resolves (rows with their base type's default names, the usual case, share one check).
         var validatedTypeNames = new List<string[]>();
+        var defaultValidated = false;
         object? lastTypeNames = null;
         for (var r = 0; r < rows.Count; r++)
         {
@@ -223,15 +226,18 @@ internal sealed class PSCustomObjectSource : TableSource
             if (item is null) continue;
             if (!PsValues.IsPropertyBag(item, out var row)) return null;
             if (!Matches(row, names)) return null;
-            var typeNames = row.TypeNames;
-            if (ReferenceEquals(typeNames, lastTypeNames)) continue;
-            lastTypeNames = typeNames;
-            if (validatedTypeNames.Any(v => v.SequenceEqual(typeNames))) continue;
+            var own = PsInternals.OwnTypeNames(row);
+            if (own is null ? defaultValidated : ReferenceEquals(own, lastTypeNames)) continue;
+            if (own is not null)
+            {
+                lastTypeNames = own;
+                if (validatedTypeNames.Any(v => v.SequenceEqual(own))) continue;
+            }
             // What the general path would see: every property PowerShell resolves for this row.
-            var resolved = row.Properties.Select(p => p.Name).ToArray();
-            if (!resolved.SequenceEqual(names, StringComparer.OrdinalIgnoreCase)) return null;
-            if (row.Properties.Any(p => p is not PSNoteProperty)) return null;
-            validatedTypeNames.Add(typeNames.ToArray());
+            var resolved = row.Properties.ToArray();
+            if (!resolved.Select(p => p.Name).SequenceEqual(names, StringComparer.OrdinalIgnoreCase) || resolved.Any(p => p is not PSNoteProperty)) return null;
+            if (own is null) defaultValidated = true;
+            else validatedTypeNames.Add(own.ToArray());
         }
         return new PSCustomObjectSource(rows, names);
     }

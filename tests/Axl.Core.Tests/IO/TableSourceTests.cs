@@ -100,6 +100,14 @@ public class TableSourceTests
     }
 
     [Theory, MemberData(nameof(TableHandlers))]
+    public void Rows_with_type_names_of_their_own_take_the_fast_path(string handler)
+    {
+        var rows = RandomRows(12, 80, nullRows: false);
+        for (var i = 0; i < rows.Length; i += 3) ((PSObject)rows[i]!).TypeNames.Insert(0, i % 2 == 0 ? "My.Row" : "My.Other");
+        AssertSameAsGeneral(handler, rows, TablePath.PSCustomObjects);
+    }
+
+    [Theory, MemberData(nameof(TableHandlers))]
     public void Rows_of_another_shape_fall_back_to_the_general_path(string handler)
     {
         var reordered = RandomRows(3, 50, nullRows: false);
