@@ -25,7 +25,7 @@ class Reading {
     [datetime] $At
     Reading([long] $id) {
         $this.Id = $id; $this.Value = $id / 4; $this.Name = "r$id"
-        $this.At = [datetime]::new(2024, 1, 1, 0, 0, 0, 'Utc').AddMinutes($id)
+        $this.At = [datetime]::SpecifyKind([datetime]'2024-01-01', 'Utc').AddMinutes($id)
     }
 }
 
@@ -33,7 +33,7 @@ AxlWorkflow tables {
     Step rows -IoHandler parquet {
         foreach ($i in 1..20000) {
             [pscustomobject]@{ Id = [long]$i; Score = $i * 0.5; Name = if ($i % 10) { "n$i" } else { $null }; Active = $i % 2 -eq 0
-                               When = [datetime]::new(2024, 1, 1, 0, 0, 0, 'Utc').AddSeconds($i) }
+                               When = [datetime]::SpecifyKind([datetime]'2024-01-01', 'Utc').AddSeconds($i) }
         }
     }
     Step readings -IoHandler arrow { foreach ($i in 1..5000) { [Reading]::new($i) } }
@@ -75,7 +75,7 @@ Describe 'table artifacts through the typed paths' {
         $rows[0].Score | Should -Be 0.5
         $rows[9].Name | Should -BeNullOrEmpty
         $rows[1].Active | Should -BeTrue
-        $rows[0].When | Should -Be ([datetime]::new(2024, 1, 1, 0, 0, 1, 'Utc'))
+        $rows[0].When | Should -Be ([datetime]::SpecifyKind([datetime]'2024-01-01 00:00:01', 'Utc'))
         $rows[0].When.Kind | Should -Be 'Utc'
         ($rows[0].psobject.Properties.Name -join ',') | Should -Be 'Id,Score,Name,Active,When'
         $rows[0] | Add-Member -NotePropertyName Extra -NotePropertyValue 1 -PassThru | Select-Object -ExpandProperty Extra | Should -Be 1
