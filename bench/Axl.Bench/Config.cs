@@ -36,6 +36,8 @@ public sealed class BenchConfig
     public string? Out { get; private set; }
     public string Work { get; private set; } = Path.Combine(Path.GetTempPath(), "axl-bench-" + Guid.NewGuid().ToString("N")[..8]);
     public HashSet<string> Only { get; } = new(StringComparer.OrdinalIgnoreCase);
+    /// <summary>Rows of the tables section (typed and PSCustomObject inputs of the table handlers).</summary>
+    public int TableRows { get; private set; } = 1_000_000;
 
     public bool Includes(string section) => Only.Count == 0 || Only.Contains(section);
 
@@ -46,7 +48,8 @@ public sealed class BenchConfig
           --quick               small sizes for a smoke run (scale 100 and 1000 steps with 2 rounds; 200 steps, 20 isolated,
                                 10 MB table, 1 run)
           --out FILE            also write the results as markdown to FILE
-          --only SECTION        startup, scale, dispatch, profile or handlers (repeatable); default all
+          --only SECTION        startup, scale, dispatch, profile, handlers or tables (repeatable); default all
+          --table-rows N        rows of the tables section (1,000,000 x 5 columns; default 1000000, 100000 with --quick)
           --startup-runs N      rounds of the startup section, median reported (default 10; 3 with --quick)
           --axl-cli DIR         the axl build the startup section measures (axl.dll in DIR); --axl-cli-label NAME names it
           --before-cli DIR      another axl build measured in the same rounds (repeatable); --before-cli-label NAME after it names it
@@ -78,6 +81,7 @@ public sealed class BenchConfig
             c.Runs = 1;
             c.TableBytes = 10_000_000;
             c.HandlerBudgetSeconds = 20;
+            c.TableRows = 100_000;
             c.ScaleSizes = [100, 1000];
             c.ScaleRuns = 2;
             c.StartupRuns = 3;
@@ -91,6 +95,7 @@ public sealed class BenchConfig
                 case "--quick": break;
                 case "--out": c.Out = Path.GetFullPath(Next()); break;
                 case "--only": c.Only.Add(Next()); break;
+                case "--table-rows": c.TableRows = int.Parse(Next(), CultureInfo.InvariantCulture); break;
                 case "--steps": c.Steps = Int(); break;
                 case "--isolated-steps": c.IsolatedSteps = Int(); break;
                 case "--runs": c.Runs = Int(); break;
@@ -117,7 +122,7 @@ public sealed class BenchConfig
         if (c.Steps < 2 || c.IsolatedSteps < 2 || c.Runs < 1 || c.TableBytes < 100_000 || c.ScaleRuns < 1 || c.ScaleSizes.Length == 0 || c.ScaleSizes.Any(n => n < 3) || c.StartupRuns < 1)
             throw new ArgumentException("sizes too small: --steps and --isolated-steps at least 2, --runs and --scale-runs at least 1, --table-mb at least 0.1, --scale-sizes at least 3 each, --startup-runs at least 1");
         foreach (var s in c.Only)
-            if (s is not ("startup" or "scale" or "dispatch" or "profile" or "handlers")) throw new ArgumentException($"unknown section '{s}' (startup, scale, dispatch, profile, handlers)");
+            if (s is not ("startup" or "scale" or "dispatch" or "profile" or "handlers" or "tables")) throw new ArgumentException($"unknown section '{s}' (startup, scale, dispatch, profile, handlers, tables)");
         return c;
     }
 }

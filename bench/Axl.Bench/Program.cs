@@ -40,6 +40,7 @@ try
     }
     if (cfg.Includes("profile")) new ProfileBench(cfg, report, dispatch?.Results).Run();
     if (cfg.Includes("handlers")) new HandlerBench(cfg, report).Run();
+    if (cfg.Includes("tables")) new TableBench(cfg, report).Run();
     MachineSection(report);
 }
 finally

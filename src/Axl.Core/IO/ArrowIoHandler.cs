@@ -20,10 +20,9 @@ public sealed class ArrowIoHandler : IAxlIoHandler
 
     public void Write(object? value, Stream destination)
     {
-        var table = RowTable.From(value);
-        var kinds = ColumnTyping.Infer(table);
+        var table = TableSource.Open(value);
+        var kinds = table.Kinds;
         var types = new IArrowType[kinds.Length];
-        var strings = new string?[kinds.Length][];
         var builder = new Schema.Builder();
         for (var c = 0; c < kinds.Length; c++)
         {
@@ -32,38 +31,40 @@ public sealed class ArrowIoHandler : IAxlIoHandler
                 ColumnKind.Long => Int64Type.Default,
                 ColumnKind.Double => DoubleType.Default,
                 ColumnKind.Bool => BooleanType.Default,
-                ColumnKind.DateTime => new TimestampType(ParquetIoHandler.FitsNanoseconds(table, c) ? TimeUnit.Nanosecond : TimeUnit.Microsecond, "UTC"),
+                ColumnKind.DateTime => new TimestampType(table.Nanos[c] ? TimeUnit.Nanosecond : TimeUnit.Microsecond, "UTC"),
                 _ => StringType.Default,
             };
-            if (kinds[c] == ColumnKind.String)
-            {
-                var s = strings[c] = new string?[table.Rows.Count];
-                for (var r = 0; r < s.Length; r++) s[r] = ColumnTyping.ToStr(table.Cell(r, c));
-            }
             var type = types[c];
             builder.Field(f => f.Name(table.Columns[c]).DataType(type).Nullable(true));
         }
         var schema = builder.Build();
-        var rowCount = kinds.Length == 0 ? 0 : table.Rows.Count;
+        var rowCount = kinds.Length == 0 ? 0 : table.RowCount;
 
         using var writer = new ArrowFileWriter(destination, schema, leaveOpen: true);
         writer.WriteStart();
+        // Buffers of one batch: the text of the string columns (to cut the batch), one typed column at a time.
+        var size = Math.Min(ColumnTyping.RowsPerGroup, rowCount);
+        var strings = new string?[kinds.Length][];
+        for (var c = 0; c < kinds.Length; c++) if (kinds[c] == ColumnKind.String) strings[c] = new string?[size];
+        var buffers = new Buffers(size);
         var start = 0;
         while (start < rowCount)
         {
             // Batch boundary: at most RowsPerGroup rows, and string data well under the 2 GB of 32-bit offsets.
+            var max = Math.Min(ColumnTyping.RowsPerGroup, rowCount - start);
+            for (var c = 0; c < kinds.Length; c++) if (strings[c] is { } s) table.FillString(c, start, s.AsSpan(0, max));
             var end = start;
             long chars = 0;
-            while (end < rowCount && end - start < ColumnTyping.RowsPerGroup)
+            while (end - start < max)
             {
                 long rowChars = 0;
-                foreach (var s in strings) if (s?[end] is { } v) rowChars += v.Length;
+                foreach (var s in strings) if (s?[end - start] is { } v) rowChars += v.Length;
                 if (end > start && chars + rowChars > MaxStringCharsPerBatch) break;
                 chars += rowChars;
                 end++;
             }
             var arrays = new IArrowArray[kinds.Length];
-            for (var c = 0; c < kinds.Length; c++) arrays[c] = BuildArray(table, c, kinds[c], types[c], strings[c], start, end);
+            for (var c = 0; c < kinds.Length; c++) arrays[c] = BuildArray(table, c, kinds[c], types[c], strings[c], buffers, start, end);
             using var batch = new RecordBatch(schema, arrays, end - start);
             writer.WriteRecordBatch(batch);
             start = end;
@@ -72,42 +73,59 @@ public sealed class ArrowIoHandler : IAxlIoHandler
         destination.Flush();
     }
 
-    private static IArrowArray BuildArray(RowTable table, int c, ColumnKind kind, IArrowType type, string?[]? strings, int start, int end)
+    private sealed class Buffers(int size)
     {
+        public long?[] Longs => _longs ??= new long?[size];
+        public double?[] Doubles => _doubles ??= new double?[size];
+        public bool?[] Bools => _bools ??= new bool?[size];
+        public DateTime?[] Dates => _dates ??= new DateTime?[size];
+        private long?[]? _longs;
+        private double?[]? _doubles;
+        private bool?[]? _bools;
+        private DateTime?[]? _dates;
+    }
+
+    private static IArrowArray BuildArray(TableSource table, int c, ColumnKind kind, IArrowType type, string?[]? strings, Buffers buffers, int start, int end)
+    {
+        var n = end - start;
         switch (kind)
         {
             case ColumnKind.Long:
             {
-                var b = new Int64Array.Builder().Reserve(end - start);
-                for (var r = start; r < end; r++) { if (table.Cell(r, c) is { } v) b.Append(ColumnTyping.ToLong(v)); else b.AppendNull(); }
+                var values = buffers.Longs.AsSpan(0, n);
+                table.FillLong(c, start, values);
+                var b = new Int64Array.Builder().Reserve(n);
+                foreach (var v in values) { if (v is { } x) b.Append(x); else b.AppendNull(); }
                 return b.Build();
             }
             case ColumnKind.Double:
             {
-                var b = new DoubleArray.Builder().Reserve(end - start);
-                for (var r = start; r < end; r++) { if (table.Cell(r, c) is { } v) b.Append(ColumnTyping.ToDouble(v)); else b.AppendNull(); }
+                var values = buffers.Doubles.AsSpan(0, n);
+                table.FillDouble(c, start, values);
+                var b = new DoubleArray.Builder().Reserve(n);
+                foreach (var v in values) { if (v is { } x) b.Append(x); else b.AppendNull(); }
                 return b.Build();
             }
             case ColumnKind.Bool:
             {
-                var b = new BooleanArray.Builder().Reserve(end - start);
-                for (var r = start; r < end; r++) { if (table.Cell(r, c) is bool v) b.Append(v); else b.AppendNull(); }
+                var values = buffers.Bools.AsSpan(0, n);
+                table.FillBool(c, start, values);
+                var b = new BooleanArray.Builder().Reserve(n);
+                foreach (var v in values) { if (v is { } x) b.Append(x); else b.AppendNull(); }
                 return b.Build();
             }
             case ColumnKind.DateTime:
             {
-                var b = new TimestampArray.Builder((TimestampType)type).Reserve(end - start);
-                for (var r = start; r < end; r++)
-                {
-                    if (table.Cell(r, c) is { } v) b.Append(new DateTimeOffset(ColumnTyping.ToUtc(v)));
-                    else b.AppendNull();
-                }
+                var values = buffers.Dates.AsSpan(0, n);
+                table.FillDate(c, start, values);
+                var b = new TimestampArray.Builder((TimestampType)type).Reserve(n);
+                foreach (var v in values) { if (v is { } x) b.Append(new DateTimeOffset(x)); else b.AppendNull(); }
                 return b.Build();
             }
             default:
             {
                 var b = new StringArray.Builder();
-                for (var r = start; r < end; r++) { if (strings![r] is { } s) b.Append(s); else b.AppendNull(); }
+                for (var r = 0; r < n; r++) { if (strings![r] is { } s) b.Append(s); else b.AppendNull(); }
                 return b.Build();
             }
         }
@@ -142,6 +160,31 @@ public sealed class ArrowIoHandler : IAxlIoHandler
         }
         return rows.ToArray();
     }
+
+    /// <summary>One value of an Arrow array, as <see cref="Read"/> gives it.</summary>
+    internal static object? Value(IArrowArray array, int i, string name) => array switch
+    {
+        TimestampArray a => a.GetTimestamp(i)?.UtcDateTime,
+        Date32Array a => a.GetDateTime(i),
+        Date64Array a => a.GetDateTime(i),
+        Int64Array a => a.GetValue(i),
+        Int32Array a => a.GetValue(i),
+        Int16Array a => a.GetValue(i),
+        Int8Array a => a.GetValue(i),
+        UInt64Array a => a.GetValue(i),
+        UInt32Array a => a.GetValue(i),
+        UInt16Array a => a.GetValue(i),
+        UInt8Array a => a.GetValue(i),
+        DoubleArray a => a.GetValue(i),
+        FloatArray a => a.GetValue(i),
+        BooleanArray a => a.GetValue(i),
+        Decimal128Array a => a.GetValue(i),
+        StringArray a => a.IsNull(i) ? null : a.GetString(i),
+        LargeStringArray a => a.IsNull(i) ? null : a.GetString(i),
+        BinaryArray a => a.IsNull(i) ? null : a.GetBytes(i).ToArray(),
+        NullArray => null,
+        _ => throw new NotSupportedException($"The arrow IO handler cannot read column '{name}' of Arrow type {array.Data.DataType.Name}."),
+    };
 
     private static object?[] Values(IArrowArray array, string name)
     {

@@ -15,35 +15,39 @@ internal static class ColumnTyping
 {
     public const int RowsPerGroup = 131_072;
 
-    public static ColumnKind[] Infer(RowTable table)
+    /// <summary>The kinds of values seen in a column so far, and the column kind they make.</summary>
+    public struct Families
     {
-        var kinds = new ColumnKind[table.Columns.Count];
-        for (var c = 0; c < kinds.Length; c++)
+        private bool _long, _double, _bool, _date, _other;
+
+        public readonly bool HasOther => _other;
+
+        public void Add(object v)
         {
-            bool hasLong = false, hasDouble = false, hasBool = false, hasDate = false, hasOther = false;
-            for (var r = 0; r < table.Rows.Count && !hasOther; r++)
+            switch (Classify(v))
             {
-                var v = table.Cell(r, c);
-                if (v is null) continue;
-                switch (Classify(v))
-                {
-                    case ColumnKind.Long: hasLong = true; break;
-                    case ColumnKind.Double: hasDouble = true; break;
-                    case ColumnKind.Bool: hasBool = true; break;
-                    case ColumnKind.DateTime: hasDate = true; break;
-                    default: hasOther = true; break;
-                }
+                case ColumnKind.Long: _long = true; break;
+                case ColumnKind.Double: _double = true; break;
+                case ColumnKind.Bool: _bool = true; break;
+                case ColumnKind.DateTime: _date = true; break;
+                default: _other = true; break;
             }
-            var numeric = hasLong || hasDouble;
-            var families = (numeric ? 1 : 0) + (hasBool ? 1 : 0) + (hasDate ? 1 : 0) + (hasOther ? 1 : 0);
-            kinds[c] = families != 1 ? ColumnKind.String
-                : hasDouble ? ColumnKind.Double
-                : hasLong ? ColumnKind.Long
-                : hasBool ? ColumnKind.Bool
-                : hasDate ? ColumnKind.DateTime
-                : ColumnKind.String;
         }
-        return kinds;
+
+        public readonly ColumnKind Kind
+        {
+            get
+            {
+                var numeric = _long || _double;
+                var families = (numeric ? 1 : 0) + (_bool ? 1 : 0) + (_date ? 1 : 0) + (_other ? 1 : 0);
+                return families != 1 ? ColumnKind.String
+                    : _double ? ColumnKind.Double
+                    : _long ? ColumnKind.Long
+                    : _bool ? ColumnKind.Bool
+                    : _date ? ColumnKind.DateTime
+                    : ColumnKind.String;
+            }
+        }
     }
 
     private static ColumnKind Classify(object v) => v switch
@@ -73,11 +77,7 @@ internal static class ColumnTyping
     /// <summary>Builds one PSCustomObject per row from columns of values (object?[] per column).</summary>
     public static void AppendRows(List<object?> rows, IReadOnlyList<string> names, IReadOnlyList<object?[]> columns, int count)
     {
-        for (var r = 0; r < count; r++)
-        {
-            var o = new PSObject();
-            for (var c = 0; c < names.Count; c++) o.Properties.Add(new PSNoteProperty(names[c], columns[c][r]));
-            rows.Add(o);
-        }
+        var builder = new PsInternals.RowBuilder(names);
+        for (var r = 0; r < count; r++) rows.Add(builder.Build((columns, r), static (s, c) => s.columns[c][s.r]));
     }
 }

@@ -24,23 +24,33 @@ public sealed class CsvIoHandler : IAxlIoHandler
 
     public void Write(object? value, Stream destination)
     {
-        var table = RowTable.From(value);
+        var table = TableSource.Open(value);
         using var w = new StreamWriter(destination, Utf8NoBom, bufferSize: 1 << 16, leaveOpen: true) { NewLine = "\r\n" };
-        if (table.Columns.Count == 0) return;
-        for (var c = 0; c < table.Columns.Count; c++)
+        var columns = table.Columns.Length;
+        if (columns == 0) return;
+        for (var c = 0; c < columns; c++)
         {
             if (c > 0) w.Write(',');
             WriteField(w, table.Columns[c]);
         }
         w.Write("\r\n");
-        for (var r = 0; r < table.Rows.Count; r++)
+        // The text of a batch of rows, a column at a time, then written row by row.
+        const int Batch = 16_384;
+        var text = new string?[columns][];
+        for (var c = 0; c < columns; c++) text[c] = new string?[Math.Min(Batch, Math.Max(1, table.RowCount))];
+        for (var start = 0; start < table.RowCount; start += Batch)
         {
-            for (var c = 0; c < table.Columns.Count; c++)
+            var n = Math.Min(Batch, table.RowCount - start);
+            for (var c = 0; c < columns; c++) table.FillString(c, start, text[c].AsSpan(0, n));
+            for (var r = 0; r < n; r++)
             {
-                if (c > 0) w.Write(',');
-                WriteField(w, PsValues.ToInvariantString(table.Cell(r, c)));
+                for (var c = 0; c < columns; c++)
+                {
+                    if (c > 0) w.Write(',');
+                    WriteField(w, text[c][r]);
+                }
+                w.Write("\r\n");
             }
-            w.Write("\r\n");
         }
     }
 
@@ -71,13 +81,12 @@ public sealed class CsvIoHandler : IAxlIoHandler
                 throw new InvalidDataException($"CSV header has the column '{names[i]}' twice (names are case-insensitive).");
         }
         var rows = new List<object?>();
+        var builder = new PsInternals.RowBuilder(names);
         while (parser.NextRecord() is { } record)
         {
             if (record.Count > names.Length)
                 throw new InvalidDataException($"CSV record on line {parser.RecordLine} has {record.Count} fields; the header has {names.Length}.");
-            var o = new PSObject();
-            for (var i = 0; i < names.Length; i++) o.Properties.Add(new PSNoteProperty(names[i], i < record.Count ? record[i] : null));
-            rows.Add(o);
+            rows.Add(builder.Build(record, (rec, i) => i < rec.Count ? rec[i] : null));
         }
         return rows.ToArray();
     }

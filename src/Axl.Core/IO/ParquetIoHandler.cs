@@ -19,22 +19,29 @@ public sealed class ParquetIoHandler : IAxlIoHandler
     // the async part runs on the thread pool so that blocking on it cannot deadlock under a synchronization context.
     public void Write(object? value, Stream destination)
     {
-        var table = RowTable.From(value);
+        var table = TableSource.Open(value);
         Task.Run(() => WriteAsync(table, destination)).GetAwaiter().GetResult();
     }
 
     public object? Read(Stream source) => Task.Run(() => ReadAsync(source)).GetAwaiter().GetResult();
 
-    private static async Task WriteAsync(RowTable table, Stream destination)
+    private static async Task WriteAsync(TableSource table, Stream destination)
     {
-        var kinds = ColumnTyping.Infer(table);
-        var fields = new DataField[table.Columns.Count];
+        var kinds = table.Kinds;
+        var fields = new DataField[table.Columns.Length];
         for (var c = 0; c < fields.Length; c++) fields[c] = Field(table, c, kinds[c]);
         // A table without columns (no rows, or rows without properties) is written as zero rows of one string column.
         var schema = fields.Length == 0 ? new ParquetSchema(new DataField<string>(RowTable.ScalarColumn, true)) : new ParquetSchema(fields);
-        var rowCount = fields.Length == 0 ? 0 : table.Rows.Count;
+        var rowCount = fields.Length == 0 ? 0 : table.RowCount;
 
         await using var writer = await ParquetWriter.CreateAsync(schema, destination).ConfigureAwait(false);
+        // One buffer per kind, reused across columns and row groups: memory is one row group of one column at a time.
+        var size = Math.Min(ColumnTyping.RowsPerGroup, rowCount);
+        long?[]? longs = null;
+        double?[]? doubles = null;
+        bool?[]? bools = null;
+        DateTime?[]? dates = null;
+        string?[]? strings = null;
         for (var start = 0; start < rowCount; start += ColumnTyping.RowsPerGroup)
         {
             var n = Math.Min(ColumnTyping.RowsPerGroup, rowCount - start);
@@ -44,21 +51,29 @@ public sealed class ParquetIoHandler : IAxlIoHandler
                 switch (kinds[c])
                 {
                     case ColumnKind.Long:
-                        await group.WriteAsync<long>(fields[c], Column(table, c, start, n, v => (long?)ColumnTyping.ToLong(v))).ConfigureAwait(false);
+                        longs ??= new long?[size];
+                        table.FillLong(c, start, longs.AsSpan(0, n));
+                        await group.WriteAsync<long>(fields[c], longs.AsMemory(0, n)).ConfigureAwait(false);
                         break;
                     case ColumnKind.Double:
-                        await group.WriteAsync<double>(fields[c], Column(table, c, start, n, v => (double?)ColumnTyping.ToDouble(v))).ConfigureAwait(false);
+                        doubles ??= new double?[size];
+                        table.FillDouble(c, start, doubles.AsSpan(0, n));
+                        await group.WriteAsync<double>(fields[c], doubles.AsMemory(0, n)).ConfigureAwait(false);
                         break;
                     case ColumnKind.Bool:
-                        await group.WriteAsync<bool>(fields[c], Column(table, c, start, n, v => (bool?)(bool)v)).ConfigureAwait(false);
+                        bools ??= new bool?[size];
+                        table.FillBool(c, start, bools.AsSpan(0, n));
+                        await group.WriteAsync<bool>(fields[c], bools.AsMemory(0, n)).ConfigureAwait(false);
                         break;
                     case ColumnKind.DateTime:
-                        await group.WriteAsync<DateTime>(fields[c], Column(table, c, start, n, v => (DateTime?)ColumnTyping.ToUtc(v))).ConfigureAwait(false);
+                        dates ??= new DateTime?[size];
+                        table.FillDate(c, start, dates.AsSpan(0, n));
+                        await group.WriteAsync<DateTime>(fields[c], dates.AsMemory(0, n)).ConfigureAwait(false);
                         break;
                     default:
-                        var strings = new string?[n];
-                        for (var r = 0; r < n; r++) strings[r] = ColumnTyping.ToStr(table.Cell(start + r, c));
-                        await group.WriteAsync(fields[c], strings).ConfigureAwait(false);
+                        strings ??= new string?[size];
+                        table.FillString(c, start, strings.AsSpan(0, n));
+                        await group.WriteAsync(fields[c], (IReadOnlyCollection<string>)new ArraySegment<string?>(strings, 0, n)!).ConfigureAwait(false);
                         break;
                 }
             }
@@ -66,7 +81,7 @@ public sealed class ParquetIoHandler : IAxlIoHandler
         }
     }
 
-    private static DataField Field(RowTable table, int column, ColumnKind kind)
+    private static DataField Field(TableSource table, int column, ColumnKind kind)
     {
         var name = table.Columns[column];
         return kind switch
@@ -76,32 +91,13 @@ public sealed class ParquetIoHandler : IAxlIoHandler
             ColumnKind.Bool => new DataField<bool?>(name),
             // Nanosecond timestamps keep every tick of a DateTime but only span 1677-2262; outside that, microseconds.
             ColumnKind.DateTime => new DateTimeDataField(name, DateTimeFormat.Timestamp, isAdjustedToUTC: true,
-                unit: FitsNanoseconds(table, column) ? DateTimeTimeUnit.Nanos : DateTimeTimeUnit.Micros, isNullable: true),
+                unit: table.Nanos[column] ? DateTimeTimeUnit.Nanos : DateTimeTimeUnit.Micros, isNullable: true),
             _ => new DataField<string>(name, true),
         };
     }
 
     internal static readonly DateTime NanosMin = new(1677, 9, 22, 0, 0, 0, DateTimeKind.Utc);
     internal static readonly DateTime NanosMax = new(2262, 4, 11, 0, 0, 0, DateTimeKind.Utc);
-
-    internal static bool FitsNanoseconds(RowTable table, int column)
-    {
-        for (var r = 0; r < table.Rows.Count; r++)
-            if (table.Cell(r, column) is { } v)
-            {
-                var d = ColumnTyping.ToUtc(v);
-                if (d < NanosMin || d > NanosMax) return false;
-            }
-        return true;
-    }
-
-    private static T?[] Column<T>(RowTable table, int column, int start, int n, Func<object, T?> convert) where T : struct
-    {
-        var values = new T?[n];
-        for (var r = 0; r < n; r++)
-            if (table.Cell(start + r, column) is { } v) values[r] = convert(v);
-        return values;
-    }
 
     private static async Task<object?> ReadAsync(Stream source)
     {

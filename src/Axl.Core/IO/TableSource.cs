@@ -1,0 +1,594 @@
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Data;
+using System.Linq.Expressions;
+using System.Management.Automation;
+using System.Reflection;
+using System.Threading;
+using Apache.Arrow;
+using Array = System.Array;
+
+namespace Axl.IO;
+
+/// <summary>How a table handler reads its input (see <see cref="TableSource.Open"/>).</summary>
+internal enum TablePath
+{
+    /// <summary>The general path: every row's properties enumerated into a <see cref="RowTable"/>.</summary>
+    Rows,
+    /// <summary>PSCustomObject rows with the same note properties, read by index from their instance members.</summary>
+    PSCustomObjects,
+    /// <summary>.NET objects of one type, read through compiled property getters.</summary>
+    Typed,
+    DataTable,
+    /// <summary>A dictionary of string to equal-length arrays or lists (one per column).</summary>
+    ColumnDictionary,
+    RecordBatch,
+}
+
+/// <summary>
+/// A table as the columnar and CSV writers read it: column names, a row count, the type of each column
+/// (<see cref="ColumnTyping"/>: inferred from the values, the same whatever the path), and the values of a column
+/// over a range of rows, filled into typed buffers a batch at a time. The rows stay where the caller has them: no
+/// second copy of the table (the general path, <see cref="RowsSource"/>, copies the values into a RowTable as before).
+/// <para><see cref="Open"/> chooses the path; every path yields the same values as the general path would, so a
+/// handler's bytes do not depend on it (tests compare them).</para>
+/// </summary>
+internal abstract class TableSource
+{
+    private static readonly long[] PathCounts = new long[Enum.GetValues<TablePath>().Length];
+
+    /// <summary>How many tables took each path in this process (for tests and the bench).</summary>
+    public static long Count(TablePath path) => Interlocked.Read(ref PathCounts[(int)path]);
+
+    /// <summary>Set by tests (on their thread): every table opened on this thread takes the general path.</summary>
+    [ThreadStatic] internal static bool ForceGeneralPath;
+
+    /// <summary>The path of the last table opened on this thread (for tests).</summary>
+    [ThreadStatic] internal static TablePath? LastPath;
+
+    public abstract TablePath Path { get; }
+    public string[] Columns { get; protected init; } = Array.Empty<string>();
+    public int RowCount { get; protected init; }
+    public ColumnKind[] Kinds { get; private set; } = Array.Empty<ColumnKind>();
+    /// <summary>For a DateTime column: every value fits a nanosecond timestamp (1677-2262).</summary>
+    public bool[] Nanos { get; private set; } = Array.Empty<bool>();
+
+    /// <summary>The value of a cell as the general path holds it (PSObject of a .NET value unwrapped, DBNull as null).</summary>
+    public abstract object? Get(int column, int row);
+
+    /// <summary>The kind a column has from its static type when it has any non-null value; null when only the values can tell.</summary>
+    protected virtual ColumnKind? StaticKind(int column) => null;
+
+    /// <summary>Chooses the path for a value and types its columns. Reads the rows on the calling thread (a property may need its runspace).</summary>
+    public static TableSource Open(object? value)
+    {
+        TableSource? source = null;
+        if (!ForceGeneralPath)
+        {
+            source = ColumnDictionarySource.TryCreate(value) ?? RecordBatchSource.TryCreate(value) ?? DataTableSource.TryCreate(value) ?? RowListSource(value);
+        }
+        source ??= new RowsSource(RowTable.From(value));
+        source.Analyze();
+        Interlocked.Increment(ref PathCounts[(int)source.Path]);
+        LastPath = source.Path;
+        return source;
+    }
+
+    private static TableSource? RowListSource(object? value)
+    {
+        if (PsValues.IsPropertyBag(value, out _)) return null;
+        var unwrapped = PsValues.Unwrap(value);
+        if (unwrapped is null or string or IDictionary or DataTable or DataView || unwrapped is not IEnumerable items) return null;
+        var rows = unwrapped as IList ?? items.Cast<object?>().ToList();
+        if (rows.Count == 0) return null;
+        return PSCustomObjectSource.TryCreate(rows) ?? TypedSource.TryCreate(rows);
+    }
+
+    private void Analyze()
+    {
+        var kinds = new ColumnKind[Columns.Length];
+        var nanos = new bool[Columns.Length];
+        for (var c = 0; c < kinds.Length; c++)
+        {
+            kinds[c] = StaticKind(c) is { } k ? (k == ColumnKind.String || AnyValue(c, k) ? k : ColumnKind.String) : InferFromValues(c);
+            if (kinds[c] == ColumnKind.DateTime) nanos[c] = FitsNanos(c);
+        }
+        Kinds = kinds;
+        Nanos = nanos;
+    }
+
+    private const int ScanBatch = 4096;
+
+    private bool AnyValue(int c, ColumnKind kind)
+    {
+        for (var start = 0; start < RowCount; start += ScanBatch)
+        {
+            var n = Math.Min(ScanBatch, RowCount - start);
+            switch (kind)
+            {
+                case ColumnKind.Long: { var b = new long?[n]; FillLong(c, start, b); if (b.Any(v => v.HasValue)) return true; break; }
+                case ColumnKind.Double: { var b = new double?[n]; FillDouble(c, start, b); if (b.Any(v => v.HasValue)) return true; break; }
+                case ColumnKind.Bool: { var b = new bool?[n]; FillBool(c, start, b); if (b.Any(v => v.HasValue)) return true; break; }
+                case ColumnKind.DateTime: { var b = new DateTime?[n]; FillDate(c, start, b); if (b.Any(v => v.HasValue)) return true; break; }
+            }
+        }
+        return false;
+    }
+
+    private bool FitsNanos(int c)
+    {
+        var b = new DateTime?[Math.Min(ScanBatch, Math.Max(1, RowCount))];
+        for (var start = 0; start < RowCount; start += ScanBatch)
+        {
+            var n = Math.Min(ScanBatch, RowCount - start);
+            var span = b.AsSpan(0, n);
+            FillDate(c, start, span);
+            foreach (var v in span)
+                if (v is { } d && (d < ParquetIoHandler.NanosMin || d > ParquetIoHandler.NanosMax)) return false;
+        }
+        return true;
+    }
+
+    private ColumnKind InferFromValues(int c)
+    {
+        var families = new ColumnTyping.Families();
+        for (var r = 0; r < RowCount && !families.HasOther; r++)
+            if (Get(c, r) is { } v) families.Add(v);
+        return families.Kind;
+    }
+
+    // ---- typed fills: the general versions convert each cell as the writers always have; sources override for speed ----
+
+    public virtual void FillLong(int c, int start, Span<long?> dest)
+    {
+        for (var r = 0; r < dest.Length; r++) dest[r] = Get(c, start + r) is { } v ? ColumnTyping.ToLong(v) : null;
+    }
+
+    public virtual void FillDouble(int c, int start, Span<double?> dest)
+    {
+        for (var r = 0; r < dest.Length; r++) dest[r] = Get(c, start + r) is { } v ? ColumnTyping.ToDouble(v) : null;
+    }
+
+    public virtual void FillBool(int c, int start, Span<bool?> dest)
+    {
+        for (var r = 0; r < dest.Length; r++) dest[r] = Get(c, start + r) is { } v ? (bool)v : null;
+    }
+
+    /// <summary>Dates as UTC instants (<see cref="ColumnTyping.ToUtc"/>).</summary>
+    public virtual void FillDate(int c, int start, Span<DateTime?> dest)
+    {
+        for (var r = 0; r < dest.Length; r++) dest[r] = Get(c, start + r) is { } v ? ColumnTyping.ToUtc(v) : null;
+    }
+
+    /// <summary>Culture-invariant text (<see cref="PsValues.ToInvariantString"/>).</summary>
+    public virtual void FillString(int c, int start, Span<string?> dest)
+    {
+        for (var r = 0; r < dest.Length; r++) dest[r] = ColumnTyping.ToStr(Get(c, start + r));
+    }
+}
+
+/// <summary>The general path: the rows copied into a RowTable (union of property names, any row shape).</summary>
+internal sealed class RowsSource : TableSource
+{
+    private readonly RowTable _table;
+
+    public RowsSource(RowTable table)
+    {
+        _table = table;
+        Columns = table.Columns.ToArray();
+        RowCount = table.Rows.Count;
+    }
+
+    public override TablePath Path => TablePath.Rows;
+    public override object? Get(int column, int row) => _table.Cell(row, column);
+}
+
+/// <summary>
+/// PSCustomObject rows whose visible instance members are the same note properties in the same order (names compared
+/// case-insensitively, as the general path merges them). The schema is read from the first row; every row is checked
+/// once (its members enumerated by index, hidden reserved members skipped), and each row's type names are checked once
+/// per distinct list against what PSObject.Properties yields (types.ps1xml members would add columns: then the general path).
+/// Values are read from the instance members by index without name resolution.
+/// </summary>
+internal sealed class PSCustomObjectSource : TableSource
+{
+    private readonly IList _rows;
+
+    private PSCustomObjectSource(IList rows, string[] names)
+    {
+        _rows = rows;
+        Columns = names;
+        RowCount = rows.Count;
+    }
+
+    public override TablePath Path => TablePath.PSCustomObjects;
+
+    public static TableSource? TryCreate(IList rows)
+    {
+        if (!PsInternals.CanReadMembers) return null;
+        string[]? names = null;
+        for (var r = 0; r < rows.Count && names is null; r++)
+        {
+            if (rows[r] is null) continue;
+            if (!PsValues.IsPropertyBag(rows[r], out var first)) return null;
+            names = VisibleNotes(first);
+            if (names is null || names.Length == 0) return null;
+        }
+        if (names is null) return null;
+        // Type names decide which types.ps1xml members a row has: each distinct list is checked once against what
+        // PSObject.Properties resolves (rows with their base type's default names, the usual case, share one check).
+        var validatedTypeNames = new List<string[]>();
+        var defaultValidated = false;
+        object? lastTypeNames = null;
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var item = rows[r];
+            if (item is null) continue;
+            if (!PsValues.IsPropertyBag(item, out var row)) return null;
+            if (!Matches(row, names)) return null;
+            var own = PsInternals.OwnTypeNames(row);
+            if (own is null ? defaultValidated : ReferenceEquals(own, lastTypeNames)) continue;
+            if (own is not null)
+            {
+                lastTypeNames = own;
+                if (validatedTypeNames.Any(v => v.SequenceEqual(own))) continue;
+            }
+            // What the general path would see: every property PowerShell resolves for this row.
+            var resolved = row.Properties.ToArray();
+            if (!resolved.Select(p => p.Name).SequenceEqual(names, StringComparer.OrdinalIgnoreCase) || resolved.Any(p => p is not PSNoteProperty)) return null;
+            if (own is null) defaultValidated = true;
+            else validatedTypeNames.Add(own.ToArray());
+        }
+        return new PSCustomObjectSource(rows, names);
+    }
+
+    private static string[]? VisibleNotes(PSObject row)
+    {
+        var members = PsInternals.Members(row);
+        if (members is null) return Array.Empty<string>();
+        var names = new List<string>(members.Count);
+        for (var i = 0; i < members.Count; i++)
+        {
+            var m = (PSMemberInfo)members[i]!;
+            if (PsInternals.IsHidden(m)) continue;
+            if (m is not PSNoteProperty) return null;
+            names.Add(m.Name);
+        }
+        return names.ToArray();
+    }
+
+    private static bool Matches(PSObject row, string[] names)
+    {
+        var members = PsInternals.Members(row);
+        if (members is null || members.Count < names.Length) return false;
+        var c = 0;
+        for (var i = 0; i < members.Count; i++)
+        {
+            var m = (PSMemberInfo)members[i]!;
+            if (PsInternals.IsHidden(m)) continue;
+            if (c >= names.Length || m is not PSNoteProperty || !SameName(m.Name, names[c])) return false;
+            c++;
+        }
+        return c == names.Length;
+    }
+
+    private static bool SameName(string a, string b) => ReferenceEquals(a, b) || string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
+
+    public override object? Get(int column, int row)
+    {
+        if (_rows[row] is not PSObject o) return null;
+        var members = PsInternals.Members(o)!;
+        // Usually the notes come first (hidden members are added after them); otherwise by name.
+        var m = column < members.Count ? members[column] as PSNoteProperty : null;
+        if (m is null || PsInternals.IsHidden(m) || !SameName(m.Name, Columns[column])) m = (PSNoteProperty)members[Columns[column]]!;
+        return PsValues.Unwrap(m.Value);
+    }
+}
+
+/// <summary>
+/// Rows of one .NET type (records, classes, structs; bare or wrapped in a PSObject), read through getters compiled
+/// once per type: the public readable properties, as the general path reads them (a getter that throws reads as null).
+/// </summary>
+internal sealed class TypedSource : TableSource
+{
+    private sealed class Getters
+    {
+        public required PropertyInfo[] Properties;
+        public required Func<object, object?>[] Boxed;
+        public required ColumnKind?[] Kinds;
+        public required Delegate?[] Typed; // Func<object, long?> / double? / bool? / DateTime? / string? per Kinds
+    }
+
+    private static readonly ConcurrentDictionary<Type, Getters?> Cache = new();
+    private readonly object?[] _rows;
+    private readonly Getters _g;
+
+    private TypedSource(object?[] rows, Getters g)
+    {
+        _rows = rows;
+        _g = g;
+        Columns = g.Properties.Select(p => p.Name).ToArray();
+        RowCount = rows.Length;
+    }
+
+    public override TablePath Path => TablePath.Typed;
+
+    public static TableSource? TryCreate(IList items)
+    {
+        Type? type = null;
+        // References to the unwrapped rows (8 bytes a row): the values stay in the caller's objects.
+        var rows = new object?[items.Count];
+        for (var r = 0; r < rows.Length; r++)
+        {
+            var item = items[r];
+            if (item is null) continue;
+            if (PsValues.IsPropertyBag(item, out _)) return null;
+            var v = PsValues.Unwrap(item);
+            if (v is null) continue;
+            if (type is null) type = v.GetType();
+            else if (v.GetType() != type) return null;
+            rows[r] = v;
+        }
+        if (type is null || PsValues.IsScalar(rows.First(x => x is not null)!) || typeof(IEnumerable).IsAssignableFrom(type)
+            || typeof(DataRow).IsAssignableFrom(type) || type == typeof(PSObject) || type == typeof(PSCustomObject)) return null;
+        var g = Cache.GetOrAdd(type, Compile);
+        return g is null ? null : new TypedSource(rows, g);
+    }
+
+    private static Getters? Compile(Type type)
+    {
+        var props = PsValues.ReadableProperties(type);
+        if (props.Length == 0 || props.Select(p => p.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count() != props.Length) return null;
+        var boxed = new Func<object, object?>[props.Length];
+        var kinds = new ColumnKind?[props.Length];
+        var typed = new Delegate?[props.Length];
+        for (var i = 0; i < props.Length; i++)
+        {
+            var p = props[i];
+            boxed[i] = Getter<object?>(type, p, v => Expression.Convert(v, typeof(object)));
+            var t = Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType;
+            var nullable = Nullable.GetUnderlyingType(p.PropertyType) is not null;
+            Expression Lift(Expression v, Type target) => nullable
+                ? Expression.Condition(Expression.Property(v, "HasValue"),
+                    Expression.Convert(Expression.Convert(Expression.Property(v, "Value"), target), typeof(Nullable<>).MakeGenericType(target)),
+                    Expression.Constant(null, typeof(Nullable<>).MakeGenericType(target)))
+                : Expression.Convert(Expression.Convert(v, target), typeof(Nullable<>).MakeGenericType(target));
+            if (t == typeof(long) || t == typeof(int) || t == typeof(short) || t == typeof(sbyte) || t == typeof(byte) || t == typeof(ushort) || t == typeof(uint))
+            { kinds[i] = ColumnKind.Long; typed[i] = Getter<long?>(type, p, v => Lift(v, typeof(long))); }
+            else if (t == typeof(double) || t == typeof(float) || t == typeof(decimal))
+            { kinds[i] = ColumnKind.Double; typed[i] = Getter<double?>(type, p, v => Lift(v, typeof(double))); }
+            else if (t == typeof(bool))
+            { kinds[i] = ColumnKind.Bool; typed[i] = Getter<bool?>(type, p, v => Lift(v, typeof(bool))); }
+            else if (t == typeof(DateTime))
+            { kinds[i] = ColumnKind.DateTime; typed[i] = Getter<DateTime?>(type, p, v => nullable ? v : Expression.Convert(v, typeof(DateTime?))); }
+            else if (t == typeof(string))
+            { kinds[i] = ColumnKind.String; typed[i] = Getter<string?>(type, p, v => v); }
+            else if (t.IsEnum || t == typeof(char) || t == typeof(Guid) || t == typeof(TimeSpan) || t == typeof(DateOnly) || t == typeof(TimeOnly))
+                kinds[i] = ColumnKind.String; // never numeric, bool or date: text through the boxed getter
+            // anything else (object, ulong, DateTimeOffset, classes): typed from the values
+        }
+        return new Getters { Properties = props, Boxed = boxed, Kinds = kinds, Typed = typed };
+    }
+
+    /// <summary>o => { try { return convert(((T)o).P); } catch { return default; } }</summary>
+    private static Func<object, TOut> Getter<TOut>(Type type, PropertyInfo p, Func<Expression, Expression> convert)
+    {
+        var o = Expression.Parameter(typeof(object), "o");
+        var read = Expression.Property(type.IsValueType ? Expression.Unbox(o, type) : Expression.Convert(o, type), p);
+        var body = Expression.TryCatch(convert(read), Expression.Catch(typeof(Exception), Expression.Default(typeof(TOut))));
+        return Expression.Lambda<Func<object, TOut>>(body, o).Compile();
+    }
+
+    protected override ColumnKind? StaticKind(int column) => _g.Kinds[column];
+
+    public override object? Get(int column, int row) => _rows[row] is { } o ? PsValues.Unwrap(_g.Boxed[column](o)) : null;
+
+    public override void FillLong(int c, int start, Span<long?> dest)
+    {
+        if (_g.Typed[c] is not Func<object, long?> f) { base.FillLong(c, start, dest); return; }
+        for (var r = 0; r < dest.Length; r++) dest[r] = _rows[start + r] is { } o ? f(o) : null;
+    }
+
+    public override void FillDouble(int c, int start, Span<double?> dest)
+    {
+        if (_g.Typed[c] is not Func<object, double?> f) { base.FillDouble(c, start, dest); return; }
+        for (var r = 0; r < dest.Length; r++) dest[r] = _rows[start + r] is { } o ? f(o) : null;
+    }
+
+    public override void FillBool(int c, int start, Span<bool?> dest)
+    {
+        if (_g.Typed[c] is not Func<object, bool?> f) { base.FillBool(c, start, dest); return; }
+        for (var r = 0; r < dest.Length; r++) dest[r] = _rows[start + r] is { } o ? f(o) : null;
+    }
+
+    public override void FillDate(int c, int start, Span<DateTime?> dest)
+    {
+        if (_g.Typed[c] is not Func<object, DateTime?> f) { base.FillDate(c, start, dest); return; }
+        for (var r = 0; r < dest.Length; r++) dest[r] = _rows[start + r] is { } o && f(o) is { } d ? ColumnTyping.ToUtc(d) : null;
+    }
+
+    public override void FillString(int c, int start, Span<string?> dest)
+    {
+        if (_g.Typed[c] is not Func<object, string?> f) { base.FillString(c, start, dest); return; }
+        for (var r = 0; r < dest.Length; r++) dest[r] = _rows[start + r] is { } o ? f(o) : null;
+    }
+}
+
+/// <summary>A DataTable (or DataView): its columns, its rows in order, DBNull as null.</summary>
+internal sealed class DataTableSource : TableSource
+{
+    private readonly DataRow[] _rows;
+    private readonly DataColumn[] _columns;
+
+    private DataTableSource(DataRow[] rows, DataColumn[] columns)
+    {
+        _rows = rows;
+        _columns = columns;
+        Columns = columns.Select(c => c.ColumnName).ToArray();
+        RowCount = rows.Length;
+    }
+
+    public override TablePath Path => TablePath.DataTable;
+
+    public static TableSource? TryCreate(object? value)
+    {
+        var v = PsValues.IsPropertyBag(value, out _) ? null : PsValues.Unwrap(value);
+        DataRow[] rows;
+        DataTable table;
+        switch (v)
+        {
+            case DataTable dt: table = dt; rows = new DataRow[dt.Rows.Count]; dt.Rows.CopyTo(rows, 0); break;
+            case DataView dv: table = dv.Table!; rows = dv.Cast<DataRowView>().Select(r => r.Row).ToArray(); break;
+            default: return null;
+        }
+        var columns = table.Columns.Cast<DataColumn>().ToArray();
+        if (columns.Length == 0 || rows.Length == 0
+            || columns.Select(c => c.ColumnName).Distinct(StringComparer.OrdinalIgnoreCase).Count() != columns.Length) return null;
+        return new DataTableSource(rows, columns);
+    }
+
+    public override object? Get(int column, int row) => PsValues.Unwrap(_rows[row][_columns[column]]);
+}
+
+/// <summary>
+/// A dictionary of columns: a generic dictionary with string keys (Dictionary&lt;string, long[]&gt;,
+/// Dictionary&lt;string, object&gt; of arrays, ...) whose every value is an array or list of the same length. Hashtables
+/// and ordered dictionaries stay rows (a PowerShell @{...} is one object), as they always were.
+/// </summary>
+internal sealed class ColumnDictionarySource : TableSource
+{
+    private readonly IList[] _lists;
+
+    private ColumnDictionarySource(string[] names, IList[] lists)
+    {
+        _lists = lists;
+        Columns = names;
+        RowCount = lists[0].Count;
+    }
+
+    public override TablePath Path => TablePath.ColumnDictionary;
+
+    public static TableSource? TryCreate(object? value)
+    {
+        var v = PsValues.IsPropertyBag(value, out _) ? null : PsValues.Unwrap(value);
+        if (v is not IDictionary dict || v is Hashtable || v is System.Collections.Specialized.IOrderedDictionary) return null;
+        if (!v.GetType().GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IDictionary<,>) && i.GetGenericArguments()[0] == typeof(string)))
+            return null;
+        var names = new List<string>();
+        var lists = new List<IList>();
+        foreach (DictionaryEntry e in dict)
+        {
+            if (PsValues.Unwrap(e.Value) is not IList list || list is string || e.Key is not string name) return null;
+            if (list is Array { Rank: not 1 }) return null;
+            names.Add(name);
+            lists.Add(list);
+        }
+        if (lists.Count == 0 || lists.Any(l => l.Count != lists[0].Count)
+            || names.Distinct(StringComparer.OrdinalIgnoreCase).Count() != names.Count) return null;
+        return new ColumnDictionarySource(names.ToArray(), lists.ToArray());
+    }
+
+    protected override ColumnKind? StaticKind(int column) => _lists[column] switch
+    {
+        long[] or int[] or long?[] or int?[] => ColumnKind.Long,
+        double[] or double?[] or float[] or decimal[] => ColumnKind.Double,
+        bool[] or bool?[] => ColumnKind.Bool,
+        DateTime[] or DateTime?[] => ColumnKind.DateTime,
+        string[] => ColumnKind.String,
+        _ => null,
+    };
+
+    public override object? Get(int column, int row) => PsValues.Unwrap(_lists[column][row]);
+
+    public override void FillLong(int c, int start, Span<long?> dest)
+    {
+        switch (_lists[c])
+        {
+            case long[] a: for (var r = 0; r < dest.Length; r++) dest[r] = a[start + r]; break;
+            case int[] a: for (var r = 0; r < dest.Length; r++) dest[r] = a[start + r]; break;
+            case long?[] a: a.AsSpan(start, dest.Length).CopyTo(dest); break;
+            default: base.FillLong(c, start, dest); break;
+        }
+    }
+
+    public override void FillDouble(int c, int start, Span<double?> dest)
+    {
+        switch (_lists[c])
+        {
+            case double[] a: for (var r = 0; r < dest.Length; r++) dest[r] = a[start + r]; break;
+            case double?[] a: a.AsSpan(start, dest.Length).CopyTo(dest); break;
+            default: base.FillDouble(c, start, dest); break;
+        }
+    }
+
+    public override void FillBool(int c, int start, Span<bool?> dest)
+    {
+        if (_lists[c] is bool[] a) for (var r = 0; r < dest.Length; r++) dest[r] = a[start + r];
+        else base.FillBool(c, start, dest);
+    }
+
+    public override void FillDate(int c, int start, Span<DateTime?> dest)
+    {
+        if (_lists[c] is DateTime[] a) for (var r = 0; r < dest.Length; r++) dest[r] = ColumnTyping.ToUtc(a[start + r]);
+        else base.FillDate(c, start, dest);
+    }
+
+    public override void FillString(int c, int start, Span<string?> dest)
+    {
+        if (_lists[c] is string[] a) a.AsSpan(start, dest.Length).CopyTo(dest);
+        else base.FillString(c, start, dest);
+    }
+}
+
+/// <summary>An Apache Arrow RecordBatch: its columns, values as the arrow handler reads them back.</summary>
+internal sealed class RecordBatchSource : TableSource
+{
+    private readonly IArrowArray[] _arrays;
+
+    private RecordBatchSource(RecordBatch batch)
+    {
+        _arrays = Enumerable.Range(0, batch.ColumnCount).Select(batch.Column).ToArray();
+        Columns = batch.Schema.FieldsList.Select(f => f.Name).ToArray();
+        RowCount = batch.Length;
+    }
+
+    public override TablePath Path => TablePath.RecordBatch;
+
+    public static TableSource? TryCreate(object? value)
+    {
+        if (PsValues.IsPropertyBag(value, out _) || PsValues.Unwrap(value) is not RecordBatch batch) return null;
+        if (batch.ColumnCount == 0 || batch.Length == 0
+            || batch.Schema.FieldsList.Select(f => f.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count() != batch.ColumnCount) return null;
+        return new RecordBatchSource(batch);
+    }
+
+    protected override ColumnKind? StaticKind(int column) => _arrays[column] switch
+    {
+        Int64Array or Int32Array or Int16Array or Int8Array or UInt32Array or UInt16Array or UInt8Array => ColumnKind.Long,
+        DoubleArray or FloatArray => ColumnKind.Double,
+        BooleanArray => ColumnKind.Bool,
+        TimestampArray or Date32Array or Date64Array => ColumnKind.DateTime,
+        StringArray or LargeStringArray => ColumnKind.String,
+        _ => null,
+    };
+
+    public override object? Get(int column, int row) => ArrowIoHandler.Value(_arrays[column], row, Columns[column]);
+
+    public override void FillLong(int c, int start, Span<long?> dest)
+    {
+        if (_arrays[c] is Int64Array a) for (var r = 0; r < dest.Length; r++) dest[r] = a.GetValue(start + r);
+        else base.FillLong(c, start, dest);
+    }
+
+    public override void FillDouble(int c, int start, Span<double?> dest)
+    {
+        if (_arrays[c] is DoubleArray a) for (var r = 0; r < dest.Length; r++) dest[r] = a.GetValue(start + r);
+        else base.FillDouble(c, start, dest);
+    }
+
+    public override void FillString(int c, int start, Span<string?> dest)
+    {
+        if (_arrays[c] is StringArray a) for (var r = 0; r < dest.Length; r++) dest[r] = a.IsNull(start + r) ? null : a.GetString(start + r);
+        else base.FillString(c, start, dest);
+    }
+}
