@@ -8,7 +8,7 @@ namespace Axl.Cmdlets.Jobs;
 /// each empty (the defaults) unless given here as hashtables; edit it and give it to -Option, or keep it in
 /// $AxlJobOption for every job cmdlet of the session.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "AxlJobOption")]
+[Cmdlet(VerbsCommon.New, "AxlJobOption", HelpUri = AxlHelp.OnlineBase + "New-AxlJobOption.md")]
 [OutputType(typeof(AxlJobOption))]
 public sealed class NewAxlJobOptionCommand : PSCmdlet
 {
