@@ -64,7 +64,8 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
         var executed = Load(path, "Execute");
         var auto = Load(path, "Auto");
         Assert.NotEmpty(executed);
-        Assert.Equal(executed.Count, auto.Count);
+        Assert.True(executed.Count == auto.Count,
+            $"{path}: {executed.Count} workflow(s) executed, {auto.Count} in auto mode:\n  execute: {string.Join("\n           ", executed.Select(w => $"{w.Name}: {Cut(w.Text)}"))}\n  auto:    {string.Join("\n           ", auto.Select(w => $"{w.Name}: {Cut(w.Text)}"))}");
         for (var i = 0; i < executed.Count; i++)
         {
             Assert.Equal(executed[i].Name, auto[i].Name);
@@ -138,6 +139,8 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
         new object[] { "hex default", "Parameter Hex -Default 0x10", "-Default is not a literal" },
         new object[] { "decimal timeout", "Step a -Timeout 1.50 { 1 }", "-Timeout is not a literal" },
         new object[] { "piped", "Step a { 1 } | Out-Null", "not a single Step or Parameter" },
+        new object[] { "bad input mode", "Step a -InputMode sideways { 1 }", "fails parameter binding" },
+        new object[] { "bad input mode in a table", "Step a -InputMode @{ x = 'sideways' } { param($x) 1 }", "fails parameter binding" },
         new object[] { "shadowed keyword", "Set-Alias Step Add-AxlParameter -Scope Script\n    Step a 1", "'Set-Alias' is not Step or Parameter" },
     };
 
@@ -160,6 +163,26 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
         Assert.All(auto, w => Assert.True(w.Static == 0 && w.Executed == 1, $"{what}: expected the block to run, got {w.Static} static and {w.Executed} executed"));
         Assert.Contains(reason, Assert.Single(auto[0].Fallbacks));
         Assert.Contains($"{file}:4", auto[0].Fallbacks[0]);
+    }
+
+    [Theory]
+    [InlineData("sideways", "'sideways' is not an input mode")]
+    [InlineData("@{ x = 'sideways' }", "The input mode 'sideways' given for parameter 'x' is not one")]
+    public void A_bad_input_mode_fails_the_load_both_ways_at_its_line(string mode, string message)
+    {
+        // -InputMode is checked when it is bound (issue 15): the static reader must not turn that error into a diagnostic.
+        using var dir = new TempDir();
+        var file = dir.Write("bad-mode.axl.ps1", $$"""
+            AxlWorkflow modes {
+                Step a { 1 }
+                Step b -InputMode {{mode}} { param($x) 1 }
+            }
+            """);
+        var auto = AssertSameBothWays(file);
+        var error = Assert.Single(auto);
+        Assert.Equal("<error>", error.Name);
+        Assert.True(error.Text.Contains($"{file}:3", StringComparison.Ordinal), error.Text);
+        Assert.Contains(message, error.Text);
     }
 
     [Fact]
@@ -297,7 +320,7 @@ internal static class RandomWorkflowFile
                     if (steps.Count > 0 && rnd.Next(3) == 0) options.Add("-Stdin " + steps[rnd.Next(steps.Count)]);
                 }
                 if (rnd.Next(4) == 0) options.Add("-IoHandler " + Pick(rnd, "json", "text", "clixml", "csv", "'bogus'"));
-                if (!isCommand && rnd.Next(5) == 0) options.Add("-InputMode " + Pick(rnd, "path", "object", "'sideways'", ModeTable(rnd, ups), ModeTable(rnd, ups)));
+                if (!isCommand && rnd.Next(5) == 0) options.Add("-InputMode " + Pick(rnd, "path", "object", "'Path'", ModeTable(rnd, ups), ModeTable(rnd, ups)));
                 if (rnd.Next(4) == 0) options.Add("-Cpu " + Pick(rnd, "1", "'500m'", "0.5", "2"));
                 if (rnd.Next(6) == 0) options.Add("-CpuLimit " + Pick(rnd, "2", "'1500m'"));
                 if (rnd.Next(4) == 0) options.Add("-Memory " + Pick(rnd, "1Gi", "'256Mi'", "'lots'"));
@@ -356,7 +379,7 @@ internal static class RandomWorkflowFile
         var keys = ups.Concat(new[] { "nope", "Other", "zz" }.Where(_ => rnd.Next(2) == 0)).ToList();
         if (keys.Count == 0) keys.Add("nope");
         Shuffle(rnd, keys);
-        return "@{ " + string.Join("; ", keys.Select(k => $"'{k}' = " + Pick(rnd, "'path'", "'object'", "'Path'", "'sideways'"))) + " }";
+        return "@{ " + string.Join("; ", keys.Select(k => $"'{k}' = " + Pick(rnd, "'path'", "'object'", "'Path'", "'OBJECT'"))) + " }";
     }
 
     private static string Var(string step) => step.Contains('-') ? "{" + step + "}" : step;

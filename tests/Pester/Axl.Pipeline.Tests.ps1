@@ -94,7 +94,7 @@ Describe 'Cmdlet pairs bind the right object' {
         @{ Chain = '$tiny1Deserialized | Get-AxlRun'; Property = 'RunId'; Expected = '$tiny1.RunId' }
         @{ Chain = 'Get-AxlRun tiny $tiny1.RunId -RunRoot $root | Get-AxlArtifact -Step stop'; Property = ''; Expected = "'from tiny one'" }
         @{ Chain = 'Get-AxlRun -RunRoot $root -RunId $tiny2.RunId | Get-AxlArtifact stop'; Property = ''; Expected = "'from tiny two'" }
-        @{ Chain = 'Get-AxlRun other $other1.RunId -RunRoot $root | Get-AxlArtifact'; Property = ''; Expected = "'from other'" }
+        @{ Chain = 'Get-AxlRun other $other1.RunId -RunRoot $root | Get-AxlArtifact'; Property = 'Value'; Expected = "'from other'" }
         @{ Chain = '$tiny1Deserialized | Get-AxlArtifact -Step stop'; Property = ''; Expected = "'from tiny one'" }
         @{ Chain = 'Get-AxlArtifact -RunId $tiny2.RunId -RunRoot $root stop'; Property = ''; Expected = "'from tiny two'" }
         @{ Chain = '$tiny1 | Get-AxlWorkflow'; Property = 'Name'; Expected = "'tiny'" }
@@ -128,12 +128,12 @@ Describe 'Cmdlet pairs bind the right object' {
         @{ Chain = 'Get-AxlJob other | Get-AxlWorkflow'; Property = 'Name'; Expected = "'tiny'" }
         @{ Chain = 'Get-AxlJob other | Wait-Job | Get-AxlRun'; Property = 'RunId'; Expected = '$jobResult.RunId' }
         @{ Chain = 'Get-AxlWorkflow -LiteralPath $pair -Name tiny | Submit-AxlJob -Target Local -RunRoot (Join-Path $TestDrive chain) -Parameters @{ Suffix = ''chained'' } | Wait-Job | Receive-Job | Get-AxlRun | Get-AxlArtifact -Step stop'; Property = ''; Expected = "'from tiny chained'" }
-        @{ Chain = 'Get-AxlWorkflow -LiteralPath $other | Submit-AxlJob -Target Local -RunRoot (Join-Path $TestDrive chain) | Wait-AxlJob | Get-AxlRun | Get-AxlArtifact'; Property = ''; Expected = "'from other'" }
+        @{ Chain = 'Get-AxlWorkflow -LiteralPath $other | Submit-AxlJob -Target Local -RunRoot (Join-Path $TestDrive chain) | Wait-AxlJob | Get-AxlRun | Get-AxlArtifact'; Property = 'Value'; Expected = "'from other'" }
         # experiments
         @{ Chain = 'Get-AxlExperiment tiny -RunRoot $root | Get-AxlRun'; Property = 'RunId'; Expected = '$experiment.Jobs[0].RunId' }
         @{ Chain = '(Get-AxlExperiment tiny -RunRoot $root).Jobs | Get-AxlRun'; Property = 'RunId'; Expected = '$experiment.Jobs[0].RunId' }
         @{ Chain = 'Get-AxlExperiment tiny -RunRoot $root -Report | Get-AxlRun'; Property = 'RunId'; Expected = '$experiment.Jobs[0].RunId' }
-        @{ Chain = 'Get-AxlExperiment tiny -RunRoot $root -Report | Get-AxlArtifact'; Property = ''; Expected = "'from twin'" }
+        @{ Chain = 'Get-AxlExperiment tiny -RunRoot $root -Report | Get-AxlArtifact'; Property = 'Value'; Expected = "'from twin'" }
         @{ Chain = 'Get-AxlExperiment tiny -RunRoot $root | Stop-AxlExperiment -PassThru'; Property = 'Name'; Expected = "'tiny'" }
     ) {
         $r = Invoke-Collect ([scriptblock]::Create($Chain))

@@ -105,6 +105,7 @@ AxlWorkflow flaky {
             [Axl.Jobs.ExperimentReportRow]@{ Experiment = 'lr-sweep'; Job = 'lr-sweep-1'; Parameters = $params; Status = 'Succeeded'
                 Duration = [timespan]::FromSeconds(2.5); RunId = '20260102-030401-abcdef'; Outputs = $outputs }
         }
+        AxlJobOption        = { New-AxlJobOption -Argo @{ Namespace = 'team-a'; MaxPollFailures = 5 } -Queue @{ Endpoint = 'localhost:6390' }; New-AxlJobOption }
         AxlExperiment       = { $experiment }
         AxlExperimentJob    = { $experiment.Jobs }
         AxlJobResult        = {

@@ -109,6 +109,9 @@ public static class StaticWorkflowReader
             records.Add(() => builder.AddParameter(name, def, type, description, location, sensitive));
             return null;
         }
+        // A value the Step command's binding refuses: running the block gives that error, with its file and line.
+        if (bound.TryGetValue("InputMode", out var inputMode) && InputModeCheck.Check(inputMode) is not null)
+            return "an -InputMode value that fails parameter binding";
         var options = new StepOptions
         {
             IoHandler = Get<string>(bound, "IoHandler"), InputMode = Get<object>(bound, "InputMode"),

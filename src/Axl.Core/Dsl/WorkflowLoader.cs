@@ -90,7 +90,7 @@ public static class WorkflowLoader
         catch (RuntimeException ex)
         {
             var inner = Unwrap(ex);
-            var pos = (inner as IContainsErrorRecord)?.ErrorRecord?.InvocationInfo ?? ex.ErrorRecord?.InvocationInfo;
+            var pos = Innermost(ex);
             var file = string.IsNullOrEmpty(pos?.ScriptName) ? full : pos!.ScriptName;
             var line = pos?.ScriptLineNumber ?? 0;
             var id = inner is AxlDslException dsl ? dsl.Id : "Axl.WorkflowScriptFailed";
@@ -111,6 +111,18 @@ public static class WorkflowLoader
         if (match.Count == 0)
             throw new AxlLoadException("Axl.WorkflowNotFound", $"{full}: no workflow named '{name}'; the file defines: {string.Join(", ", found.Select(w => w.Name))}.", full, 0);
         return match;
+    }
+
+    /// <summary>
+    /// Where the innermost command that failed was called: the Step command whose parameter did not bind (line of the
+    /// Step), not the AxlWorkflow command around it.
+    /// </summary>
+    private static InvocationInfo? Innermost(Exception ex)
+    {
+        InvocationInfo? pos = null;
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+            if ((e as IContainsErrorRecord)?.ErrorRecord?.InvocationInfo is { ScriptLineNumber: > 0 } info) pos = info;
+        return pos;
     }
 
     private static Exception Unwrap(Exception ex)
