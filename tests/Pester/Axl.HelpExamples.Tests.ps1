@@ -122,7 +122,7 @@ foreach ($i in 1..10) {
         'ConvertTo-ArgoWorkflow/3'     = @{ Check = { Get-Content (Join-Path $r.Directory 'reports.template.yaml') -Raw | Should -Match '(?s)kind: WorkflowTemplate.*bucket: artifacts' } }
         'ConvertTo-ArgoWorkflow/4'     = @{ Needs = 'S3'; Check = { $r.Text | Should -Match 'workflowFile.{0,8}examples/word-stats/word-stats\.axl\.ps1' } }
         'ConvertTo-AxlIr/1'            = @{ Check = { @(Get-ChildItem (Join-Path $r.Directory 'build/ir') -Filter *.json).Count | Should -BeGreaterOrEqual 4 } }
-        'ConvertTo-AxlIr/3'            = @{ Check = { $r.Output[-1] | Should -Match '^sha256:'; ($r.Output | Where-Object name -EQ 'split').from | Should -Match '^load_data\b' } }
+        'ConvertTo-AxlIr/3'            = @{ Check = { $r.Output[-1] | Should -Match '^blake3:[0-9a-f]{64}$'; ($r.Output | Where-Object name -EQ 'split').from | Should -Match '^load_data\b' } }
         'ConvertTo-AxlJobEnvelope/1'   = @{ Check = { (($r.Output[0] | ConvertFrom-Json).tasks.input_from_task | Where-Object { $_ }) -join ',' | Should -Be '1,2,3,4' } }
         'ConvertTo-AxlJobSpecJson/1'   = @{ Check = { (Get-Content (Join-Path $r.Directory 'jobs/nightly.json') -Raw | ConvertFrom-Json).name | Should -Be 'nightly' } }
         'ConvertTo-AxlJobSpecJson/2'   = @{ Check = { @($r.Output).Count | Should -Be 3 } }
