@@ -210,3 +210,51 @@ Describe 'The metrics file' {
         (Read-PrometheusText "# TYPE axl_x gauge`naxl_x{a=`"q\`"b\\c\nd`"} -1.5e3`n")[0].Labels.a | Should -Be "q`"b\c`nd"
     }
 }
+
+Describe 'Progress of other waits and of a stopped run' {
+    It 'Start-AxlExperiment -Wait shows jobs done of total and the running ones, then completes' {
+        $ps = [PowerShell]::Create()
+        try {
+            $null = $ps.AddScript(@"
+Import-Module '$modulePath'
+`$wf = Get-AxlWorkflow '$flow'
+'one', 'two' | ForEach-Object { `$wf | New-AxlJobSpec -Name "sweep-`$_" } | Start-AxlExperiment sweep -RunRoot '$dir/exp-runs' -ThrottleLimit 2 -Wait
+"@)
+            $state = @($ps.Invoke())
+            $ps.Streams.Error | Should -BeNullOrEmpty
+            $records = @($ps.Streams.Progress | Where-Object Activity -EQ "Axl: experiment 'sweep'")
+        }
+        finally { $ps.Dispose() }
+        $state[-1].Done | Should -Be 2
+        $records.Count | Should -BeGreaterThan 1
+        $records | ForEach-Object { $_.StatusDescription | Should -Match '^\d of 2 jobs done' }
+        @($records | Where-Object { $_.CurrentOperation -match '^running: sweep-(one|two)' }).Count | Should -BeGreaterThan 0
+        $records[-1].RecordType | Should -Be 'Completed'
+        $records[-1].StatusDescription | Should -Match '^2 of 2 jobs done'
+    }
+
+    It 'a run stopped with Ctrl+C still writes its metrics, as cancelled' {
+        $started = Join-Path $dir 'stop.started'
+        $stopFlow = Join-Path $dir 'stopme.axl.ps1'
+        Set-Content -LiteralPath $stopFlow -Value @"
+AxlWorkflow stopme {
+    Step slow { [System.IO.File]::WriteAllText('$started', 'x'); Start-Sleep -Seconds 60; 'done' }
+}
+"@
+        $prom = Join-Path $dir 'textfile/stopme.prom'
+        $ps = [PowerShell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$modulePath'; Invoke-AxlLocalRun '$stopFlow' -RunRoot '$dir/runs' -MetricsFile '$prom'")
+            $null = $ps.BeginInvoke()
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            while (-not (Test-Path -LiteralPath $started) -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 50 }
+            Test-Path -LiteralPath $started | Should -BeTrue
+            $ps.Stop()   # what Ctrl+C does
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        }
+        finally { $ps.Dispose() }
+        $samples = Read-PrometheusText (Get-Content -LiteralPath $prom -Raw)
+        (Get-Sample $samples axl_run_status @{ status = 'cancelled' }).Value | Should -Be 1
+        (Get-Sample $samples axl_step_status @{ step = 'slow'; status = 'cancelled' }).Value | Should -Be 1
+    }
+}
