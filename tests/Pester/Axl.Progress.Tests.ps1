@@ -200,6 +200,18 @@ Describe 'The metrics file' {
             'axl_step_duration_seconds', 'axl_step_status', 'axl_step_retries_total', 'axl_step_output_bytes')
     }
 
+    It 'holds the runs of every workflow one Invoke-AxlLocalRun ran' {
+        $tiny = Join-Path $dir 'tiny.axl.ps1'
+        Set-Content -LiteralPath $tiny -Value "AxlWorkflow tiny { Step only { 42 } }"
+        $prom = Join-Path $dir 'textfile/both.prom'
+        $runs = Get-Item -LiteralPath $flow, $tiny | Invoke-AxlLocalRun -RunRoot "$dir/runs" -MetricsFile $prom
+        $runs.Count | Should -Be 2
+        $samples = Read-PrometheusText (Get-Content -LiteralPath $prom -Raw)
+        @((Get-Sample $samples axl_run_duration_seconds @{ workflow = 'prog' }), (Get-Sample $samples axl_run_duration_seconds @{ workflow = 'tiny' })).Labels.run_id |
+            Should -Be @($runs.RunId)
+        (Get-Sample $samples axl_step_status @{ workflow = 'tiny'; step = 'only'; status = 'succeeded' }).Value | Should -Be 1
+    }
+
     It 'the parser of these tests rejects what the format does not allow' {
         { Read-PrometheusText "axl_x 1" } | Should -Throw '*line feed*'
         { Read-PrometheusText "# TYPE axl_x gauge`naxl_x{a=`"x\t`"} 1`n" } | Should -Throw '*not a sample*'

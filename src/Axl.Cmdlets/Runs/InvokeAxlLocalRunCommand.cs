@@ -51,6 +51,8 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
 
     // -RunId as typed (null when it was not): a RunId bound later came from the object piped in.
     private string? _typedRunId;
+    // The runs of this invocation so far: the metrics file holds them all (one workflow piped after another).
+    private readonly List<AxlRun> _metricsRuns = new();
 
     protected override void BeginProcessing()
     {
@@ -124,7 +126,7 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
             try
             {
                 task.Wait();
-                if (metricsPath is not null) MetricsWriter.Write(task.Result, metricsPath);
+                if (metricsPath is not null) { _metricsRuns.Add(task.Result); MetricsWriter.Write(_metricsRuns, metricsPath); }
             }
             catch (Exception ex) when (ex is AggregateException or AxlMetricsException) { }
             throw;
@@ -157,7 +159,8 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
         }
         if (metricsPath is not null)
         {
-            try { MetricsWriter.Write(run, metricsPath); }
+            _metricsRuns.Add(run);
+            try { MetricsWriter.Write(_metricsRuns, metricsPath); }
             catch (AxlMetricsException ex) { WriteError(new ErrorRecord(ex, "Axl.MetricsNotWritten", ErrorCategory.WriteError, MetricsFile)); }
         }
         foreach (var failed in run.Failed)

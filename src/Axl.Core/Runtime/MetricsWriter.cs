@@ -12,42 +12,56 @@ namespace Axl.Runtime;
 public static class MetricsWriter
 {
     /// <summary>The text of the metrics of <paramref name="run"/>: # HELP and # TYPE before every family's samples.</summary>
-    public static string Format(AxlRun run)
+    public static string Format(AxlRun run) => Format(new[] { run });
+
+    /// <summary>
+    /// The text of the metrics of several runs (e.g. every workflow one Invoke-AxlLocalRun ran): each family once, with
+    /// the samples of every run; the completion time of a workflow is that of its last run.
+    /// </summary>
+    public static string Format(IReadOnlyList<AxlRun> runs)
     {
         var sb = new StringBuilder();
-        var runLabels = new[] { ("workflow", run.Workflow), ("run_id", run.RunId) };
+        static (string, string)[] RunLabels(AxlRun run) => [("workflow", run.Workflow), ("run_id", run.RunId)];
 
         Family(sb, "axl_run_duration_seconds", "gauge", "Wall-clock time of the run, in seconds.");
-        Sample(sb, "axl_run_duration_seconds", runLabels, Seconds(run.Duration));
+        foreach (var run in runs)
+            Sample(sb, "axl_run_duration_seconds", RunLabels(run), Seconds(run.Duration));
 
         Family(sb, "axl_run_status", "gauge", "Status of the run: 1 for the status it ended with, 0 for the others.");
-        foreach (var status in new[] { RunStatus.Succeeded, RunStatus.Failed, RunStatus.Cancelled })
-            Sample(sb, "axl_run_status", [.. runLabels, ("status", Lower(status))], run.Status == status ? 1 : 0);
+        foreach (var run in runs)
+            foreach (var status in new[] { RunStatus.Succeeded, RunStatus.Failed, RunStatus.Cancelled })
+                Sample(sb, "axl_run_status", [.. RunLabels(run), ("status", Lower(status))], run.Status == status ? 1 : 0);
 
         Family(sb, "axl_run_steps_total", "gauge", "Steps of the run by the status they ended with.");
-        foreach (var status in Enum.GetValues<StepStatus>())
-            Sample(sb, "axl_run_steps_total", [.. runLabels, ("status", Lower(status))], run.Steps.Count(s => s.Status == status));
+        foreach (var run in runs)
+            foreach (var status in Enum.GetValues<StepStatus>())
+                Sample(sb, "axl_run_steps_total", [.. RunLabels(run), ("status", Lower(status))], run.Steps.Count(s => s.Status == status));
 
-        Family(sb, "axl_run_last_completion_timestamp_seconds", "gauge", "When the run ended, in seconds since the Unix epoch.");
-        Sample(sb, "axl_run_last_completion_timestamp_seconds", [("workflow", run.Workflow)],
-            (run.EndTime ?? DateTimeOffset.UtcNow).ToUnixTimeMilliseconds() / 1000.0);
+        Family(sb, "axl_run_last_completion_timestamp_seconds", "gauge", "When the workflow's last run ended, in seconds since the Unix epoch.");
+        foreach (var workflow in runs.GroupBy(r => r.Workflow, StringComparer.Ordinal))
+            Sample(sb, "axl_run_last_completion_timestamp_seconds", [("workflow", workflow.Key)],
+                workflow.Max(r => r.EndTime ?? DateTimeOffset.UtcNow).ToUnixTimeMilliseconds() / 1000.0);
 
         Family(sb, "axl_step_duration_seconds", "gauge", "Wall-clock time of the step (all its attempts), in seconds; 0 for a step that did not run.");
-        foreach (var s in run.Steps)
-            Sample(sb, "axl_step_duration_seconds", StepLabels(run, s), Seconds(s.Duration));
+        foreach (var run in runs)
+            foreach (var s in run.Steps)
+                Sample(sb, "axl_step_duration_seconds", StepLabels(run, s), Seconds(s.Duration));
 
         Family(sb, "axl_step_status", "gauge", "Status of the step: 1 for the status it ended with, 0 for the others.");
-        foreach (var s in run.Steps)
-            foreach (var status in Enum.GetValues<StepStatus>())
-                Sample(sb, "axl_step_status", [.. StepLabels(run, s), ("status", Lower(status))], s.Status == status ? 1 : 0);
+        foreach (var run in runs)
+            foreach (var s in run.Steps)
+                foreach (var status in Enum.GetValues<StepStatus>())
+                    Sample(sb, "axl_step_status", [.. StepLabels(run, s), ("status", Lower(status))], s.Status == status ? 1 : 0);
 
         Family(sb, "axl_step_retries_total", "counter", "Attempts of the step after its first one.");
-        foreach (var s in run.Steps)
-            Sample(sb, "axl_step_retries_total", StepLabels(run, s), Math.Max(0, s.Attempts - 1));
+        foreach (var run in runs)
+            foreach (var s in run.Steps)
+                Sample(sb, "axl_step_retries_total", StepLabels(run, s), Math.Max(0, s.Attempts - 1));
 
         Family(sb, "axl_step_output_bytes", "gauge", "Size of the step's output artifact in bytes; 0 for a step without one.");
-        foreach (var s in run.Steps)
-            Sample(sb, "axl_step_output_bytes", StepLabels(run, s), s.OutputSize ?? 0);
+        foreach (var run in runs)
+            foreach (var s in run.Steps)
+                Sample(sb, "axl_step_output_bytes", StepLabels(run, s), s.OutputSize ?? 0);
         return sb.ToString();
     }
 
@@ -55,11 +69,14 @@ public static class MetricsWriter
     /// Writes the metrics of <paramref name="run"/> to <paramref name="path"/> atomically (the folder is made if need be).
     /// Throws <see cref="AxlMetricsException"/> naming the file when it cannot be written.
     /// </summary>
-    public static void Write(AxlRun run, string path)
+    public static void Write(AxlRun run, string path) => Write(new[] { run }, path);
+
+    /// <summary>Writes the metrics of <paramref name="runs"/> to one file, atomically (see <see cref="Format(IReadOnlyList{AxlRun})"/>).</summary>
+    public static void Write(IReadOnlyList<AxlRun> runs, string path)
     {
         try
         {
-            RunStore.WriteAtomic(Path.GetFullPath(path), Format(run));
+            RunStore.WriteAtomic(Path.GetFullPath(path), Format(runs));
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {

@@ -129,6 +129,20 @@ public sealed class MetricsWriterTests : IDisposable
     }
 
     [Fact]
+    public void The_runs_of_several_workflows_share_one_file_with_each_family_once()
+    {
+        var one = new WorkflowBuilder("one").AddStep("a", "1").Build();
+        var two = new WorkflowBuilder("two").AddStep("b", "'bb'").AddStep("c", "param($b) $b + 'c'").Build();
+        var runs = new[] { LocalRunner.Run(one, Options()), LocalRunner.Run(two, Options()), LocalRunner.Run(one, Options()) };
+        var doc = PrometheusText.Parse(MetricsWriter.Format(runs)); // no duplicate series, every family's samples together
+        Assert.Equal(3, doc.Of("axl_run_duration_seconds").Count());
+        Assert.Equal(1 + 2 + 1, doc.Of("axl_step_duration_seconds").Count());
+        Assert.Equal(new[] { "one", "two" }, doc.Of("axl_run_last_completion_timestamp_seconds").Select(s => s.Label("workflow")).ToArray());
+        Assert.Equal(runs[2].EndTime!.Value.ToUnixTimeMilliseconds() / 1000.0, doc.Single("axl_run_last_completion_timestamp_seconds", ("workflow", "one")).Value, 3);
+        Assert.Equal(1, doc.Single("axl_step_status", ("run_id", runs[1].RunId), ("step", "c"), ("status", "succeeded")).Value);
+    }
+
+    [Fact]
     public void A_metrics_file_that_cannot_be_written_is_an_error_naming_it()
     {
         var run = LocalRunner.Run(new WorkflowBuilder("one").AddStep("a", "1").Build(), Options());
