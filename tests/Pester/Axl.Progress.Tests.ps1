@@ -63,7 +63,7 @@ BeforeAll {
     $flow = Join-Path $dir 'prog.axl.ps1'
     Set-Content -LiteralPath $flow -Value @'
 AxlWorkflow prog {
-    Step first { 'x' * 300 }
+    Step first { Write-Progress -Activity Crunching -Status half -PercentComplete 50; 'x' * 300 }
     Step slowA { param($first) Start-Sleep -Milliseconds 1500; 'a' }
     Step slowB { param($first) Start-Sleep -Milliseconds 1500; 'b' }
     Step last { param($slowA, $slowB) $slowA + $slowB }
@@ -122,6 +122,11 @@ Describe 'Invoke-AxlLocalRun progress' {
             @($child | Select-Object -ExpandProperty ActivityId -Unique).Count | Should -Be 1
         }
         @($records | Where-Object Activity -Like "step '*'" | Select-Object -ExpandProperty ActivityId -Unique).Count | Should -Be 4
+        # What a step writes with Write-Progress shows under that step's record.
+        $crunching = @($records | Where-Object Activity -EQ '[first] Crunching')
+        $crunching.Count | Should -BeGreaterThan 0
+        $crunching[0].ParentActivityId | Should -Be (@($records | Where-Object Activity -EQ "step 'first'")[0].ActivityId)
+        $crunching[0].StatusDescription | Should -Be 'half'
     }
 }
 

@@ -213,7 +213,8 @@ internal sealed class RunProgress
         this.wf = wf;
         this.cmdlet = cmdlet;
         _activityId = Math.Abs(wf.Name.GetHashCode()) % 10000 + 1;
-        _streams = new StepStreamWriter(cmdlet, _activityId);
+        // What a step writes with Write-Progress goes under the step's own record while it runs.
+        _streams = new StepStreamWriter(cmdlet, _activityId) { StepParent = step => _running.TryGetValue(step, out var r) ? r.Id : -1 };
         _index = wf.Steps.Select((s, i) => (s.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.OrdinalIgnoreCase);
         _total = wf.StepCount;
     }
