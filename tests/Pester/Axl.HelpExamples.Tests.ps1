@@ -162,6 +162,10 @@ foreach ($i in 1..10) {
                 $r.Output[-1].Steps.Where({ $_.Name -eq 'fit' }).ReusedFrom | Should -Not -BeNullOrEmpty } }
         'Invoke-AxlLocalRun/4'         = @{ Setup = '$env:RUNNER_TEMP = Join-Path $PWD tmp'   # what a CI runner sets
             Check = { $r.Output | Should -BeNullOrEmpty; (Get-Content (Join-Path $r.Directory 'axl-log.jsonl')).Count | Should -BeGreaterThan 4 } }
+        'Invoke-AxlLocalRun/5'         = @{ Check = {
+                @($r.Output.Line -match '^axl_run_status\{workflow="diamond",run_id="[^"]+",status="succeeded"\} 1$').Count | Should -Be 1
+                @($r.Output.Line -match '^axl_step_duration_seconds\{workflow="diamond",').Count | Should -Be 4
+                Test-Path (Join-Path $r.Directory 'textfile/diamond.prom') | Should -BeTrue } }
         'Invoke-AxlStep/1'             = @{ Check = { $r.Text | Should -Match 'Status\s*:\s*Succeeded'; Test-Path (Join-Path $r.Directory 'out/load-data/output.clixml') | Should -BeTrue } }
         'Invoke-AxlStep/2'             = @{ Needs = 'S3'; Setup = $replaySetup
             Check = { $r.Output[-1].Status | Should -Be 'Succeeded'; Test-Path (Join-Path $r.Directory 'work/outputs/train/output.clixml') | Should -BeTrue } }
