@@ -27,6 +27,7 @@
         'Invoke-AxlLocalRun'
         'Invoke-AxlStep'
         'Get-AxlRun'
+        'Remove-AxlRun'
         'Get-AxlArtifact'
         'Register-AxlIoHandler'
         'Get-AxlIoHandler'

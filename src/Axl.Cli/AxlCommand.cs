@@ -26,6 +26,7 @@ public static class AxlCommand
         new WorkerCommand(),
         new BuildImageCommand(),
         new ArgoCommand(),
+        new RunsCommand(),
     }.ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     public static int Run(string[] args)

@@ -143,6 +143,9 @@ foreach ($i in 1..10) {
         # Three runs within about a second: newest first even inside one second of run ids.
         'Get-AxlRun/3'                 = @{ Setup = '1..3 | ForEach-Object { Invoke-AxlLocalRun ./examples/diamond/diamond.axl.ps1 -Parameters @{ Base = $_ } } | Out-Null'
             Check = { $r.Output -join ',' | Should -Be '10,7,4' } }
+        'Remove-AxlRun/1'              = @{ Check = { $r.Output[-1] | Should -Be 2 } }
+        'Remove-AxlRun/3'              = @{ Setup = 'Invoke-AxlLocalRun ./train.axl.ps1 -RunRoot ./runs -Parameters @{ LearningRate = -1 } -ErrorAction SilentlyContinue | Out-Null; Invoke-AxlLocalRun ./train.axl.ps1 -RunRoot ./runs | Out-Null'
+            Check = { @($r.Output | Where-Object { $_ -is [Axl.Runtime.RunRemoval] }).Count | Should -Be 1; $r.Output[-1] | Should -Be 'Succeeded' } }
         'Get-AxlIoHandler/2'           = @{ Check = { $r.Output | Should -Be '.parquet' } }
         'Get-AxlWorkflow/1'            = @{ Check = { $r.Output | Should -BeNullOrEmpty } }
         'Get-AxlWorkflow/2'            = @{ Check = { $r.Text | Should -Match 'load_data'; $r.Text | Should -Match 'evaluate' } }

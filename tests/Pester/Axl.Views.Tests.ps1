@@ -105,6 +105,10 @@ AxlWorkflow flaky {
             [Axl.Jobs.ExperimentReportRow]@{ Experiment = 'lr-sweep'; Job = 'lr-sweep-1'; Parameters = $params; Status = 'Succeeded'
                 Duration = [timespan]::FromSeconds(2.5); RunId = '20260102-030401-abcdef'; Outputs = $outputs }
         }
+        AxlRunRemoval       = {
+            $doomed = Invoke-AxlLocalRun -Path $diamondPath -RunRoot (Join-Path $TestDrive 'doomed')
+            Remove-AxlRun -RunId $doomed.RunId -RunRoot (Join-Path $TestDrive 'doomed') -PassThru -Confirm:$false
+        }
         AxlJobOption        = { New-AxlJobOption -Argo @{ Namespace = 'team-a'; MaxPollFailures = 5 } -Queue @{ Endpoint = 'localhost:6390' }; New-AxlJobOption }
         AxlExperiment       = { $experiment }
         AxlExperimentJob    = { $experiment.Jobs }
