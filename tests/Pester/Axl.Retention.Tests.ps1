@@ -3,6 +3,8 @@
 # (-OlderThan / --older-than) and all but the newest N per workflow (-Keep / --keep), with -WhatIf / --dry-run, and
 # never a run in progress: a run held by a running `axl run local` (its lock) is skipped while the others go, and it
 # ends normally with its outputs. Interrupted removals are cleaned up; cache entries of removed runs go with them.
+# The hash-addressed store (-UseHash / --use-hash): each distinct output is one file in <run root>/store, hard-linked
+# from every run that made it; a prune keeps the entries kept and running runs use and frees the rest.
 # Run from the repository root after `dotnet build`:
 #   dotnet pwsh -NoProfile -File tests/Pester/Invoke-AxlPester.ps1 -Path tests/Pester/Axl.Retention.Tests.ps1
 
@@ -223,5 +225,85 @@ Describe 'axl runs prune' {
             ($r.Out -join "`n") | Should -BeLike "*$($case.Text)*"
         }
         @(Get-AxlRun keep -RunRoot $root).Count | Should -Be 1
+    }
+}
+
+Describe 'The hash-addressed store (-UseHash)' -Skip:$IsWindows {
+    BeforeAll {
+        function Get-Inode([string] $Path) { (& stat -c '%i' -- $Path).Trim() }
+        function Get-StoreEntries([string] $Root) {
+            @(Get-ChildItem -LiteralPath (Join-Path $Root 'store') -File -ErrorAction SilentlyContinue | Where-Object Name -Match '^[0-9a-f]{64}$' | ForEach-Object Name | Sort-Object)
+        }
+        function Get-OutputHashes([string] $Root) {
+            @(Get-ChildItem -LiteralPath $Root -Recurse -Filter 'output.meta.json' | Where-Object FullName -NotMatch '[\\/]store[\\/]' |
+                ForEach-Object { ((Get-Content -Raw -LiteralPath $_.FullName | ConvertFrom-Json).sha256 -replace '^sha256:', '') } | Sort-Object -Unique)
+        }
+        $script:hashRoot = Join-Path $TestDrive 'store-root'
+        # Ten runs with three distinct parameter values (each step has three distinct outputs); the newest three use one.
+        $script:tenRuns = foreach ($i in 1..10) { Invoke-AxlLocalRun -Path $flow -RunRoot $hashRoot -UseHash -Parameters @{ N = $(if ($i -le 7) { ($i % 3) + 1 } else { 1 }) } }
+    }
+
+    It 'stores each distinct output once and links every run''s output file to it' {
+        $entries = Get-StoreEntries $hashRoot
+        $entries.Count | Should -Be 6 -Because 'two steps with three distinct outputs each'
+        $entries | Should -Be (Get-OutputHashes $hashRoot)
+        foreach ($run in $tenRuns) {
+            foreach ($step in $run.Steps) {
+                $hex = $step.OutputHash -replace '^sha256:', ''
+                Get-Inode $step.OutputPath | Should -Be (Get-Inode (Join-Path $hashRoot "store/$hex")) -Because "$($run.RunId)/$($step.Name) is a link to its store entry"
+            }
+        }
+        (Get-AxlArtifact -RunId $tenRuns[0].RunId -RunRoot $hashRoot -Step two) | Should -Be (((1 % 3) + 1) * 2 + 1)
+    }
+
+    It 'keeps what the kept runs use and frees the rest when ten runs are pruned to three' {
+        $kept = @(Get-AxlRun keep -RunRoot $hashRoot | Select-Object -First 3)
+        $usedByKept = @($kept.Steps.OutputHash -replace '^sha256:', '' | Sort-Object -Unique)
+        $usedByKept.Count | Should -BeLessThan 6 -Because 'the test needs entries that only removed runs used'
+        Remove-AxlRun -Keep 3 -RunRoot $hashRoot -Confirm:$false -Verbose 4>&1 | Out-String | Should -Match "Removed $(6 - $usedByKept.Count) store entries"
+        Get-StoreEntries $hashRoot | Should -Be $usedByKept
+        foreach ($run in $kept) {
+            foreach ($step in $run.Steps) {
+                $value = Get-AxlArtifact -RunId $run.RunId -RunRoot $hashRoot -Step $step.Name
+                $value | Should -Not -BeNullOrEmpty -Because 'a kept run reads its outputs (hash verified) after the prune'
+            }
+        }
+    }
+
+    It 'keeps the entries of a run in progress while everything else is pruned, and the run ends with its outputs' {
+        $root = Join-Path $TestDrive 'store-concurrent'
+        $twoStep = Join-Path $TestDrive 'flow/gated.axl.ps1'
+        Set-Content -LiteralPath $twoStep -Value @'
+AxlWorkflow gated {
+    Parameter Gate
+    Step first { 'made before the prune' }
+    Step wait { param($first, $Gate) $n = 0; while (-not (Test-Path -LiteralPath $Gate) -and $n -lt 1200) { Start-Sleep -Milliseconds 100; $n++ }; "$first, then released" }
+}
+'@
+        foreach ($i in 1..3) { Invoke-AxlLocalRun -Path $flow -RunRoot $root -UseHash -Parameters @{ N = 10 + $i } | Out-Null }
+        $gate = Join-Path $TestDrive 'store-gate'
+        $proc = Start-Process -FilePath $dotnet -ArgumentList @($axlDll, 'run', 'local', $twoStep, '--run-root', $root, '--use-hash', '--param', "Gate=$gate") `
+            -PassThru -RedirectStandardOutput (Join-Path $TestDrive 'gated.out') -RedirectStandardError (Join-Path $TestDrive 'gated.err')
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(120)
+            do {
+                Start-Sleep -Milliseconds 200
+                $running = Get-AxlRun gated -RunRoot $root -ErrorAction SilentlyContinue | Where-Object { $_.Status -eq 'Running' -and ($_.Steps | Where-Object Name -EQ 'first').Status -eq 'Succeeded' } | Select-Object -First 1
+            } until ($running -or $proc.HasExited -or [DateTime]::UtcNow -gt $deadline)
+            $running | Should -Not -BeNullOrEmpty -Because (Get-Content -Raw (Join-Path $TestDrive 'gated.err') -ErrorAction SilentlyContinue)
+            $firstHex = (($running.Steps | Where-Object Name -EQ 'first').OutputHash) -replace '^sha256:', ''
+
+            $r = Invoke-Axl @('runs', 'prune', '--keep', '0', '--run-root', $root)
+            $r.ExitCode | Should -Be 0 -Because ($r.Out -join "`n")
+            ($r.Out -join "`n") | Should -Match 'store: 6 entries \([0-9,]+ bytes\) no run uses removed, 1 in use\.'
+            Get-StoreEntries $root | Should -Be @($firstHex)
+        }
+        finally {
+            Set-Content -LiteralPath $gate -Value 'go'
+            $null = $proc.WaitForExit(120000)
+        }
+        $proc.ExitCode | Should -Be 0
+        Get-AxlArtifact -RunId $running.RunId -RunRoot $root -Step wait | Should -Be 'made before the prune, then released'
+        Get-AxlArtifact -RunId $running.RunId -RunRoot $root -Step first | Should -Be 'made before the prune'
     }
 }

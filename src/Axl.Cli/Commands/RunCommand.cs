@@ -15,7 +15,7 @@ public sealed class RunCommand : ICliCommand
 {
     public string Name => "run";
     public string Summary => "run a workflow: 'axl run local flow.axl.ps1[:Name]'";
-    public IReadOnlyCollection<string> Flags { get; } = new[] { "--cache", "--isolate-steps", "--log-json", "--json", "--quiet", "--verbose", "--debug" };
+    public IReadOnlyCollection<string> Flags { get; } = new[] { "--cache", "--use-hash", "--isolate-steps", "--log-json", "--json", "--quiet", "--verbose", "--debug" };
     public IReadOnlyCollection<string> Options { get; } = new[] { "--params", "--param", "--run-root", "--run-id", "--resume", "--throttle", "--retry-backoff", "--kill-grace", "--remedy-style", "--progress", "--metrics-file" };
     public string Usage => """
         Usage: axl run local <file.axl.ps1[:Name]> [options]
@@ -30,6 +30,8 @@ public sealed class RunCommand : ICliCommand
           --resume RUN_ID       continue that run: re-run only steps that failed or changed. A run has one
                                 writer: resuming a run that another process is running exits 1 (Axl.RunLocked)
           --cache               reuse outputs of earlier runs of unchanged steps (same code, options, inputs)
+          --use-hash            keep outputs in the run root's hash-addressed store (<run-root>/store/<hash>): an
+                                output many runs produce is on disk once; 'axl runs prune' frees what no run uses
           --isolate-steps       a new runspace for every script step (default: warm runspaces are reused,
                                 each step in a fresh scope; the workflow file is loaded once per runspace)
           --throttle N          at most N steps at once (default: the number of cores)
@@ -94,6 +96,7 @@ public sealed class RunCommand : ICliCommand
             ParametersFile = args.Option("--params"),
             Parameters = values,
             Cache = args.Has("--cache"),
+            UseHash = args.Has("--use-hash"),
             IsolateSteps = args.Has("--isolate-steps"),
             ThrottleLimit = args.Option("--throttle") is { } t ? PositiveInt(t, "--throttle") : Environment.ProcessorCount,
             RetryBackoff = args.Seconds("--retry-backoff", 1),

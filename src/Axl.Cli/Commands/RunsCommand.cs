@@ -123,10 +123,16 @@ public sealed class RunsCommand : ICliCommand
             else
                 stdout.WriteLine($"{action,-12} {d.Workflow} {d.RunId}  ({reason})");
         }
+        // The hash-addressed store (--use-hash runs): what no run left under the root refers to goes too.
+        var swept = ContentStore.Sweep(root, dryRun);
         if (args.Has("--json")) stdout.WriteLine(IrDocument.ToJson(rows));
         else stdout.WriteLine(dryRun
             ? $"{plan.Count(d => d.Action == RetentionAction.Remove)} run(s) would be removed, {plan.Count(d => d.Action != RetentionAction.Remove)} kept (dry run: nothing removed)."
             : $"{removed} run(s) removed ({freed.ToString("N0", CultureInfo.InvariantCulture)} bytes), {plan.Count(d => d.Action != RetentionAction.Remove)} kept.");
+        if (!args.Has("--json") && (swept.Removed > 0 || swept.Kept > 0))
+            stdout.WriteLine(dryRun
+                ? $"store: {swept.Removed} entries ({swept.Bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes) no run uses would be removed, {swept.Kept} in use."
+                : $"store: {swept.Removed} entries ({swept.Bytes.ToString("N0", CultureInfo.InvariantCulture)} bytes) no run uses removed, {swept.Kept} in use.");
         return code;
     }
 }

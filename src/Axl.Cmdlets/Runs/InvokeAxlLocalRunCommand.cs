@@ -38,6 +38,8 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
     /// <summary>Resumes the run piped in (Get-AxlRun ... | Invoke-AxlLocalRun -ResumeRun), or the one -RunId names, instead of starting a new run: -Resume with the run's id.</summary>
     [Parameter] public SwitchParameter ResumeRun { get; set; }
     [Parameter] public SwitchParameter Cache { get; set; }
+    /// <summary>Keep step outputs in the run root's hash-addressed store (&lt;run root&gt;/store/&lt;hash&gt;): an output many runs produce is on disk once; Remove-AxlRun frees what no run uses.</summary>
+    [Parameter] public SwitchParameter UseHash { get; set; }
     [Parameter] public SwitchParameter IsolateSteps { get; set; }
     [Parameter] public TimeSpan? RetryBackoff { get; set; }
     [Parameter] public TimeSpan? KillGrace { get; set; }
@@ -97,6 +99,7 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
             ParametersFile = ParametersFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(ParametersFile),
             ThrottleLimit = ThrottleLimit,
             Cache = Cache,
+            UseHash = UseHash,
             IsolateSteps = IsolateSteps,
             RetryBackoff = RetryBackoff ?? TimeSpan.FromSeconds(1),
             KillGrace = KillGrace ?? TimeSpan.FromSeconds(10),

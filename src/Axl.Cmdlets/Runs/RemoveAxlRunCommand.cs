@@ -101,6 +101,15 @@ public sealed class RemoveAxlRunCommand : PSCmdlet
             }
         }
         if (total > 0) WriteProgress(new ProgressRecord(1, "Removing runs", "done") { RecordType = ProgressRecordType.Completed });
+        // The hash-addressed store (-UseHash runs): what no run left under the root refers to goes too.
+        if (Directory.Exists(ContentStore.StoreDirectory(root)))
+        {
+            var whatIf = MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter { IsPresent: true };
+            var swept = ContentStore.Sweep(root, dryRun: whatIf);
+            if (swept.Removed > 0)
+                WriteVerbose(whatIf ? $"What if: {swept.Removed} store entries ({swept.Bytes} bytes) that no run uses would be removed from {ContentStore.StoreDirectory(root)}."
+                    : $"Removed {swept.Removed} store entries ({swept.Bytes} bytes) that no run uses from {ContentStore.StoreDirectory(root)}; {swept.Kept} kept.");
+        }
         foreach (var id in ids.Unmatched)
             WriteError(new ErrorRecord(new ItemNotFoundException($"There is no run '{id}'{(Workflow is { Length: > 0 } ? $" of workflow {string.Join(", ", Workflow)}" : "")} under {root}. Fix: list runs with Get-AxlRun; give -RunRoot if the runs are elsewhere."),
                 "Axl.RunNotFound", ErrorCategory.ObjectNotFound, id));

@@ -428,6 +428,7 @@ public sealed class LocalRunner
                 try
                 {
                     var meta = StepRunner.SaveOutput(invocation.Manifest, step, result);
+                    if (_options.UseHash) ContentStore.Adopt(_options.RunRoot, Path.Combine(r.Directory, meta.File), meta.Sha256);
                     r.OutputPath = Path.Combine(r.Directory, meta.File);
                     r.OutputHandler = meta.IoHandler;
                     r.OutputSize = meta.Size;
@@ -547,6 +548,7 @@ public sealed class LocalRunner
     private void Reuse(AxlStep step, AxlStepResult r, string from, string sourceDir)
     {
         var meta = ArtifactIO.ReadMetadata(r.Directory)!;
+        if (_options.UseHash && from == "cache") ContentStore.Adopt(_options.RunRoot, Path.Combine(r.Directory, meta.File), meta.Sha256);
         r.ReusedFrom = from;
         r.OutputPath = Path.Combine(r.Directory, meta.File);
         r.OutputHandler = meta.IoHandler;

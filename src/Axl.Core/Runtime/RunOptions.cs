@@ -17,6 +17,11 @@ public sealed class RunOptions
     public int ThrottleLimit { get; init; } = Environment.ProcessorCount;
     /// <summary>Reuse the output of an earlier successful run of a step whose code, options and inputs hash the same.</summary>
     public bool Cache { get; init; }
+    /// <summary>
+    /// Keep step outputs in the run root's hash-addressed store (<see cref="ContentStore"/>): each distinct output on disk
+    /// once, shared by every run under the root (-UseHash / --use-hash).
+    /// </summary>
+    public bool UseHash { get; init; }
     /// <summary>Wait before the first retry; doubled for each further retry, up to <see cref="MaxRetryBackoff"/>.</summary>
     public TimeSpan RetryBackoff { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan MaxRetryBackoff { get; init; } = TimeSpan.FromSeconds(60);
