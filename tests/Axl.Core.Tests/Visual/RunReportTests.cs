@@ -1,0 +1,125 @@
+using System.Text.RegularExpressions;
+using Axl.Dsl;
+using Axl.Model;
+using Axl.Runtime;
+using Axl.Visual;
+
+namespace Axl.Core.Tests.Visual;
+
+/// <summary>The run report: one self-contained HTML file with the DAG by status, attempts, failures, outputs, resume command.</summary>
+public sealed class RunReportTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "axl-report-tests-" + Guid.NewGuid().ToString("N")[..10]);
+
+    public void Dispose()
+    {
+        try { Directory.Delete(_root, recursive: true); } catch (IOException) { }
+    }
+
+    private RunOptions Options(string? resume = null) => new()
+    {
+        RunRoot = _root, ThrottleLimit = 2, Resume = resume, RetryBackoff = TimeSpan.FromMilliseconds(10), KillGrace = TimeSpan.FromSeconds(1),
+    };
+
+    private static AxlWorkflow Flaky(bool fail) => new WorkflowBuilder("flaky", null, new SourceLocation("/flows/flaky.axl.ps1", 1))
+        .AddParameter("Rows", 3L)
+        .AddStep("load", "param($Rows) 1..$Rows | ForEach-Object { [pscustomobject]@{ id = $_; name = \"row$_\" } }", new StepOptions { IoHandler = "csv" })
+        .AddStep("count", "param($load) @($load).Count")
+        .AddStep("train", fail
+            ? "param($count) Write-Warning 'about to fail'; throw 'model diverged at epoch 3'"
+            : "param($count) 'trained on ' + $count", new StepOptions { Retries = 1 })
+        .AddStep("publish", "param($train) $train")
+        .Build();
+
+    [Fact]
+    public void A_failed_run_shows_every_step_by_status_the_failure_its_log_tail_and_both_resume_commands()
+    {
+        var run = LocalRunner.Run(Flaky(fail: true), Options());
+        Assert.Equal(RunStatus.Failed, run.Status);
+        var file = RunReportWriter.Save(run);
+        Assert.Equal(Path.Combine(run.Directory, "report.html"), file.FullName);
+        var html = File.ReadAllText(file.FullName);
+
+        // Self-contained: no scripts, no external references.
+        Assert.DoesNotContain("<script", html, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotMatch(new Regex(@"(src|href)\s*=", RegexOptions.IgnoreCase), html);
+        Assert.DoesNotMatch(new Regex(@"https?://"), html);
+        Assert.Contains("prefers-color-scheme: dark", html);
+        Assert.Contains("@media print", html);
+
+        // Every step with its status in the DAG, the timeline and the table.
+        var expected = new Dictionary<string, string> { ["load"] = "succeeded", ["count"] = "succeeded", ["train"] = "failed", ["publish"] = "skipped" };
+        foreach (var (step, status) in expected)
+        {
+            Assert.Matches(new Regex($"<g class=\"node step status-{status}\"[^>]*data-step=\"{step}\""), html);
+            Assert.Contains($"<tr class=\"step status-{status}\" data-step=\"{step}\" data-status=\"{status}\">", html);
+            Assert.Matches(new Regex($"<g class=\"lane status-{status}\" data-step=\"{step}\""), html);
+        }
+        // Two attempts of train, both failed, on the timeline.
+        var lane = Regex.Match(html, "<g class=\"lane status-failed\" data-step=\"train\".*?</g>").Value;
+        Assert.Contains("data-attempts=\"2\"", lane);
+        Assert.Equal(2, Regex.Matches(lane, "class=\"bar attempt failed\"").Count);
+        Assert.Contains("train attempt 2: user", lane);
+        // The failure with its message and log tail (the warning of both attempts).
+        var failure = Regex.Match(html, "<article class=\"failure status-failed\" data-step=\"train\">.*?</article>", RegexOptions.Singleline).Value;
+        Assert.Contains("model diverged at epoch 3", failure);
+        Assert.Contains("#1 warning: about to fail", failure);
+        Assert.Contains("#2 warning: about to fail", failure);
+        Assert.Contains($"Get-AxlWorkflow /flows/flaky.axl.ps1 -Name flaky | Invoke-AxlLocalRun -Resume {run.RunId} -RunRoot {_root}", html);
+        Assert.Contains($"axl run local /flows/flaky.axl.ps1:flaky --resume {run.RunId} --run-root {_root}", html);
+        // The csv output as a table, the parameter with its value.
+        var load = Regex.Match(html, "<article class=\"output\" data-step=\"load\">.*?</article>", RegexOptions.Singleline).Value;
+        Assert.Contains("<th>id</th><th>name</th>", load);
+        Assert.Contains("<td>3</td><td>row3</td>", load);
+        Assert.Contains("3 rows.", load);
+        Assert.Contains("<tr><td>Rows</td><td><code>3</code></td></tr>", html);
+    }
+
+    [Fact]
+    public void Attempts_are_recorded_per_step_and_a_resumed_run_shows_reused_outputs()
+    {
+        var first = LocalRunner.Run(Flaky(fail: true), Options());
+        var train = first.GetStep("train")!;
+        Assert.Equal(2, train.AttemptLog.Count);
+        Assert.All(train.AttemptLog, a => Assert.Equal("User", a.Outcome));
+        Assert.Contains("model diverged", train.AttemptLog[0].Error);
+        Assert.True(train.AttemptLog[0].EndTime <= train.AttemptLog[1].StartTime);
+        var loaded = RunStore.Load(first.Directory).GetStep("train")!;
+        Assert.Equal(train.AttemptLog, loaded.AttemptLog);
+
+        var resumed = LocalRunner.Run(Flaky(fail: false), Options(resume: first.RunId));
+        Assert.Equal(RunStatus.Succeeded, resumed.Status);
+        var html = RunReportWriter.Write(RunStore.Load(resumed.Directory));
+        Assert.Matches(new Regex("<g class=\"lane status-succeeded\" data-step=\"load\"[^>]*><text[^>]*>load</text><rect class=\"bar reused\""), html);
+        // train: two failed attempts from the first session, then the one that succeeded.
+        var lane = Regex.Match(html, "<g class=\"lane status-succeeded\" data-step=\"train\".*?</g>").Value;
+        Assert.Equal(2, Regex.Matches(lane, "class=\"bar attempt failed\"").Count);
+        Assert.Single(Regex.Matches(lane, "class=\"bar attempt succeeded\""));
+        Assert.Contains("<h2>Run it again</h2>", html);
+        Assert.DoesNotContain("id=\"failures\"", html);
+    }
+
+    [Fact]
+    public void A_run_without_a_kept_dag_still_reports_its_steps()
+    {
+        var run = LocalRunner.Run(Flaky(fail: false), Options());
+        File.Delete(Path.Combine(run.Directory, WorkflowDag.FileName));
+        var html = RunReportWriter.Write(RunStore.Load(run.Directory));
+        Assert.Contains("did not keep its DAG", html);
+        foreach (var s in run.Steps) Assert.Matches(new Regex($"<g class=\"node step status-succeeded\"[^>]*data-step=\"{s.Name}\""), html);
+    }
+
+    [Fact]
+    public void The_dag_kept_with_a_run_round_trips()
+    {
+        var wf = Flaky(fail: false);
+        var dag = WorkflowDag.FromWorkflow(wf);
+        dag.Save(_root);
+        var back = WorkflowDag.Load(_root)!;
+        Assert.Equal(dag.Steps.Select(s => (s.Name, s.Kind, s.IoHandler, s.When, s.Retries)), back.Steps.Select(s => (s.Name, s.Kind, s.IoHandler, s.When, s.Retries)));
+        Assert.Equal(dag.Edges, back.Edges);
+        Assert.Equal(dag.Parameters, back.Parameters);
+        Assert.Equal(new DagParameterInput("Rows", "Rows"), back.Steps[0].ParameterInputs.Single());
+        Assert.Equal(MermaidWriter.Write(WorkflowPicture.Build(wf)), MermaidWriter.Write(WorkflowPicture.Build(back, null)));
+    }
+}
