@@ -26,6 +26,8 @@ public static class AxlCommand
         new WorkerCommand(),
         new BuildImageCommand(),
         new ArgoCommand(),
+        new GraphCommand(),
+        new ReportCommand(),
     }.ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     public static int Run(string[] args)
