@@ -122,4 +122,39 @@ public sealed class RunReportTests : IDisposable
         Assert.Equal(new DagParameterInput("Rows", "Rows"), back.Steps[0].ParameterInputs.Single());
         Assert.Equal(MermaidWriter.Write(WorkflowPicture.Build(wf)), MermaidWriter.Write(WorkflowPicture.Build(back, null)));
     }
+    [Fact]
+    public void The_report_of_a_1000_step_run_stays_bounded_with_a_summarised_dag()
+    {
+        var wf = WorkflowPictureTests.Large("layered");
+        var dir = Path.Combine(_root, "big", "run1");
+        Directory.CreateDirectory(dir);
+        WorkflowDag.FromWorkflow(wf).Save(dir);
+        var start = DateTimeOffset.UtcNow;
+        var steps = wf.Steps.Select((s, i) =>
+        {
+            var r = new AxlStepResult { Name = s.Name, Directory = Path.Combine(dir, s.Name) };
+            r.Status = i % 97 == 5 ? StepStatus.Failed : StepStatus.Succeeded;
+            r.Attempts = 1;
+            r.StartTime = start.AddMilliseconds(i * 10);
+            r.EndTime = start.AddMilliseconds(i * 10 + 25);
+            r.AttemptList.Add(new StepAttempt(1, r.StartTime.Value, r.EndTime, r.Status == StepStatus.Failed ? "User" : "Succeeded"));
+            if (r.Status == StepStatus.Failed) r.Error = new StepError("step " + s.Name + " failed", FailureKind.User);
+            return r;
+        }).ToList();
+        var run = new AxlRun { RunId = "run1", Workflow = "big", Directory = dir, Steps = steps, StartTime = start };
+        run.Status = RunStatus.Failed;
+        run.EndTime = start.AddSeconds(11);
+
+        var html = RunReportWriter.Write(run);
+        Assert.True(html.Length < 2_500_000, $"report of 1,000 steps: {html.Length} chars");
+        Assert.Contains("1000 steps, summarised", html);
+        var dagNodes = Regex.Matches(html, "<g class=\"node (step|group) ").Count;
+        Assert.InRange(dagNodes, 1, WorkflowPicture.DefaultSummaryThreshold);
+        // A group holding a failed step is shown failed.
+        Assert.Matches(new Regex("<g class=\"node group status-failed\""), html);
+        // Every step keeps its row and its lane.
+        Assert.Equal(1000, Regex.Matches(html, "<tr class=\"step status-").Count);
+        Assert.Equal(1000, Regex.Matches(html, "<g class=\"lane status-").Count);
+        Assert.Equal(steps.Count(s => s.Status == StepStatus.Failed), Regex.Matches(html, "<article class=\"failure status-failed\"").Count);
+    }
 }
