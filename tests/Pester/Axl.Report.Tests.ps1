@@ -82,6 +82,11 @@ public static class AxlTestPng
         }
         return new Image { Width = width, Height = height, Channels = ch, Pixels = px };
     }
+    public static int[] At(Image img, int x, int y)
+    {
+        int i = (y * img.Width + x) * img.Channels;
+        return new[] { (int)img.Pixels[i], img.Pixels[i + 1], img.Pixels[i + 2] };
+    }
     public static int DistinctColours(Image img)
     {
         var seen = new HashSet<int>();
@@ -100,12 +105,12 @@ public static class AxlTestPng
     }
 
     # Opens a file in headless Chromium: the DOM it built (--dump-dom), its console and log lines, and a screenshot.
-    function Invoke-Chromium([string] $Path, [int] $Width = 1280, [int] $Height = 1600) {
+    function Invoke-Chromium([string] $Path, [int] $Width = 1280, [int] $Height = 1600, [string[]] $Extra = @()) {
         $url = [System.Uri]::new($Path, [System.UriKind]::Absolute).AbsoluteUri
-        $png = [System.IO.Path]::ChangeExtension($Path, ".$Width.png")
+        $png = [System.IO.Path]::ChangeExtension($Path, ".$Width$($Extra -join '' -replace '[^a-z]').png")
         $profileDir = Join-Path $TestDrive ("chromium-" + [guid]::NewGuid().ToString('N'))
         $common = @('--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--no-first-run', "--user-data-dir=$profileDir", '--enable-logging=stderr', '--v=0')
-        $shotLog = & $chromium @common "--window-size=$Width,$Height" "--screenshot=$png" $url 2>&1 | ForEach-Object { "$_" }
+        $shotLog = & $chromium @common @Extra "--window-size=$Width,$Height" "--screenshot=$png" $url 2>&1 | ForEach-Object { "$_" }
         $dom = & $chromium @common '--dump-dom' $url 2>$null
         $domLog = & $chromium @common '--dump-dom' $url 2>&1 1>$null | ForEach-Object { "$_" }
         [pscustomobject]@{
@@ -194,6 +199,34 @@ Describe 'the run report of iris-knn' {
         [AxlTestPng]::Count($img, 0x2b, 0x8a, 0x3e, 6) | Should -BeGreaterThan 500
         # Red only in the legend's 'failed' badge (about 75 pixels): nothing failed.
         [AxlTestPng]::Count($img, 0xc9, 0x2a, 0x2a, 6) | Should -BeLessThan 150 -Because 'nothing failed'
+    }
+}
+
+Describe 'the run report in dark mode and on paper' {
+    BeforeAll {
+        $run = Invoke-AxlLocalRun -LiteralPath (Join-Path $examples 'diamond/diamond.axl.ps1') -RunRoot (Join-Path $TestDrive 'dark-runs') -ErrorAction Stop
+        $report = $run | Export-AxlRunReport
+    }
+
+    It 'follows the browser into dark mode: a dark page, the steps in their dark status colours' -Skip:([bool]$noChromium) {
+        $light = [AxlTestPng]::Read((Invoke-Chromium $report.FullName -Width 900 -Height 1400).Screenshot)
+        $dark = [AxlTestPng]::Read((Invoke-Chromium $report.FullName -Width 900 -Height 1400 -Extra '--force-dark-mode').Screenshot)
+        [AxlTestPng]::At($light, 3, 3) -join ',' | Should -Be '255,255,255'
+        [AxlTestPng]::At($dark, 3, 3) -join ',' | Should -Be '26,27,30' -Because 'the dark background is #1a1b1e'
+        [AxlTestPng]::DistinctColours($dark) | Should -BeGreaterThan 50
+        # The dark fill of a succeeded step (#123d1e) and not the light one (#d3f9d8).
+        [AxlTestPng]::Count($dark, 0x12, 0x3d, 0x1e, 3) | Should -BeGreaterThan 1000
+        [AxlTestPng]::Count($dark, 0xd3, 0xf9, 0xd8, 3) | Should -BeLessThan 50
+    }
+
+    It 'prints to PDF' -Skip:([bool]$noChromium) {
+        $pdf = Join-Path $TestDrive 'report.pdf'
+        $url = [System.Uri]::new($report.FullName, [System.UriKind]::Absolute).AbsoluteUri
+        $null = & $chromium --headless --no-sandbox --disable-gpu "--user-data-dir=$(Join-Path $TestDrive 'chromium-pdf')" "--print-to-pdf=$pdf" --no-pdf-header-footer $url 2>&1
+        Test-Path -LiteralPath $pdf | Should -BeTrue
+        $bytes = [System.IO.File]::ReadAllBytes($pdf)
+        [System.Text.Encoding]::ASCII.GetString($bytes, 0, 5) | Should -Be '%PDF-'
+        $bytes.Length | Should -BeGreaterThan 20000
     }
 }
 

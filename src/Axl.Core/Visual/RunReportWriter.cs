@@ -444,6 +444,7 @@ public static class RunReportWriter
             sb.Append(".failure.status-").Append(status).Append("{border-left-color:").Append(stroke).Append('}');
             sb.Append(".axl-timeline .bar.").Append(status).Append("{fill:").Append(stroke).Append(";stroke:").Append(stroke).Append('}');
         }
+        sb.Append(".badge.status-interrupted{background:").Append(StatusColors.Light["cancelled"].Fill).Append(";border-color:").Append(StatusColors.Light["cancelled"].Stroke).Append(";color:#111}");
         sb.Append(".axl-timeline .bar.reused{fill:").Append(StatusColors.Light["succeeded"].Fill).Append(";stroke:").Append(StatusColors.Light["succeeded"].Stroke).Append('}');
         sb.Append("@media screen and (prefers-color-scheme: dark){");
         foreach (var (status, (fill, stroke)) in StatusColors.Dark)
