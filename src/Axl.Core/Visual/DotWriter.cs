@@ -9,7 +9,7 @@ public static class DotWriter
     {
         var sb = new StringBuilder();
         sb.Append("// Axl workflow '").Append(picture.Name.Replace('\n', ' ')).Append("': ").Append(picture.StepCount).Append(" steps")
-          .Append(picture.Summarised ? ", summarised (chains and fan-outs grouped)" : "").Append('\n');
+          .Append(picture.Summary is { } summary ? $", summarised ({summary})" : "").Append('\n');
         sb.Append("digraph ").Append(Quote(picture.Name)).Append(" {\n");
         sb.Append("  graph [rankdir=TB, fontname=\"Helvetica\", fontsize=12, label=").Append(Quote(picture.Name)).Append(", labelloc=t];\n");
         sb.Append("  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=11, fillcolor=\"").Append(StatusColors.StepFill)

@@ -13,7 +13,7 @@ public static class MermaidWriter
     {
         var sb = new StringBuilder();
         sb.Append("%% Axl workflow '").Append(Comment(picture.Name)).Append("': ").Append(picture.StepCount).Append(" steps")
-          .Append(picture.Summarised ? ", summarised (chains and fan-outs grouped)" : "").Append('\n');
+          .Append(picture.Summary is { } summary ? $", summarised ({summary})" : "").Append('\n');
         sb.Append("flowchart TD\n");
         foreach (var n in picture.Nodes)
         {

@@ -61,7 +61,8 @@ public static class SvgWriter
         var titleHeight = 22.0;
         double X(double x) => x - box.Left + Margin;
         double Y(double y) => box.Top - y + Margin + titleHeight;
-        var w = box.Width + 2 * Margin;
+        var caption = picture.Name + (picture.Summary is { } summary ? $" ({picture.StepCount} steps, summarised: {summary})" : "");
+        var w = Math.Max(box.Width + 2 * Margin, caption.Length * CharWidth + 2 * Margin);
         var h = box.Height + 2 * Margin + titleHeight;
 
         var sb = new StringBuilder();
@@ -72,7 +73,7 @@ public static class SvgWriter
         sb.Append("<title>").Append(Esc($"{picture.Name}: {picture.StepCount} steps{(picture.Summarised ? " (summarised)" : "")}")).Append("</title>\n");
         if (standalone) sb.Append("<style>").Append(Stylesheet()).Append("</style>\n");
         sb.Append("<defs><marker id=\"axl-arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"8\" markerHeight=\"8\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" class=\"arrow\"/></marker></defs>\n");
-        sb.Append("<text class=\"caption\" x=\"").Append(N(Margin)).Append("\" y=\"16\">").Append(Esc(picture.Name + (picture.Summarised ? $" ({picture.StepCount} steps, summarised: chains and fan-outs grouped)" : ""))).Append("</text>\n");
+        sb.Append("<text class=\"caption\" x=\"").Append(N(Margin)).Append("\" y=\"16\">").Append(Esc(caption)).Append("</text>\n");
 
         foreach (var (e, g) in edges)
         {

@@ -39,7 +39,9 @@ public sealed class WorkflowPicture
     public string Name { get; init; } = "";
     public int StepCount { get; init; }
     /// <summary>True when steps were grouped (more steps than the threshold).</summary>
-    public bool Summarised { get; init; }
+    public bool Summarised => Summary is not null;
+    /// <summary>How the steps were grouped ("chains and fan-outs grouped", or by level), null when they were not.</summary>
+    public string? Summary { get; init; }
     public IReadOnlyList<PictureNode> Nodes { get; init; } = Array.Empty<PictureNode>();
     public IReadOnlyList<PictureEdge> Edges { get; init; } = Array.Empty<PictureEdge>();
     public IReadOnlyList<DagParameter> Parameters { get; init; } = Array.Empty<DagParameter>();
@@ -66,7 +68,7 @@ public sealed class WorkflowPicture
         }
 
         var summarised = steps.Count > Math.Max(1, summariseAbove);
-        var group = summarised ? Grouping.Summarise(steps.Count, pairs.Keys.ToList(), Math.Max(1, summariseAbove)) : Enumerable.Range(0, steps.Count).ToArray();
+        var (group, bucket) = summarised ? Grouping.Summarise(steps.Count, pairs.Keys.ToList(), Math.Max(1, summariseAbove)) : (Enumerable.Range(0, steps.Count).ToArray(), null);
 
         var members = new SortedDictionary<int, List<int>>();
         for (int i = 0; i < steps.Count; i++) (members.TryGetValue(group[i], out var l) ? l : members[group[i]] = new()).Add(i);
@@ -86,6 +88,7 @@ public sealed class WorkflowPicture
         {
             var (a, b) = (nodeOf[group[f]], nodeOf[group[t]]);
             if (a == b) continue;
+            if (bucket is not null && bucket[t] - bucket[f] > 1) continue; // grouped by level: only the edges to the next level
             if (!groupEdges.TryGetValue((a, b), out var ge)) ge = (0, new List<string>(), true);
             foreach (var l in labels) if (ge.Labels.Count < 3 && !ge.Labels.Contains(l)) ge.Labels.Add(l);
             groupEdges[(a, b)] = (ge.Count + 1, ge.Labels, ge.Order && order);
@@ -121,7 +124,8 @@ public sealed class WorkflowPicture
                 edges.Add(new PictureEdge(id, target, inputs.Count > 3 ? $"{inputs.Count} inputs" : string.Join(", ", inputs), true));
         }
 
-        return new WorkflowPicture { Name = dag.Name, StepCount = steps.Count, Summarised = summarised, Nodes = nodes, Edges = edges, Parameters = dag.Parameters };
+        var summary = !summarised ? null : bucket is null ? "chains and fan-outs grouped" : "grouped by level; edges that skip a level are not drawn";
+        return new WorkflowPicture { Name = dag.Name, StepCount = steps.Count, Summary = summary, Nodes = nodes, Edges = edges, Parameters = dag.Parameters };
     }
 
     private static string ParameterValue(DagParameter p, AxlRun? run)
@@ -189,8 +193,11 @@ public sealed class WorkflowPicture
 /// <summary>Groups the steps of a large graph so at most about <c>limit</c> nodes remain.</summary>
 internal static class Grouping
 {
-    /// <summary>The group of every step (a group id is the index of one of its steps).</summary>
-    public static int[] Summarise(int count, List<(int From, int To)> edges, int limit)
+    /// <summary>
+    /// The group of every step (a group id is the index of one of its steps) and, when chains and fan-outs were not
+    /// enough and whole levels were grouped, the level bucket of every step (null otherwise).
+    /// </summary>
+    public static (int[] Groups, int[]? Bucket) Summarise(int count, List<(int From, int To)> edges, int limit)
     {
         var parent = Enumerable.Range(0, count).ToArray();
         int Find(int x) { while (parent[x] != x) { parent[x] = parent[parent[x]]; x = parent[x]; } return x; }
@@ -218,7 +225,7 @@ internal static class Grouping
             if (!changed) break;
         }
         var roots = Enumerable.Range(0, count).Select(Find).ToArray();
-        if (roots.Distinct().Count() <= limit) return roots;
+        if (roots.Distinct().Count() <= limit) return (roots, null);
 
         // Still too many: group by level (longest path from a source), levels bucketed so there are at most limit groups.
         var level = new int[count];
@@ -237,16 +244,19 @@ internal static class Grouping
                 }
         }
         var levels = level.Max() + 1;
-        var buckets = Math.Max(1, Math.Min(levels, limit));
+        // Fewer buckets than the limit: a long chain of level groups is all a summary this coarse can usefully show.
+        var buckets = Math.Max(1, Math.Min(levels, Math.Min(limit, 40)));
         var firstOfBucket = new Dictionary<int, int>();
         var result = new int[count];
+        var bucketOf = new int[count];
         for (int i = 0; i < count; i++)
         {
             var b = (int)((long)level[i] * buckets / levels);
             if (!firstOfBucket.TryGetValue(b, out var first)) firstOfBucket[b] = first = i;
             result[i] = first;
+            bucketOf[i] = b;
         }
-        return result;
+        return (result, bucketOf);
     }
 
     private static (Dictionary<int, HashSet<int>> Preds, Dictionary<int, HashSet<int>> Succs) Neighbours(int count, List<(int From, int To)> edges, Func<int, int> find)

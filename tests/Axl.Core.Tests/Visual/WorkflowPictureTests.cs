@@ -145,6 +145,13 @@ public class WorkflowPictureTests
         Assert.True(svg.Length < 1_000_000, $"svg {svg.Length} chars");
         Assert.Contains("summarised", mermaid);
         XDocument.Parse(svg);
+        if (picture.Summary!.Contains("level"))
+        {
+            // Grouped by level: a chain of at most 40 groups, each linked to the next only.
+            Assert.InRange(picture.Nodes.Count, 2, 40);
+            Assert.Equal(picture.Nodes.Count - 1, picture.Edges.Count);
+            Assert.Contains("edges that skip a level are not drawn", svg);
+        }
         if (shape == "chains") Assert.Equal(10, picture.Nodes.Count); // each chain one node
         if (shape == "fanout") Assert.Equal(3, picture.Nodes.Count); // source, 998 siblings, sink
     }
