@@ -24,6 +24,9 @@ BeforeAll {
         $script:chromium = (Get-Command chromium -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1).Source
     }
     $script:noChromium = if ($chromium) { $null } else { 'chromium is not installed and could not be installed (not root?): run .ci/services.sh tools as root' }
+    $script:mermaidJs = Join-Path $repoRoot 'tests/mermaid/node_modules/mermaid/dist/mermaid.min.js'
+    if ($chromium -and -not (Test-Path -LiteralPath $mermaidJs) -and -not $IsWindows) { & bash (Join-Path $repoRoot '.ci/services.sh') tools 2>&1 | Write-Host }
+    $script:noMermaid = if (-not $chromium) { $noChromium } elseif (-not (Test-Path -LiteralPath $mermaidJs)) { "Mermaid is not installed ($mermaidJs): run .ci/services.sh tools (npm ci --prefix tests/mermaid)" } else { $null }
 
     # A PNG's size and pixels: inflate the IDAT stream and undo the row filters (colour types 2 and 6, 8 bits).
     if (-not ('AxlTestPng' -as [type])) {
@@ -109,8 +112,8 @@ public static class AxlTestPng
         $url = [System.Uri]::new($Path, [System.UriKind]::Absolute).AbsoluteUri
         $png = [System.IO.Path]::ChangeExtension($Path, ".$Width$($Extra -join '' -replace '[^a-z]').png")
         $profileDir = Join-Path $TestDrive ("chromium-" + [guid]::NewGuid().ToString('N'))
-        $common = @('--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--no-first-run', "--user-data-dir=$profileDir", '--enable-logging=stderr', '--v=0')
-        $shotLog = & $chromium @common @Extra "--window-size=$Width,$Height" "--screenshot=$png" $url 2>&1 | ForEach-Object { "$_" }
+        $common = @('--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--no-first-run', "--user-data-dir=$profileDir", '--enable-logging=stderr', '--v=0') + $Extra
+        $shotLog = & $chromium @common "--window-size=$Width,$Height" "--screenshot=$png" $url 2>&1 | ForEach-Object { "$_" }
         $dom = & $chromium @common '--dump-dom' $url 2>$null
         $domLog = & $chromium @common '--dump-dom' $url 2>&1 1>$null | ForEach-Object { "$_" }
         [pscustomobject]@{
@@ -273,6 +276,66 @@ AxlWorkflow flaky {
         # #ffe3e3, the fill of a failed step's box; #c92a2a, its border, badge and the failed attempts' bars.
         [AxlTestPng]::Count($img, 0xff, 0xe3, 0xe3, 3) | Should -BeGreaterThan 1000
         [AxlTestPng]::Count($img, 0xc9, 0x2a, 0x2a, 6) | Should -BeGreaterThan 600
+    }
+}
+
+Describe 'the Mermaid as Markdown renderers draw it' {
+    BeforeAll {
+        # Each diagram drawn by Mermaid itself (mermaid.min.js, as GitHub and Azure DevOps use it) in a page of its own.
+        function Show-Mermaid([string] $Name, [string] $Diagram) {
+            $page = Join-Path $TestDrive "$Name.mermaid.html"
+            $code = [System.Net.WebUtility]::HtmlEncode($Diagram)
+            $js = [System.Uri]::new($mermaidJs, [System.UriKind]::Absolute).AbsoluteUri
+            Set-Content -LiteralPath $page -Value @"
+<!DOCTYPE html><html><head><meta charset="utf-8"><title>pending</title></head><body>
+<pre class="mermaid">$code</pre>
+<script src="$js"></script>
+<script>
+mermaid.initialize({ startOnLoad: false, securityLevel: 'strict' });
+mermaid.run().then(() => { document.title = 'rendered'; }).catch(e => { console.error('mermaid failed: ' + e); document.title = 'failed'; });
+</script></body></html>
+"@
+            Invoke-Chromium $page -Width 1000 -Height 1000 -Extra '--allow-file-access-from-files', '--virtual-time-budget=15000'
+        }
+        $tricky = Join-Path $TestDrive 'tricky.axl.ps1'
+        Set-Content -LiteralPath $tricky -Value @'
+AxlWorkflow tricky {
+    Parameter Mode -Default 'full "run" #1 <b>&amp; | x'
+    Step load { param($Mode) $Mode }
+    Step train -When "load -ne 'a|b'" -Retries 1 { param($load) $load }
+    Step report -DependsOn train { 'done' }
+}
+'@
+        # 1,000 steps in 10 chains: summarised to 10 "100 steps" nodes.
+        $chains = Join-Path $TestDrive 'chains.axl.ps1'
+        Set-Content -LiteralPath $chains -Value (@('AxlWorkflow chains {') + @(0..999 | ForEach-Object { if ($_ -lt 10) { "    Step s$_ { 1 }" } else { "    Step s$_ { param(`$s$($_ - 10)) 1 }" } }) + '}')
+    }
+
+    It 'draws <Name> as a flowchart with every step' -Skip:([bool]$noMermaid) -ForEach @(
+        @{ Name = 'diamond'; File = 'diamond/diamond.axl.ps1'; Steps = 'start', 'left', 'right', 'join' }
+        @{ Name = 'iris-knn'; File = 'iris-knn/iris-knn.axl.ps1'; Steps = 'load_data', 'split', 'train', 'evaluate', 'report' }
+        @{ Name = 'tricky'; File = $null; Steps = 'load', 'train', 'report' }
+        @{ Name = 'summarised'; File = $null; Steps = 's0 … s990', 's9 … s999' }
+    ) {
+        $path = if ($File) { Join-Path $examples $File } elseif ($Name -eq 'tricky') { $tricky } else { $chains }
+        $seen = Show-Mermaid $Name (Show-AxlWorkflow -Path $path)
+        $seen.Console | Should -BeNullOrEmpty
+        $seen.Dom | Should -Match '<title>rendered</title>'
+        $seen.Dom | Should -Match 'aria-roledescription="flowchart-v2"'
+        foreach ($s in $Steps) { $seen.Dom | Should -Match "<span class=""nodeLabel""[^>]*>.{0,40}<b>$s</b>" }
+        [AxlTestPng]::DistinctColours([AxlTestPng]::Read($seen.Screenshot)) | Should -BeGreaterThan 20
+    }
+
+    It 'shows the condition and the parameter of the tricky workflow with their quotes, # and | intact' -Skip:([bool]$noMermaid) {
+        $seen = Show-Mermaid 'tricky-text' (Show-AxlWorkflow -Path $tricky)
+        $seen.Dom | Should -Match ([regex]::Escape("when load -ne 'a|b'"))
+        $seen.Dom | Should -Match ([regex]::Escape('full "run" #1 &lt;b&gt;&amp;amp; | x'))
+    }
+
+    It 'the check itself fails on a diagram Mermaid cannot parse' -Skip:([bool]$noMermaid) {
+        $seen = Show-Mermaid 'broken' "flowchart TD`n  a[""x""] -->|""y| b"
+        $seen.Dom | Should -Not -Match '<title>rendered</title>'
+        $seen.Console | Should -Not -BeNullOrEmpty
     }
 }
 
