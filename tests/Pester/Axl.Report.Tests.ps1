@@ -166,6 +166,15 @@ Describe 'the run report of iris-knn' {
         }
     }
 
+    It 'takes a deserialized run (Start-Job, remoting) by its RunId, Workflow and RunRoot, and draws the DAG of a run piped to Show-AxlWorkflow' {
+        $copy = [System.Management.Automation.PSSerializer]::Deserialize([System.Management.Automation.PSSerializer]::Serialize($run))
+        $copy.pstypenames[0] | Should -Be 'Deserialized.Axl.Runtime.AxlRun'
+        $file = $copy | Export-AxlRunReport -OutFile (Join-Path $TestDrive 'deserialized.html')
+        Get-Content -LiteralPath $file.FullName -Raw | Should -Match ([regex]::Escape("data-run-id=""$($run.RunId)"""))
+        # The run's WorkflowReference (file:Name) binds -LiteralPath: the DAG of the workflow the run ran.
+        $run | Show-AxlWorkflow | Should -Match "(?m)^%% Axl workflow 'iris-knn': 5 steps"
+    }
+
     It 'names an unknown run and the fix (Axl.RunNotFound; axl report exits 1)' {
         Export-AxlRunReport -RunId 'nosuch' -RunRoot $runRoot -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'Axl.RunNotFound,*'
