@@ -157,4 +157,29 @@ public sealed class RunReportTests : IDisposable
         Assert.Equal(1000, Regex.Matches(html, "<g class=\"lane status-").Count);
         Assert.Equal(steps.Count(s => s.Status == StepStatus.Failed), Regex.Matches(html, "<article class=\"failure status-failed\"").Count);
     }
+    [Fact]
+    public void Outputs_are_previewed_through_their_io_handlers_tables_for_parquet_arrow_json_and_text_as_text()
+    {
+        const string rows = "1..30 | ForEach-Object { [pscustomobject]@{ id = $_; label = \"item $_\"; ok = ($_ % 2 -eq 0) } }";
+        var wf = new WorkflowBuilder("previews")
+            .AddStep("pq", rows, new StepOptions { IoHandler = "parquet" })
+            .AddStep("ar", rows, new StepOptions { IoHandler = "arrow" })
+            .AddStep("js", "@{ accuracy = 0.97; k = 3 }", new StepOptions { IoHandler = "json" })
+            .AddStep("tx", "\"line one`nline <two>\"", new StepOptions { IoHandler = "text" })
+            .Build();
+        var run = LocalRunner.Run(wf, Options());
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        var html = RunReportWriter.Write(run);
+        string Output(string step) => Regex.Match(html, $"<article class=\"output\" data-step=\"{step}\">.*?</article>", RegexOptions.Singleline).Value;
+        foreach (var step in new[] { "pq", "ar" })
+        {
+            var o = Output(step);
+            Assert.Contains("<th>id</th><th>label</th><th>ok</th>", o);
+            Assert.Contains("<td>20</td><td>item 20</td><td>True</td>", o);
+            Assert.DoesNotContain("item 21", o); // 20 rows shown
+            Assert.Contains("30 rows, the first 20 shown.", o);
+        }
+        Assert.Matches(new Regex("<td>accuracy</td><td>0.97</td>|<th>accuracy</th>"), Output("js"));
+        Assert.Contains("<pre class=\"preview text\">line one\nline &lt;two&gt;", Output("tx"));
+    }
 }
