@@ -63,7 +63,11 @@ public sealed class GraphCommand : ICliCommand
             else
             {
                 var path = Path.GetFullPath(outFile);
-                RunStore.WriteAtomic(path, text, durable: false);
+                try { RunStore.WriteAtomic(path, text, durable: false); }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw new UsageException($"could not write {path}: {ex.Message}");
+                }
                 stderr.WriteLine($"axl: wrote the {format} picture of workflow '{wf.Name}' ({wf.StepCount} steps) to {path}");
             }
         }

@@ -34,7 +34,12 @@ public sealed class ReportCommand : ICliCommand
         try { run = RunLocator.Find(root, args.Positional[0], args.Option("--workflow"), "--run-root", "--workflow"); }
         catch (AxlRunNotFoundException ex) { throw new UsageException(ex.Message); }
         var outFile = args.Option("-o") ?? args.Option("--out");
-        var file = RunReportWriter.Save(run, outFile is null ? null : Path.GetFullPath(outFile));
+        FileInfo file;
+        try { file = RunReportWriter.Save(run, outFile is null ? null : Path.GetFullPath(outFile)); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"could not write the report of run {run.RunId}: {ex.Message}");
+        }
         stdout.WriteLine(file.FullName);
         return ExitCodes.Success;
     }
