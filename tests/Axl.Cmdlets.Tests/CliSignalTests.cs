@@ -96,7 +96,8 @@ public sealed class CliSignalTests : IDisposable
         if (OperatingSystem.IsWindows()) return;
         var name = "sig" + signal.ToLowerInvariant();
         var file = LongCommandWorkflow(name, out var bg, out var done);
-        using var axl = StartAxl("run", "local", file, "--run-root", Root, "--run-id", "r1", "--kill-grace", "2");
+        var metrics = Path.Combine(_dir.Path, "textfile", name + ".prom");
+        using var axl = StartAxl("run", "local", file, "--run-root", Root, "--run-id", "r1", "--kill-grace", "2", "--metrics-file", metrics);
         var stderr = axl.StandardError.ReadToEndAsync();
         _ = axl.StandardOutput.ReadToEndAsync();
         var sleeper = WaitForPid(bg, axl);
@@ -114,6 +115,10 @@ public sealed class CliSignalTests : IDisposable
         Assert.Equal("Cancelled", run.GetProperty("status").GetString());
         Assert.Equal("Succeeded", StepStatus(run, "first"));
         Assert.Equal("Cancelled", StepStatus(run, "slow"));
+        // A cancelled run's metrics are written too.
+        var doc = Axl.Core.Tests.Runtime.PrometheusText.Parse(File.ReadAllText(metrics));
+        Assert.Equal(1, doc.Single("axl_run_status", ("status", "cancelled")).Value);
+        Assert.Equal(1, doc.Single("axl_step_status", ("step", "slow"), ("status", "cancelled")).Value);
 
         File.WriteAllText(done, "");
         var resumed = CliTests.Axl("run", "local", file, "--run-root", Root, "--resume", "r1");

@@ -40,7 +40,7 @@ public sealed class CliTests : IDisposable
         var (exit, stdout, stderr) = Axl("validate", "examples/diamond/diamond.axl.ps1");
         Assert.True(exit == 0, stderr);
         Assert.Contains("workflow    diamond", stdout);
-        Assert.Matches(@"hash        sha256:[0-9a-f]{64}", stdout);
+        Assert.Matches(@"hash        blake3:[0-9a-f]{64}", stdout);
         Assert.Contains("order       start, left, right, join", stdout);
         Assert.Contains("valid: no problems found", stdout);
     }
@@ -56,7 +56,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal("diamond", wf.GetProperty("name").GetString());
         Assert.Equal(4, wf.GetProperty("steps").GetArrayLength());
         Assert.Equal(4, wf.GetProperty("edges").GetArrayLength());
-        Assert.StartsWith("sha256:", wf.GetProperty("hash").GetString());
+        Assert.StartsWith("blake3:", wf.GetProperty("hash").GetString());
         Assert.Equal(0, wf.GetProperty("diagnostics").GetArrayLength());
     }
 

@@ -23,7 +23,7 @@ public sealed class CodeIntegrityTests : IDisposable
 
         """;
 
-    private static string HashOf(string stdout) => Regex.Match(stdout, @"hash\s+(sha256:[0-9a-f]{64})").Groups[1].Value;
+    private static string HashOf(string stdout) => Regex.Match(stdout, @"hash\s+(blake3:[0-9a-f]{64})").Groups[1].Value;
 
     [Fact]
     public void Validate_shows_a_hash_that_changes_with_any_shipped_file_and_not_with_an_ignored_one()

@@ -41,7 +41,7 @@ public sealed class DslTests(PowerShellFixture ps)
         Assert.Equal(".json", (string)wf.GetStep("evaluate").Output.Extension);
         Assert.Equal("evaluate -gt 0.9", (string)wf.GetStep("publish").Condition.ToString());
         Assert.Equal("ghcr.io/example/runner:1", (string)wf.Image);
-        Assert.Matches("^sha256:[0-9a-f]{64}$", (string)wf.Hash);
+        Assert.Matches("^blake3:[0-9a-f]{64}$", (string)wf.Hash);
     }
 
     [Fact]

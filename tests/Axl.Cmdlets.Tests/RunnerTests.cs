@@ -73,7 +73,7 @@ public sealed class RunnerTests : IDisposable
         Assert.Equal(3, Step("{ not json").Exit);
         var badHash = Step(JsonSerializer.Serialize(new
         {
-            schemaVersion = 1, workflow = "codes", workflowHash = "sha256:" + new string('0', 64), workflowFile = "flow.axl.ps1", workDir = _dir.Path, step = "boom",
+            schemaVersion = 1, workflow = "codes", workflowHash = "blake3:" + new string('0', 64), workflowFile = "flow.axl.ps1", workDir = _dir.Path, step = "boom",
             inputs = Array.Empty<object>(), output = new { directory = Path.Combine(_dir.Path, "out", "x"), ioHandler = "clixml" },
         }));
         Assert.Equal(3, badHash.Exit);

@@ -47,7 +47,7 @@ public sealed class CodeHashTests : IDisposable
         Assert.Equal(before.DefinitionHash, after.DefinitionHash);
         Assert.NotEqual(code, after.CodeHash);
         Assert.NotEqual(hash, after.Hash);
-        Assert.Matches("^sha256:[0-9a-f]{64}$", after.Hash);
+        Assert.Matches("^blake3:[0-9a-f]{64}$", after.Hash);
     }
 
     [Fact]

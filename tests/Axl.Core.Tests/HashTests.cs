@@ -25,10 +25,25 @@ public class HashTests
         return b.Build();
     }
 
-    [Fact]
-    public void Hash_has_the_sha256_form()
+    [Theory]
+    // The BLAKE3 reference test vectors (github.com/BLAKE3-team/BLAKE3, test_vectors.json: input bytes i % 251).
+    [InlineData(0, "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262")]
+    [InlineData(1, "2d3adedff11b61f14c886e35afa036736dcd87a74d27b5c1510225d0f592e213")]
+    [InlineData(1024, "42214739f095a406f3fc83deb889744ac00df831c10daa55189b5d121c855af7")]
+    public void ContentHash_is_blake3(int length, string hex)
     {
-        Assert.Matches(new Regex("^sha256:[0-9a-f]{64}$"), Build().Hash);
+        var data = Enumerable.Range(0, length).Select(i => (byte)(i % 251)).ToArray();
+        Assert.Equal("blake3:" + hex, Axl.Hashing.ContentHash.Of(data));
+        Assert.Equal("blake3:" + hex, Axl.Hashing.ContentHash.Of(new MemoryStream(data)));
+        Assert.Equal(hex, Axl.Hashing.ContentHash.Hex("blake3:" + hex));
+        Assert.False(Axl.Hashing.ContentHash.IsLegacy("blake3:" + hex));
+        Assert.True(Axl.Hashing.ContentHash.IsLegacy(Axl.Hashing.ContentHash.OfLegacy(data)));
+    }
+
+    [Fact]
+    public void Hash_has_the_blake3_form()
+    {
+        Assert.Matches(new Regex("^blake3:[0-9a-f]{64}$"), Build().Hash);
         Assert.Equal(Build().Hash.Substring(7, 12), Build().ShortHash);
     }
 

@@ -120,7 +120,7 @@ public class IrGraphTests
         Assert.Contains("s0", ancestors);
         Assert.Equal(Big - 1, GraphAlgorithms.Descendants(wf, "s0").Count);
         Assert.Same(wf.GetStep("s5000"), wf.GetStep("S5000"));
-        Assert.StartsWith("sha256:", wf.Hash);
+        Assert.StartsWith("blake3:", wf.Hash);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"took {sw.Elapsed}");
     }
 

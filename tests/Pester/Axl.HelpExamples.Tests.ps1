@@ -122,7 +122,7 @@ foreach ($i in 1..10) {
         'ConvertTo-ArgoWorkflow/3'     = @{ Check = { Get-Content (Join-Path $r.Directory 'reports.template.yaml') -Raw | Should -Match '(?s)kind: WorkflowTemplate.*bucket: artifacts' } }
         'ConvertTo-ArgoWorkflow/4'     = @{ Needs = 'S3'; Check = { $r.Text | Should -Match 'workflowFile.{0,8}examples/word-stats/word-stats\.axl\.ps1' } }
         'ConvertTo-AxlIr/1'            = @{ Check = { @(Get-ChildItem (Join-Path $r.Directory 'build/ir') -Filter *.json).Count | Should -BeGreaterOrEqual 4 } }
-        'ConvertTo-AxlIr/3'            = @{ Check = { $r.Output[-1] | Should -Match '^sha256:'; ($r.Output | Where-Object name -EQ 'split').from | Should -Match '^load_data\b' } }
+        'ConvertTo-AxlIr/3'            = @{ Check = { $r.Output[-1] | Should -Match '^blake3:[0-9a-f]{64}$'; ($r.Output | Where-Object name -EQ 'split').from | Should -Match '^load_data\b' } }
         'ConvertTo-AxlJobEnvelope/1'   = @{ Check = { (($r.Output[0] | ConvertFrom-Json).tasks.input_from_task | Where-Object { $_ }) -join ',' | Should -Be '1,2,3,4' } }
         'ConvertTo-AxlJobSpecJson/1'   = @{ Check = { (Get-Content (Join-Path $r.Directory 'jobs/nightly.json') -Raw | ConvertFrom-Json).name | Should -Be 'nightly' } }
         'ConvertTo-AxlJobSpecJson/2'   = @{ Check = { @($r.Output).Count | Should -Be 3 } }
@@ -182,6 +182,10 @@ foreach ($i in 1..10) {
                 $r.Output[-1].Steps.Where({ $_.Name -eq 'fit' }).ReusedFrom | Should -Not -BeNullOrEmpty } }
         'Invoke-AxlLocalRun/4'         = @{ Setup = '$env:RUNNER_TEMP = Join-Path $PWD tmp'   # what a CI runner sets
             Check = { $r.Output | Should -BeNullOrEmpty; (Get-Content (Join-Path $r.Directory 'axl-log.jsonl')).Count | Should -BeGreaterThan 4 } }
+        'Invoke-AxlLocalRun/5'         = @{ Check = {
+                @($r.Output.Line -match '^axl_run_status\{workflow="diamond",run_id="[^"]+",status="succeeded"\} 1$').Count | Should -Be 1
+                @($r.Output.Line -match '^axl_step_duration_seconds\{workflow="diamond",').Count | Should -Be 4
+                Test-Path (Join-Path $r.Directory 'textfile/diamond.prom') | Should -BeTrue } }
         'Invoke-AxlStep/1'             = @{ Check = { $r.Text | Should -Match 'Status\s*:\s*Succeeded'; Test-Path (Join-Path $r.Directory 'out/load-data/output.clixml') | Should -BeTrue } }
         'Invoke-AxlStep/2'             = @{ Needs = 'S3'; Setup = $replaySetup
             Check = { $r.Output[-1].Status | Should -Be 'Succeeded'; Test-Path (Join-Path $r.Directory 'work/outputs/train/output.clixml') | Should -BeTrue } }

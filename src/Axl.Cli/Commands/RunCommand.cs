@@ -16,7 +16,7 @@ public sealed class RunCommand : ICliCommand
     public string Name => "run";
     public string Summary => "run a workflow: 'axl run local flow.axl.ps1[:Name]'";
     public IReadOnlyCollection<string> Flags { get; } = new[] { "--cache", "--isolate-steps", "--log-json", "--json", "--quiet", "--verbose", "--debug" };
-    public IReadOnlyCollection<string> Options { get; } = new[] { "--params", "--param", "--run-root", "--run-id", "--resume", "--throttle", "--retry-backoff", "--kill-grace", "--remedy-style" };
+    public IReadOnlyCollection<string> Options { get; } = new[] { "--params", "--param", "--run-root", "--run-id", "--resume", "--throttle", "--retry-backoff", "--kill-grace", "--remedy-style", "--progress", "--metrics-file" };
     public string Usage => """
         Usage: axl run local <file.axl.ps1[:Name]> [options]
 
@@ -40,6 +40,16 @@ public sealed class RunCommand : ICliCommand
           --log-json            structured JSON log lines on stderr (workflow, step, status, duration_ms, and
                                 for what steps write: level and stream)
           --json                print the run record as JSON on stdout instead of the summary
+          --progress MODE       auto (default), live or plain. live: the event lines on stderr under a status
+                                block redrawn in place (done, failed and total steps, every running step with
+                                its elapsed time); plain: the lines only, no control codes. auto is live when
+                                stdout and stderr are a terminal and TERM is not 'dumb', and never with
+                                --log-json or --quiet. NO_COLOR turns the block's colours off
+          --metrics-file FILE   at the end of the run (failed and cancelled runs too) write its metrics in the
+                                Prometheus text format, atomically, e.g. for node_exporter's textfile collector
+                                (name it *.prom in --collector.textfile.directory): axl_run_duration_seconds,
+                                axl_run_status, axl_run_steps_total, axl_step_duration_seconds, axl_step_status,
+                                axl_step_retries_total, axl_step_output_bytes, axl_run_last_completion_timestamp_seconds
           --quiet               print only errors
           --remedy-style STYLE  how fix hints name the next command: cli (default: axl run local ... --resume)
                                 or powershell (Invoke-AxlLocalRun ... -Resume; what the module's local jobs use)
@@ -94,6 +104,15 @@ public sealed class RunCommand : ICliCommand
                 : RemedyStyle.Cli,
         };
         var remedies = options.Remedies;
+        var quiet = args.Has("--quiet");
+        var logJson = args.Has("--log-json");
+        var progressOption = args.Option("--progress");
+        var mode = RunStatusRenderer.Choose(progressOption, Console.IsOutputRedirected, Console.IsErrorRedirected, Environment.GetEnvironmentVariable("TERM"), logJson, quiet)
+            ?? throw new UsageException($"--progress takes auto, live or plain, got '{progressOption}'.");
+        if (logJson && progressOption is not null && mode == ProgressMode.Live)
+            throw new UsageException("--progress live cannot be combined with --log-json (a JSON log has no control codes): drop one of them.");
+        var metricsFile = args.Option("--metrics-file");
+        if (metricsFile is { Length: 0 }) throw new UsageException("--metrics-file needs a file name, e.g. --metrics-file /var/lib/node_exporter/textfile/axl.prom.");
 
         // A broken parameters file is refused before the engine starts (the run reads it again, with the workflow).
         if (options.ParametersFile is { } parametersFile)
@@ -118,6 +137,13 @@ public sealed class RunCommand : ICliCommand
         // groups, the run is recorded as cancelled and can be resumed); a second one aborts at once (every step's
         // group is killed, the run still recorded as cancelled). Exit code 128 + the signal's number.
         using var cancel = new CancellationTokenSource();
+        var renderer = new RunStatusRenderer(stderr, mode)
+        {
+            Workflow = wf.Name,
+            Quiet = quiet,
+            Color = Environment.GetEnvironmentVariable("NO_COLOR") is not { Length: > 0 },
+            Width = mode == ProgressMode.Live ? ConsoleWidth() : 0,
+        };
         var signalled = 0;
         var signals = 0;
         void OnSignal(PosixSignalContext ctx)
@@ -127,10 +153,11 @@ public sealed class RunCommand : ICliCommand
             Interlocked.CompareExchange(ref signalled, number, 0);
             if (Interlocked.Increment(ref signals) == 1)
             {
-                lock (stderr) stderr.WriteLine($"axl: {ctx.Signal}: cancelling the run (steps are being stopped; resume it later with {Remedies.ResumeOption(remedies, options.Resume ?? options.RunId)}; a second interrupt aborts at once)...");
+                renderer.Message($"axl: {ctx.Signal}: cancelling the run (steps are being stopped; resume it later with {Remedies.ResumeOption(remedies, options.Resume ?? options.RunId)}; a second interrupt aborts at once)...");
                 cancel.Cancel();
                 return;
             }
+            renderer.Finish();
             lock (stderr) { stderr.WriteLine($"axl: {ctx.Signal} again: aborting the run now (step processes killed; resume it later with {Remedies.ResumeOption(remedies, options.Resume ?? options.RunId)})"); stderr.Flush(); }
             abort.Cancel();
             StepProcess.KillEverything(); // the programs script steps started too: nothing outlives the abort
@@ -141,20 +168,16 @@ public sealed class RunCommand : ICliCommand
         using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, OnSignal);
         // What the steps start ends with this process, even when it is SIGKILLed (script steps' programs included).
         using var owned = OwnedProcesses.Guard();
-        var quiet = args.Has("--quiet");
-        var logJson = args.Has("--log-json");
         AxlRun run;
+        // Live: a timer moves the block's elapsed times on between events (the renderer bounds the redraw rate).
+        using (var ticks = mode == ProgressMode.Live && !logJson ? new Timer(_ => renderer.Tick(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250)) : null)
         try
         {
             run = LocalRunner.Run(wf, options, e =>
             {
                 if (StartupTrace.Enabled) StartupTrace.Mark($"run: {e.Kind} {e.Step}");
                 if (logJson) { lock (stderr) stderr.WriteLine(e.Json); }
-                else if (e.Record is { } record)
-                {
-                    if (!quiet || record.Stream == StepStream.Error) lock (stderr) stderr.WriteLine($"[{DateTime.Now:HH:mm:ss}] [{e.Step}] {record.ConsoleText}");
-                }
-                else if (!quiet) { lock (stderr) stderr.WriteLine($"[{DateTime.Now:HH:mm:ss}] {e.Message}"); }
+                else renderer.OnEvent(e);
             }, cancel.Token);
         }
         catch (AxlInvalidWorkflowException ex)
@@ -173,14 +196,29 @@ public sealed class RunCommand : ICliCommand
             stderr.WriteLine($"axl: {ex.Message}");
             return ExitCodes.UserError;
         }
+        finally
+        {
+            renderer.Finish();
+        }
 
+        // The metrics of every run that started, failed and cancelled ones too; a file that cannot be written fails the command.
+        var metricsFailed = false;
+        if (metricsFile is not null)
+        {
+            try { MetricsWriter.Write(run, metricsFile); }
+            catch (AxlMetricsException ex)
+            {
+                stderr.WriteLine($"error Axl.MetricsNotWritten: {ex.Message}");
+                metricsFailed = true;
+            }
+        }
         if (args.Has("--json")) stdout.WriteLine(File.ReadAllText(Path.Combine(run.Directory, RunStore.RunFile)));
         else if (!quiet) stdout.Write(Describe(wf, run));
         foreach (var f in run.Failed) stderr.WriteLine($"error Axl.StepFailed: step '{f.Name}' failed after {f.Attempts} attempt(s): {f.Error}. Logs and artifacts: {f.Directory}");
         if (run.Status != RunStatus.Succeeded && !quiet)
             stderr.WriteLine($"axl: run {run.RunId} {run.Status.ToString().ToLowerInvariant()}; fix the cause and continue it with: " + Remedies.ResumeCommand(remedies, reference, run.RunId, args.Option("--run-root")));
         var code = run.Status == RunStatus.Cancelled && Volatile.Read(ref signalled) is > 0 and var signal ? 128 + signal
-            : run.Status == RunStatus.Succeeded ? ExitCodes.Success : ExitCodes.UserError;
+            : run.Status == RunStatus.Succeeded && !metricsFailed ? ExitCodes.Success : ExitCodes.UserError;
         if (ScriptStepHost.AbandonedSteps > 0)
         {
             // A step stuck in a call nothing can interrupt still holds a thread: end the process now instead of
@@ -190,6 +228,13 @@ public sealed class RunCommand : ICliCommand
             Environment.Exit(code);
         }
         return code;
+    }
+
+    /// <summary>The terminal's width in columns, 0 when it cannot be read.</summary>
+    private static int ConsoleWidth()
+    {
+        try { return Console.WindowWidth; }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or PlatformNotSupportedException) { return 0; }
     }
 
     /// <summary>The signal's number on Linux (SIGINT 2, SIGTERM 15, SIGHUP 1): the exit code is 128 plus it, as shells report.</summary>

@@ -53,6 +53,8 @@ public sealed class AxlJob : Job2
     public JobTargetKind Target => Spec.Target;
     public JobStatus Status => Handle.Status;
     public JobResult? Result => Handle.Result;
+    /// <summary>The last event its run reported ("step 'train' started" ...), for progress; null before the first.</summary>
+    public string? LastEvent { get; private set; }
     /// <summary>The process id of a Local job (the axl command).</summary>
     public int? ProcessId => (Handle as LocalJobHandle)?.ProcessId;
 
@@ -106,6 +108,7 @@ public sealed class AxlJob : Job2
             lock (_streamsGate) _streams.Write(step, StepStreamRecord.FromLog(stream, message, line.Tags, line.Progress));
             return;
         }
+        if (line is { Event: not null and not "StepLog", Message: { } said }) LastEvent = said;
         var record = new InformationRecord(line, "axl:" + Name);
         record.Tags.Add("axl-log");
         if (line.Level is { } level) record.Tags.Add(level);

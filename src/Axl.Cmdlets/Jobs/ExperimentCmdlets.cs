@@ -179,8 +179,10 @@ internal static class ExperimentWatch
         {
             var state = AxlExperiment.Refresh(dir);
             var running = state.Jobs.Where(j => j.Status == JobStatus.Running).Select(j => j.Name).ToList();
-            cmdlet.WriteProgress(new ProgressRecord(id, $"Axl: experiment '{state.Name}'", $"{state.Done} of {state.Total} jobs done ({state.Summary})" + (running.Count > 0 ? $"; running: {string.Join(", ", running.Take(5))}" : ""))
+            var names = running.Count > 0 ? $"running: {string.Join(", ", running.Take(5))}{(running.Count > 5 ? $" and {running.Count - 5} more" : "")}" : null;
+            cmdlet.WriteProgress(new ProgressRecord(id, $"Axl: experiment '{state.Name}'", $"{state.Done} of {state.Total} jobs done ({state.Summary})" + (names is null ? "" : "; " + names))
             {
+                CurrentOperation = state.IsFinished ? null : names,
                 PercentComplete = state.Total == 0 ? 100 : state.Done * 100 / state.Total,
                 RecordType = state.IsFinished ? ProgressRecordType.Completed : ProgressRecordType.Processing,
             });

@@ -395,22 +395,92 @@ public sealed class WaitAxlJobCommand : PSCmdlet
     /// <summary>Seconds to wait for each job (-1: no limit).</summary>
     [Parameter] [ValidateRange(-1, int.MaxValue)] public int Timeout { get; set; } = -1;
 
-    protected override void ProcessRecord()
+    private readonly List<AxlJob> _jobs = new();
+
+    // The jobs piped in are all known before the wait starts: the progress record counts them all.
+    protected override void ProcessRecord() => _jobs.AddRange(Job.Where(j => !_jobs.Contains(j)));
+
+    protected override void EndProcessing()
     {
-        foreach (var job in Job)
+        var activity = Math.Abs(string.Join(",", _jobs.Select(j => j.InstanceId)).GetHashCode()) % 10000 + 1;
+        var progress = new JobWaitProgress(this, _jobs, activity);
+        try
         {
-            bool done;
-            try { done = job.WaitForResult(Timeout < 0 ? System.Threading.Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(Timeout), _cancel.Token); }
-            catch (OperationCanceledException) { return; }
-            if (!done || job.Result is null)
+            foreach (var job in _jobs)
             {
-                WriteError(new ErrorRecord(new TimeoutException($"job '{job.Name}' (id {job.Id}) did not end within {Timeout} s; it is {job.Status.ToString().ToLowerInvariant()}. Wait again, or stop it with Stop-Job."),
-                    "Axl.JobTimeout", ErrorCategory.OperationTimeout, job));
-                continue;
+                // Wait in short slices: between them, the progress record (jobs done of total, the running ones) moves on.
+                var limit = Timeout < 0 ? (DateTimeOffset?)null : DateTimeOffset.UtcNow.AddSeconds(Timeout);
+                bool done;
+                while (true)
+                {
+                    progress.Write();
+                    var slice = limit is { } l ? TimeSpan.FromTicks(Math.Max(0, Math.Min((l - DateTimeOffset.UtcNow).Ticks, TimeSpan.FromMilliseconds(500).Ticks))) : TimeSpan.FromMilliseconds(500);
+                    try { done = job.WaitForResult(slice, _cancel.Token); }
+                    catch (OperationCanceledException) { return; }
+                    if (done || limit is { } end && DateTimeOffset.UtcNow >= end) break;
+                }
+                if (!done || job.Result is null)
+                {
+                    WriteError(new ErrorRecord(new TimeoutException($"job '{job.Name}' (id {job.Id}) did not end within {Timeout} s; it is {job.Status.ToString().ToLowerInvariant()}. Wait again, or stop it with Stop-Job."),
+                        "Axl.JobTimeout", ErrorCategory.OperationTimeout, job));
+                    continue;
+                }
+                WriteObject(job.Result);
             }
-            WriteObject(job.Result);
+        }
+        finally
+        {
+            if (!_cancel.IsCancellationRequested) progress.Complete();
         }
     }
 
     protected override void StopProcessing() => _cancel.Cancel();
+}
+
+/// <summary>
+/// Wait-AxlJob's progress: one record for the wait (jobs done of total, the running ones by name) and a child record
+/// per job that is not done (its status, how long it has run, the last thing its run reported).
+/// </summary>
+internal sealed class JobWaitProgress(PSCmdlet cmdlet, IReadOnlyList<AxlJob> jobs, int activityId)
+{
+    private readonly HashSet<AxlJob> _shown = new();
+
+    public void Write()
+    {
+        var done = jobs.Count(IsDone);
+        var running = jobs.Where(j => !IsDone(j)).ToList();
+        var names = running.Count == 0 ? "" : $"waiting for: {string.Join(", ", running.Take(5).Select(j => j.Name))}{(running.Count > 5 ? $" and {running.Count - 5} more" : "")}";
+        cmdlet.WriteProgress(new ProgressRecord(activityId, "Axl: waiting for jobs", $"{done} of {jobs.Count} jobs done" + (names.Length > 0 ? "; " + names : ""))
+        {
+            PercentComplete = jobs.Count == 0 ? 100 : done * 100 / jobs.Count,
+            CurrentOperation = names.Length > 0 ? names : null,
+        });
+        for (int i = 0; i < jobs.Count; i++)
+        {
+            var job = jobs[i];
+            var id = ChildId(i);
+            if (IsDone(job))
+            {
+                if (_shown.Remove(job))
+                    cmdlet.WriteProgress(new ProgressRecord(id, $"job '{job.Name}'", job.Status.ToString().ToLowerInvariant()) { ParentActivityId = activityId, RecordType = ProgressRecordType.Completed });
+                continue;
+            }
+            var since = job.PSBeginTime is { } b ? DateTime.Now - b : (TimeSpan?)null;
+            var status = $"{job.Status.ToString().ToLowerInvariant()}{(since is { } t ? $" for {(int)t.TotalSeconds} s" : "")}{(job.LastEvent is { } last ? ": " + last : "")}";
+            cmdlet.WriteProgress(new ProgressRecord(id, $"job '{job.Name}'", status) { ParentActivityId = activityId });
+            _shown.Add(job);
+        }
+    }
+
+    public void Complete()
+    {
+        for (int i = 0; i < jobs.Count; i++)
+            if (_shown.Remove(jobs[i]))
+                cmdlet.WriteProgress(new ProgressRecord(ChildId(i), $"job '{jobs[i].Name}'", jobs[i].Status.ToString().ToLowerInvariant()) { ParentActivityId = activityId, RecordType = ProgressRecordType.Completed });
+        cmdlet.WriteProgress(new ProgressRecord(activityId, "Axl: waiting for jobs", $"{jobs.Count(IsDone)} of {jobs.Count} jobs done") { PercentComplete = 100, RecordType = ProgressRecordType.Completed });
+    }
+
+    private int ChildId(int index) => 30_000_000 + activityId * 1000 + index % 1000;
+
+    private static bool IsDone(AxlJob j) => j.Status is JobStatus.Succeeded or JobStatus.Failed or JobStatus.Cancelled;
 }

@@ -43,9 +43,16 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
     [Parameter] public TimeSpan? KillGrace { get; set; }
     [Parameter] [ValidateSet("Text", "Json")] public string LogFormat { get; set; } = "Text";
     [Parameter] public SwitchParameter PassThru { get; set; }
+    /// <summary>
+    /// At the end of each run (failed and cancelled ones too), write its metrics to this file in the Prometheus text
+    /// exposition format, atomically: for node_exporter's textfile collector (name it *.prom in its directory).
+    /// </summary>
+    [Parameter] public string? MetricsFile { get; set; }
 
     // -RunId as typed (null when it was not): a RunId bound later came from the object piped in.
     private string? _typedRunId;
+    // The runs of this invocation so far: the metrics file holds them all (one workflow piped after another).
+    private readonly List<AxlRun> _metricsRuns = new();
 
     protected override void BeginProcessing()
     {
@@ -102,15 +109,26 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
             finally { events.CompleteAdding(); }
         });
         var progress = new RunProgress(wf, this);
+        var metricsPath = MetricsFile is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(MetricsFile);
         try
         {
-            foreach (var e in events.GetConsumingEnumerable()) progress.Show(e, LogFormat == "Json");
+            // An event when there is one; in between, once a second, the running steps' elapsed times move on.
+            while (!events.IsCompleted)
+            {
+                if (events.TryTake(out var e, 1000)) progress.Show(e, LogFormat == "Json");
+                else progress.Refresh();
+            }
         }
         catch (PipelineStoppedException)
         {
             // Ctrl+C (StopProcessing cancelled the run): let the runner stop the steps and record the run as cancelled
-            // (resumable) before the pipeline ends.
-            try { task.Wait(); } catch (AggregateException) { }
+            // (resumable) before the pipeline ends; its metrics are written too.
+            try
+            {
+                task.Wait();
+                if (metricsPath is not null) { _metricsRuns.Add(task.Result); MetricsWriter.Write(_metricsRuns, metricsPath); }
+            }
+            catch (Exception ex) when (ex is AggregateException or AxlMetricsException) { }
             throw;
         }
 
@@ -138,6 +156,12 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
         {
             WriteError(new ErrorRecord(ex, "Axl.RunNotStarted", ErrorCategory.InvalidOperation, wf));
             return;
+        }
+        if (metricsPath is not null)
+        {
+            _metricsRuns.Add(run);
+            try { MetricsWriter.Write(_metricsRuns, metricsPath); }
+            catch (AxlMetricsException ex) { WriteError(new ErrorRecord(ex, "Axl.MetricsNotWritten", ErrorCategory.WriteError, MetricsFile)); }
         }
         foreach (var failed in run.Failed)
             WriteError(new ErrorRecord(new AxlStepFailedException(run, failed), "Axl.StepFailed",
@@ -168,31 +192,38 @@ public sealed class AxlStepFailedException(AxlRun run, AxlStepResult step)
 
 /// <summary>
 /// Turns run events into Write-Progress, verbose and information records on the pipeline thread, and writes what the
-/// steps wrote on their streams (<see cref="StepStreamWriter"/>).
+/// steps wrote on their streams (<see cref="StepStreamWriter"/>). The run's record says how many steps are done of
+/// the total and which are running; every running step has a child record of its own (its elapsed time and attempt),
+/// completed when the step ends; at the end of the run every record is completed.
 /// </summary>
 internal sealed class RunProgress
 {
     private readonly AxlWorkflow wf;
     private readonly PSCmdlet cmdlet;
-    private readonly HashSet<string> _running = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, (int Id, DateTimeOffset Since, int Attempt)> _running = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<string> _order = new();
+    private readonly Dictionary<string, int> _index;
     private readonly int _activityId;
     private readonly StepStreamWriter _streams;
+    private int _done, _total;
+    private bool _finished;
 
     public RunProgress(AxlWorkflow wf, PSCmdlet cmdlet)
     {
         this.wf = wf;
         this.cmdlet = cmdlet;
         _activityId = Math.Abs(wf.Name.GetHashCode()) % 10000 + 1;
-        _streams = new StepStreamWriter(cmdlet, _activityId);
+        // What a step writes with Write-Progress goes under the step's own record while it runs.
+        _streams = new StepStreamWriter(cmdlet, _activityId) { StepParent = step => _running.TryGetValue(step, out var r) ? r.Id : -1 };
+        _index = wf.Steps.Select((s, i) => (s.Name, i)).ToDictionary(x => x.Name, x => x.i, StringComparer.OrdinalIgnoreCase);
+        _total = wf.StepCount;
     }
+
+    /// <summary>The activity of the run's record (steps' records are its children).</summary>
+    public int ActivityId => _activityId;
 
     public void Show(RunEvent e, bool json)
     {
-        if (e.Step is not null)
-        {
-            if (e.Kind == RunEventKind.StepStarted) _running.Add(e.Step);
-            else if (e.Kind is RunEventKind.StepSucceeded or RunEventKind.StepFailed or RunEventKind.StepSkipped or RunEventKind.StepReused) _running.Remove(e.Step);
-        }
         if (e is { Kind: RunEventKind.StepLog, Step: { } step, Record: { } written })
         {
             // In JSON form the log line is the information record; the other streams keep their kind.
@@ -204,12 +235,72 @@ internal sealed class RunProgress
         else if (e.Kind == RunEventKind.StepRetrying) cmdlet.WriteWarning(e.Message);
         else cmdlet.WriteVerbose(e.Message);
 
-        var record = new ProgressRecord(_activityId, $"Axl: running workflow '{wf.Name}'",
-            $"{e.Done} of {e.Total} steps done" + (_running.Count > 0 ? $"; running: {string.Join(", ", _running.Take(5))}{(_running.Count > 5 ? ", ..." : "")}" : ""))
+        _done = e.Done;
+        _total = e.Total;
+        var now = DateTimeOffset.UtcNow;
+        if (e.Step is { } name)
         {
-            PercentComplete = e.Total == 0 ? 100 : Math.Min(100, e.Done * 100 / e.Total),
-            RecordType = e.Kind == RunEventKind.RunFinished ? ProgressRecordType.Completed : ProgressRecordType.Processing,
-        };
-        cmdlet.WriteProgress(record);
+            switch (e.Kind)
+            {
+                case RunEventKind.StepStarted:
+                    if (!_running.ContainsKey(name)) _order.Add(name);
+                    _running[name] = (StepActivity(name), now, 1);
+                    break;
+                case RunEventKind.StepRetrying when _running.TryGetValue(name, out var r):
+                    _running[name] = r with { Attempt = r.Attempt + 1 };
+                    break;
+                case RunEventKind.StepSucceeded or RunEventKind.StepFailed or RunEventKind.StepSkipped or RunEventKind.StepReused:
+                    if (_running.Remove(name, out var ended))
+                    {
+                        _order.Remove(name);
+                        cmdlet.WriteProgress(new ProgressRecord(ended.Id, $"step '{name}'", e.Kind.ToString()["Step".Length..].ToLowerInvariant())
+                            { ParentActivityId = _activityId, RecordType = ProgressRecordType.Completed });
+                    }
+                    break;
+            }
+        }
+        if (e.Kind == RunEventKind.RunFinished)
+        {
+            foreach (var name2 in _order)
+                cmdlet.WriteProgress(new ProgressRecord(_running[name2].Id, $"step '{name2}'", "ended") { ParentActivityId = _activityId, RecordType = ProgressRecordType.Completed });
+            _running.Clear();
+            _order.Clear();
+            cmdlet.WriteProgress(new ProgressRecord(_activityId, Activity, $"{_done} of {_total} steps done") { PercentComplete = 100, RecordType = ProgressRecordType.Completed });
+            _finished = true;
+            return;
+        }
+        Write(now, e.Kind == RunEventKind.StepStarted ? e.Step : null);
     }
+
+    /// <summary>Between events: the records again, with the running steps' elapsed times moved on.</summary>
+    public void Refresh()
+    {
+        if (!_finished && _running.Count > 0) Write(DateTimeOffset.UtcNow, null);
+    }
+
+    private string Activity => $"Axl: running workflow '{wf.Name}'";
+
+    private void Write(DateTimeOffset now, string? started)
+    {
+        var running = _order.Count > 0 ? $"running: {string.Join(", ", _order.Take(5))}{(_order.Count > 5 ? $" and {_order.Count - 5} more" : "")}" : "";
+        cmdlet.WriteProgress(new ProgressRecord(_activityId, Activity, $"{_done} of {_total} steps done" + (running.Length > 0 ? "; " + running : ""))
+        {
+            PercentComplete = _total == 0 ? 100 : Math.Min(100, _done * 100 / _total),
+            CurrentOperation = running.Length > 0 ? running : null,
+        });
+        foreach (var name in _order)
+        {
+            var (id, since, attempt) = _running[name];
+            cmdlet.WriteProgress(new ProgressRecord(id, $"step '{name}'", $"running for {Elapsed(now - since)}{(attempt > 1 ? $" (attempt {attempt})" : "")}")
+            {
+                ParentActivityId = _activityId,
+            });
+        }
+    }
+
+    /// <summary>The child activity of a step: its own id range, apart from the run's and from the steps' own progress records.</summary>
+    private int StepActivity(string step) => 20_000_000 + _activityId * 1000 + (_index.TryGetValue(step, out var i) ? i % 1000 : 999);
+
+    private static string Elapsed(TimeSpan t) =>
+        t.TotalMinutes >= 1 ? $"{(int)t.TotalMinutes}m{t.Seconds:00}s" : $"{Math.Max(0, t.TotalSeconds).ToString("0", System.Globalization.CultureInfo.InvariantCulture)}s";
 }

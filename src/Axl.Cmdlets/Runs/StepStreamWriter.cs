@@ -52,6 +52,12 @@ internal sealed class StepStreamWriter(IStepStreamSink sink, int parentActivityI
 
     public StepStreamWriter(Cmdlet cmdlet, int parentActivityId = -1) : this(new CmdletStreamSink(cmdlet), parentActivityId) { }
 
+    /// <summary>
+    /// The activity a step's own top-level progress records go under (its record in the run's progress), or -1 for the
+    /// run's activity: what a step writes with Write-Progress shows under that step.
+    /// </summary>
+    public Func<string, int>? StepParent { get; init; }
+
     public void Write(string step, StepStreamRecord r)
     {
         var text = $"[{step}] {r.Message}";
@@ -106,7 +112,8 @@ internal sealed class StepStreamWriter(IStepStreamSink sink, int parentActivityI
     private ProgressRecord ProgressOf(string step, ProgressRecord p)
     {
         if (!_activities.TryGetValue((step, p.ActivityId), out var id)) _activities[(step, p.ActivityId)] = id = _nextActivity++;
-        var parent = p.ParentActivityId >= 0 && _activities.TryGetValue((step, p.ParentActivityId), out var pid) ? pid : parentActivityId;
+        var parent = p.ParentActivityId >= 0 && _activities.TryGetValue((step, p.ParentActivityId), out var pid) ? pid
+            : StepParent?.Invoke(step) is > 0 and var stepActivity ? stepActivity : parentActivityId;
         return new ProgressRecord(id, $"[{step}] {p.Activity}", string.IsNullOrEmpty(p.StatusDescription) ? "..." : p.StatusDescription)
         {
             ParentActivityId = parent,

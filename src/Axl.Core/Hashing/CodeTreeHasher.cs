@@ -7,7 +7,7 @@ namespace Axl.Hashing;
 /// <summary>
 /// The content hash of a code root: every entry a code archive of it would hold (the same collection, hence the same
 /// ignore rules: the defaults, the root's .gitignore and .axlignore), each with its path, kind, mode and the SHA-256
-/// of its bytes (or its link target). Changing, adding, removing or making executable any shipped file changes it;
+/// of its bytes (or its link target; the code archive records the same file hashes), hashed with BLAKE3. Changing, adding, removing or making executable any shipped file changes it;
 /// touching an ignored file does not. A root that cannot be archived (an absolute link, too big, unreadable) hashes
 /// its reason instead, so the hash stays defined.
 /// </summary>
@@ -28,13 +28,13 @@ public static class CodeTreeHasher
     /// of a failed step, say) reruns that step and what reads its output, not every step; a top-level function, a
     /// variable, a dot-sourced helper or any other file of the code root still reruns them all.
     /// </summary>
-    public static string ComputeForStepKeys(string root, string workflowFile, IEnumerable<string>? exclude = null)
+    public static string ComputeForStepKeys(string root, string workflowFile, IEnumerable<string>? exclude = null, bool legacy = false)
     {
         var file = Path.GetFullPath(workflowFile);
         string? withoutSteps;
         try { withoutSteps = Sha256Text.Of(System.Text.Encoding.UTF8.GetBytes(WithoutStepCommands(File.ReadAllText(file)))); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { withoutSteps = null; }
-        return Compute(root, exclude, withoutSteps is null ? null : new Dictionary<string, string>(StringComparer.Ordinal) { [file] = withoutSteps });
+        return Compute(root, exclude, withoutSteps is null ? null : new Dictionary<string, string>(StringComparer.Ordinal) { [file] = withoutSteps }, legacy);
     }
 
     /// <summary>
@@ -71,7 +71,7 @@ public static class CodeTreeHasher
         return sb.ToString().TrimEnd('\n');
     }
 
-    private static string Compute(string root, IEnumerable<string>? exclude, IReadOnlyDictionary<string, string>? contentOf)
+    private static string Compute(string root, IEnumerable<string>? exclude, IReadOnlyDictionary<string, string>? contentOf, bool legacy = false)
     {
         root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
         object tree;
@@ -96,7 +96,7 @@ public static class CodeTreeHasher
         {
             tree = new Dictionary<string, object?> { ["error"] = ex.Message.Replace(root, "<code root>", StringComparison.Ordinal) };
         }
-        return IrDocument.Hash(tree);
+        return IrDocument.Hash(tree, legacy);
     }
 
     private static string FileHash(string path)

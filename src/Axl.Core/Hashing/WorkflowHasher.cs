@@ -4,7 +4,7 @@ using Axl.Serialization;
 namespace Axl.Hashing;
 
 /// <summary>
-/// The hash of a workflow's definition (<see cref="AxlWorkflow.DefinitionHash"/>): SHA-256 of the canonical compact JSON
+/// The hash of a workflow's definition (<see cref="AxlWorkflow.DefinitionHash"/>): BLAKE3 (<see cref="ContentHash"/>) of the canonical compact JSON
 /// of the IR without source locations. Same definition gives the same hash on any machine and path; any change to a
 /// step, option, parameter or edge changes it. <see cref="AxlWorkflow.Hash"/> adds the code (<see cref="CodeTreeHasher"/>).
 /// </summary>

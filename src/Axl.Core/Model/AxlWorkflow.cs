@@ -115,7 +115,7 @@ public sealed class AxlWorkflow
     public string HashFor(string? codeRoot, IEnumerable<string>? exclude = null) =>
         Hashing.CodeTreeHasher.Combine(DefinitionHash, CodeHashFor(codeRoot, exclude));
     /// <summary>The first 12 hex digits of the hash, for display.</summary>
-    public string ShortHash => Hash.Substring("sha256:".Length, 12);
+    public string ShortHash => Hashing.ContentHash.ShortHex(Hash, 12);
 
     /// <summary>O(1) lookup of a step by name (case-insensitive, as PowerShell names are).</summary>
     public AxlStep? GetStep(string name) => _byName.TryGetValue(name, out var s) ? s : null;

@@ -370,7 +370,8 @@ public sealed class LocalRunner
         }
 
         // Reuse: the same step with the same inputs already produced this output.
-        if (prev is { Status: StepStatus.Succeeded } && prev.Key == r.Key && ArtifactIO.IsComplete(r.Directory, verifyHash: true))
+        if (prev is { Status: StepStatus.Succeeded } && (prev.Key == r.Key || (r.LegacyKey is not null && prev.Key == r.LegacyKey))
+            && ArtifactIO.IsComplete(r.Directory, verifyHash: true))
         {
             Reuse(step, r, "resume", r.Directory);
             return;
@@ -476,6 +477,62 @@ public sealed class LocalRunner
 
     private sealed record Bound(StepManifest Manifest, StepBinding Binding, string? WorkingDirectory);
 
+    /// <summary>
+    /// The step's content key: its definition, its inputs (upstream outputs by their SHA-256, parameter values, constants)
+    /// and the code around it. BLAKE3; <paramref name="legacy"/> gives the SHA-256 key Axl recorded before.
+    /// </summary>
+    private string StepKey(AxlStep step, bool legacy)
+    {
+        var keyInputs = new List<object?>();
+        foreach (var b in step.Inputs)
+        {
+            switch (b.Source)
+            {
+                case BindingSource.Step:
+                    var up = _results[b.SourceName!];
+                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["step"] = up.Name, ["sha256"] = up.OutputHash, ["mode"] = b.Mode.ToString() });
+                    break;
+                case BindingSource.Parameter:
+                    var value = _parameters.GetValueOrDefault(b.SourceName!);
+                    // A sensitive value enters the key only as a hash of it (the key is kept in step.json and names cache files).
+                    if (_wf.Parameters.FirstOrDefault(p => p.Name.Equals(b.SourceName, StringComparison.OrdinalIgnoreCase)) is { Sensitive: true })
+                    {
+                        var secret = System.Text.Encoding.UTF8.GetBytes("axl-sensitive\n" + b.SourceName + "\n" + IrDocument.ToJson(value, indented: false));
+                        value = legacy ? Hashing.ContentHash.OfLegacy(secret) : Hashing.ContentHash.Of(secret);
+                    }
+                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["parameter"] = b.SourceName, ["value"] = value });
+                    break;
+                case BindingSource.Constant:
+                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["value"] = b.Constant });
+                    break;
+            }
+        }
+        var key = new Dictionary<string, object?>
+        {
+            ["step"] = IrDocument.Step(step, includeLocations: false),
+            ["inputs"] = keyInputs,
+        };
+        var code = legacy ? LegacyStepKeyCode : _stepKeyCode;
+        if (code is not null) key["code"] = code;
+        return IrDocument.Hash(key, legacy);
+    }
+
+    private string? _legacyStepKeyCode;
+    private bool _legacyStepKeyCodeDone;
+
+    /// <summary>The code part of a SHA-256 step key (for runs recorded before BLAKE3), computed once when needed.</summary>
+    private string? LegacyStepKeyCode
+    {
+        get
+        {
+            if (_legacyStepKeyCodeDone) return _legacyStepKeyCode;
+            _legacyStepKeyCode = _wf.CodeRoot is { } codeRoot && _wf.SourceFile is { } source
+                ? Hashing.CodeTreeHasher.ComputeForStepKeys(codeRoot, source, new[] { _options.RunRoot }, legacy: true) : null;
+            _legacyStepKeyCodeDone = true;
+            return _legacyStepKeyCode;
+        }
+    }
+
     /// <summary>The step's manifest (the same contract the container runner reads), its bound inputs, and its content key.</summary>
     private Bound Bind(AxlStep step, AxlStepResult r)
     {
@@ -490,34 +547,10 @@ public sealed class LocalRunner
             RunId = _run.RunId,
         });
         var binding = StepRunner.Bind(manifest, _wf, step, _parameters);
-        var keyInputs = new List<object?>();
-        foreach (var b in step.Inputs)
-        {
-            switch (b.Source)
-            {
-                case BindingSource.Step:
-                    var up = _results[b.SourceName!];
-                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["step"] = up.Name, ["sha256"] = up.OutputHash, ["mode"] = b.Mode.ToString() });
-                    break;
-                case BindingSource.Parameter:
-                    var value = _parameters.GetValueOrDefault(b.SourceName!);
-                    // A sensitive value enters the key only as a hash of it (the key is kept in step.json and names cache files).
-                    if (_wf.Parameters.FirstOrDefault(p => p.Name.Equals(b.SourceName, StringComparison.OrdinalIgnoreCase)) is { Sensitive: true })
-                        value = Hashing.Sha256Text.Of(System.Text.Encoding.UTF8.GetBytes("axl-sensitive\n" + b.SourceName + "\n" + IrDocument.ToJson(value, indented: false)));
-                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["parameter"] = b.SourceName, ["value"] = value });
-                    break;
-                case BindingSource.Constant:
-                    keyInputs.Add(new Dictionary<string, object?> { ["name"] = b.Name, ["value"] = b.Constant });
-                    break;
-            }
-        }
-        var key = new Dictionary<string, object?>
-        {
-            ["step"] = IrDocument.Step(step, includeLocations: false),
-            ["inputs"] = keyInputs,
-        };
-        if (_stepKeyCode is not null) key["code"] = _stepKeyCode;
-        r.Key = IrDocument.Hash(key);
+        r.Key = StepKey(step, legacy: false);
+        // A run recorded before keys were BLAKE3 has SHA-256 keys: recompute this step's key that way to reuse its output.
+        if (_previous.TryGetValue(step.Name, out var prev) && Hashing.ContentHash.IsLegacy(prev.Key))
+            r.LegacyKey = StepKey(step, legacy: true);
         return new Bound(manifest, binding, workdir);
     }
 
@@ -554,7 +587,7 @@ public sealed class LocalRunner
 
     private string CacheDirectory => Path.Combine(RunStore.WorkflowDirectory(_options.RunRoot, _wf.Name), ".cache");
 
-    private string CacheFile(string key) => Path.Combine(CacheDirectory, key.Replace("sha256:", "", StringComparison.Ordinal) + ".json");
+    private string CacheFile(string key) => Path.Combine(CacheDirectory, Hashing.ContentHash.Hex(key) + ".json");
 
     private void WriteCacheEntry(AxlStepResult r)
     {

@@ -52,6 +52,8 @@ public sealed class AxlStepResult
     public string? ReusedFrom { get; internal set; }
     /// <summary>Content key of the step (code, options, inputs); equal keys mean equal outputs.</summary>
     public string? Key { get; internal set; }
+    /// <summary>The same key as Axl computed it before BLAKE3 (SHA-256), only while resuming a run recorded then.</summary>
+    internal string? LegacyKey { get; set; }
     public string? OutputPath { get; internal set; }
     public string? OutputHandler { get; internal set; }
     public long? OutputSize { get; internal set; }

@@ -170,12 +170,19 @@ public static class IrDocument
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
-    /// <summary>SHA-256 of the compact JSON of a tree, as "sha256:&lt;hex&gt;".</summary>
-    public static string Hash(object? tree)
+    /// <summary>BLAKE3 of the compact JSON of a tree, as "blake3:&lt;hex&gt;" (<see cref="Hashing.ContentHash"/>).</summary>
+    public static string Hash(object? tree) => Hash(tree, legacy: false);
+
+    /// <summary>
+    /// The hash of the compact JSON of a tree: BLAKE3, or with <paramref name="legacy"/> the SHA-256 id Axl wrote before
+    /// (to recognise the step keys of runs recorded then).
+    /// </summary>
+    public static string Hash(object? tree, bool legacy)
     {
         using var ms = new MemoryStream();
         WriteJson(ms, tree, indented: false);
-        return Hashing.Sha256Text.Of(ms.ToArray());
+        var bytes = ms.GetBuffer().AsSpan(0, (int)ms.Length);
+        return legacy ? Hashing.ContentHash.OfLegacy(bytes) : Hashing.ContentHash.Of(bytes);
     }
 
     public static void WriteJson(Stream stream, object? tree, bool indented)

@@ -337,7 +337,7 @@ public sealed class ImageContextTests : IDisposable
         var context = ImageContext.Create(wf, new ImageBuildOptions { Tag = "reg.example/flow:1", BaseImage = "localhost/base:1", RunnerDirectory = _tree.Path("runner") });
         // The version and the hashes vary with the release and the code: placeholders keep the golden file stable.
         var text = context.Dockerfile.Replace(AxlInfo.Version, "<axl-version>");
-        text = Regex.Replace(text, "sha256:[0-9a-f]{64}", "sha256:<hash>");
+        text = Regex.Replace(text, "(sha256|blake3):[0-9a-f]{64}", "$1:<hash>");
         Golden.Match("images/uv-modules-runner.Dockerfile", text);
     }
 }

@@ -211,7 +211,7 @@ public static partial class ArgoCompiler
             var name = _wf.KubernetesName;
             var labels = Map()
                 .With(LabelPrefix + "workflow", name)
-                .With(LabelPrefix + "workflow-hash", _hash.Substring("sha256:".Length, 12))
+                .With(LabelPrefix + "workflow-hash", Hashing.ContentHash.ShortHex(_hash, 12))
                 .With(LabelPrefix + "version", LabelValue(AxlInfo.Version));
             foreach (var (k, v) in _wf.Options.Labels.OrderBy(kv => kv.Key, StringComparer.Ordinal))
                 if (!labels.ContainsKey(k)) labels.With(k, v);

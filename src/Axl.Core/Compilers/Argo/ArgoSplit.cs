@@ -129,7 +129,7 @@ public static partial class ArgoCompiler
             }
 
             var hash = _hash;
-            var hex = hash.Substring("sha256:".Length, 10);
+            var hex = Hashing.ContentHash.ShortHex(hash, 10);
             var prefix = _wf.KubernetesName;
             var room = 63 - hex.Length - 2 - parts.Count.ToString(CultureInfo.InvariantCulture).Length;
             if (prefix.Length > room) prefix = prefix[..room].TrimEnd('-');
@@ -332,7 +332,7 @@ public static partial class ArgoCompiler
             }
             var labels = Map()
                 .With(LabelPrefix + "workflow", _wf.KubernetesName)
-                .With(LabelPrefix + "workflow-hash", _hash.Substring("sha256:".Length, 12))
+                .With(LabelPrefix + "workflow-hash", Hashing.ContentHash.ShortHex(_hash, 12))
                 .With(LabelPrefix + "version", LabelValue(AxlInfo.Version))
                 .With(LabelPrefix + "part", p.Number.ToString(CultureInfo.InvariantCulture));
             var annotations = Map()

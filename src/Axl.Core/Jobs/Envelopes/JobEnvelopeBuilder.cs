@@ -108,7 +108,7 @@ public static class JobEnvelopeBuilder
 
         var description = workflow.Options.Description;
         if (description is { Length: > JobEnvelope.MaxDescriptionLength }) description = description[..JobEnvelope.MaxDescriptionLength];
-        var planId = workflow.Hash.StartsWith("sha256:", StringComparison.Ordinal) ? workflow.Hash["sha256:".Length..] : workflow.Hash;
+        var planId = Hashing.ContentHash.Hex(workflow.Hash);
         if (planId.Length > JobEnvelope.MaxIdLength) planId = planId[..JobEnvelope.MaxIdLength];
         var envelope = new JobEnvelope
         {

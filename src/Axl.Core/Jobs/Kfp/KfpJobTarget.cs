@@ -68,7 +68,7 @@ public sealed class KfpJobTarget : IJobTarget
         var client = new KfpClient(baseUri, options.KfpToken ?? Environment.GetEnvironmentVariable(TokenVariable));
         try
         {
-            var name = document.Name + "-" + wf.Hash.Substring("sha256:".Length, 12);
+            var name = document.Name + "-" + Hashing.ContentHash.ShortHex(wf.Hash, 12);
             var pipelineId = client.UploadPipeline(name, wf.Name, wf.Options.Description, document.ToPackage(KfpPackageKind.Yaml));
             var versionId = client.LatestVersion(pipelineId);
             var parameters = new JsonObject();
