@@ -11,6 +11,10 @@
 #   .ci/services.sh stop [SERVICE...]    stop them and remove their data
 #   .ci/services.sh status               show what runs
 #   .ci/services.sh env                  print the environment the tests read (KEY=value lines)
+#   .ci/services.sh tools                install the programs the picture tests drive when missing (root, apt-get):
+#                                        Debian's chromium (headless: the run report and SVG as a person sees
+#                                        them) and graphviz (`dot`, which must accept `axl graph --format dot`);
+#                                        and Mermaid (npm ci --prefix tests/mermaid), which draws `axl graph`'s Mermaid
 #
 # State lives in $AXL_SERVICES_DIR (default: .ci/.services in the repository, git-ignored):
 #   services.env   AXL_TEST_S3_ENDPOINT=http://127.0.0.1:<port> (the tests read this file when the variable is unset)
@@ -47,6 +51,34 @@ ensure_node() {
     echo "services: node and npm are required for s3rver (install Node.js 18+), then run: .ci/services.sh start" >&2
     exit 1
   fi
+}
+
+# Headless Chromium, Graphviz and Mermaid for the picture tests (tests/Pester/Axl.Report.Tests.ps1, WorkflowPictureTests).
+ensure_tools() {
+  local missing=""
+  command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
+  command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
+  if [ -n "$missing" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      log "installing Debian's$missing"
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      # shellcheck disable=SC2086 # one word per package
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+    else
+      echo "services: missing$missing and not root: install them (apt-get install -y$missing) for the picture tests" >&2
+      return 1
+    fi
+  fi
+  # Mermaid (mermaid.min.js, drawn in Chromium) from tests/mermaid/package-lock.json, when missing or changed.
+  local mermaid="$root/tests/mermaid" lock_sum
+  lock_sum="$(sha256sum "$mermaid/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$mermaid/node_modules/mermaid/dist/mermaid.min.js" ] || [ "$(cat "$mermaid/node_modules/.axl-lock.sha256" 2>/dev/null)" != "$lock_sum" ]; then
+    ensure_node
+    log "installing mermaid from tests/mermaid/package-lock.json (npm ci)"
+    npm ci --prefix "$mermaid" --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$lock_sum" >"$mermaid/node_modules/.axl-lock.sha256"
+  fi
+  log "chromium, dot and mermaid are installed"
 }
 
 ensure_s3rver() {
@@ -372,8 +404,11 @@ case "$command" in
   env)
     [ -f "$state/services.env" ] && cat "$state/services.env"
     ;;
+  tools)
+    ensure_tools
+    ;;
   *)
-    echo "usage: .ci/services.sh start|stop [s3rver redis registry podman] | status | env" >&2
+    echo "usage: .ci/services.sh start|stop [s3rver redis registry podman] | status | env | tools" >&2
     exit 2
     ;;
 esac

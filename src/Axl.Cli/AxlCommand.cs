@@ -27,6 +27,8 @@ public static class AxlCommand
         new BuildImageCommand(),
         new ArgoCommand(),
         new RunsCommand(),
+        new GraphCommand(),
+        new ReportCommand(),
     }.ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     public static int Run(string[] args)

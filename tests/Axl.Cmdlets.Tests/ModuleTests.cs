@@ -44,7 +44,7 @@ public sealed class ModuleTests(PowerShellFixture ps)
         Assert.Equal(o[0], o[2]);
         Assert.Equal("7.4", o[3]);
         var manifest = File.ReadAllText(Path.Combine(Repo.Root, "module", "Axl.psd1"));
-        var listed = System.Text.RegularExpressions.Regex.Matches(manifest, @"'((?:New|Add|Get|Test|ConvertTo|ConvertFrom|Invoke|Register|Publish|Submit|Start|Stop|Wait|Build|Remove)-Axl\w+|ConvertTo-\w+)'").Count;
+        var listed = System.Text.RegularExpressions.Regex.Matches(manifest, @"'((?:New|Add|Get|Test|ConvertTo|ConvertFrom|Invoke|Register|Publish|Submit|Start|Stop|Wait|Build|Remove|Show|Export)-Axl\w+|ConvertTo-\w+)'").Count;
         Assert.Equal(listed.ToString(), o[4]);
         Assert.Equal("AxlSecret,AxlWorkflow,Graph,Parameter,Step", string.Join(",", o[5].Split(',').OrderBy(x => x, StringComparer.Ordinal)));
     }

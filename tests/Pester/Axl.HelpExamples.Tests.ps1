@@ -137,6 +137,26 @@ foreach ($i in 1..10) {
         'Get-AxlExperiment/2'          = @{ Setup = $sweep + ' -Wait | Out-Null'; Check = { $r.Output[0].Outputs['evaluate'] | Should -Be 0.99 } }
         'Get-AxlJob/1'                 = @{ Setup = $lrJobs }
         'Get-AxlJob/2'                 = @{ Setup = $lrJobs; Check = { @($r.Output).Count | Should -BeGreaterOrEqual 3 } }
+        'Show-AxlWorkflow/1'           = @{ Check = { $r.Output | Should -Match '(?m)^flowchart TD$'; $r.Output | Should -Match '<b>train</b><br/>script · clixml<br/>retries 2'; $r.Output | Should -Match '-->\|"split"\|' } }
+        'Show-AxlWorkflow/2'           = @{ Check = { Get-Content (Join-Path $r.Directory 'PIPELINE.md') -Raw | Should -Match '(?s)^# The iris-knn pipeline\s+```mermaid\s+%% Axl workflow .iris-knn.*flowchart TD.*\n```' } }
+        'Show-AxlWorkflow/3'           = @{ Check = {
+                @($r.Output.Name) -join ',' | Should -Be 'diamond.svg,diamond.dot'
+                ([xml](Get-Content (Join-Path $r.Directory 'diamond.svg') -Raw)).svg.g.Count | Should -BeGreaterThan 8
+                Get-Content (Join-Path $r.Directory 'diamond.dot') -Raw | Should -Match '^// Axl workflow .diamond.: 4 steps\s+digraph "diamond"' } }
+        'Export-AxlRunReport/1'        = @{ Check = {
+                $r.Output[-1].Name | Should -Be 'report.html'
+                $html = Get-Content $r.Output[-1].FullName -Raw
+                foreach ($s in 'load_data', 'split', 'train', 'evaluate', 'report') { $html | Should -Match "<tr class=""step status-succeeded"" data-step=""$s""" } } }
+        'Export-AxlRunReport/2'        = @{ Setup = 'Invoke-AxlLocalRun ./examples/iris-knn/iris-knn.axl.ps1 | Out-Null'
+            Check = { $r.Output[-1].FullName | Should -Be (Join-Path $r.Directory 'iris-report.html'); Get-Content (Join-Path $r.Directory 'iris-report.html') -Raw | Should -Match '<th>sepal_length</th>' } }
+        'Export-AxlRunReport/3'        = @{ Check = {
+                $r.Output[0] | Should -Be 'Failed'
+                $html = Get-Content (Join-Path $r.Directory 'failed.html') -Raw
+                $html | Should -Match '(?s)<article class="failure status-failed" data-step="train">.*the model diverged after 3 rows'
+                $html | Should -Match 'data-step="train" data-status="failed" data-attempts="2"'
+                $html | Should -Match '<tr class="step status-skipped" data-step="publish"' } }
+        'docs/visual.md#1'             = @{ Check = { $r.Output | Should -Match '(?m)^  s0 -->\|"start"\| s1$' } }
+        'docs/visual.md#2'             = @{ Check = { $r.Output[-1].Name | Should -Be 'report.html'; Test-Path $r.Output[-1].FullName | Should -BeTrue } }
         'Get-AxlRun/1'                 = @{ Setup = 'Invoke-AxlLocalRun ./examples/iris-knn/iris-knn.axl.ps1 | Out-Null'; Check = { $r.Output[0].Status | Should -Be 'Succeeded' } }
         'Get-AxlRun/2'                 = @{ Setup = 'Invoke-AxlLocalRun ./train.axl.ps1 -RunRoot ./runs -Parameters @{ LearningRate = -1 } -ErrorAction SilentlyContinue | Out-Null'
             Check = { $r.Output | Should -Match '^train \S+ fit: .*LearningRate must be positive' } }
@@ -219,6 +239,7 @@ foreach ($i in 1..10) {
         'docs/jobs-queue.md#1'         = @{ Needs = 'Redis'; Check = { $r.Output[-1].Status | Should -Be 'Succeeded'; $r.Output[-1].Output | Should -Match '5 ERROR \[auth\]' } }
         'docs/code-delivery.md#1'      = @{ Needs = 'S3' }
         'docs/code-delivery.md#2'      = @{ Needs = 'S3'; Check = { $r.Output[0].CodeDelivery | Should -Match 'Artifact' } }
+        'about_Axl#PICTURES OF WORKFLOWS AND RUNS/1' = @{ Check = { $r.Output[0] | Should -Match '(?m)^flowchart TD$'; $r.Output[-1].Name | Should -Be 'report.html' } }
         'about_Axl#CODE DELIVERY/1'   = @{ Needs = 'S3' }
         'about_Axl#PIPELINE/1'        = @{ Check = { $r.Output[1] | Should -Be 31; $r.Output[4] | Should -Be 31; $r.Output[2].RunId | Should -Not -Be $r.Output[0].RunId
                 $r.Output[3].RunId | Should -Be $r.Output[0].RunId; $r.Output[3].Resumes | Should -Be 1 } }

@@ -26,7 +26,7 @@ Describe 'The Axl module' {
     }
 
     It 'exports exactly the cmdlets of the manifest' {
-        $expected = 'Add-AxlGraph', 'Add-AxlParameter', 'Add-AxlStep', 'Build-AxlImage', 'ConvertFrom-AxlJobSpecJson', 'ConvertTo-ArgoWorkflow', 'ConvertTo-AxlIr', 'ConvertTo-AxlJobEnvelope', 'ConvertTo-AxlJobSpecJson', 'ConvertTo-DagsterJob', 'ConvertTo-KfpPipeline', 'Get-AxlArgoTemplate', 'Get-AxlArtifact', 'Get-AxlExperiment', 'Get-AxlIoHandler', 'Get-AxlJob', 'Get-AxlRun', 'Get-AxlWorkflow', 'Invoke-AxlLocalRun', 'Invoke-AxlStep', 'New-AxlJobOption', 'New-AxlJobSpec', 'New-AxlSecretReference', 'New-AxlWorkflow', 'Publish-AxlWorkflowCode', 'Register-AxlIoHandler', 'Remove-AxlArgoTemplate', 'Remove-AxlRun', 'Start-AxlExperiment', 'Start-AxlWorker', 'Stop-AxlExperiment', 'Submit-AxlJob', 'Test-AxlJobEnvelope', 'Test-AxlWorkflow', 'Wait-AxlJob'
+        $expected = 'Add-AxlGraph', 'Add-AxlParameter', 'Add-AxlStep', 'Build-AxlImage', 'ConvertFrom-AxlJobSpecJson', 'ConvertTo-ArgoWorkflow', 'ConvertTo-AxlIr', 'ConvertTo-AxlJobEnvelope', 'ConvertTo-AxlJobSpecJson', 'ConvertTo-DagsterJob', 'ConvertTo-KfpPipeline', 'Export-AxlRunReport', 'Get-AxlArgoTemplate', 'Get-AxlArtifact', 'Get-AxlExperiment', 'Get-AxlIoHandler', 'Get-AxlJob', 'Get-AxlRun', 'Get-AxlWorkflow', 'Invoke-AxlLocalRun', 'Invoke-AxlStep', 'New-AxlJobOption', 'New-AxlJobSpec', 'New-AxlSecretReference', 'New-AxlWorkflow', 'Publish-AxlWorkflowCode', 'Register-AxlIoHandler', 'Remove-AxlArgoTemplate', 'Remove-AxlRun', 'Show-AxlWorkflow', 'Start-AxlExperiment', 'Start-AxlWorker', 'Stop-AxlExperiment', 'Submit-AxlJob', 'Test-AxlJobEnvelope', 'Test-AxlWorkflow', 'Wait-AxlJob'
         (@($module.ExportedCmdlets.Keys | Sort-Object) -join ', ') | Should -BeExactly ($expected -join ', ')
     }
 

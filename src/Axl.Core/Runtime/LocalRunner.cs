@@ -213,6 +213,8 @@ public sealed class LocalRunner
         };
         _log = new StreamWriter(new FileStream(Path.Combine(runDir, "log.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
         RunStore.SaveRun(_run);
+        try { Visual.WorkflowDag.FromWorkflow(_wf).Save(runDir); } // for the run's report; a run does not fail for a picture
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
     }
 
     // ---- scheduling -------------------------------------------------------------------------------------
@@ -353,6 +355,8 @@ public sealed class LocalRunner
         r.ReusedFrom = null;
         _previous.TryGetValue(step.Name, out var prev);
         r.Attempts = prev?.Attempts ?? 0;
+        r.AttemptList.Clear();
+        if (prev is not null) r.AttemptList.AddRange(prev.AttemptLog);
 
         Bound invocation;
         try
@@ -403,6 +407,8 @@ public sealed class LocalRunner
         for (int attempt = 1; attempt <= maxAttempts; attempt++)
         {
             r.Attempts++;
+            var attemptStart = DateTimeOffset.UtcNow;
+            r.AttemptList.Add(new StepAttempt(r.Attempts, attemptStart, null, "Running"));
             RunStore.SaveStep(r); // recorded before it runs: a crash mid-attempt still counts it
             var inv = new StepInvocation
             {
@@ -423,6 +429,8 @@ public sealed class LocalRunner
             {
                 result = StepAttemptResult.Fail(new StepError($"the step could not be run: {ex.GetType().Name}: {ex.Message}", FailureKind.Infrastructure, step.Location.File, step.Location.Line));
             }
+            r.AttemptList[^1] = new StepAttempt(r.Attempts, attemptStart, DateTimeOffset.UtcNow,
+                result.Success ? "Succeeded" : result.Error!.Kind.ToString(), result.Success ? null : MaskText(result.Error!.Message));
             if (result.Success)
             {
                 try
@@ -456,6 +464,8 @@ public sealed class LocalRunner
         var cancelled = error?.Kind == FailureKind.Cancelled || _ct.IsCancellationRequested;
         Finish(step, r, cancelled ? StepStatus.Cancelled : StepStatus.Failed, error);
     }
+
+    private string MaskText(string text) => _mask.IsEmpty ? text : _mask.Apply(text);
 
     /// <summary>The arguments with $AxlContext.Attempt set to this attempt's number.</summary>
     private static IReadOnlyDictionary<string, object?> WithAttempt(IReadOnlyDictionary<string, object?> arguments, int attempt)

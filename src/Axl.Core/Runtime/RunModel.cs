@@ -24,12 +24,24 @@ public sealed record StepError(string Message, FailureKind Kind, string? File = 
     }
 }
 
+/// <summary>
+/// One attempt at running a step: when it started and ended, and how it ended ("Succeeded", or the failure kind:
+/// "User", "Infrastructure", "Timeout", "Cancelled") with the error message. What the run report's timeline draws.
+/// </summary>
+public sealed record StepAttempt(int Number, DateTimeOffset StartTime, DateTimeOffset? EndTime, string Outcome, string? Error = null)
+{
+    public TimeSpan? Duration => EndTime is { } e ? e - StartTime : null;
+}
+
 /// <summary>One step of a run: status, attempts, times, error, output artifact.</summary>
 public sealed class AxlStepResult
 {
     public string Name { get; init; } = "";
     public StepStatus Status { get; internal set; } = StepStatus.Pending;
     public int Attempts { get; internal set; }
+    /// <summary>Every attempt with its times and outcome, across resumes (empty for runs recorded before attempts were).</summary>
+    public IReadOnlyList<StepAttempt> AttemptLog => AttemptList;
+    internal List<StepAttempt> AttemptList { get; } = new();
     public DateTimeOffset? StartTime { get; internal set; }
     public DateTimeOffset? EndTime { get; internal set; }
     public TimeSpan? Duration => StartTime is { } s && EndTime is { } e ? e - s : null;

@@ -52,6 +52,14 @@ public static class RunStore
         ["startTime"] = s.StartTime,
         ["endTime"] = s.EndTime,
         ["durationMs"] = s.Duration is { } d ? (long)d.TotalMilliseconds : null,
+        ["attemptLog"] = s.AttemptList.Count == 0 ? null : s.AttemptList.Select(a => (object?)new Dictionary<string, object?>
+        {
+            ["attempt"] = a.Number,
+            ["startTime"] = a.StartTime,
+            ["endTime"] = a.EndTime,
+            ["outcome"] = a.Outcome,
+            ["error"] = a.Error,
+        }).ToList(),
         ["key"] = s.Key,
         ["reusedFrom"] = s.ReusedFrom,
         ["skipReason"] = s.SkipReason,
@@ -130,6 +138,11 @@ public static class RunStore
             SkipReason = Str(e, "skipReason"),
             Directory = dir,
         };
+        if (e.TryGetProperty("attemptLog", out var al) && al.ValueKind == JsonValueKind.Array)
+            foreach (var at in al.EnumerateArray())
+                if (Time(at, "startTime") is { } start)
+                    s.AttemptList.Add(new StepAttempt(at.TryGetProperty("attempt", out var n) && n.ValueKind == JsonValueKind.Number ? n.GetInt32() : s.AttemptList.Count + 1,
+                        start, Time(at, "endTime"), Str(at, "outcome") ?? "", Str(at, "error")));
         if (e.TryGetProperty("error", out var err) && err.ValueKind == JsonValueKind.Object)
             s.Error = new StepError(Str(err, "message") ?? "", Enum.TryParse<FailureKind>(Str(err, "kind"), out var k) ? k : FailureKind.User,
                 Str(err, "file"), err.TryGetProperty("line", out var l) && l.ValueKind == JsonValueKind.Number ? l.GetInt32() : 0, Str(err, "scriptLine"));
