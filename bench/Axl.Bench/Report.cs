@@ -6,6 +6,31 @@ namespace Axl.Bench;
 public sealed class Report
 {
     private readonly List<Section> _sections = new();
+    private readonly List<(string Point, string Text, double Ratio, double Limit, bool Strict)> _targets = new();
+
+    /// <summary>
+    /// A target of the issue, checked in this run: <paramref name="ratio"/> (figure ÷ its floor, or ÷ another figure, both
+    /// measured in this run) against <paramref name="limit"/>: met when at most the limit (below it when
+    /// <paramref name="strict"/>). A target whose figure is a share of a floor (at least the limit) passes the inverse ratios.
+    /// </summary>
+    public void Target(string point, string text, double ratio, double limit, bool strict = false) => _targets.Add((point, text, ratio, limit, strict));
+
+    /// <summary>The section that lists every target checked in this run, met or not (none: nothing is added).</summary>
+    public void TargetsSection(string title, string intro, IEnumerable<string> notMeasured)
+    {
+        if (_targets.Count == 0) return;
+        var s = Add(title, intro);
+        var t = s.Table("point", "target", "ratio in this run", "met");
+        foreach (var (point, text, ratio, limit, strict) in _targets.OrderBy(x => x.Point, StringComparer.Ordinal))
+        {
+            var met = !double.IsNaN(ratio) && (strict ? ratio < limit : ratio <= limit);
+            t.Row(point, text, Fmt.Ratio(ratio), met ? "met" : "**not met**");
+        }
+        foreach (var m in notMeasured) s.Note(m);
+        s.Print();
+    }
+
+    public bool HasTarget(string point) => _targets.Any(t => t.Point == point);
 
     public Section Add(string title, string? intro = null)
     {

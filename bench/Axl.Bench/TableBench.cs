@@ -68,6 +68,12 @@ public sealed class TableBench(BenchConfig cfg, Report report)
             var writeGain = Rps(ps, ps.Write) / Rps(gen, gen.Write);
             var readGain = Rps(ps, ps.Read) / Rps(gen, gen.Read);
             var floorShare = typed.Floor / typed.Write;
+            if (h is "parquet" or "arrow")
+            {
+                report.Target("4", $"{h}: typed write (records) of {Fmt.Int(typed.Rows)} rows at least 50 % of the disk write floor (dd conv=fsync of the same bytes): time ÷ floor time ≤ 2×", typed.Write / typed.Floor, 2);
+                report.Target("4", $"{h}: PSCustomObject rows written at ≥ 10× the general path's rows/s: general path's time per row ÷ this one's, inverted (≤ 0.1×)", 1 / writeGain, 0.1);
+                report.Target("4", $"{h}: PSCustomObject rows read at ≥ 10× the general path's rows/s (inverted, ≤ 0.1×)", 1 / readGain, 0.1);
+            }
             section.Note($"{h}: typed write at {floorShare * 100:0} % of the disk write floor (target ≥ 50 %: {(floorShare >= 0.5 ? "met" : "not met")}); " +
                          $"PSCustomObject rows {writeGain:0.0}× the general path's rows/s to write and {readGain:0.0}× to read (target ≥ 10×: write {(writeGain >= 10 ? "met" : "not met")}, read {(readGain >= 10 ? "met" : "not met")}).");
         }

@@ -45,6 +45,7 @@ public sealed class LocalRunner
     private RunLock? _lock;
     private readonly object _saveGate = new();
     private bool _aborted;
+    private readonly RunTrace? _trace = RunTrace.FromEnvironment();
 
     private LocalRunner(AxlWorkflow wf, RunOptions options, Action<RunEvent>? onEvent, CancellationToken ct)
     {
@@ -97,7 +98,9 @@ public sealed class LocalRunner
             }
             Emit(RunEventKind.RunFinished, null, $"run {_run.RunId} of '{_wf.Name}' {_run.Status.ToString().ToLowerInvariant()} in {_run.Duration?.TotalSeconds:0.0} s", _run.Status.ToString());
             _log?.Dispose();
+            CloseCacheJournal();
             _hosts?.Dispose();
+            if (_trace is not null) Console.Error.Write(_trace.Summary(_wf.StepCount));
             _lock?.Dispose(); // last: until here this process is the run's only writer
         }
         return _run;
@@ -254,7 +257,9 @@ public sealed class LocalRunner
                 running.Remove(done);
                 done.GetAwaiter().GetResult(); // RunStep never throws for step failures; rethrow real bugs
             }
+            var released = RunTrace.Now();
             while (finished.TryDequeue(out var f)) Release(f);
+            _trace?.Add("scheduler: release, arrive", released);
         }
         // Anything never reached (a cancelled run) is cancelled.
         foreach (var s in steps)
@@ -345,9 +350,13 @@ public sealed class LocalRunner
 
     private void RunStep(AxlStep step)
     {
+        var t = RunTrace.Now();
         var r = _results[step.Name];
+        // A new run's step folder is new: nothing to clean. One that exists (a resumed run, a retry of the run) may hold
+        // what a killed writer left.
+        var fresh = !Directory.Exists(r.Directory);
         Directory.CreateDirectory(r.Directory);
-        ArtifactIO.CleanTemporaryFiles(r.Directory);
+        if (!fresh) ArtifactIO.CleanTemporaryFiles(r.Directory);
         r.Status = StepStatus.Running;
         r.StartTime = DateTimeOffset.UtcNow;
         r.EndTime = null;
@@ -361,7 +370,9 @@ public sealed class LocalRunner
         Bound invocation;
         try
         {
+            t = _trace?.Add("directory", t) ?? t;
             invocation = Bind(step, r);
+            t = _trace?.Add("bind (manifest, inputs, key)", t) ?? t;
         }
         catch (AxlInputException ex)
         {
@@ -400,8 +411,10 @@ public sealed class LocalRunner
             return;
         }
 
-        DeleteMetadata(r.Directory);
+        if (!fresh) DeleteMetadata(r.Directory);
+        t = _trace?.Add("reuse check, secrets", t) ?? t;
         Emit(RunEventKind.StepStarted, step.Name, $"step '{step.Name}' started", "Running");
+        t = _trace?.Add("event StepStarted", t) ?? t;
         var maxAttempts = Math.Max(0, step.Retries) + 1;
         StepError? error = null;
         for (int attempt = 1; attempt <= maxAttempts; attempt++)
@@ -409,7 +422,8 @@ public sealed class LocalRunner
             r.Attempts++;
             var attemptStart = DateTimeOffset.UtcNow;
             r.AttemptList.Add(new StepAttempt(r.Attempts, attemptStart, null, "Running"));
-            RunStore.SaveStep(r); // recorded before it runs: a crash mid-attempt still counts it
+            RunStore.SaveStep(r); // recorded before it runs: a crash mid-attempt still counts it (and shows it running)
+            t = _trace?.Add("step.json before the attempt", t) ?? t;
             var inv = new StepInvocation
             {
                 Workflow = _wf, Step = step, Arguments = WithAttempt(invocation.Binding.Arguments, attempt), Placeholders = invocation.Binding.Placeholders,
@@ -431,18 +445,22 @@ public sealed class LocalRunner
             }
             r.AttemptList[^1] = new StepAttempt(r.Attempts, attemptStart, DateTimeOffset.UtcNow,
                 result.Success ? "Succeeded" : result.Error!.Kind.ToString(), result.Success ? null : MaskText(result.Error!.Message));
+            t = _trace?.Add("step host run", t) ?? t;
             if (result.Success)
             {
                 try
                 {
                     var meta = StepRunner.SaveOutput(invocation.Manifest, step, result);
                     if (_options.UseHash) ContentStore.Adopt(_options.RunRoot, Path.Combine(r.Directory, meta.File), meta.Sha256);
+                    t = _trace?.Add("artifact saved", t) ?? t;
                     r.OutputPath = Path.Combine(r.Directory, meta.File);
                     r.OutputHandler = meta.IoHandler;
                     r.OutputSize = meta.Size;
                     r.OutputHash = meta.Sha256;
                     Finish(step, r, StepStatus.Succeeded, null);
+                    t = _trace?.Add("step.json done, event", t) ?? t;
                     WriteCacheEntry(r);
+                    _trace?.Add("cache entry", t);
                     return;
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -589,35 +607,106 @@ public sealed class LocalRunner
 
     private string CacheDirectory => Path.Combine(RunStore.WorkflowDirectory(_options.RunRoot, _wf.Name), ".cache");
 
+    /// <summary>A cache entry of an older Axl: one file per key (still read).</summary>
     private string CacheFile(string key) => Path.Combine(CacheDirectory, Hashing.ContentHash.Hex(key) + ".json");
 
+    /// <summary>This run's cache journal: one JSON line per finished step (key, directory, hash), appended as steps end.</summary>
+    private string CacheJournal => Path.Combine(CacheDirectory, _run.RunId + CacheJournalSuffix);
+
+    private const string CacheJournalSuffix = ".cache.jsonl";
+    private readonly object _cacheGate = new();
+    private StreamWriter? _cacheWriter;
+    private Dictionary<string, string>? _cacheIndex;
+
+    /// <summary>
+    /// Records the finished step's key and folder in the run's cache journal: an append to one open file, not a file per
+    /// step. An optimisation: a line lost in a crash (or torn) only means a recomputation, and every hit is verified
+    /// (the artifact complete, its SHA-256 matching) before it is reused.
+    /// </summary>
     private void WriteCacheEntry(AxlStepResult r)
     {
         if (r.Key is null) return;
-        try
+        var line = IrDocument.ToJson(new Dictionary<string, object?>
         {
-            RunStore.WriteAtomic(CacheFile(r.Key), IrDocument.ToJson(new Dictionary<string, object?>
+            ["key"] = r.Key, ["runId"] = _run.RunId, ["step"] = r.Name, ["directory"] = r.Directory, ["sha256"] = r.OutputHash,
+        }, indented: false);
+        lock (_cacheGate)
+        {
+            try
             {
-                ["key"] = r.Key, ["runId"] = _run.RunId, ["step"] = r.Name, ["directory"] = r.Directory, ["sha256"] = r.OutputHash,
-            }), durable: false); // an optimisation: a lost entry only means a recomputation
+                if (_cacheWriter is null)
+                {
+                    Directory.CreateDirectory(CacheDirectory);
+                    _cacheWriter = new StreamWriter(new FileStream(CacheJournal, FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
+                }
+                _cacheWriter.WriteLine(line);
+            }
+            catch (IOException) { /* the cache is an optimisation */ }
+            catch (UnauthorizedAccessException) { }
         }
-        catch (IOException) { /* the cache is an optimisation */ }
+    }
+
+    private void CloseCacheJournal()
+    {
+        lock (_cacheGate)
+        {
+            try { _cacheWriter?.Dispose(); }
+            catch (IOException) { }
+            _cacheWriter = null;
+        }
     }
 
     private string? FindCached(string key)
     {
+        var dir = CachedDirectory(key);
+        return dir is not null && ArtifactIO.IsComplete(dir, verifyHash: true) ? dir : null;
+    }
+
+    /// <summary>The folder recorded for the key: an older Axl's entry file, else the journals of the workflow's runs (read once per run; the last line of a key wins).</summary>
+    private string? CachedDirectory(string key)
+    {
         var file = CacheFile(key);
-        if (!File.Exists(file)) return null;
-        try
+        if (File.Exists(file))
         {
-            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file));
-            var dir = doc.RootElement.GetProperty("directory").GetString();
-            return dir is not null && ArtifactIO.IsComplete(dir, verifyHash: true) ? dir : null;
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(file));
+                return doc.RootElement.GetProperty("directory").GetString();
+            }
+            catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException) { }
         }
-        catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException or KeyNotFoundException)
+        lock (_cacheGate)
         {
-            return null;
+            _cacheIndex ??= ReadCacheJournals();
+            return _cacheIndex.GetValueOrDefault(key);
         }
+    }
+
+    private Dictionary<string, string> ReadCacheJournals()
+    {
+        var index = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!Directory.Exists(CacheDirectory)) return index;
+        foreach (var journal in Directory.EnumerateFiles(CacheDirectory, "*" + CacheJournalSuffix).OrderBy(f => File.GetLastWriteTimeUtc(f)))
+        {
+            string[] lines;
+            try
+            {
+                using var stream = new FileStream(journal, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                using var reader = new StreamReader(stream);
+                lines = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { continue; }
+            foreach (var line in lines)
+            {
+                try
+                {
+                    using var doc = System.Text.Json.JsonDocument.Parse(line);
+                    if (doc.RootElement.GetProperty("key").GetString() is { } k && doc.RootElement.GetProperty("directory").GetString() is { } d) index[k] = d;
+                }
+                catch (Exception ex) when (ex is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException) { /* a torn last line */ }
+            }
+        }
+        return index;
     }
 
     private static void CopyArtifact(string from, string to)

@@ -85,17 +85,23 @@ public sealed class ScriptStepHost : IDisposable
                     Message = $"loading {file} for step '{step.Name}' failed: {load.Error.Message}" });
             _loaded = true;
         }
+        var tr = RunTrace.Current;
+        var t0 = RunTrace.Now();
         var args = new Hashtable(StringComparer.OrdinalIgnoreCase);
         foreach (var kv in inv.Arguments) args[kv.Key] = kv.Value;
+        t0 = tr?.Add("host: file check, args", t0) ?? t0;
         using var env = EnvironmentScope.Enter(inv.SecretEnvironment.Count == 0 ? step.Env
             : step.Env.Concat(inv.SecretEnvironment).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal), ct);
         var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
+        tr?.Add("host: env scope", t0);
         return Invoke(inv, ps => ps.AddScript(StepScript).AddArgument(step.Name).AddArgument(step.Source).AddArgument(args).AddArgument(inv.Preferences.Variables()), ct, timeout);
     }
 
     private StepAttemptResult Invoke(StepInvocation inv, Action<PowerShell> setup, CancellationToken ct, TimeSpan timeout)
     {
         var step = inv.Step;
+        var tr = RunTrace.Current;
+        var t0 = RunTrace.Now();
         var ps = PowerShell.Create();
         var detached = false;
         try
@@ -104,9 +110,12 @@ public sealed class ScriptStepHost : IDisposable
             setup(ps);
             HookStreams(ps, inv);
             var output = new PSDataCollection<PSObject>();
+            t0 = tr?.Add("host: PowerShell created, hooked", t0) ?? t0;
             using var children = StepChildren.Take();
+            t0 = tr?.Add("host: children snapshot", t0) ?? t0;
             var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
             var signalled = WaitHandle.WaitAny(new[] { async.AsyncWaitHandle, ct.WaitHandle }, timeout);
+            t0 = tr?.Add("host: invoke and wait", t0) ?? t0;
             if (signalled != 0)
             {
                 // PowerShell stops at the next statement; a long .NET call cannot be interrupted. Wait the grace
@@ -149,6 +158,7 @@ public sealed class ScriptStepHost : IDisposable
             }
             // Errors that did not stop the step (Write-Error -ErrorAction Continue, a cmdlet's error under a
             // -ErrorAction the step chose) went to the error stream as they came; as in PowerShell, they do not fail it.
+            tr?.Add("host: EndInvoke", t0);
             object? value = output.Count switch
             {
                 0 => null,

@@ -270,24 +270,30 @@ internal static class StepChildren
 {
     private static int _running;
 
+    /// <summary>
+    /// When a script step started, in the clock of /proc/&lt;pid&gt;/stat's start times (ticks since boot): one small read
+    /// of /proc/uptime per step, where listing the children of every thread of this process cost a read per thread.
+    /// </summary>
     public sealed class Snapshot : IDisposable
     {
-        internal readonly HashSet<int> Before;
+        internal readonly long StartTick;
         private int _disposed;
-        internal Snapshot(HashSet<int> before) { Before = before; Interlocked.Increment(ref _running); }
+        internal Snapshot(long startTick) { StartTick = startTick; Interlocked.Increment(ref _running); }
         public void Dispose() { if (Interlocked.Exchange(ref _disposed, 1) == 0) Interlocked.Decrement(ref _running); }
     }
 
-    public static Snapshot Take() => new(OperatingSystem.IsLinux() ? Children(Environment.ProcessId) : new HashSet<int>());
+    public static Snapshot Take() => new(OperatingSystem.IsLinux() && OwnedProcesses.Active ? BootTicks() : long.MaxValue);
 
     /// <summary>Ends the children started since <paramref name="snapshot"/> (SIGTERM to each tree, SIGKILL after the grace). Returns how many.</summary>
     public static int EndNew(Snapshot snapshot, TimeSpan grace)
     {
         try
         {
-            if (!OperatingSystem.IsLinux() || !OwnedProcesses.Active || Volatile.Read(ref _running) > 1) return 0;
+            if (!OperatingSystem.IsLinux() || !OwnedProcesses.Active || snapshot.StartTick == long.MaxValue || Volatile.Read(ref _running) > 1) return 0;
             var managed = StepProcess.LivePids();
-            var fresh = Children(Environment.ProcessId).Where(p => !snapshot.Before.Contains(p) && !managed.Contains(p)).ToList();
+            // Started since the step began (a child of the same clock tick, 10 ms, just before it counts too: with no other
+            // script step running, that is a child of a step that has ended).
+            var fresh = Children(Environment.ProcessId).Where(p => !managed.Contains(p) && StartTicks(p) >= snapshot.StartTick).ToList();
             if (fresh.Count == 0) return 0;
             var tree = new List<int>();
             foreach (var p in fresh) Descend(p, tree);
@@ -364,6 +370,37 @@ internal static class StepChildren
         catch (UnauthorizedAccessException) { }
         return set;
     }
+
+    private static long ClockTicksPerSecond => _ticksPerSecond ??= sysconf(SysconfClockTicks) is var t and > 0 ? t : 100;
+    private static long? _ticksPerSecond;
+    private const int SysconfClockTicks = 2; // _SC_CLK_TCK on Linux
+
+    /// <summary>Now, in clock ticks since boot (/proc/uptime, the clock of the start times in /proc/&lt;pid&gt;/stat); 0 when unreadable (every child counts as new).</summary>
+    private static long BootTicks()
+    {
+        try
+        {
+            var text = File.ReadAllText("/proc/uptime");
+            var seconds = text[..text.IndexOf(' ')];
+            return (long)Math.Floor(decimal.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture) * ClockTicksPerSecond);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or ArgumentOutOfRangeException) { return 0; }
+    }
+
+    /// <summary>When a process started, in clock ticks since boot (field 22 of /proc/&lt;pid&gt;/stat); -1 when it is gone.</summary>
+    private static long StartTicks(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return long.Parse(fields[19], System.Globalization.CultureInfo.InvariantCulture); // field 22; these start at field 3
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException) { return -1; }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern long sysconf(int name);
 
     private static bool Alive(int pid)
     {

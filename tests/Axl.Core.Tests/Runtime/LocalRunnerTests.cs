@@ -321,6 +321,87 @@ public sealed class LocalRunnerTests : IDisposable
     }
 
     [Fact]
+    public void A_step_is_recorded_done_only_after_its_artifact_is_complete_and_downstream_starts_after_that()
+    {
+        var wf = Build("order", b => b.AddStep("a", "'value-a'").AddStep("b", "param($a) $a + '!'").AddStep("c", "param($b) $b + '?'"));
+        var seen = new List<string>();
+        string? runDir = null;
+        var run = LocalRunner.Run(wf, Options(throttle: 1), e =>
+        {
+            if (e.Kind == RunEventKind.RunStarted) runDir = Directory.GetDirectories(Path.Combine(_root, "order")).Single();
+            if (e.Step is null || runDir is null) return;
+            var dir = Path.Combine(runDir, e.Step);
+            var record = File.Exists(Path.Combine(dir, RunStore.StepFile)) ? RunStore.Load(runDir).GetStep(e.Step)!.Status.ToString() : "none";
+            if (e.Kind == RunEventKind.StepStarted)
+            {
+                // A step that starts has no completion marker and no record saying it is done.
+                seen.Add($"{e.Step} started: marker {File.Exists(Path.Combine(dir, "output.meta.json"))}, record {record}");
+                foreach (var up in wf.GetStep(e.Step)!.Upstream)
+                    seen.Add($"  {up} then: complete {ArtifactIO.IsComplete(Path.Combine(runDir, up), verifyHash: true)}, record {RunStore.Load(runDir).GetStep(up)!.Status}");
+            }
+            if (e.Kind == RunEventKind.StepSucceeded)
+                seen.Add($"{e.Step} succeeded: complete {ArtifactIO.IsComplete(dir, verifyHash: true)}, record {record}");
+        });
+        Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Equal(new[]
+        {
+            "a started: marker False, record none",
+            "a succeeded: complete True, record Succeeded",
+            "b started: marker False, record none",
+            "  a then: complete True, record Succeeded",
+            "b succeeded: complete True, record Succeeded",
+            "c started: marker False, record none",
+            "  b then: complete True, record Succeeded",
+            "c succeeded: complete True, record Succeeded",
+        }, seen);
+    }
+
+    [Fact]
+    public void A_step_killed_in_its_first_attempt_leaves_nothing_resume_would_reuse()
+    {
+        // What a process killed while writing b's artifact leaves: the temp file half-written, no marker, the record running.
+        var wf = Build("killed", b => b.AddStep("a", "'value-a'").AddStep("b", "param($a) $a + '!'"));
+        var run = LocalRunner.Run(wf, Options());
+        var b = run.GetStep("b")!;
+        b.Status = StepStatus.Running;
+        b.OutputPath = null;
+        RunStore.SaveStep(b);
+        var data = Path.Combine(b.Directory, "output.clixml");
+        File.Delete(Path.Combine(b.Directory, "output.meta.json"));
+        File.WriteAllText(Path.Combine(b.Directory, ".output.clixml.tmp-0123456789ab"), "<Objs half");
+        File.WriteAllText(data, "<Objs half"); // even a data file in place is not trusted without its marker
+        var resumed = LocalRunner.Run(wf, Options(resume: run.RunId));
+        Assert.Equal(RunStatus.Succeeded, resumed.Status);
+        Assert.Equal("resume", resumed.GetStep("a")!.ReusedFrom);
+        Assert.Null(resumed.GetStep("b")!.ReusedFrom);
+        Assert.Equal(2, resumed.GetStep("b")!.Attempts); // the killed attempt counts
+        Assert.Equal("value-a!", Value(resumed.GetOutput("b")));
+        Assert.Empty(Directory.GetFiles(b.Directory, ".*.tmp-*"));
+    }
+
+    [Fact]
+    public void Cache_journal_lines_are_appended_per_step_and_a_torn_line_is_skipped()
+    {
+        var wf = Build("journal", b => b.AddStep("gen", "[guid]::NewGuid().ToString()").AddStep("use", "param($gen) $gen + '!'"));
+        var first = LocalRunner.Run(wf, Options(cache: true));
+        var journal = Path.Combine(_root, "journal", ".cache", first.RunId + ".cache.jsonl");
+        var lines = File.ReadAllLines(journal);
+        Assert.Equal(2, lines.Length);
+        Assert.Contains(first.GetStep("gen")!.Key!, lines[0]);
+        // A crash in the middle of a line leaves it torn: the lines before it still count.
+        File.AppendAllText(journal, "{\"key\":\"sha256:0");
+        var second = LocalRunner.Run(wf, Options(cache: true));
+        Assert.Equal("cache", second.GetStep("gen")!.ReusedFrom);
+        Assert.Equal("cache", second.GetStep("use")!.ReusedFrom);
+        Assert.Equal(Value(first.GetOutput("use")), Value(second.GetOutput("use")));
+        // An entry whose artifact no longer verifies is not reused.
+        File.WriteAllText(first.GetStep("gen")!.OutputPath!, "changed");
+        File.WriteAllText(second.GetStep("gen")!.OutputPath!, "changed");
+        var third = LocalRunner.Run(wf, Options(cache: true));
+        Assert.Null(third.GetStep("gen")!.ReusedFrom);
+    }
+
+    [Fact]
     public void Cancelling_stops_running_steps_and_marks_the_rest_cancelled()
     {
         var wf = Build("cancel", b => b
