@@ -42,6 +42,7 @@ try
     if (cfg.Includes("profile")) new ProfileBench(cfg, report, dispatch?.Results).Run();
     if (cfg.Includes("handlers")) new HandlerBench(cfg, report).Run();
     if (cfg.Includes("tables")) new TableBench(cfg, report).Run();
+    if (cfg.Includes("hashing")) new HashBench(cfg, report).Run();
     TargetsSection(report);
     MachineSection(report);
 }
