@@ -122,6 +122,52 @@ Describe 'PowerShell modules (-Modules) at run time' {
         $missing.ExitCode | Should -Not -Be 0
         $missing.Output | Should -Match "needs module TinyMod@1\.0\.0"
     }
+
+    It 'installs into AXL_PACKAGE_CACHE under axl step (what a pod runs)' {
+        $cache = Join-Path $work 'pod-cache'
+        $out = Join-Path $work 'pod/greet'
+        $manifest = @{
+            schemaVersion = 1; workflow = 'pkgs'; workflowFile = (Split-Path $file -Leaf); workDir = $work; step = 'greet'
+            inputs = @(); output = @{ directory = $out; ioHandler = 'clixml' }
+        } | ConvertTo-Json -Depth 5 -Compress
+        $env:AXL_PSRESOURCE_REPOSITORY = $nupkgs
+        $env:AXL_PACKAGE_CACHE = $cache
+        try {
+            $r = Invoke-Axl @('step', '--manifest-json', $manifest)
+        } finally { $env:AXL_PSRESOURCE_REPOSITORY = $null; $env:AXL_PACKAGE_CACHE = $null }
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        Import-Clixml -LiteralPath (Join-Path $out 'output.clixml') | Should -Be 'tiny-hello 1.0.0'
+        Test-Path -LiteralPath (Join-Path $cache 'psmodules/TinyMod/1.0.0/TinyMod/1.0.0/TinyMod.psd1') | Should -BeTrue
+    }
+
+    It 'saves the module with Save-PSResource from a registered repository named by AXL_PSRESOURCE_REPOSITORY' {
+        # A HOME of its own, so the repository registration is this test's only.
+        $home2 = Join-Path $work 'home'
+        New-Item -ItemType Directory -Path $home2 | Out-Null
+        $names = 'HOME', 'XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'AXL_PSRESOURCE_REPOSITORY'
+        $kept = @{}
+        foreach ($k in $names) { $kept[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $null) }
+        $pwshPath = [Environment]::ProcessPath
+        $pwshArgs = @(if ([System.IO.Path]::GetFileNameWithoutExtension($pwshPath) -eq 'dotnet') { Join-Path $PSHOME 'pwsh.dll' })
+        try {
+            $env:HOME = $home2
+            & $pwshPath @pwshArgs -NoProfile -NonInteractive -Command "Register-PSResourceRepository -Name AxlTiny -Uri '$nupkgs' -Trusted" | Out-Null
+            $LASTEXITCODE | Should -Be 0
+            $root = Join-Path $work 'runs-named'
+            $env:AXL_PSRESOURCE_REPOSITORY = 'AxlTiny'
+            $r = Invoke-Axl @('run', 'local', $file, '--run-root', $root)
+            $env:AXL_PSRESOURCE_REPOSITORY = 'NoSuchRepository'
+            $bad = Invoke-Axl @('run', 'local', $file, '--run-root', (Join-Path $work 'runs-named-bad'))
+        } finally {
+            foreach ($k in $names) { [Environment]::SetEnvironmentVariable($k, $kept[$k]) }
+        }
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        $r.Output | Should -Match "module TinyMod@1\.0\.0 installed from repository 'AxlTiny'"
+        $r.Output | Should -Match 'tiny-hello 1\.0\.0'
+        Test-Path -LiteralPath (Join-Path $root '.axl-packages/psmodules/TinyMod/1.0.0/TinyMod/1.0.0/TinyMod.psd1') | Should -BeTrue
+        $bad.ExitCode | Should -Not -Be 0
+        $bad.Output | Should -Match "Save-PSResource from repository 'NoSuchRepository' failed"
+    }
 }
 
 Describe 'Python packages (-Packages) of python command steps' {
@@ -174,6 +220,18 @@ AxlWorkflow py {
         $run2.Status | Should -Be 'Succeeded'
         ($run2 | Get-AxlArtifact -Step hello | Out-String).Trim() | Should -Be 'py-hello'
         ($info2 | Out-String) | Should -Not -Match 'installed'
+    }
+
+    It 'installs nothing when the interpreter has the packages already (as in a baked image)' {
+        if ($skipPython) { Set-ItResult -Skipped -Because 'python3 with pip is not installed here'; return }
+        $version = (& $python.Source -c 'from importlib import metadata; print(metadata.version("pip"))').Trim()
+        $have = Join-Path $work 'have.axl.ps1'
+        Set-Content -LiteralPath $have -Value "AxlWorkflow have { Step v -Command python3 -ArgumentList '-c', 'import pip; print(pip.__version__)' -Packages 'pip==$version' }"
+        $root = Join-Path $work 'runs-py-have'
+        $run = Invoke-AxlLocalRun -Path $have -RunRoot $root -ErrorAction Stop
+        $run.Status | Should -Be 'Succeeded'
+        ($run | Get-AxlArtifact -Step v | Out-String).Trim() | Should -Be $version
+        Test-Path -LiteralPath (Join-Path $root '.axl-packages') | Should -BeFalse
     }
 
     It 'fails before the step runs when they are missing and no folder is configured' {
