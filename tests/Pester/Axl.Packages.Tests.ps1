@@ -82,6 +82,28 @@ Describe 'PowerShell modules (-Modules) at run time' {
         @(Get-ChildItem -LiteralPath (Join-Path $root '.axl-packages/psmodules/TinyMod') -Force).Name | Should -Be @('1.0.0')
     }
 
+    It 'runs two steps that need the same module at the same time (they share its PSModulePath)' {
+        $both = Join-Path $work 'both.axl.ps1'
+        $meet = Join-Path $work 'meet'
+        New-Item -ItemType Directory -Path $meet | Out-Null
+        # Each step says it is there and waits for the other: run one after the other, the first would give up.
+        Set-Content -LiteralPath $both -Value @"
+AxlWorkflow both -Modules 'TinyMod@1.0.0' {
+    Step left { Set-Content '$meet/left' x; for (`$i = 0; `$i -lt 600 -and -not (Test-Path '$meet/right'); `$i++) { Start-Sleep -Milliseconds 100 }; if (-not (Test-Path '$meet/right')) { throw 'right never came' }; Get-TinyGreeting }
+    Step right { Set-Content '$meet/right' x; for (`$i = 0; `$i -lt 600 -and -not (Test-Path '$meet/left'); `$i++) { Start-Sleep -Milliseconds 100 }; if (-not (Test-Path '$meet/left')) { throw 'left never came' }; Get-TinyGreeting }
+}
+"@
+        $env:AXL_PSRESOURCE_REPOSITORY = $nupkgs
+        try {
+            $run = Invoke-AxlLocalRun -Path $both -RunRoot (Join-Path $work 'runs-both') -ThrottleLimit 2 -ErrorAction Stop
+        } finally { $env:AXL_PSRESOURCE_REPOSITORY = $null }
+        $run.Status | Should -Be 'Succeeded'
+        $run | Get-AxlArtifact -Step left | Should -Be 'tiny-hello 1.0.0'
+        $run | Get-AxlArtifact -Step right | Should -Be 'tiny-hello 1.0.0'
+        # The process's own PSModulePath is back as it was.
+        $env:PSModulePath | Should -Not -Match ([regex]::Escape('.axl-packages'))
+    }
+
     It 'fails the step before it runs when the module is missing and no repository is configured' {
         $root = Join-Path $work 'runs-b'
         $run = Invoke-AxlLocalRun -Path $file -RunRoot $root -ErrorAction SilentlyContinue -ErrorVariable err

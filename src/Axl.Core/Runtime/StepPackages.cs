@@ -60,8 +60,9 @@ public sealed record PreparedPackages(IReadOnlyList<string> ModulePaths, string?
     public IReadOnlyDictionary<string, string> Environment()
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (ModulePaths.Count > 0) env["PSModulePath"] = Prepend(ModulePaths, System.Environment.GetEnvironmentVariable("PSModulePath"));
-        if (PythonPath is not null) env["PYTHONPATH"] = Prepend(new[] { PythonPath }, System.Environment.GetEnvironmentVariable("PYTHONPATH"));
+        // Before the value outside every step (another script step may hold its own PSModulePath in this process now).
+        if (ModulePaths.Count > 0) env["PSModulePath"] = Prepend(ModulePaths, EnvironmentScope.BaseValue("PSModulePath"));
+        if (PythonPath is not null) env["PYTHONPATH"] = Prepend(new[] { PythonPath }, EnvironmentScope.BaseValue("PYTHONPATH"));
         return env;
     }
 
@@ -133,7 +134,7 @@ public static partial class StepPackages
     /// <summary>True when a folder of PSModulePath (or PowerShell's own Modules folder) holds the module at the version asked (any version when unpinned).</summary>
     private static bool Importable(ModuleRequirement m, out string where)
     {
-        var dirs = (Environment.GetEnvironmentVariable("PSModulePath") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).ToList();
+        var dirs = (EnvironmentScope.BaseValue("PSModulePath") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).ToList();
         var psHome = Path.Combine(Path.GetDirectoryName(typeof(PSObject).Assembly.Location) ?? "", "Modules");
         if (!dirs.Contains(psHome)) dirs.Add(psHome);
         where = string.Join(Path.PathSeparator, dirs);

@@ -164,3 +164,48 @@ public sealed class StepPackagesTests : IDisposable
         Assert.False(File.Exists(marker));
     }
 }
+
+/// <summary>In-process script steps share the environment: steps that set a variable to the same value share it, another value waits.</summary>
+public sealed class EnvironmentScopeTests
+{
+    [Fact]
+    public void The_same_value_is_shared_another_waits_and_the_old_value_comes_back_after_the_last_holder()
+    {
+        var name = "AXL_TEST_SCOPE_" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
+        Environment.SetEnvironmentVariable(name, "base");
+        try
+        {
+            var a = new Dictionary<string, string> { [name] = "a" };
+            var first = EnvironmentScope.Enter(a, CancellationToken.None);
+            Assert.Equal("a", Environment.GetEnvironmentVariable(name));
+            Assert.Equal("base", EnvironmentScope.BaseValue(name));
+            // Another thread with the same value enters at once.
+            var second = Task.Run(() => EnvironmentScope.Enter(a, CancellationToken.None));
+            Assert.True(second.Wait(TimeSpan.FromSeconds(30)));
+            // One with another value waits for both.
+            var other = Task.Run(() =>
+            {
+                using var s = EnvironmentScope.Enter(new Dictionary<string, string> { [name] = "b" }, CancellationToken.None);
+                return Environment.GetEnvironmentVariable(name);
+            });
+            Assert.False(other.Wait(TimeSpan.FromMilliseconds(300)));
+            first.Dispose();
+            Assert.Equal("a", Environment.GetEnvironmentVariable(name)); // the second still holds it
+            Assert.False(other.IsCompleted);
+            second.Result.Dispose();
+            Assert.True(other.Wait(TimeSpan.FromSeconds(30)));
+            Assert.Equal("b", other.Result);
+            Assert.Equal("base", Environment.GetEnvironmentVariable(name));
+
+            // A waiter that is cancelled gives up and holds nothing.
+            using var held = EnvironmentScope.Enter(a, CancellationToken.None);
+            using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+            Assert.ThrowsAny<OperationCanceledException>(() => EnvironmentScope.Enter(new Dictionary<string, string> { [name] = "c" }, cts.Token));
+            Assert.Equal("a", Environment.GetEnvironmentVariable(name));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(name, null);
+        }
+    }
+}
