@@ -104,6 +104,23 @@ AxlWorkflow both -Modules 'TinyMod@1.0.0' {
         $env:PSModulePath | Should -Not -Match ([regex]::Escape('.axl-packages'))
     }
 
+    It 'installs nothing when the module is importable already (as in a baked image''s /axl/modules)' {
+        # Laid out as Build-AxlImage's Save-Module leaves it: <folder on PSModulePath>/TinyMod/1.0.0/.
+        $baked = Join-Path $work 'baked-modules'
+        New-Item -ItemType Directory -Path (Join-Path $baked 'TinyMod') | Out-Null
+        Copy-Item -LiteralPath $src -Destination (Join-Path $baked 'TinyMod/1.0.0') -Recurse
+        $root = Join-Path $work 'runs-baked'
+        $before = $env:PSModulePath
+        $env:PSModulePath = $baked + [System.IO.Path]::PathSeparator + $before
+        try {
+            $run = Invoke-AxlLocalRun -Path $file -RunRoot $root -InformationVariable info -ErrorAction Stop
+        } finally { $env:PSModulePath = $before }
+        $run.Status | Should -Be 'Succeeded'
+        $run | Get-AxlArtifact -Step greet | Should -Be 'tiny-hello 1.0.0'
+        ($info | Out-String) | Should -Not -Match 'installed'
+        Test-Path -LiteralPath (Join-Path $root '.axl-packages') | Should -BeFalse
+    }
+
     It 'fails the step before it runs when the module is missing and no repository is configured' {
         $root = Join-Path $work 'runs-b'
         $run = Invoke-AxlLocalRun -Path $file -RunRoot $root -ErrorAction SilentlyContinue -ErrorVariable err
