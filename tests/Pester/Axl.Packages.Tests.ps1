@@ -179,6 +179,21 @@ AxlWorkflow both -Modules 'TinyMod@1.0.0' {
         Test-Path -LiteralPath (Join-Path $cache 'psmodules/TinyMod/1.0.0/TinyMod/1.0.0/TinyMod.psd1') | Should -BeTrue
     }
 
+    It 'installs the same way in a local job (Submit-AxlJob -Target Local)' {
+        $root = Join-Path $work 'runs-job'
+        $env:AXL_PSRESOURCE_REPOSITORY = $nupkgs
+        try {
+            $job = Get-AxlWorkflow -Path $file | Submit-AxlJob -Target Local -RunRoot $root
+        } finally { $env:AXL_PSRESOURCE_REPOSITORY = $null }
+        try {
+            $null = $job | Wait-Job -Timeout 180
+            $job.State | Should -Be 'Completed' -Because "$($job.JobStateInfo.Reason)"
+            $result = $job | Receive-Job
+            $result | Get-AxlArtifact -Step greet | Should -Be 'tiny-hello 1.0.0'
+        } finally { $job | Remove-Job -Force }
+        Test-Path -LiteralPath (Join-Path $root '.axl-packages/psmodules/TinyMod/1.0.0/TinyMod/1.0.0/TinyMod.psd1') | Should -BeTrue
+    }
+
     It 'saves the module with Save-PSResource from a registered repository named by AXL_PSRESOURCE_REPOSITORY' {
         # A HOME of its own, so the repository registration is this test's only.
         $home2 = Join-Path $work 'home'
