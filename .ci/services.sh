@@ -14,7 +14,9 @@
 #   .ci/services.sh tools                install the programs the picture tests drive when missing (root, apt-get):
 #                                        Debian's chromium (headless: the run report and SVG as a person sees
 #                                        them) and graphviz (`dot`, which must accept `axl graph --format dot`);
-#                                        and Mermaid (npm ci --prefix tests/mermaid), which draws `axl graph`'s Mermaid
+#                                        and Mermaid (npm ci --prefix tests/mermaid), which draws `axl graph`'s Mermaid;
+#                                        and python3 with pip (python3-pip), which installs python steps' -Packages
+#                                        (tests/Pester/Axl.Packages.Tests.ps1)
 #
 # State lives in $AXL_SERVICES_DIR (default: .ci/.services in the repository, git-ignored):
 #   services.env   AXL_TEST_S3_ENDPOINT=http://127.0.0.1:<port> (the tests read this file when the variable is unset)
@@ -58,6 +60,8 @@ ensure_tools() {
   local missing=""
   command -v chromium >/dev/null 2>&1 || missing="$missing chromium"
   command -v dot >/dev/null 2>&1 || missing="$missing graphviz"
+  # pip for python command steps' -Packages (python3 -m pip install --no-index --find-links; Axl.Packages.Tests).
+  python3 -m pip --version >/dev/null 2>&1 || missing="$missing python3-pip"
   if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
       log "installing Debian's$missing"
@@ -78,7 +82,7 @@ ensure_tools() {
     npm ci --prefix "$mermaid" --no-audit --no-fund --loglevel=error >/dev/null
     echo "$lock_sum" >"$mermaid/node_modules/.axl-lock.sha256"
   fi
-  log "chromium, dot and mermaid are installed"
+  log "chromium, dot, mermaid and python3-pip are installed"
 }
 
 ensure_s3rver() {

@@ -61,6 +61,15 @@ public sealed class RunCommand : ICliCommand
         did not stop the step as "ERROR: ...", progress (at most a line a second per activity), and the standard
         error of command steps. The same lines, with their level, are in the run's log.jsonl.
 
+        Step packages: a step's -Modules that are not importable, and a python command step's -Packages, are
+        installed before it runs and kept in a cache (see docs/steps.md, "Step packages"):
+          AXL_PSRESOURCE_REPOSITORY  modules from a folder of <Name>.<Version>.nupkg files or a registered
+                                     PSResource repository's name (Save-PSResource)
+          AXL_PIP_FIND_LINKS         Python packages from a folder of wheels (pip install --no-index --find-links)
+          AXL_PACKAGE_CACHE          the cache (default: <run-root>/.axl-packages)
+        A package missing with no source configured fails the step before it runs. Baked images
+        (axl build-image) hold their modules already: nothing is installed at run time there.
+
         Ctrl+C, SIGTERM or SIGHUP cancels the run: running steps are stopped with every process they started (SIGTERM
         to their process groups, SIGKILL after --kill-grace), the run is recorded as cancelled and can be resumed with
         --resume. A second signal aborts at once (all step processes killed, the run still recorded as cancelled).

@@ -51,6 +51,15 @@ public sealed class StepCommand : ICliCommand
         Write-Information text, verbose, debug, progress, a command's stderr) is logged as it is written, one
         JSON line each with its level and "stream".
 
+        Step packages: a step's -Modules that are not importable, and a python command step's -Packages, are
+        installed before it runs and kept in a cache (see docs/steps.md, "Step packages"):
+          AXL_PSRESOURCE_REPOSITORY  modules from a folder of <Name>.<Version>.nupkg files or a registered
+                                     PSResource repository's name (Save-PSResource)
+          AXL_PIP_FIND_LINKS         Python packages from a folder of wheels (pip install --no-index --find-links)
+          AXL_PACKAGE_CACHE          the cache (default: ~/.cache/axl/packages)
+        A package missing with no source configured fails the step before it runs. Baked images
+        (axl build-image) hold their modules already: nothing is installed at run time there.
+
         Exit codes: 0 success; 1 the step failed (its code or its input values); 3 infrastructure (an input
         artifact missing or corrupted, the workflow code missing or not the one compiled, a bad manifest):
         safe to retry; 2 internal error; 130 cancelled.

@@ -171,6 +171,17 @@ public static class StepRunner
         {
             return StepAttemptResult.Fail(new StepError(ex.Message, FailureKind.User, step.Location.File, step.Location.Line));
         }
+        // Packages: a baked image has them already (nothing to install); else from the configured repository or folder.
+        PreparedPackages packages;
+        try
+        {
+            packages = StepPackages.Prepare(wf, step, StepPackageOptions.FromEnvironment(null),
+                streams is null ? null : text => streams(new StepStreamRecord(StepStream.Information, text)));
+        }
+        catch (AxlPackageException ex)
+        {
+            return StepAttemptResult.Fail(new StepError(ex.Message, FailureKind.User, step.Location.File, step.Location.Line));
+        }
         Directory.CreateDirectory(m.Output.Directory);
         ArtifactIO.CleanTemporaryFiles(m.Output.Directory);
         var inv = new StepInvocation
@@ -181,6 +192,7 @@ public static class StepRunner
             WorkingDirectory = wf.SourceFile is { } source ? Path.GetDirectoryName(Path.GetFullPath(source)) : m.WorkDir,
             KillGrace = killGrace ?? TimeSpan.FromSeconds(10), Streams = streams, Preferences = preferences ?? StepPreferences.Default,
             SecretEnvironment = secretEnv,
+            PackageEnvironment = packages.Environment(),
         };
         var result = step.Kind == StepKind.Command ? CommandStepExecutor.Run(inv, ct) : ScriptStepExecutor.Run(inv, ct);
         if (!result.Success) return result;

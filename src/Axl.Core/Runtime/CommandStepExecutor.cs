@@ -27,6 +27,7 @@ public static class CommandStepExecutor
             WorkingDirectory = inv.WorkingDirectory ?? Environment.CurrentDirectory,
         };
         foreach (var arg in step.Arguments) psi.ArgumentList.Add(Expand(arg, inv, outputFile));
+        foreach (var kv in inv.PackageEnvironment) psi.Environment[kv.Key] = kv.Value;
         foreach (var kv in step.Env) psi.Environment[kv.Key] = kv.Value;
         foreach (var kv in inv.SecretEnvironment) psi.Environment[kv.Key] = kv.Value;
         psi.Environment["AXL_WORKFLOW"] = inv.Workflow.Name;

@@ -411,6 +411,20 @@ public sealed class LocalRunner
             return;
         }
 
+        // Packages: installed (or found in the cache) before the step runs; missing and not installable fails it here.
+        PreparedPackages packages;
+        try
+        {
+            packages = StepPackages.Prepare(_wf, step, _options.Packages ?? StepPackageOptions.FromEnvironment(_options.RunRoot),
+                text => Emit(RunEventKind.StepLog, step.Name, text, "Running", new StepStreamRecord(StepStream.Information, text)));
+        }
+        catch (AxlPackageException ex)
+        {
+            Finish(step, r, StepStatus.Failed, new StepError(ex.Message, FailureKind.User, step.Location.File, step.Location.Line));
+            return;
+        }
+        var packageEnv = packages.Environment();
+
         if (!fresh) DeleteMetadata(r.Directory);
         t = _trace?.Add("reuse check, secrets", t) ?? t;
         Emit(RunEventKind.StepStarted, step.Name, $"step '{step.Name}' started", "Running");
@@ -432,6 +446,7 @@ public sealed class LocalRunner
                 Streams = record => Emit(RunEventKind.StepLog, step.Name, record.Message, "Running", record),
                 Preferences = _options.Preferences,
                 SecretEnvironment = secretEnv,
+                PackageEnvironment = packageEnv,
                 Mask = _mask.IsEmpty ? null : _mask.Apply,
             };
             StepAttemptResult result;

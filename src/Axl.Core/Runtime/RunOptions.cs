@@ -35,6 +35,9 @@ public sealed class RunOptions
     /// </summary>
     public bool IsolateSteps { get; init; }
 
+    /// <summary>Where step packages (-Modules, -Packages) are installed from and cached; null: from the environment (<see cref="StepPackageOptions.FromEnvironment"/>).</summary>
+    public StepPackageOptions? Packages { get; init; }
+
     /// <summary>How fix hints in messages name the next command: PowerShell's (default) or the `axl` command's.</summary>
     public RemedyStyle Remedies { get; init; } = RemedyStyle.PowerShell;
 

@@ -90,8 +90,9 @@ public sealed class ScriptStepHost : IDisposable
         var args = new Hashtable(StringComparer.OrdinalIgnoreCase);
         foreach (var kv in inv.Arguments) args[kv.Key] = kv.Value;
         t0 = tr?.Add("host: file check, args", t0) ?? t0;
-        using var env = EnvironmentScope.Enter(inv.SecretEnvironment.Count == 0 ? step.Env
-            : step.Env.Concat(inv.SecretEnvironment).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal), ct);
+        using var env = EnvironmentScope.Enter(inv.SecretEnvironment.Count == 0 && inv.PackageEnvironment.Count == 0 ? step.Env
+            : inv.PackageEnvironment.Concat(step.Env.Where(kv => !inv.PackageEnvironment.ContainsKey(kv.Key))).Concat(inv.SecretEnvironment)
+                .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal), ct);
         var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
         tr?.Add("host: env scope", t0);
         return Invoke(inv, ps => ps.AddScript(StepScript).AddArgument(step.Name).AddArgument(step.Source).AddArgument(args).AddArgument(inv.Preferences.Variables()), ct, timeout);

@@ -25,6 +25,8 @@ public sealed class StepInvocation
     public IReadOnlyDictionary<string, string> SecretEnvironment { get; init; } = new Dictionary<string, string>();
     /// <summary>Replaces secret and sensitive values in text the step writes to files kept with the run (stderr.log); null for none.</summary>
     public Func<string, string>? Mask { get; init; }
+    /// <summary>Where the step's installed packages are (PSModulePath, PYTHONPATH with the package folders first); see <see cref="StepPackages"/>.</summary>
+    public IReadOnlyDictionary<string, string> PackageEnvironment { get; init; } = new Dictionary<string, string>();
     /// <summary>The preference variables the step starts with.</summary>
     public StepPreferences Preferences { get; init; } = StepPreferences.Default;
 }
