@@ -101,9 +101,11 @@ public sealed class CompileCommand : ICliCommand
         if (documents.Count == 0) throw new UsageException("no workflow to compile.");
 
         var yaml = documents.Count == 1 ? documents[0].ToYamlAll() : string.Concat(documents.SelectMany(d => d.Documents).Select(d => "---\n" + d.ToYaml()));
+        CompileTrace.Mark("cli: YAML joined");
         if (args.Option("--out") is { } outFile)
         {
             Axl.Runtime.RunStore.WriteAtomic(Path.GetFullPath(outFile), yaml, durable: false);
+            CompileTrace.Mark("cli: written");
             foreach (var d in documents) stdout.WriteLine($"{d} -> {outFile}");
         }
         else stdout.Write(yaml);
