@@ -26,7 +26,25 @@ public static partial class CompilerYaml
         .WithTypeConverter(new PlainScalarConverter())
         .Build();
 
-    public static string Serialize(object tree) => BlockWriter.TryWrite(tree) ?? Serializer.Serialize(tree);
+    public static string Serialize(object tree) => BlockWriter.TryWrite(tree, null) ?? Serializer.Serialize(tree);
+
+    /// <summary>
+    /// <see cref="Serialize"/> with some maps of the tree written before (<paramref name="rendered"/>: each map, by
+    /// reference, and its own <see cref="Render"/> text), copied in at their place instead of written again: the same
+    /// bytes, as block YAML is the same text shifted right wherever it sits. Only maps that are list items are looked up.
+    /// </summary>
+    public static string Serialize(object tree, IReadOnlyDictionary<object, string>? rendered) =>
+        BlockWriter.TryWrite(tree, rendered) ?? Serializer.Serialize(tree);
+
+    /// <summary>
+    /// The direct writer's text of a map for <see cref="Serialize(object, IReadOnlyDictionary{object, string})"/>; null
+    /// when the map has something the direct writer leaves to YamlDotNet (then it cannot be copied in).
+    /// </summary>
+    public static string? Render(object tree)
+    {
+        var w = _measurer ??= new BlockWriter(4 * 1024);
+        return w.Rewrite(tree) ? w.Text : null;
+    }
 
     /// <summary>
     /// The length (UTF-16 chars) and line breaks ('\n') of <see cref="Serialize"/>'s text, without keeping the text: the
@@ -48,7 +66,7 @@ public static partial class CompilerYaml
     internal static string SerializeWithYamlDotNet(object tree) => Serializer.Serialize(tree);
 
     /// <summary>The direct writer alone: null when the tree has something it leaves to YamlDotNet.</summary>
-    internal static string? SerializeDirect(object tree) => BlockWriter.TryWrite(tree);
+    internal static string? SerializeDirect(object tree) => BlockWriter.TryWrite(tree, null);
 
     /// <summary>
     /// Block-style YAML as YamlDotNet writes it with indented sequences and no line width: "key: value", nested maps and
@@ -61,14 +79,37 @@ public static partial class CompilerYaml
         /// <summary>YamlDotNet's default line break (EmitterSettings.NewLine).</summary>
         private static readonly string NewLine = Environment.NewLine;
         private readonly StringBuilder _sb;
+        private IReadOnlyDictionary<object, string>? _rendered;
 
         public BlockWriter(int capacity) => _sb = new StringBuilder(capacity);
 
-        public static string? TryWrite(object tree)
+        public static string? TryWrite(object tree, IReadOnlyDictionary<object, string>? rendered)
         {
             if (tree is not IDictionary<string, object?> root || root.Count == 0) return null;
-            var w = new BlockWriter(16 * 1024);
+            var w = new BlockWriter(16 * 1024) { _rendered = rendered };
             return w.MapBody(root, 0, inline: false) ? w._sb.ToString() : null;
+        }
+
+        public string Text => _sb.ToString();
+
+        /// <summary>
+        /// A map's text written at indent 0 (<see cref="Render"/>), as a list item at <paramref name="indent"/>: its first
+        /// line right after "- ", every other line <paramref name="indent"/> spaces further in.
+        /// </summary>
+        private void AppendShifted(string text, int indent)
+        {
+            var start = 0;
+            while (true)
+            {
+                var end = text.IndexOf('\n', start);
+                if (end < 0 || end == text.Length - 1)
+                {
+                    _sb.Append(text, start, text.Length - start);
+                    return;
+                }
+                _sb.Append(text, start, end + 1 - start).Append(' ', indent);
+                start = end + 1;
+            }
         }
 
         /// <summary>Writes <paramref name="tree"/> into this writer's cleared buffer; false when it is left to YamlDotNet.</summary>
@@ -128,6 +169,9 @@ public static partial class CompilerYaml
                 _sb.Append(' ', indent).Append("- ");
                 switch (item)
                 {
+                    case IDictionary<string, object?> m when _rendered is not null && _rendered.TryGetValue(m, out var text):
+                        AppendShifted(text, indent + 2);
+                        break;
                     case IDictionary<string, object?> { Count: 0 }: _sb.Append("{}").Append(NewLine); break;
                     case IDictionary<string, object?> m:
                         if (!MapBody(m, indent + 2, inline: true)) return false;

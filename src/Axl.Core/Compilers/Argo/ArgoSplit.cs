@@ -73,6 +73,8 @@ public static partial class ArgoCompiler
         private Dictionary<AxlStep, List<Item>> _consumes = null!;
         private Dictionary<Item, List<AxlStep>> _consumers = null!;
         private Dictionary<AxlStep, ArgoMap> _stepTemplates = null!;
+        /// <summary>The YAML of each step template, written once to plan the split and copied into its WorkflowTemplate.</summary>
+        private Dictionary<object, string> _renderedTemplates = null!;
 
         /// <summary>The workflow as WorkflowTemplates within the limits and a parent that calls them.</summary>
         public ArgoDocument Split(IReadOnlyList<AxlDiagnostic> warnings)
@@ -89,8 +91,9 @@ public static partial class ArgoCompiler
 
             // Bytes of each step's template and task as they sit in a WorkflowTemplate, plus its share of the group's interface.
             var cost = new Dictionary<AxlStep, long>(ReferenceEqualityComparer.Instance);
+            _renderedTemplates = new Dictionary<object, string>(ReferenceEqualityComparer.Instance);
             foreach (var s in order)
-                cost[s] = YamlBytes(_stepTemplates[s], 4) + YamlBytes(Task(s), 10) + 260L * _consumes[s].Count;
+                cost[s] = TemplateBytes(_stepTemplates[s]) + YamlBytes(Task(s), 10) + 260L * _consumes[s].Count;
             CompileTrace.Mark("split: step costs");
             var overhead = YamlBytes(TemplateObject(new Part(0, Array.Empty<AxlStep>(), Array.Empty<Part>()), Map().With("name", Entrypoint)), 0) + 512;
             var budget = _o.MaxBytes - overhead - _o.MaxBytes / 16;
@@ -151,7 +154,7 @@ public static partial class ArgoCompiler
                 var tree = TemplateObject(p, dag);
                 CompileTrace.Mark($"split: part {p.Number} tree");
                 var doc = new ArgoDocument(_wf, _o, tree, Storage, Delivery, ImagesOf(p), p.AllSteps.Count(), warnings,
-                    kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash);
+                    kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash, rendered: _renderedTemplates);
                 overshoot = Math.Max(overshoot, (double)doc.Size / _o.MaxBytes);
                 templates.Add(doc);
                 CompileTrace.Mark($"split: part {p.Number} document (YAML)");
@@ -456,6 +459,15 @@ public static partial class ArgoCompiler
         /// <summary>The needs of a group before <see cref="ComputeInterfaces"/> ran (for size estimates).</summary>
         private List<Item> NeedsOf(Part p) =>
             p.AllSteps.SelectMany(s => _consumes[s]).Where(i => !p.Contains(i.Step)).Distinct().ToList();
+
+        /// <summary>Bytes of a step template in a WorkflowTemplate (as <see cref="YamlBytes"/> at indent 4), keeping its YAML for the document.</summary>
+        private long TemplateBytes(ArgoMap template)
+        {
+            if (CompilerYaml.Render(template) is not { } yaml) return YamlBytes(template, 4);
+            _renderedTemplates[template] = yaml;
+            long lines = yaml.AsSpan().Count('\n');
+            return yaml.Length + lines * 4;
+        }
 
         /// <summary>Bytes of <paramref name="tree"/> as YAML, with <paramref name="indent"/> more spaces on each line (its place in the document).</summary>
         private static long YamlBytes(object tree, int indent)
