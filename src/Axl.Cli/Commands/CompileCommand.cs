@@ -100,14 +100,21 @@ public sealed class CompileCommand : ICliCommand
         if (failed) return ExitCodes.UserError;
         if (documents.Count == 0) throw new UsageException("no workflow to compile.");
 
-        var yaml = documents.Count == 1 ? documents[0].ToYamlAll() : string.Concat(documents.SelectMany(d => d.Documents).Select(d => "---\n" + d.ToYaml()));
         if (args.Option("--out") is { } outFile)
         {
-            Axl.Runtime.RunStore.WriteAtomic(Path.GetFullPath(outFile), yaml, durable: false);
+            Axl.Runtime.RunStore.WriteAtomic(Path.GetFullPath(outFile), w => WriteYaml(w, documents), durable: false);
+            CompileTrace.Mark("cli: written");
             foreach (var d in documents) stdout.WriteLine($"{d} -> {outFile}");
         }
-        else stdout.Write(yaml);
+        else WriteYaml(stdout, documents);
         return ExitCodes.Success;
+    }
+
+    /// <summary>One compile's YAML (see ArgoDocument.ToYamlAll); several workflows' as one stream of all their objects, each after "---".</summary>
+    private static void WriteYaml(TextWriter w, List<ArgoDocument> documents)
+    {
+        if (documents.Count == 1) documents[0].WriteYamlAll(w);
+        else foreach (var d in documents.SelectMany(d => d.Documents)) ArgoDocument.WriteWithSeparator(w, d);
     }
 
     /// <summary>Compiles one workflow; its diagnostics or compile error go to stderr (null then), its warnings too.</summary>

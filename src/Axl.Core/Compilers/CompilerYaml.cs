@@ -26,13 +26,47 @@ public static partial class CompilerYaml
         .WithTypeConverter(new PlainScalarConverter())
         .Build();
 
-    public static string Serialize(object tree) => BlockWriter.TryWrite(tree) ?? Serializer.Serialize(tree);
+    public static string Serialize(object tree) => BlockWriter.TryWrite(tree, null) ?? Serializer.Serialize(tree);
+
+    /// <summary>
+    /// <see cref="Serialize"/> with some maps of the tree written before (<paramref name="rendered"/>: each map, by
+    /// reference, and its own <see cref="Render"/> text), copied in at their place instead of written again: the same
+    /// bytes, as block YAML is the same text shifted right wherever it sits. Only maps that are list items are looked up.
+    /// </summary>
+    public static string Serialize(object tree, IReadOnlyDictionary<object, string>? rendered) =>
+        BlockWriter.TryWrite(tree, rendered) ?? Serializer.Serialize(tree);
+
+    /// <summary>
+    /// The direct writer's text of a map for <see cref="Serialize(object, IReadOnlyDictionary{object, string})"/>; null
+    /// when the map has something the direct writer leaves to YamlDotNet (then it cannot be copied in).
+    /// </summary>
+    public static string? Render(object tree)
+    {
+        var w = _measurer ??= new BlockWriter(4 * 1024);
+        return w.Rewrite(tree) ? w.Text : null;
+    }
+
+    /// <summary>
+    /// The length (UTF-16 chars) and line breaks ('\n') of <see cref="Serialize"/>'s text, without keeping the text: the
+    /// direct writer reuses one buffer per thread (a split compile measures tens of thousands of small trees).
+    /// </summary>
+    public static (long Chars, long Lines) Measure(object tree)
+    {
+        var w = _measurer ??= new BlockWriter(4 * 1024);
+        if (w.Rewrite(tree)) return (w.Length, w.CountNewLines());
+        var yaml = Serializer.Serialize(tree);
+        long lines = 0;
+        foreach (var c in yaml) if (c == '\n') lines++;
+        return (yaml.Length, lines);
+    }
+
+    [ThreadStatic] private static BlockWriter? _measurer;
 
     /// <summary>The YamlDotNet path alone (the reference the direct writer is tested against).</summary>
     internal static string SerializeWithYamlDotNet(object tree) => Serializer.Serialize(tree);
 
     /// <summary>The direct writer alone: null when the tree has something it leaves to YamlDotNet.</summary>
-    internal static string? SerializeDirect(object tree) => BlockWriter.TryWrite(tree);
+    internal static string? SerializeDirect(object tree) => BlockWriter.TryWrite(tree, null);
 
     /// <summary>
     /// Block-style YAML as YamlDotNet writes it with indented sequences and no line width: "key: value", nested maps and
@@ -45,14 +79,53 @@ public static partial class CompilerYaml
         /// <summary>YamlDotNet's default line break (EmitterSettings.NewLine).</summary>
         private static readonly string NewLine = Environment.NewLine;
         private readonly StringBuilder _sb;
+        private IReadOnlyDictionary<object, string>? _rendered;
 
-        private BlockWriter(int capacity) => _sb = new StringBuilder(capacity);
+        public BlockWriter(int capacity) => _sb = new StringBuilder(capacity);
 
-        public static string? TryWrite(object tree)
+        public static string? TryWrite(object tree, IReadOnlyDictionary<object, string>? rendered)
         {
             if (tree is not IDictionary<string, object?> root || root.Count == 0) return null;
-            var w = new BlockWriter(16 * 1024);
+            var w = new BlockWriter(16 * 1024) { _rendered = rendered };
             return w.MapBody(root, 0, inline: false) ? w._sb.ToString() : null;
+        }
+
+        public string Text => _sb.ToString();
+
+        /// <summary>
+        /// A map's text written at indent 0 (<see cref="Render"/>), as a list item at <paramref name="indent"/>: its first
+        /// line right after "- ", every other line <paramref name="indent"/> spaces further in.
+        /// </summary>
+        private void AppendShifted(string text, int indent)
+        {
+            var start = 0;
+            while (true)
+            {
+                var end = text.IndexOf('\n', start);
+                if (end < 0 || end == text.Length - 1)
+                {
+                    _sb.Append(text, start, text.Length - start);
+                    return;
+                }
+                _sb.Append(text, start, end + 1 - start).Append(' ', indent);
+                start = end + 1;
+            }
+        }
+
+        /// <summary>Writes <paramref name="tree"/> into this writer's cleared buffer; false when it is left to YamlDotNet.</summary>
+        public bool Rewrite(object tree)
+        {
+            _sb.Clear();
+            return tree is IDictionary<string, object?> { Count: > 0 } root && MapBody(root, 0, inline: false);
+        }
+
+        public int Length => _sb.Length;
+
+        public long CountNewLines()
+        {
+            long lines = 0;
+            foreach (var chunk in _sb.GetChunks()) lines += chunk.Span.Count('\n');
+            return lines;
         }
 
         /// <summary>The entries of a non-empty map at <paramref name="indent"/>; the first one right after "- " when <paramref name="inline"/>.</summary>
@@ -96,6 +169,9 @@ public static partial class CompilerYaml
                 _sb.Append(' ', indent).Append("- ");
                 switch (item)
                 {
+                    case IDictionary<string, object?> m when _rendered is not null && _rendered.TryGetValue(m, out var text):
+                        AppendShifted(text, indent + 2);
+                        break;
                     case IDictionary<string, object?> { Count: 0 }: _sb.Append("{}").Append(NewLine); break;
                     case IDictionary<string, object?> m:
                         if (!MapBody(m, indent + 2, inline: true)) return false;
@@ -142,6 +218,12 @@ public static partial class CompilerYaml
 
         private void AppendEscaped(string s, char c1, string r1, char? c2, string? r2)
         {
+            // Most strings (names, paths, a manifest's JSON in single quotes) have nothing to escape: one vectorized look.
+            if (c2 is null ? s.AsSpan().IndexOf(c1) < 0 : s.AsSpan().IndexOfAny(c1, c2.Value) < 0)
+            {
+                _sb.Append(s);
+                return;
+            }
             var start = 0;
             for (var i = 0; i < s.Length; i++)
             {
@@ -154,12 +236,7 @@ public static partial class CompilerYaml
         }
 
         /// <summary>Printable ASCII only (space to '~'): anything else (control characters, non-ASCII) goes through YamlDotNet.</summary>
-        private static bool Printable(string s)
-        {
-            foreach (var c in s)
-                if (c is < ' ' or > '~') return false;
-            return true;
-        }
+        private static bool Printable(string s) => s.AsSpan().IndexOfAnyExceptInRange(' ', '~') < 0;
     }
 
     /// <summary>Plain when unambiguous in YAML 1.1 and 1.2; single quotes for one-line text; double quotes (with escapes) otherwise.</summary>
@@ -190,10 +267,14 @@ public static partial class CompilerYaml
     {
         if (SafePlain().IsMatch(s) && !s.EndsWith(':') && !s.EndsWith(' ') && !s.Contains(": ", StringComparison.Ordinal) && !s.Contains(" #", StringComparison.Ordinal)
             && !s.Contains("  ", StringComparison.Ordinal) && !Yaml11Words.Contains(s)) return ScalarStyle.Plain;
-        var oneLine = s.Length > 0 && s[0] != ' ' && s[^1] != ' ' && !s.Any(char.IsControl);
+        var oneLine = s.Length > 0 && s[0] != ' ' && s[^1] != ' ' && !HasControl(s);
         if (!oneLine) return ScalarStyle.DoubleQuoted;
         return s.Contains('\'') && !s.Contains('"') && !s.Contains('\\') ? ScalarStyle.DoubleQuoted : ScalarStyle.SingleQuoted;
     }
+
+    /// <summary>Any control character (char.IsControl: U+0000–U+001F, U+007F–U+009F).</summary>
+    private static bool HasControl(string s) =>
+        s.AsSpan().IndexOfAnyInRange('\u0000', '\u001F') >= 0 || s.AsSpan().IndexOfAnyInRange('\u007F', '\u009F') >= 0;
 
     /// <summary>
     /// Starts with a letter, '/', '_' or "-"/"--" and a letter; then letters, digits, single spaces and _ . / : @ + = , ( ) -

@@ -65,15 +65,6 @@ public static class WorkflowLoader
         if (!System.IO.File.Exists(full))
             throw new AxlLoadException("Axl.WorkflowFileNotFound", $"Workflow file '{path}' does not exist. Fix: check the path (relative paths start from the current directory).", path, 0);
 
-        // Parse first: a syntax error gets file and line without running anything.
-        System.Management.Automation.Language.Parser.ParseFile(full, out _, out var errors);
-        if (errors.Length > 0)
-        {
-            var e = errors[0];
-            throw new AxlLoadException("Axl.WorkflowParseError",
-                $"{full}:{e.Extent.StartLineNumber}: the workflow script does not parse: {e.Message}" + (errors.Length > 1 ? $" (and {errors.Length - 1} more parse errors)" : ""),
-                full, e.Extent.StartLineNumber);
-        }
 
         var found = new List<AxlWorkflow>();
         var location = session.Path.CurrentLocation;
@@ -87,6 +78,15 @@ public static class WorkflowLoader
                 if (item?.BaseObject is AxlWorkflow wf) found.Add(wf);
         }
         catch (AxlLoadException) { throw; }
+        catch (RuntimeException ex) when (ParseErrors(ex, full) is { Length: > 0 } errors)
+        {
+            // PowerShell parses the whole file before it runs any of it: a syntax error gets file and line, nothing ran.
+            // (Parsing it here first as well would parse a 10,000-step file twice.)
+            var e = errors[0];
+            throw new AxlLoadException("Axl.WorkflowParseError",
+                $"{full}:{e.Extent.StartLineNumber}: the workflow script does not parse: {e.Message}" + (errors.Length > 1 ? $" (and {errors.Length - 1} more parse errors)" : ""),
+                full, e.Extent.StartLineNumber, ex);
+        }
         catch (RuntimeException ex)
         {
             var inner = Unwrap(ex);
@@ -117,7 +117,20 @@ public static class WorkflowLoader
     /// Where the innermost command that failed was called: the Step command whose parameter did not bind (line of the
     /// Step), not the AxlWorkflow command around it.
     /// </summary>
-    private static InvocationInfo? Innermost(Exception ex)
+    /// <summary>
+    /// The parse errors of the workflow file <paramref name="full"/> when running it stopped at its syntax; null otherwise
+    /// (also for a syntax error in another script it runs or in text it turns into a script block: those ran it).
+    /// </summary>
+    private static System.Management.Automation.Language.ParseError[]? ParseErrors(Exception ex, string full)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+            if (e is ParseException { Errors: { Length: > 0 } errors }
+                && errors[0].Extent.File is { Length: > 0 } file && string.Equals(Path.GetFullPath(file), full, StringComparison.Ordinal))
+                return errors;
+        return null;
+    }
+
+        private static InvocationInfo? Innermost(Exception ex)
     {
         InvocationInfo? pos = null;
         for (Exception? e = ex; e is not null; e = e.InnerException)

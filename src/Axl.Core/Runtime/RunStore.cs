@@ -257,6 +257,31 @@ public static class RunStore
         File.Move(tmp, path, overwrite: true);
     }
 
+    /// <summary>
+    /// <see cref="WriteAtomic(string, string, bool)"/> for text written in pieces (UTF-8, no BOM) by <paramref name="write"/>,
+    /// never joined into one string first (a split compile is several MB). The file is left alone when it throws.
+    /// </summary>
+    public static void WriteAtomic(string path, Action<TextWriter> write, bool durable = true)
+    {
+        var dir = Path.GetDirectoryName(path)!;
+        Directory.CreateDirectory(dir);
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.tmp-{Guid.NewGuid():N}");
+        try
+        {
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024))
+            {
+                using (var w = new StreamWriter(fs, new UTF8Encoding(false), 64 * 1024, leaveOpen: true)) write(w);
+                fs.Flush(flushToDisk: durable);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(tmp);
+            throw;
+        }
+    }
+
     private static string? Str(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
     private static DateTimeOffset? Time(JsonElement e, string name) =>
         Str(e, name) is { } s && DateTimeOffset.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var t) ? t : null;

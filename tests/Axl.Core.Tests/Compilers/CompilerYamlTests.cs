@@ -79,6 +79,56 @@ public sealed class CompilerYamlTests
     }
 
     [Fact]
+    public void Maps_written_before_are_copied_in_at_any_depth_with_the_same_bytes_and_Measure_counts_them()
+    {
+        var rng = new Random(11);
+        string Text() => Tricky[rng.Next(Tricky.Length)];
+        object? Node(int depth) => rng.Next(depth > 3 ? 2 : 5) switch
+        {
+            0 => Text(),
+            1 => rng.Next(2) == 0,
+            2 => Map(depth + 1, rng.Next(0, 4)),
+            _ => new List<object?>(Enumerable.Range(0, rng.Next(0, 4)).Select(_ => rng.Next(2) == 0 ? (object?)Map(depth + 1, rng.Next(0, 4)) : Text())),
+        };
+        ArgoMap Map(int depth, int count)
+        {
+            var m = new ArgoMap();
+            for (var i = 0; i < count; i++) m["k" + i] = Node(depth);
+            return m;
+        }
+        void ListItemMaps(object? node, List<ArgoMap> found)
+        {
+            if (node is ArgoMap m) foreach (var v in m.Values) ListItemMaps(v, found);
+            else if (node is List<object?> l)
+                foreach (var item in l)
+                {
+                    if (item is ArgoMap im) found.Add(im);
+                    ListItemMaps(item, found);
+                }
+        }
+
+        var copied = 0;
+        for (var i = 0; i < 300; i++)
+        {
+            var tree = Map(0, rng.Next(1, 6));
+            var whole = CompilerYaml.Serialize(tree);
+            var maps = new List<ArgoMap>();
+            ListItemMaps(tree, maps);
+            var rendered = new Dictionary<object, string>(ReferenceEqualityComparer.Instance);
+            foreach (var m in maps.Where(_ => rng.Next(3) > 0))
+                if (CompilerYaml.Render(m) is { } text)
+                {
+                    Assert.Equal(CompilerYaml.Serialize(m), text);
+                    rendered[m] = text;
+                }
+            copied += rendered.Count;
+            Assert.True(whole == CompilerYaml.Serialize(tree, rendered), $"tree {i}:\n{whole}");
+            Assert.Equal(((long)whole.Length, (long)whole.Count(c => c == '\n')), CompilerYaml.Measure(tree));
+        }
+        Assert.True(copied > 100, $"only {copied} maps were copied in");
+    }
+
+    [Fact]
     public void Trees_the_direct_writer_does_not_take_go_to_YamlDotNet()
     {
         var cases = new object[]

@@ -49,9 +49,12 @@ public static partial class ArgoCompiler
     {
         ArgumentNullException.ThrowIfNull(wf);
         options ??= ArgoCompileOptions.Default;
+        CompileTrace.Mark("argo: start");
         var diagnostics = WorkflowValidator.Validate(wf);
         if (diagnostics.Any(d => d.IsError)) throw new AxlInvalidWorkflowException(wf, diagnostics);
+        CompileTrace.Mark("argo: validated");
         var compilation = new Compilation(wf, options);
+        CompileTrace.Mark("argo: compilation set up (hash, options)");
         var warnings = diagnostics.Where(d => !d.IsError).ToList();
         // One object when it fits: a DAG task and a container template per step, plus the DAG template itself.
         var itemsFit = wf.StepCount + 1 <= options.MaxTemplates && wf.StepCount <= options.MaxDagTasks;
@@ -128,7 +131,14 @@ public static partial class ArgoCompiler
             // The archive's own root wins over the file's folder: the workflow file must be named as it is inside the archive.
             _workflowFile = CompilerSteps.RelativeWorkflowFile(wf, o.CodeRoot ?? _code?.CodeRoot);
             _codeRoot = o.CodeRoot ?? _code?.CodeRoot;
+            if (CompileTrace.Enabled)
+            {
+                CompileTrace.Mark("argo: options checked");
+                _ = wf.DefinitionHash;
+                CompileTrace.Mark("argo: definition hash");
+            }
             _hash = CompilerSteps.WorkflowHash(wf, _codeRoot);
+            CompileTrace.Mark("argo: workflow hash (with the code root)");
             var volume = _storage.Kind == ArgoStorageKind.Volume;
             _layout = new ManifestLayout
             {

@@ -16,7 +16,8 @@ public sealed class ArgoDocument
     private readonly string _yaml;
 
     internal ArgoDocument(AxlWorkflow wf, ArgoCompileOptions options, ArgoMap tree, ArgoStorage storage, CodeDelivery delivery, IReadOnlyList<string> images, int taskCount, IReadOnlyList<AxlDiagnostic> warnings,
-        IReadOnlyList<ArgoDocument>? templates = null, ArgoKind? kind = null, string? name = null, string? workflowHash = null)
+        IReadOnlyList<ArgoDocument>? templates = null, ArgoKind? kind = null, string? name = null, string? workflowHash = null,
+        IReadOnlyDictionary<object, string>? rendered = null)
     {
         Tree = tree;
         var k = kind ?? options.Kind;
@@ -31,7 +32,8 @@ public sealed class ArgoDocument
         CodeDelivery = delivery;
         Images = images;
         Warnings = warnings;
-        _yaml = CompilerYaml.Serialize(tree);
+        // rendered: maps of the tree whose YAML was written before (a split compile's step templates, measured to plan the split).
+        _yaml = CompilerYaml.Serialize(tree, rendered);
         Size = Encoding.UTF8.GetByteCount(_yaml);
     }
 
@@ -87,13 +89,37 @@ public sealed class ArgoDocument
     /// The whole compile as YAML: this object alone when it is not split, else a multi-document stream of the
     /// templates and then the parent, each after a "---" line (kubectl create -f, in that order).
     /// </summary>
-    public string ToYamlAll() => IsSplit ? string.Concat(Documents.Select(d => "---\n" + d.ToYaml())) : _yaml;
+    public string ToYamlAll()
+    {
+        if (!IsSplit) return _yaml;
+        var w = new StringWriter(new StringBuilder(checked((int)Math.Min(int.MaxValue, Documents.Sum(d => d._yaml.Length + 4L)))), CultureInfo.InvariantCulture);
+        WriteYamlAll(w);
+        return w.ToString();
+    }
+
+    /// <summary>Writes <see cref="ToYamlAll"/>'s text to <paramref name="writer"/> piece by piece (never joined into one string).</summary>
+    public void WriteYamlAll(TextWriter writer)
+    {
+        if (!IsSplit)
+        {
+            writer.Write(_yaml);
+            return;
+        }
+        foreach (var d in Documents) WriteWithSeparator(writer, d);
+    }
+
+    /// <summary>Writes "---" and a line break, then one object's YAML: a document of a multi-document stream.</summary>
+    public static void WriteWithSeparator(TextWriter writer, ArgoDocument document)
+    {
+        writer.Write("---\n");
+        writer.Write(document._yaml);
+    }
 
     /// <summary>
     /// Writes <see cref="ToYamlAll"/> to <paramref name="path"/> atomically (a reader sees the old file or the whole
     /// new one, never a part), creating its folder.
     /// </summary>
-    public void WriteTo(string path) => Runtime.RunStore.WriteAtomic(Path.GetFullPath(path), ToYamlAll(), durable: false);
+    public void WriteTo(string path) => Runtime.RunStore.WriteAtomic(Path.GetFullPath(path), WriteYamlAll, durable: false);
 
     public string ToJson(bool indented = true) => IrDocument.ToJson(Tree, indented);
 

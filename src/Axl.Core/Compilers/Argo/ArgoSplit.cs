@@ -73,6 +73,8 @@ public static partial class ArgoCompiler
         private Dictionary<AxlStep, List<Item>> _consumes = null!;
         private Dictionary<Item, List<AxlStep>> _consumers = null!;
         private Dictionary<AxlStep, ArgoMap> _stepTemplates = null!;
+        /// <summary>The YAML of each step template, written once to plan the split and copied into its WorkflowTemplate.</summary>
+        private Dictionary<object, string> _renderedTemplates = null!;
 
         /// <summary>The workflow as WorkflowTemplates within the limits and a parent that calls them.</summary>
         public ArgoDocument Split(IReadOnlyList<AxlDiagnostic> warnings)
@@ -81,13 +83,18 @@ public static partial class ArgoCompiler
             _index = new Dictionary<AxlStep, int>(ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++) _index[order[i]] = i;
             _stepTemplates = new Dictionary<AxlStep, ArgoMap>(ReferenceEqualityComparer.Instance);
+            CompileTrace.Mark("split: topological order");
             foreach (var s in order) _stepTemplates[s] = StepTemplate(s);
+            CompileTrace.Mark("split: step templates");
             MapItems(order);
+            CompileTrace.Mark("split: items mapped");
 
             // Bytes of each step's template and task as they sit in a WorkflowTemplate, plus its share of the group's interface.
             var cost = new Dictionary<AxlStep, long>(ReferenceEqualityComparer.Instance);
+            _renderedTemplates = new Dictionary<object, string>(ReferenceEqualityComparer.Instance);
             foreach (var s in order)
-                cost[s] = YamlBytes(_stepTemplates[s], 4) + YamlBytes(Task(s), 10) + 260L * _consumes[s].Count;
+                cost[s] = TemplateBytes(_stepTemplates[s]) + YamlBytes(Task(s), 10) + 260L * _consumes[s].Count;
+            CompileTrace.Mark("split: step costs");
             var overhead = YamlBytes(TemplateObject(new Part(0, Array.Empty<AxlStep>(), Array.Empty<Part>()), Map().With("name", Entrypoint)), 0) + 512;
             var budget = _o.MaxBytes - overhead - _o.MaxBytes / 16;
             for (var attempt = 0; attempt < 10 && budget > 0; attempt++)
@@ -110,6 +117,7 @@ public static partial class ArgoCompiler
         {
             var parts = new List<Part>();
             var units = Groups(order, cost, budget, parts);
+            CompileTrace.Mark($"split: {parts.Count} groups");
             // The parent calls the top groups; too many of them (or too many bytes) make groups of groups.
             while (true)
             {
@@ -133,8 +141,10 @@ public static partial class ArgoCompiler
             var prefix = _wf.KubernetesName;
             var room = 63 - hex.Length - 2 - parts.Count.ToString(CultureInfo.InvariantCulture).Length;
             if (prefix.Length > room) prefix = prefix[..room].TrimEnd('-');
+            CompileTrace.Mark($"split: groups of groups ({units.Count} top units)");
             foreach (var p in parts) p.TemplateName = prefix + "-" + hex + "-" + p.Number.ToString(CultureInfo.InvariantCulture);
             ComputeInterfaces(parts);
+            CompileTrace.Mark("split: interfaces");
 
             var templates = new List<ArgoDocument>();
             var overshoot = 0.0;
@@ -142,10 +152,12 @@ public static partial class ArgoCompiler
             {
                 var dag = p.Children.Count == 0 ? GroupDag(p) : GroupOfGroupsDag(p);
                 var tree = TemplateObject(p, dag);
+                CompileTrace.Mark($"split: part {p.Number} tree");
                 var doc = new ArgoDocument(_wf, _o, tree, Storage, Delivery, ImagesOf(p), p.AllSteps.Count(), warnings,
-                    kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash);
+                    kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash, rendered: _renderedTemplates);
                 overshoot = Math.Max(overshoot, (double)doc.Size / _o.MaxBytes);
                 templates.Add(doc);
+                CompileTrace.Mark($"split: part {p.Number} document (YAML)");
             }
             if (overshoot > 1) return (null, overshoot);
 
@@ -157,7 +169,9 @@ public static partial class ArgoCompiler
                 .With("kind", _o.Kind.ToString())
                 .With("metadata", Metadata(parts.Select(p => p.TemplateName).ToList()))
                 .With("spec", Spec(new List<object?> { parentDag }, (_o.Parallelism ?? ArgoCompileOptions.DefaultSplitParallelism) is > 0 and var n ? n : null, podGc: true));
+            CompileTrace.Mark("split: parent tree");
             var parent = new ArgoDocument(_wf, _o, parentTree, Storage, Delivery, Images, TaskCount, warnings, templates, workflowHash: hash);
+            CompileTrace.Mark("split: parent document (YAML)");
             return parent.Size > _o.MaxBytes ? (null, (double)parent.Size / _o.MaxBytes) : (parent, 0);
         }
 
@@ -446,13 +460,20 @@ public static partial class ArgoCompiler
         private List<Item> NeedsOf(Part p) =>
             p.AllSteps.SelectMany(s => _consumes[s]).Where(i => !p.Contains(i.Step)).Distinct().ToList();
 
+        /// <summary>Bytes of a step template in a WorkflowTemplate (as <see cref="YamlBytes"/> at indent 4), keeping its YAML for the document.</summary>
+        private long TemplateBytes(ArgoMap template)
+        {
+            if (CompilerYaml.Render(template) is not { } yaml) return YamlBytes(template, 4);
+            _renderedTemplates[template] = yaml;
+            long lines = yaml.AsSpan().Count('\n');
+            return yaml.Length + lines * 4;
+        }
+
         /// <summary>Bytes of <paramref name="tree"/> as YAML, with <paramref name="indent"/> more spaces on each line (its place in the document).</summary>
         private static long YamlBytes(object tree, int indent)
         {
-            var yaml = CompilerYaml.Serialize(tree);
-            long lines = 0;
-            foreach (var c in yaml) if (c == '\n') lines++;
-            return yaml.Length + lines * indent;
+            var (chars, lines) = CompilerYaml.Measure(tree);
+            return chars + lines * indent;
         }
     }
 }
