@@ -1,6 +1,5 @@
 using Axl.Cmdlets.Completion;
 using System.Management.Automation;
-using System.Reflection;
 using Axl.IO;
 using Axl.Runtime;
 
@@ -101,13 +100,14 @@ public sealed class GetAxlArtifactCommand : PSCmdlet
                 "Axl.RunNotFound", ErrorCategory.ObjectNotFound, null));
             return null;
         }
-        var runs = RunStore.List(root, string.IsNullOrEmpty(Workflow) ? null : Workflow, RunId).ToList();
-        if (runs.Count == 1) return RunStore.WithLiveStatus(runs[0]);
-        WriteError(runs.Count == 0
-            ? new ErrorRecord(new ItemNotFoundException($"There is no run '{RunId}'{of} under {root}. Fix: list runs with Get-AxlRun; give -RunRoot if the runs are elsewhere."),
-                "Axl.RunNotFound", ErrorCategory.ObjectNotFound, RunId)
-            : new ErrorRecord(new AmbiguousMatchException($"Run id '{RunId}' names runs of {runs.Count} workflows under {root} ({string.Join(", ", runs.Select(r => r.Workflow))}). Fix: give -Workflow."),
-                "Axl.RunAmbiguous", ErrorCategory.InvalidArgument, RunId));
-        return null;
+        try
+        {
+            return RunLocator.FindById(root, RunId, Workflow, "-RunRoot", "-Workflow");
+        }
+        catch (AxlRunNotFoundException ex)
+        {
+            WriteError(new ErrorRecord(ex, ex.Ambiguous ? "Axl.RunAmbiguous" : "Axl.RunNotFound", ex.Ambiguous ? ErrorCategory.InvalidArgument : ErrorCategory.ObjectNotFound, RunId));
+            return null;
+        }
     }
 }

@@ -19,13 +19,25 @@ public static class RunLocator
     {
         if (Directory.Exists(idOrDirectory) && File.Exists(Path.Combine(idOrDirectory, RunStore.RunFile)))
             return RunStore.WithLiveStatus(RunStore.Load(Path.GetFullPath(idOrDirectory)));
+        return FindById(runRoot, idOrDirectory, workflow, rootOption, workflowOption, orDirectory: true);
+    }
+
+    /// <summary>
+    /// The run of that id under <paramref name="runRoot"/> (of <paramref name="workflow"/> when given), with its live
+    /// status; <see cref="AxlRunNotFoundException"/> when there is none or the id names runs of several workflows.
+    /// <paramref name="orDirectory"/>: the caller also takes a run directory (the messages say so).
+    /// </summary>
+    public static AxlRun FindById(string runRoot, string runId, string? workflow, string rootOption, string workflowOption, bool orDirectory = false)
+    {
         var of = workflow is { Length: > 0 } w ? $" of workflow '{w}'" : "";
-        var runs = RunStore.List(runRoot, string.IsNullOrEmpty(workflow) ? null : workflow, idOrDirectory).ToList();
+        var runs = RunStore.List(runRoot, string.IsNullOrEmpty(workflow) ? null : workflow, runId).ToList();
         return runs.Count switch
         {
             1 => RunStore.WithLiveStatus(runs[0]),
-            0 => throw new AxlRunNotFoundException($"There is no run '{idOrDirectory}'{of} under {runRoot}, and no run directory of that name. Fix: list runs with Get-AxlRun, give {rootOption} if the runs are kept elsewhere, or give the run's directory.", false),
-            _ => throw new AxlRunNotFoundException($"Run id '{idOrDirectory}' names runs of {runs.Count} workflows under {runRoot} ({string.Join(", ", runs.Select(r => r.Workflow))}). Fix: give {workflowOption}, or the run's directory.", true),
+            0 => throw new AxlRunNotFoundException(orDirectory
+                ? $"There is no run '{runId}'{of} under {runRoot}, and no run directory of that name. Fix: list runs with Get-AxlRun, give {rootOption} if the runs are kept elsewhere, or give the run's directory."
+                : $"There is no run '{runId}'{of} under {runRoot}. Fix: list runs with Get-AxlRun; give {rootOption} if the runs are kept elsewhere.", false),
+            _ => throw new AxlRunNotFoundException($"Run id '{runId}' names runs of {runs.Count} workflows under {runRoot} ({string.Join(", ", runs.Select(r => r.Workflow))}). Fix: give {workflowOption}{(orDirectory ? ", or the run's directory" : "")}.", true),
         };
     }
 }
