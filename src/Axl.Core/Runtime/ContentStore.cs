@@ -101,7 +101,6 @@ public static class ContentStore
         var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var workflow in Directory.EnumerateDirectories(runRoot))
         {
-            if (Path.GetFileName(workflow) == DirectoryName && !Directory.EnumerateDirectories(workflow).Any()) continue;
             foreach (var run in Directory.EnumerateDirectories(workflow))
             {
                 if (Path.GetFileName(run).StartsWith(RunRetention.RemovingPrefix, StringComparison.Ordinal)) continue; // being removed

@@ -141,12 +141,20 @@ public static class RunRetention
             {
                 var name = Path.GetFileName(file);
                 // A journal of the run's own entries, or a per-key entry that points into the run.
-                if (name.StartsWith(runId + ".", StringComparison.Ordinal)
-                    || (name.EndsWith(".json", StringComparison.Ordinal) && File.ReadAllText(file).Contains(System.Text.Json.JsonEncodedText.Encode(runDir).ToString(), StringComparison.Ordinal)))
+                if (name.StartsWith(runId + ".", StringComparison.Ordinal) || (name.EndsWith(".json", StringComparison.Ordinal) && PointsInto(file, runDir)))
                     File.Delete(file);
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { /* the cache is an optimisation */ }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException) { /* the cache is an optimisation */ }
         }
+    }
+
+    /// <summary>True when a per-key cache entry's "directory" is in the run folder (compared as paths, not as text in the file).</summary>
+    private static bool PointsInto(string entryFile, string runDir)
+    {
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(entryFile));
+        if (!doc.RootElement.TryGetProperty("directory", out var d) || d.GetString() is not { } dir) return false;
+        var relative = Path.GetRelativePath(runDir, dir);
+        return relative == "." || (!relative.StartsWith("..", StringComparison.Ordinal) && !Path.IsPathRooted(relative));
     }
 
     private static long SizeOf(string dir)
