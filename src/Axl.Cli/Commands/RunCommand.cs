@@ -137,7 +137,7 @@ public sealed class RunCommand : ICliCommand
             }
         }
 
-        using var host = new AxlEngineHost();
+        using var host = new AxlEngineHost(prewarmStepHost: true);
         var (workflows, errors) = host.LoadWorkflows(reference);
         foreach (var e in errors) stderr.WriteLine($"error {e.FullyQualifiedErrorId.Split(',')[0]}: {e.Exception.Message}");
         if (errors.Count > 0) return ExitCodes.UserError;
