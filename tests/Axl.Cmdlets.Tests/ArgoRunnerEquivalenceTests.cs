@@ -431,7 +431,7 @@ internal static class LocalReference
         }
         """;
 
-    /// <summary>The workflow file of an example: examples/&lt;name&gt;/&lt;name&gt;.axl.ps1, else the folder's only .axl.ps1 (examples/external-repo/pipeline.axl.ps1).</summary>
+    /// <summary>The workflow file of an example: examples/&lt;name&gt;/&lt;name&gt;.axl.ps1, else the folder's only .axl.ps1 (examples/external-repo/station-report.axl.ps1).</summary>
     public static string File(TempDir dir, string example)
     {
         if (example == "gates") return dir.Write("gates/gates.axl.ps1", Gates);

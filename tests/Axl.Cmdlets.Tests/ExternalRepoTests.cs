@@ -32,7 +32,7 @@ public sealed class ExternalRepoTests(PowerShellFixture ps, ContainerServices en
     public void Dispose() => _dir.Dispose();
 
     private static string Root => Path.Combine(Repo.Examples, "external-repo");
-    private static string WorkflowFile => Path.Combine(Root, "pipeline.axl.ps1");
+    private static string WorkflowFile => Path.Combine(Root, "station-report.axl.ps1");
     private static string RunnerDir => Path.Combine(Repo.Root, "artifacts", "cli");
     private static readonly string[] Tasks = { "anomalies", "report", "stats", "wet-days" };
 
