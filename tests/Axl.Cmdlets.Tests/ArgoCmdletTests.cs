@@ -206,9 +206,9 @@ public sealed class ArgoCmdletTests(PowerShellFixture ps) : IDisposable
     public void The_compiled_examples_pass_Argos_schema()
     {
         var files = new List<string>();
-        foreach (var name in new[] { "iris-knn", "log-errors", "diamond" })
+        foreach (var name in new[] { "iris-knn", "log-errors", "diamond", "external-repo" })
         {
-            var r = ps.Run("Get-AxlWorkflow $file | ConvertTo-ArgoWorkflow -AsYaml", new Dictionary<string, object> { ["file"] = Example(name) });
+            var r = ps.Run("Get-AxlWorkflow $file | ConvertTo-ArgoWorkflow -AsYaml", new Dictionary<string, object> { ["file"] = name == "external-repo" ? Path.Combine(Repo.Examples, name, "station-report.axl.ps1") : Example(name) });
             r.ShouldSucceed();
             files.Add(_dir.Write(name + ".yaml", (string)r.Objects.Single()));
         }

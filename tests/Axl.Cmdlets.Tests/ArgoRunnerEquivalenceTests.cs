@@ -30,6 +30,7 @@ public sealed class ArgoRunnerEquivalenceTests : IDisposable
         new object[] { "gates", "" },
         new object[] { "gates", "Mode=dry-run" },
         new object[] { "word-stats", "Top=2" },
+        new object[] { "external-repo", "Threshold=2" },
     };
 
     [Theory]
@@ -96,12 +97,21 @@ internal static class ArgoSimulator
     public sealed record ContainerCall(string Task, string Image, IReadOnlyList<string> Command, IReadOnlyDictionary<string, string> Env, IReadOnlyList<string> Binds);
 
     /// <summary>
+    /// An input artifact of a template that comes from an artifact repository (the code archive of code delivery
+    /// Artifact: <c>s3:</c> with endpoint, bucket and key), for the caller to fetch as Argo's executor would, into
+    /// <paramref name="LocalFile"/> (the pod folder's copy of <paramref name="Path"/>), before the task's container runs.
+    /// </summary>
+    public sealed record RepositoryArtifact(string Task, string Image, string Name, string Path, IReadOnlyDictionary<string, object?> S3, string LocalFile);
+
+    /// <summary>
     /// Runs the DAG. Without <paramref name="container"/>, each pod's command runs as a local process with the container
     /// paths mapped into a folder per pod; with it, the command runs in a real container of the template's image (the
-    /// code comes from the image's /axl/workdir), and the delegate returns its exit code and output.
+    /// code comes from the image's /axl/workdir), and the delegate returns its exit code and output. A template input
+    /// from an artifact repository (the code archive) is given to <paramref name="fetch"/> first (containers only), and
+    /// its file is bound into the container at its path.
     /// </summary>
     public static Dictionary<string, TaskResult> Run(string yaml, IReadOnlyDictionary<string, string> overrides, string workDir, string root,
-        Func<ContainerCall, (long Exit, string Output)>? container = null)
+        Func<ContainerCall, (long Exit, string Output)>? container = null, Action<RepositoryArtifact>? fetch = null)
     {
         var doc = Parse(yaml);
         var workflowName = (string)Get(doc, "metadata", "generateName")! + "sim0";
@@ -134,7 +144,7 @@ internal static class ArgoSimulator
                 results[name] = new(name, step, "Skipped", null, null);
                 continue;
             }
-            results[name] = Execute(task, template, step, results, parameters, workDir, Path.Combine(root, "pods", name), Path.Combine(root, "artifacts", name), workflowName, container);
+            results[name] = Execute(task, template, step, results, parameters, workDir, Path.Combine(root, "pods", name), Path.Combine(root, "artifacts", name), workflowName, container, fetch);
         }
         return results;
     }
@@ -179,16 +189,23 @@ internal static class ArgoSimulator
 
     private static TaskResult Execute(Dictionary<string, object?> task, Dictionary<string, object?> template, string step, Dictionary<string, TaskResult> results,
         Dictionary<string, string?> parameters, string workDir, string pod, string artifactStore, string workflowName,
-        Func<ContainerCall, (long Exit, string Output)>? runContainer)
+        Func<ContainerCall, (long Exit, string Output)>? runContainer, Action<RepositoryArtifact>? fetch)
     {
         string InPod(string containerPath) => Path.Combine(pod, containerPath.TrimStart('/'));
+        var container = M(template["container"]);
 
         // Task arguments: parameter values, and the artifacts to put at the template's input paths.
         var inputs = L(Get(task, "arguments", "parameters")).Select(M)
             .ToDictionary(p => (string)p["name"]!, p => Substitute((string)p["value"]!, results, parameters, null, workflowName));
         var from = L(Get(task, "arguments", "artifacts")).Select(M).ToDictionary(a => (string)a["name"]!, a => (string)a["from"]!);
+        var fromRepository = new List<Dictionary<string, object?>>();
         foreach (var artifact in L(Get(template, "inputs", "artifacts")).Select(M))
         {
+            if (artifact.ContainsKey("s3"))
+            {
+                fromRepository.Add(artifact);
+                continue;
+            }
             Assert.False(artifact.ContainsKey("from"), "template inputs must not use from");
             var source = Regex.Match(from[(string)artifact["name"]!], @"^\{\{tasks\.([a-z0-9-]+)\.outputs\.artifacts\.output\}\}$");
             Assert.True(source.Success, from[(string)artifact["name"]!]);
@@ -197,7 +214,6 @@ internal static class ArgoSimulator
         foreach (var declared in L(Get(template, "inputs", "parameters")).Select(M)) Assert.True(inputs.ContainsKey((string)declared["name"]!), $"task {task["name"]} does not pass {declared["name"]}");
 
         // The container's command, with the manifest's container paths mapped into the pod folder.
-        var container = M(template["container"]);
         Assert.Equal("axl", Assert.Single(L(container["command"])));
         var args = L(container["args"]).Cast<string>().ToList();
         var i = args.IndexOf("--manifest-json");
@@ -208,17 +224,30 @@ internal static class ArgoSimulator
         {
             // The pod as a container: the manifest as compiled, the artifacts through bind mounts, the code from the image.
             args[i + 1] = manifest.ToJsonString();
-            Assert.DoesNotContain("--workflow-archive", args);
             var binds = new List<string>();
             foreach (var dir in new[] { "/axl/inputs", "/axl/outputs" })
             {
                 Directory.CreateDirectory(InPod(dir));
                 binds.Add($"{InPod(dir)}:{dir}");
             }
+            // Argo's executor puts the repository artifacts (the code archive) at their paths before the main container starts.
+            foreach (var artifact in fromRepository)
+            {
+                Assert.True(fetch is not null, $"task {task["name"]} needs the artifact '{artifact["name"]}' from an artifact repository: give the simulator a fetch delegate");
+                var path = (string)artifact["path"]!;
+                Directory.CreateDirectory(Path.GetDirectoryName(InPod(path))!);
+                fetch!(new RepositoryArtifact((string)task["name"]!, (string)container["image"]!, (string)artifact["name"]!, path, M(artifact["s3"]), InPod(path)));
+                Assert.True(File.Exists(InPod(path)), $"the fetch of '{artifact["name"]}' for task {task["name"]} left no file at {InPod(path)}");
+                binds.Add($"{InPod(path)}:{path}:ro");
+            }
+            var archive = args.IndexOf("--workflow-archive");
+            if (fromRepository.Count == 0) Assert.Equal(-1, archive);
+            else Assert.Contains(args[archive + 1], fromRepository.Select(a => (string)a["path"]!));
             var (exit, log) = runContainer(new ContainerCall((string)task["name"]!, (string)container["image"]!, new[] { "axl" }.Concat(args).ToList(), podEnv, binds));
             Assert.True(exit == 0, $"task {task["name"]} in image {container["image"]} exited {exit}:\n{log}");
             return Collected(task, template, step, InPod, artifactStore);
         }
+        Assert.True(fromRepository.Count == 0, $"task {task["name"]} needs artifacts from an artifact repository (the code archive): the simulator fetches them only for containers");
         foreach (var input in manifest["inputs"]!.AsArray())
             if (input!["path"]?.GetValue<string>() is { } path) input["path"] = InPod(path);
         var output = manifest["output"]!.AsObject();
@@ -402,8 +431,13 @@ internal static class LocalReference
         }
         """;
 
-    public static string File(TempDir dir, string example) =>
-        example == "gates" ? dir.Write("gates/gates.axl.ps1", Gates) : Path.Combine(Repo.Examples, example, example + ".axl.ps1");
+    /// <summary>The workflow file of an example: examples/&lt;name&gt;/&lt;name&gt;.axl.ps1, else the folder's only .axl.ps1 (examples/external-repo/station-report.axl.ps1).</summary>
+    public static string File(TempDir dir, string example)
+    {
+        if (example == "gates") return dir.Write("gates/gates.axl.ps1", Gates);
+        var named = Path.Combine(Repo.Examples, example, example + ".axl.ps1");
+        return System.IO.File.Exists(named) ? named : Assert.Single(Directory.GetFiles(Path.Combine(Repo.Examples, example), "*.axl.ps1"));
+    }
 
     /// <summary>Runs the workflow with `axl run local` (one Name=value parameter, or "") and returns its steps' JSON by name.</summary>
     public static Dictionary<string, JsonElement> Steps(string file, string parameter, string runRoot)

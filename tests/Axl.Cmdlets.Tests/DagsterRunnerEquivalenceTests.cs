@@ -25,6 +25,7 @@ public sealed class DagsterRunnerEquivalenceTests : IDisposable
         new object[] { "iris-knn", "NNeighbors=5" },
         new object[] { "log-errors", "" },
         new object[] { "diamond", "Base=7" },
+        new object[] { "external-repo", "Threshold=2" },
         new object[] { "gates", "" },
         new object[] { "gates", "Mode=dry-run" },
     };

@@ -97,3 +97,48 @@ Describe 'log-errors' {
             ) -join "`n")
     }
 }
+
+Describe 'external-repo' {
+    BeforeDiscovery {
+        $havePython = [bool](Get-Command python3 -CommandType Application -ErrorAction SilentlyContinue)
+    }
+    BeforeAll {
+        $repo = Join-Path $examplesRoot 'external-repo'
+        $workflow = Get-AxlWorkflow -LiteralPath (Join-Path $repo 'station-report.axl.ps1') -ErrorAction Stop
+        $runRoot = Join-Path $TestDrive 'runs'
+    }
+
+    It 'is a repository of its own: the workflow, its Python helper, data and requirements side by side' {
+        $workflow.Name | Should -Be 'station-report'
+        foreach ($file in 'README.md', 'station-report.axl.ps1', 'lib/features.py', 'data/readings.csv', 'requirements.txt') {
+            Test-Path -LiteralPath (Join-Path $repo $file) | Should -BeTrue -Because "$file belongs to the example"
+        }
+        # stdlib only: the requirements file pins nothing (comments only).
+        @(Get-Content -LiteralPath (Join-Path $repo 'requirements.txt') | Where-Object { $_ -notmatch '^\s*(#|$)' }).Count | Should -Be 0
+    }
+
+    It 'fans three steps, two of them Python, into report' {
+        ($workflow.GetStep('stats').Kind, $workflow.GetStep('anomalies').Kind, $workflow.GetStep('wet_days').Kind) -join ', ' | Should -Be 'Command, Command, Script'
+        $workflow.GetStep('stats').Command | Should -Be 'python3'
+        (@($workflow.GetStep('report').Upstream | Sort-Object) -join ', ') | Should -Be 'anomalies, stats, wet_days'
+    }
+
+    It 'reports the warmest station, the anomalies and the wet days, the same on every run' -Skip:(-not $havePython) {
+        $first = $workflow | Invoke-AxlLocalRun -RunRoot $runRoot
+        $second = $workflow | Invoke-AxlLocalRun -RunRoot $runRoot
+        $first.Status | Should -Be 'Succeeded'
+        $report = $first | Get-AxlArtifact -Step report
+        $report.warmest | Should -Be 'cedar'
+        $report.ranking -join ', ' | Should -Be 'cedar, alder, birch'
+        @($report.anomalies | ForEach-Object { "$($_.station) $($_.day)" }) -join ', ' | Should -Be 'alder 2026-06-05, birch 2026-06-05, cedar 2026-06-01'
+        @($report.wet_days | ForEach-Object { "$($_.station)=$($_.wet_days)" }) -join ', ' | Should -Be 'alder=3, birch=4, cedar=1'
+        $hashes = @($first.Steps | Sort-Object Name | ForEach-Object OutputHash | Where-Object { $_ })
+        $hashes.Count | Should -Be 4
+        $hashes -join ',' | Should -Be (@($second.Steps | Sort-Object Name | ForEach-Object OutputHash) -join ',')
+    }
+
+    It 'takes the threshold at run time' -Skip:(-not $havePython) {
+        $run = $workflow | Invoke-AxlLocalRun -RunRoot $runRoot -Parameters @{ Threshold = '2' }
+        @(($run | Get-AxlArtifact -Step report).anomalies.station) -join ', ' | Should -Be 'alder, birch'
+    }
+}

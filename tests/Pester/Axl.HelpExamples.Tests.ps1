@@ -104,6 +104,10 @@ foreach ($i in 1..10) {
             Needs = 'S3'
             Check = { Get-Content (Join-Path $r.Directory 'word-stats.dev.yaml') -Raw | Should -Match 'workflow-archive' } }
         'README.md#2'                  = @{ Drop = 'build\.ps1 -Install'; DropReason = 'installs the module into the user module path of this machine' }
+        'examples/external-repo/README.md#1' = @{ Check = { $r.Output[0] | Should -Be 'cedar'; $r.Output[1] | Should -Be 3 } }
+        'examples/external-repo/README.md#2' = @{ Needs = 'S3'
+            Check = { $yaml = Get-Content (Join-Path $r.Directory 'station-report.dev.yaml') -Raw; $yaml | Should -Match '--workflow-archive'; $yaml | Should -Match 'workflowFile.{0,8}station-report\.axl\.ps1' } }
+        'examples/external-repo/README.md#3' = @{ Skip = 'Build-AxlImage pulls the runner base image from ghcr.io and pushes to ghcr.io: no internet registry here (ExternalRepoTests builds this folder on a local python base and pushes it to the local registry)' }
 
         # ---- Help examples ------------------------------------------------------------------------------------
         'Add-AxlGraph/1'               = @{ Check = { @($r.Output[0].Edges | ForEach-Object { "$($_.From)->$($_.To)" } | Sort-Object -Unique) -join ',' | Should -Be 'fit->score,read->fit,read->score' } }

@@ -96,6 +96,8 @@ public sealed class ContainerServices : IDisposable
     private readonly object _baseLock = new();
     private string? _baseImage;
 
+    private string? _pythonBaseImage;
+
     /// <summary>
     /// A base image made here, since none can be pulled: FROM scratch with this machine's .NET runtime (the one running
     /// the tests, which is the one axl needs), the C libraries it links (found with ldd), libssl and libcrypto (loaded
@@ -104,27 +106,75 @@ public sealed class ContainerServices : IDisposable
     /// </summary>
     public string BaseImage()
     {
-        lock (_baseLock)
+        lock (_baseLock) return _baseImage ??= Build("localhost/axl-test-base", BaseContext(withPython: false));
+    }
+
+    /// <summary>
+    /// <see cref="BaseImage"/> plus this machine's python3 (the one on PATH, which local runs use, so a step gives the
+    /// same bytes in both) and what command steps and image builds need around it: python3 at /usr/local/bin (its
+    /// standard library at /usr/local/lib/python3.X without the test suite, site-packages, tkinter, idlelib and the
+    /// static library; ensurepip stays, so `python3 -m venv` installs pip offline), the C libraries of its extension
+    /// modules, /bin/sh (dash: axl starts command steps through a small sh wrapper, and Dockerfile RUN lines need a
+    /// shell), setsid and sleep. Built once per engine; its tag names the content.
+    /// </summary>
+    public string PythonBaseImage()
+    {
+        lock (_baseLock) return _pythonBaseImage ??= Build("localhost/axl-test-base-python", BaseContext(withPython: true));
+    }
+
+    private string Build(string repository, (byte[] Tar, string Hash) context)
+    {
+        var tag = repository + ":" + context.Hash[..12];
+        try
         {
-            if (_baseImage is not null) return _baseImage;
-            var (tar, hash) = BaseContext();
-            var tag = "localhost/axl-test-base:" + hash[..12];
-            try
-            {
-                Client.Images.InspectImageAsync(tag).GetAwaiter().GetResult();
-                return _baseImage = tag;
-            }
-            catch (DockerImageNotFoundException) { }
-            var errors = new List<string>();
-            var progress = new SyncProgress(m => { if ((m.Error?.Message ?? m.ErrorMessage) is { Length: > 0 } e) errors.Add(e); });
-            using var stream = new MemoryStream(tar);
-            Client.Images.BuildImageFromDockerfileAsync(new ImageBuildParameters { Tags = new List<string> { tag }, Dockerfile = "Dockerfile" }, stream, null, null, progress).GetAwaiter().GetResult();
-            Assert.True(errors.Count == 0, "building the test base image failed: " + string.Join("\n", errors));
-            return _baseImage = tag;
+            Client.Images.InspectImageAsync(tag).GetAwaiter().GetResult();
+            return tag;
+        }
+        catch (DockerImageNotFoundException) { }
+        var errors = new List<string>();
+        var progress = new SyncProgress(m => { if ((m.Error?.Message ?? m.ErrorMessage) is { Length: > 0 } e) errors.Add(e); });
+        using var stream = new MemoryStream(context.Tar);
+        Client.Images.BuildImageFromDockerfileAsync(new ImageBuildParameters { Tags = new List<string> { tag }, Dockerfile = "Dockerfile" }, stream, null, null, progress).GetAwaiter().GetResult();
+        Assert.True(errors.Count == 0, $"building the test base image {tag} failed: " + string.Join("\n", errors));
+        return tag;
+    }
+
+    /// <summary>The C libraries a binary links, as ldd lists them (full paths on this machine).</summary>
+    private static IEnumerable<string> Linked(string binary)
+    {
+        var psi = new ProcessStartInfo("ldd", binary) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        foreach (var line in output.Split('\n'))
+        {
+            var parts = line.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            var path = parts.Length >= 3 && parts[1] == "=>" ? parts[2] : parts.Length >= 1 && parts[0].StartsWith('/') ? parts[0] : null;
+            if (path is not null && path.StartsWith('/') && File.Exists(path)) yield return path;
         }
     }
 
-    private static (byte[] Tar, string Hash) BaseContext()
+    /// <summary>The python3 on PATH: its installation prefix and X.Y version (asked from the interpreter itself).</summary>
+    private static (string Prefix, string Version) HostPython()
+    {
+        var psi = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("import sys; print(sys.base_prefix); print('%d.%d' % sys.version_info[:2])");
+        try
+        {
+            using var p = Process.Start(psi)!;
+            var lines = p.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0 && lines.Length == 2, "python3 -c 'import sys ...' failed: the python test base image copies this machine's python3");
+            return (lines[0].Trim(), lines[1].Trim());
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            throw new InvalidOperationException("python3 is not on PATH: the python test base image copies this machine's python3. Install python3.");
+        }
+    }
+
+    private static (byte[] Tar, string Hash) BaseContext(bool withPython)
     {
         var runtimeDir = Path.TrimEndingDirectorySeparator(RuntimeEnvironment.GetRuntimeDirectory()); // <root>/shared/Microsoft.NETCore.App/<version>
         var dotnetRoot = Path.GetFullPath(Path.Combine(runtimeDir, "..", "..", ".."));
@@ -140,20 +190,12 @@ public sealed class ContainerServices : IDisposable
         var linked = new[] { Path.Combine(dotnetRoot, "dotnet") }.Concat(Directory.EnumerateFiles(runtimeDir, "*.so")).Concat(Directory.EnumerateFiles(Path.Combine(dotnetRoot, "host"), "*.so", SearchOption.AllDirectories));
         string? libDir = null;
         foreach (var binary in linked)
-        {
-            var psi = new ProcessStartInfo("ldd", binary) { RedirectStandardOutput = true, RedirectStandardError = true };
-            using var p = Process.Start(psi)!;
-            var output = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            foreach (var line in output.Split('\n'))
+            foreach (var path in Linked(binary))
             {
-                var parts = line.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                var path = parts.Length >= 3 && parts[1] == "=>" ? parts[2] : parts.Length >= 1 && parts[0].StartsWith('/') ? parts[0] : null;
-                if (path is null || !path.StartsWith('/') || !File.Exists(path) || path.StartsWith(dotnetRoot, StringComparison.Ordinal)) continue;
+                if (path.StartsWith(dotnetRoot, StringComparison.Ordinal)) continue;
                 files[path.TrimStart('/')] = path;
                 if (Path.GetFileName(path) == "libc.so.6") libDir = Path.GetDirectoryName(path);
             }
-        }
         Assert.True(libDir is not null, "ldd found no libc.so.6 for the .NET host: the test base image needs glibc (this is not a glibc Linux?)");
         foreach (var ssl in new[] { "libssl.so.3", "libcrypto.so.3" })
         {
@@ -162,6 +204,9 @@ public sealed class ContainerServices : IDisposable
             files[path!.TrimStart('/')] = path;
         }
 
+        var links = new SortedDictionary<string, string>(StringComparer.Ordinal); // path in the image -> link target
+        if (withPython) AddPython(files, links, libDir!);
+
         var generated = new SortedDictionary<string, byte[]>(StringComparer.Ordinal)
         {
             ["Dockerfile"] = Encoding.UTF8.GetBytes("FROM scratch\nCOPY rootfs/ /\nENV DOTNET_ROOT=/usr/share/dotnet DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 HOME=/tmp PATH=/usr/local/bin:/usr/bin:/bin\n"),
@@ -169,7 +214,7 @@ public sealed class ContainerServices : IDisposable
             ["rootfs/etc/group"] = Encoding.UTF8.GetBytes("root:x:0:\n"),
         };
         var time = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
-        var names = files.Keys.Select(k => "rootfs/" + k).Concat(generated.Keys).ToList();
+        var names = files.Keys.Concat(links.Keys).Select(k => "rootfs/" + k).Concat(generated.Keys).ToList();
         var dirs = new SortedSet<string>(StringComparer.Ordinal) { "rootfs/tmp" };
         foreach (var n in names)
             for (var d = Path.GetDirectoryName(n)?.Replace('\\', '/'); !string.IsNullOrEmpty(d); d = Path.GetDirectoryName(d)?.Replace('\\', '/')) dirs.Add(d);
@@ -185,6 +230,11 @@ public sealed class ContainerServices : IDisposable
                     w.WriteEntry(e);
                     continue;
                 }
+                if (links.TryGetValue(entry.Name["rootfs/".Length..], out var target))
+                {
+                    w.WriteEntry(new GnuTarEntry(TarEntryType.SymbolicLink, entry.Name) { LinkName = target, ModificationTime = time, Uid = 0, Gid = 0, Mode = (UnixFileMode)0b111_111_111 });
+                    continue;
+                }
                 var source = generated.TryGetValue(entry.Name, out var bytes) ? null : files[entry.Name["rootfs/".Length..]];
                 var executable = source is not null && (File.GetUnixFileMode(source) & UnixFileMode.UserExecute) != 0;
                 e.Mode = executable ? (UnixFileMode)0b111_101_101 : (UnixFileMode)0b110_100_100;
@@ -195,6 +245,57 @@ public sealed class ContainerServices : IDisposable
         }
         var tar = ms.ToArray();
         return (tar, Convert.ToHexString(SHA256.HashData(tar)).ToLowerInvariant());
+    }
+
+    /// <summary>The python3 of this machine laid out under /usr/local, with the libraries it and its modules link, and a shell.</summary>
+    private static void AddPython(SortedDictionary<string, string> files, SortedDictionary<string, string> links, string libDir)
+    {
+        var (prefix, version) = HostPython();
+        var binary = Path.Combine(prefix, "bin", "python" + version);
+        Assert.True(File.Exists(binary), $"{binary} does not exist (python3's base_prefix is {prefix})");
+        files["usr/local/bin/python" + version] = binary;
+        links["usr/local/bin/python3"] = "python" + version;
+        links["usr/local/bin/python"] = "python" + version;
+        var linkedBy = new List<string> { binary };
+
+        // The standard library, without what a step does not need (tests, the packages installed here, GUI modules,
+        // the static library for embedding) and without byte code (Python writes it again as it imports).
+        var stdlib = Path.Combine(prefix, "lib", "python" + version);
+        var skipped = new HashSet<string>(StringComparer.Ordinal) { "test", "site-packages", "idlelib", "tkinter", "turtledemo", "__pycache__" };
+        void AddLibrary(string dir)
+        {
+            foreach (var sub in Directory.EnumerateDirectories(dir))
+            {
+                var name = Path.GetFileName(sub);
+                if (skipped.Contains(name) || name.StartsWith("config-", StringComparison.Ordinal) || new FileInfo(sub).LinkTarget is not null) continue;
+                AddLibrary(sub);
+            }
+            foreach (var f in Directory.EnumerateFiles(dir))
+            {
+                var name = Path.GetFileName(f);
+                if (name.StartsWith("_tkinter", StringComparison.Ordinal) || name.EndsWith(".pyc", StringComparison.Ordinal) || new FileInfo(f).LinkTarget is not null) continue;
+                files["usr/local/lib/python" + version + "/" + Path.GetRelativePath(stdlib, f).Replace('\\', '/')] = f;
+                if (name.EndsWith(".so", StringComparison.Ordinal)) linkedBy.Add(f);
+            }
+        }
+        AddLibrary(stdlib);
+
+        // The shell and the two programs axl's command-step wrapper runs.
+        foreach (var (inImage, candidates) in new[] { ("bin/sh", new[] { "/usr/bin/dash", "/bin/dash" }), ("usr/bin/setsid", new[] { "/usr/bin/setsid", "/bin/setsid" }), ("usr/bin/sleep", new[] { "/usr/bin/sleep", "/bin/sleep" }) })
+        {
+            var found = candidates.FirstOrDefault(File.Exists);
+            Assert.True(found is not null, $"{string.Join(" or ", candidates)} is not installed here (the python test base image copies it to /{inImage})");
+            files[inImage] = found!;
+            linkedBy.Add(found!);
+        }
+
+        // libpython (its RUNPATH names this machine's prefix) and the extension modules' libraries go beside libc,
+        // where the dynamic loader looks without a cache.
+        foreach (var path in linkedBy.SelectMany(Linked).Distinct())
+        {
+            var name = Path.GetFileName(path);
+            files[path.StartsWith(prefix, StringComparison.Ordinal) ? libDir.TrimStart('/') + "/" + name : path.TrimStart('/')] = path;
+        }
     }
 
     public void Dispose()
