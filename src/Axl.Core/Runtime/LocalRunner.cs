@@ -239,40 +239,85 @@ public sealed class LocalRunner
         var finished = new Queue<int>();
         for (int i = 0; i < steps.Count; i++) if (pending[i] == 0) Arrive(i);
 
-        var running = new Dictionary<Task, int>();
+        // Workers, up to the throttle: each takes the next ready step, runs it, releases the steps after it and takes the
+        // next, on its own thread: no hand-off to a scheduler and back per step. This thread is the first worker; another
+        // starts when a worker leaves ready steps behind and fewer than the throttle run. A chain runs on this thread alone.
         var throttle = Math.Max(1, _options.ThrottleLimit);
-        while (true)
+        var gate = new object();
+        var workers = new List<Task>();
+        var running = 0;
+        Exception? bug = null;
+        ReleaseFinished(); // steps skipped as they arrived (a false condition on a first step)
+        Work();
+        while (true) // the others end once nothing runs and nothing is ready, or after a bug
         {
-            while (ready.Count > 0 && running.Count < throttle && !_ct.IsCancellationRequested)
+            Task[] others;
+            lock (gate) others = workers.Where(w => !w.IsCompleted).ToArray();
+            if (others.Length == 0) break;
+            Task.WaitAll(others);
+        }
+        if (bug is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(bug).Throw(); // RunStep never throws for step failures: a real bug
+
+        void Work()
+        {
+            try { WorkLoop(); }
+            catch (Exception ex) // a bug (records or events could not be written): every worker stops, the first one throws it
             {
-                var i = ready.Dequeue();
-                if (running.Count == 0 && ready.Count == 0)
+                lock (gate) { bug ??= ex; Monitor.PulseAll(gate); }
+            }
+        }
+
+        void WorkLoop()
+        {
+            while (true)
+            {
+                int i;
+                lock (gate)
                 {
-                    // The only step that can run now (a chain): on this thread, without the hand-off to a pool thread
-                    // and back. Nothing else can become ready before it ends.
-                    RunStep(steps[i]);
-                    finished.Enqueue(i);
-                    break;
+                    while (true)
+                    {
+                        if (bug is not null) return;
+                        if (ready.Count > 0 && _ct.IsCancellationRequested)
+                        {
+                            while (ready.TryDequeue(out var c, out _)) { MarkSkipped(steps[c], StepStatus.Cancelled, "the run was cancelled before the step started"); finished.Enqueue(c); }
+                            ReleaseFinished();
+                            continue;
+                        }
+                        if (ready.Count > 0)
+                        {
+                            i = ready.Dequeue();
+                            running++;
+                            if (ready.Count > 0 && workers.Count + 1 < throttle) // more ready than this worker takes: one more worker
+                                workers.Add(Task.Factory.StartNew(Work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+                            break;
+                        }
+                        if (running == 0) { Monitor.PulseAll(gate); return; } // nothing runs, nothing is ready: the run is through
+                        Monitor.Wait(gate);
+                    }
                 }
-                running[Task.Run(() => RunStep(steps[i]))] = i;
+                try { RunStep(steps[i]); }
+                catch
+                {
+                    lock (gate) running--;
+                    throw;
+                }
+                lock (gate)
+                {
+                    running--;
+                    finished.Enqueue(i);
+                    ReleaseFinished();
+                    Monitor.PulseAll(gate);
+                }
             }
-            if (running.Count == 0)
-            {
-                if (ready.Count > 0 && _ct.IsCancellationRequested)
-                    while (ready.TryDequeue(out var c, out _)) { MarkSkipped(steps[c], StepStatus.Cancelled, "the run was cancelled before the step started"); finished.Enqueue(c); }
-                if (finished.Count == 0) break;
-            }
-            else
-            {
-                var done = Task.WhenAny(running.Keys).GetAwaiter().GetResult();
-                finished.Enqueue(running[done]);
-                running.Remove(done);
-                done.GetAwaiter().GetResult(); // RunStep never throws for step failures; rethrow real bugs
-            }
+        }
+
+        void ReleaseFinished()
+        {
             var released = RunTrace.Now();
             while (finished.TryDequeue(out var f)) Release(f);
             _trace?.Add("scheduler: release, arrive", released);
         }
+
         // Anything never reached (a cancelled run) is cancelled.
         foreach (var s in steps)
             if (_results[s.Name].Status is StepStatus.Pending) MarkSkipped(s, StepStatus.Cancelled, "the run was cancelled before the step started");
