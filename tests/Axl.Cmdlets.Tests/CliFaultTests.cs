@@ -128,6 +128,64 @@ public sealed class CliFaultTests(ITestOutputHelper output) : IDisposable
         output.WriteLine($"seed {seed}: {kills} kill(s) over a run of {span} ms");
     }
 
+    [Fact]
+    public void Killed_while_records_are_being_committed_resume_reuses_exactly_the_recorded_steps_and_reruns_the_rest()
+    {
+        // Records are group-committed after the artifacts are synced, in the order steps finished. Whatever instant the
+        // kill lands on, a step recorded as done has a complete artifact and recorded upstream steps, and resume reuses
+        // exactly those and runs the others again.
+        var seed = Seed;
+        var steps = new List<string> { "Step s0 { 0 }" };
+        for (var i = 1; i < 40; i++) steps.Add($"Step s{i} {{ param($s{i - 1}) [System.Threading.Thread]::Sleep({10 + (seed + i) % 7}); $s{i - 1} + 1 }}");
+        steps.Add("Step side { param($s5) $s5 * 100 }");
+        var file = _dir.Write("commits.axl.ps1", "AxlWorkflow commits {\n    " + string.Join("\n    ", steps) + "\n}\n");
+        var runDir = Path.Combine(Root, "commits", "killed");
+        using (var run = new Running(Axl(Repo.Root, "run", "local", file, "--run-root", Root, "--run-id", "killed", "--quiet")))
+        {
+            // Killed once a seeded number of step folders exist: mid-run, with records in flight.
+            var target = 5 + new Random(seed).Next(0, 25);
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            while (!run.Process.HasExited && DateTime.UtcNow < deadline
+                   && (!Directory.Exists(runDir) || Directory.GetDirectories(runDir).Length < target)) Thread.Sleep(5);
+            Assert.False(run.Process.HasExited, $"seed {seed}: the run ended before the kill point ({target} steps)");
+            run.Process.Kill(entireProcessTree: true); // SIGKILL
+            run.Wait();
+        }
+        var recorded = new HashSet<string>();
+        foreach (var dir in Directory.GetDirectories(runDir))
+        {
+            var stepFile = Path.Combine(dir, "step.json");
+            if (!File.Exists(stepFile)) continue;
+            using var doc = JsonDocument.Parse(File.ReadAllText(stepFile));
+            if (doc.RootElement.GetProperty("status").GetString() != "Succeeded") continue;
+            var name = Path.GetFileName(dir);
+            recorded.Add(name);
+            var (data, sha) = Output(dir);
+            Assert.Equal("sha256:" + Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(data))).ToLowerInvariant(), sha);
+        }
+        Assert.NotEmpty(recorded);
+        foreach (var name in recorded)
+        {
+            var up = name == "side" ? "s5" : name == "s0" ? null : "s" + (int.Parse(name[1..], System.Globalization.CultureInfo.InvariantCulture) - 1);
+            Assert.True(up is null || recorded.Contains(up), $"seed {seed}: {name} is recorded as done but its upstream {up} is not");
+        }
+
+        var resumed = new Running(Axl(Repo.Root, "run", "local", file, "--run-root", Root, "--resume", "killed", "--json")).Wait(120);
+        Assert.True(resumed.Exit == 0, resumed.Err);
+        using var record = JsonDocument.Parse(resumed.Out);
+        var reused = new HashSet<string>();
+        foreach (var step in record.RootElement.GetProperty("steps").EnumerateArray())
+        {
+            var name = step.GetProperty("name").GetString()!;
+            Assert.Equal("Succeeded", step.GetProperty("status").GetString());
+            if (step.TryGetProperty("reusedFrom", out var from) && from.ValueKind == JsonValueKind.String) reused.Add(name);
+            var (data, sha) = Output(Path.Combine(runDir, name));
+            Assert.Equal("sha256:" + Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(data))).ToLowerInvariant(), sha);
+        }
+        Assert.True(recorded.SetEquals(reused), $"seed {seed}: recorded before the kill {string.Join(",", recorded.Order())}; reused {string.Join(",", reused.Order())}");
+        output.WriteLine($"seed {seed}: {recorded.Count} steps recorded at the kill, reused on resume; {41 - recorded.Count} ran again");
+    }
+
     private static (string DataFile, string Sha256) Output(string stepDir)
     {
         using var meta = JsonDocument.Parse(File.ReadAllText(Path.Combine(stepDir, "output.meta.json")));

@@ -47,8 +47,13 @@ public static class ArtifactIO
         return Path.Combine(directory, name + MetadataSuffix);
     }
 
-    /// <summary>Writes <paramref name="value"/> through <paramref name="handler"/> to <c>&lt;directory&gt;/&lt;name&gt;&lt;ext&gt;</c>, then its metadata.</summary>
-    public static ArtifactMetadata Save(IAxlIoHandler handler, object? value, string directory, string name = "output")
+    /// <summary>
+    /// Writes <paramref name="value"/> through <paramref name="handler"/> to <c>&lt;directory&gt;/&lt;name&gt;&lt;ext&gt;</c>, then its metadata.
+    /// With <paramref name="durable"/> false the data file is not synced before it is renamed into place: the caller makes
+    /// it durable later (<see cref="DurableFiles.Sync"/>, many files at once) and must not record the artifact as done
+    /// before that. Readers in this machine's lifetime see the complete file either way (temp file + rename).
+    /// </summary>
+    public static ArtifactMetadata Save(IAxlIoHandler handler, object? value, string directory, string name = "output", bool durable = true)
     {
         ArgumentNullException.ThrowIfNull(handler);
         CheckName(name);
@@ -74,7 +79,7 @@ public static class ArtifactIO
                     (size, sha) = hashing.Finish();
                 }
                 finally { hashing.Release(); }
-                file.Flush(flushToDisk: true);
+                file.Flush(flushToDisk: durable);
             }
             if (sha.Length == 0) (size, sha) = HashFile(temp); // the handler seeked back: hash what is on disk
             // The old marker goes first, so it never vouches for a data file it does not describe.
@@ -96,8 +101,9 @@ public static class ArtifactIO
     /// Puts an existing file (written by a command step, or its captured stdout) in place as the artifact
     /// <c>&lt;directory&gt;/&lt;name&gt;&lt;ext&gt;</c> of <paramref name="handler"/>, atomically, and writes its metadata.
     /// The source is copied; with <paramref name="moveSource"/> it is moved instead (a rename when on the same volume).
+    /// <paramref name="durable"/>: as for <see cref="Save"/>.
     /// </summary>
-    public static ArtifactMetadata SaveFile(string sourcePath, string directory, IAxlIoHandler handler, string name = "output", bool moveSource = false)
+    public static ArtifactMetadata SaveFile(string sourcePath, string directory, IAxlIoHandler handler, string name = "output", bool moveSource = false, bool durable = true)
     {
         ArgumentNullException.ThrowIfNull(handler);
         CheckName(name);
@@ -115,7 +121,7 @@ public static class ArtifactIO
             if (moveSource)
             {
                 File.Move(sourcePath, temp);
-                using (var f = new FileStream(temp, FileMode.Open, FileAccess.ReadWrite, FileShare.None, BufferSize)) f.Flush(flushToDisk: true);
+                if (durable) DurableFiles.Sync(new[] { temp });
                 (size, sha) = HashFile(temp);
             }
             else
@@ -129,7 +135,7 @@ public static class ArtifactIO
                     (size, sha) = hashing.Finish();
                 }
                 finally { hashing.Release(); }
-                output.Flush(flushToDisk: true);
+                output.Flush(flushToDisk: durable);
             }
             DeleteIfExists(MetadataPath(directory, name));
             File.Move(temp, target, overwrite: true);

@@ -103,19 +103,29 @@ public static class StepRunner
     }
 
     /// <summary>Saves a successful attempt's output into the manifest's output directory (and the value file when asked).</summary>
-    public static ArtifactMetadata SaveOutput(StepManifest m, AxlStep step, StepAttemptResult result)
+    public static ArtifactMetadata SaveOutput(StepManifest m, AxlStep step, StepAttemptResult result) => SaveOutput(m, step, result, durable: true);
+
+    /// <summary>
+    /// Saves the step's output (and its value file). With <paramref name="durable"/> false nothing is synced to disk: the
+    /// caller syncs <see cref="OutputFiles"/> before it records the step as done (group commit, see LocalRunner).
+    /// </summary>
+    public static ArtifactMetadata SaveOutput(StepManifest m, AxlStep step, StepAttemptResult result, bool durable)
     {
         var handler = IoHandlerRegistry.Get(m.Output.IoHandler);
         var meta = result.OutputFile is not null
-            ? ArtifactIO.SaveFile(result.OutputFile, m.Output.Directory, handler, moveSource: true)
-            : ArtifactIO.Save(handler, result.Value, m.Output.Directory);
+            ? ArtifactIO.SaveFile(result.OutputFile, m.Output.Directory, handler, moveSource: true, durable: durable)
+            : ArtifactIO.Save(handler, result.Value, m.Output.Directory, durable: durable);
         if (m.Output.ValueFile is { } valueFile)
         {
             var value = result.OutputFile is not null ? File.ReadAllText(Path.Combine(m.Output.Directory, meta.File)) : result.Value;
-            RunStore.WriteAtomic(valueFile, ScalarText(value, step.Name));
+            RunStore.WriteAtomic(valueFile, ScalarText(value, step.Name), durable);
         }
         return meta;
     }
+
+    /// <summary>The files <see cref="SaveOutput(StepManifest, AxlStep, StepAttemptResult, bool)"/> wrote whose bytes a record of the step vouches for.</summary>
+    public static IReadOnlyList<string> OutputFiles(StepManifest m, ArtifactMetadata meta) =>
+        m.Output.ValueFile is { } valueFile ? new[] { Path.Combine(m.Output.Directory, meta.File), valueFile } : new[] { Path.Combine(m.Output.Directory, meta.File) };
 
     /// <summary>The text a condition compares: numbers invariant, booleans lower-case (true/false), strings trimmed of a final newline.</summary>
     public static string ScalarText(object? value, string step)

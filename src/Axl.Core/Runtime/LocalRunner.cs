@@ -42,6 +42,7 @@ public sealed class LocalRunner
     private StreamWriter? _log;
     private readonly SecretMask _mask = new();
     private ScriptStepHostPool? _hosts;
+    private StepCommitter? _commits;
     private RunLock? _lock;
     private readonly object _saveGate = new();
     private bool _aborted;
@@ -72,12 +73,14 @@ public sealed class LocalRunner
             throw;
         }
         _hosts = new ScriptStepHostPool(_options.IsolateSteps);
+        _commits = new StepCommitter(CommitFailed, _options.SyncFiles, _trace);
         using var abort = _options.Abort.Register(AbortNow);
         try
         {
             Emit(RunEventKind.RunStarted, null, $"run {_run.RunId} of '{_wf.Name}' started ({_wf.StepCount} steps) in {_run.Directory}", "Running");
             Schedule();
-            _run.Status = _results.Values.Any(r => r.Status == StepStatus.Failed) ? RunStatus.Failed
+            _commits.Flush(); // every step's record written, its artifact durable
+            _run.Status = _results.Values.Any(r => r.Status == StepStatus.Failed) || _uncommitted.Count > 0 ? RunStatus.Failed
                 : _results.Values.Any(r => r.Status == StepStatus.Cancelled) || _ct.IsCancellationRequested ? RunStatus.Cancelled
                 : RunStatus.Succeeded;
         }
@@ -88,6 +91,7 @@ public sealed class LocalRunner
         }
         finally
         {
+            _commits.Dispose(); // what is queued is written first (after a failure too)
             lock (_saveGate)
             {
                 if (!_aborted)
@@ -235,32 +239,85 @@ public sealed class LocalRunner
         var finished = new Queue<int>();
         for (int i = 0; i < steps.Count; i++) if (pending[i] == 0) Arrive(i);
 
-        var running = new Dictionary<Task, int>();
+        // Workers, up to the throttle: each takes the next ready step, runs it, releases the steps after it and takes the
+        // next, on its own thread: no hand-off to a scheduler and back per step. This thread is the first worker; another
+        // starts when a worker leaves ready steps behind and fewer than the throttle run. A chain runs on this thread alone.
         var throttle = Math.Max(1, _options.ThrottleLimit);
-        while (true)
+        var gate = new object();
+        var workers = new List<Task>();
+        var running = 0;
+        Exception? bug = null;
+        ReleaseFinished(); // steps skipped as they arrived (a false condition on a first step)
+        Work();
+        while (true) // the others end once nothing runs and nothing is ready, or after a bug
         {
-            while (ready.Count > 0 && running.Count < throttle && !_ct.IsCancellationRequested)
+            Task[] others;
+            lock (gate) others = workers.Where(w => !w.IsCompleted).ToArray();
+            if (others.Length == 0) break;
+            Task.WaitAll(others);
+        }
+        if (bug is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(bug).Throw(); // RunStep never throws for step failures: a real bug
+
+        void Work()
+        {
+            try { WorkLoop(); }
+            catch (Exception ex) // a bug (records or events could not be written): every worker stops, the first one throws it
             {
-                var i = ready.Dequeue();
-                running[Task.Run(() => RunStep(steps[i]))] = i;
+                lock (gate) { bug ??= ex; Monitor.PulseAll(gate); }
             }
-            if (running.Count == 0)
+        }
+
+        void WorkLoop()
+        {
+            while (true)
             {
-                if (ready.Count > 0 && _ct.IsCancellationRequested)
-                    while (ready.TryDequeue(out var c, out _)) { MarkSkipped(steps[c], StepStatus.Cancelled, "the run was cancelled before the step started"); finished.Enqueue(c); }
-                if (finished.Count == 0) break;
+                int i;
+                lock (gate)
+                {
+                    while (true)
+                    {
+                        if (bug is not null) return;
+                        if (ready.Count > 0 && _ct.IsCancellationRequested)
+                        {
+                            while (ready.TryDequeue(out var c, out _)) { MarkSkipped(steps[c], StepStatus.Cancelled, "the run was cancelled before the step started"); finished.Enqueue(c); }
+                            ReleaseFinished();
+                            continue;
+                        }
+                        if (ready.Count > 0)
+                        {
+                            i = ready.Dequeue();
+                            running++;
+                            if (ready.Count > 0 && workers.Count + 1 < throttle) // more ready than this worker takes: one more worker
+                                workers.Add(Task.Factory.StartNew(Work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default));
+                            break;
+                        }
+                        if (running == 0) { Monitor.PulseAll(gate); return; } // nothing runs, nothing is ready: the run is through
+                        Monitor.Wait(gate);
+                    }
+                }
+                try { RunStep(steps[i]); }
+                catch
+                {
+                    lock (gate) running--;
+                    throw;
+                }
+                lock (gate)
+                {
+                    running--;
+                    finished.Enqueue(i);
+                    ReleaseFinished();
+                    Monitor.PulseAll(gate);
+                }
             }
-            else
-            {
-                var done = Task.WhenAny(running.Keys).GetAwaiter().GetResult();
-                finished.Enqueue(running[done]);
-                running.Remove(done);
-                done.GetAwaiter().GetResult(); // RunStep never throws for step failures; rethrow real bugs
-            }
+        }
+
+        void ReleaseFinished()
+        {
             var released = RunTrace.Now();
             while (finished.TryDequeue(out var f)) Release(f);
             _trace?.Add("scheduler: release, arrive", released);
         }
+
         // Anything never reached (a cancelled run) is cancelled.
         foreach (var s in steps)
             if (_results[s.Name].Status is StepStatus.Pending) MarkSkipped(s, StepStatus.Cancelled, "the run was cancelled before the step started");
@@ -311,7 +368,7 @@ public sealed class LocalRunner
                     r.Status = StepStatus.Failed;
                     r.Error = new StepError($"the condition '{step.Condition}' could not be evaluated: {ex.Message}", FailureKind.User, step.Location.File, step.Location.Line);
                     r.StartTime = r.EndTime = DateTimeOffset.UtcNow;
-                    RunStore.SaveStep(r);
+                    Record(r);
                     Emit(RunEventKind.StepFailed, step.Name, r.Error.ToString(), "Failed");
                     finished.Enqueue(i);
                     return;
@@ -341,7 +398,7 @@ public sealed class LocalRunner
         r.Status = status;
         r.SkipReason = reason;
         r.Error = null;
-        RunStore.SaveStep(r);
+        Record(r);
         Interlocked.Increment(ref _done);
         Emit(RunEventKind.StepSkipped, step.Name, $"step '{step.Name}' {(status == StepStatus.Cancelled ? "cancelled" : "skipped")}: {reason}", status.ToString());
     }
@@ -465,17 +522,19 @@ public sealed class LocalRunner
             {
                 try
                 {
-                    var meta = StepRunner.SaveOutput(invocation.Manifest, step, result);
-                    if (_options.UseHash) ContentStore.Adopt(_options.RunRoot, Path.Combine(r.Directory, meta.File), meta.Sha256);
+                    // Not synced here: the committer makes it durable with the other steps' outputs before it records
+                    // the step as done; the steps after this one read it from the page cache meanwhile.
+                    var meta = StepRunner.SaveOutput(invocation.Manifest, step, result, durable: false);
                     t = _trace?.Add("artifact saved", t) ?? t;
                     r.OutputPath = Path.Combine(r.Directory, meta.File);
                     r.OutputHandler = meta.IoHandler;
                     r.OutputSize = meta.Size;
                     r.OutputHash = meta.Sha256;
-                    Finish(step, r, StepStatus.Succeeded, null);
-                    t = _trace?.Add("step.json done, event", t) ?? t;
-                    WriteCacheEntry(r);
-                    _trace?.Add("cache entry", t);
+                    var output = r.OutputPath;
+                    Finish(step, r, StepStatus.Succeeded, null, StepRunner.OutputFiles(invocation.Manifest, meta),
+                        beforeRecord: _options.UseHash ? () => ContentStore.Adopt(_options.RunRoot, output, meta.Sha256) : null,
+                        afterRecord: () => WriteCacheEntry(r));
+                    _trace?.Add("step done (record queued), event", t);
                     return;
                 }
                 catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -591,7 +650,7 @@ public sealed class LocalRunner
     private void Reuse(AxlStep step, AxlStepResult r, string from, string sourceDir)
     {
         var meta = ArtifactIO.ReadMetadata(r.Directory)!;
-        if (_options.UseHash && from == "cache") ContentStore.Adopt(_options.RunRoot, Path.Combine(r.Directory, meta.File), meta.Sha256);
+        var data = Path.Combine(r.Directory, meta.File);
         r.ReusedFrom = from;
         r.OutputPath = Path.Combine(r.Directory, meta.File);
         r.OutputHandler = meta.IoHandler;
@@ -599,23 +658,69 @@ public sealed class LocalRunner
         r.OutputHash = meta.Sha256;
         r.Status = StepStatus.Succeeded;
         r.EndTime = DateTimeOffset.UtcNow;
-        RunStore.SaveStep(r);
+        // A copy from the cache is new bytes of this run: durable before the step is recorded (and linked into the store).
+        if (from == "cache")
+            Record(r, new[] { data }, beforeRecord: _options.UseHash ? () => ContentStore.Adopt(_options.RunRoot, data, meta.Sha256) : null);
+        else
+            Record(r);
         Interlocked.Increment(ref _done);
         Emit(RunEventKind.StepReused, step.Name, $"step '{step.Name}' reused its output from {(from == "cache" ? "the cache (" + sourceDir + ")" : "the run being resumed")}: code and inputs unchanged", "Succeeded");
     }
 
-    private void Finish(AxlStep step, AxlStepResult r, StepStatus status, StepError? error)
+    private void Finish(AxlStep step, AxlStepResult r, StepStatus status, StepError? error,
+        IReadOnlyList<string>? durable = null, Action? beforeRecord = null, Action? afterRecord = null)
     {
         if (error is not null && !_mask.IsEmpty) error = error with { Message = _mask.Apply(error.Message), ScriptLine = error.ScriptLine is null ? null : _mask.Apply(error.ScriptLine) };
         r.Status = status;
         r.Error = error;
         r.EndTime = DateTimeOffset.UtcNow;
-        RunStore.SaveStep(r);
+        Record(r, durable, beforeRecord, afterRecord);
         Interlocked.Increment(ref _done);
         if (status == StepStatus.Succeeded)
             Emit(RunEventKind.StepSucceeded, step.Name, $"step '{step.Name}' succeeded in {r.Duration?.TotalMilliseconds:0} ms ({r.OutputSize} bytes, {r.OutputHandler})", "Succeeded");
         else
             Emit(RunEventKind.StepFailed, step.Name, $"step '{step.Name}' {status.ToString().ToLowerInvariant()} after {r.Attempts} attempt(s): {error}", status.ToString());
+    }
+
+    /// <summary>
+    /// Records a finished step (step.json) through the committer: after <paramref name="durable"/> are on disk and after
+    /// the records of the steps that finished before it. The step is done in memory at once (the scheduler releases the
+    /// steps after it); only its record waits. <paramref name="r"/> is not changed after it is handed in.
+    /// <paramref name="beforeRecord"/> runs just before step.json is written (the store link: made only for durable
+    /// bytes), <paramref name="afterRecord"/> just after (the cache journal line: it vouches for a recorded step only).
+    /// </summary>
+    private void Record(AxlStepResult r, IReadOnlyList<string>? durable = null, Action? beforeRecord = null, Action? afterRecord = null)
+    {
+        _commits!.Commit(r.Name, durable ?? Array.Empty<string>(), () =>
+        {
+            // Records are written in the order steps finished, so an upstream step's failed commit is known here.
+            if (_wf.GetStep(r.Name)?.Upstream.FirstOrDefault(_uncommitted.Contains) is { } up)
+            {
+                CommitFailed(r.Name, new IOException($"its upstream step '{up}' is not recorded"));
+                return;
+            }
+            lock (_saveGate)
+            {
+                if (_aborted) return; // a second interrupt: nothing more is written
+                beforeRecord?.Invoke();
+                RunStore.SaveStep(r);
+            }
+            afterRecord?.Invoke();
+        });
+    }
+
+    /// <summary>Steps whose record was not written (their files could not be made durable); only the committer's thread uses it.</summary>
+    private readonly HashSet<string> _uncommitted = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A step whose output could not be made durable (or whose record could not be written) is not recorded as done, nor
+    /// is any step after it: they run again on resume, and the run ends as failed.
+    /// </summary>
+    private void CommitFailed(string step, Exception ex)
+    {
+        _uncommitted.Add(step);
+        var text = $"step '{step}' finished, but it could not be recorded as done ({ex.Message}); it runs again when the run is resumed";
+        Emit(RunEventKind.StepLog, step, text, _results[step].Status.ToString(), new StepStreamRecord(StepStream.Warning, text));
     }
 
     // ---- cache ------------------------------------------------------------------------------------------------

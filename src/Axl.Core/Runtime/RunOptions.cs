@@ -49,6 +49,9 @@ public sealed class RunOptions
     /// </summary>
     public CancellationToken Abort { get; init; }
 
+    /// <summary>How finished steps' files are made durable before their records are written (tests put a failing disk here).</summary>
+    internal Action<IReadOnlyList<string>> SyncFiles { get; init; } = Axl.IO.DurableFiles.Sync;
+
     /// <summary>$AXL_RUN_ROOT, else .axl/runs under <paramref name="baseDirectory"/> (default: the process's current directory).</summary>
     public static string DefaultRunRoot(string? baseDirectory = null) =>
         Environment.GetEnvironmentVariable("AXL_RUN_ROOT") is { Length: > 0 } root ? root : Path.Combine(baseDirectory ?? Environment.CurrentDirectory, ".axl", "runs");

@@ -323,37 +323,99 @@ public sealed class LocalRunnerTests : IDisposable
     [Fact]
     public void A_step_is_recorded_done_only_after_its_artifact_is_complete_and_downstream_starts_after_that()
     {
+        // Group commit: a step's record (step.json) is written by the committer after its artifact is synced, so at an
+        // event it may still say running; what must hold at every event is the order: no record says done for an
+        // artifact that is not complete, or before the records of the steps it takes from; a step starts from a complete one.
         var wf = Build("order", b => b.AddStep("a", "'value-a'").AddStep("b", "param($a) $a + '!'").AddStep("c", "param($b) $b + '?'"));
         var seen = new List<string>();
+        var violations = new List<string>();
         string? runDir = null;
         var run = LocalRunner.Run(wf, Options(throttle: 1), e =>
         {
             if (e.Kind == RunEventKind.RunStarted) runDir = Directory.GetDirectories(Path.Combine(_root, "order")).Single();
             if (e.Step is null || runDir is null) return;
             var dir = Path.Combine(runDir, e.Step);
-            var record = File.Exists(Path.Combine(dir, RunStore.StepFile)) ? RunStore.Load(runDir).GetStep(e.Step)!.Status.ToString() : "none";
+            var loaded = RunStore.Load(runDir);
+            foreach (var s in loaded.Steps.Where(s => s.Status == StepStatus.Succeeded))
+            {
+                if (!ArtifactIO.IsComplete(s.Directory, verifyHash: true)) violations.Add($"at {e.Kind} {e.Step}: {s.Name} recorded done, artifact incomplete");
+                foreach (var up in wf.GetStep(s.Name)!.Upstream.Where(up => loaded.GetStep(up)!.Status != StepStatus.Succeeded))
+                    violations.Add($"at {e.Kind} {e.Step}: {s.Name} recorded done before its upstream {up}");
+            }
+            var record = File.Exists(Path.Combine(dir, RunStore.StepFile)) ? loaded.GetStep(e.Step)!.Status.ToString() : "none";
             if (e.Kind == RunEventKind.StepStarted)
             {
                 // A step that starts has no completion marker and no record saying it is done.
                 seen.Add($"{e.Step} started: marker {File.Exists(Path.Combine(dir, "output.meta.json"))}, record {record}");
                 foreach (var up in wf.GetStep(e.Step)!.Upstream)
-                    seen.Add($"  {up} then: complete {ArtifactIO.IsComplete(Path.Combine(runDir, up), verifyHash: true)}, record {RunStore.Load(runDir).GetStep(up)!.Status}");
+                    seen.Add($"  {up} then: complete {ArtifactIO.IsComplete(Path.Combine(runDir, up), verifyHash: true)}");
             }
             if (e.Kind == RunEventKind.StepSucceeded)
-                seen.Add($"{e.Step} succeeded: complete {ArtifactIO.IsComplete(dir, verifyHash: true)}, record {record}");
+                seen.Add($"{e.Step} succeeded: complete {ArtifactIO.IsComplete(dir, verifyHash: true)}");
         });
         Assert.Equal(RunStatus.Succeeded, run.Status);
+        Assert.Empty(violations);
         Assert.Equal(new[]
         {
             "a started: marker False, record none",
-            "a succeeded: complete True, record Succeeded",
+            "a succeeded: complete True",
             "b started: marker False, record none",
-            "  a then: complete True, record Succeeded",
-            "b succeeded: complete True, record Succeeded",
+            "  a then: complete True",
+            "b succeeded: complete True",
             "c started: marker False, record none",
-            "  b then: complete True, record Succeeded",
-            "c succeeded: complete True, record Succeeded",
+            "  b then: complete True",
+            "c succeeded: complete True",
         }, seen);
+        // When the run returns, every record is written.
+        Assert.All(RunStore.Load(run.Directory).Steps, s => Assert.Equal(StepStatus.Succeeded, s.Status));
+    }
+
+    [Fact]
+    public void A_step_whose_output_cannot_be_made_durable_is_not_recorded_nor_is_what_follows_and_resume_reruns_exactly_those()
+    {
+        // What a crash between the artifact's write and its commit leaves, made deterministic: the disk fails to sync b's
+        // files. b is not recorded as done, nor c after it (c took b's unrecorded output); a, committed, is.
+        var wf = Build("durable", b => b
+            .AddStep("a", "'value-a'")
+            .AddStep("b", "param($a) $a + [guid]::NewGuid().ToString()")
+            .AddStep("c", "param($b) $b + '?'")
+            .AddStep("side", "param($a) $a + '/side'"));
+        var warnings = new List<string>();
+        var options = Options(throttle: 1);
+        var failing = new RunOptions
+        {
+            RunRoot = options.RunRoot, ThrottleLimit = 1, RetryBackoff = options.RetryBackoff, KillGrace = options.KillGrace,
+            SyncFiles = files =>
+            {
+                if (files.Any(f => Path.GetFileName(Path.GetDirectoryName(f)) == "b")) throw new IOException("EIO (a test disk)");
+                Axl.IO.DurableFiles.Sync(files);
+            },
+        };
+        var run = LocalRunner.Run(wf, failing, e => { if (e.Record?.Stream == StepStream.Warning) lock (warnings) warnings.Add(e.Message); });
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Contains(warnings, w => w.Contains("step 'b'", StringComparison.Ordinal) && w.Contains("EIO (a test disk)", StringComparison.Ordinal));
+        Assert.Contains(warnings, w => w.Contains("step 'c'", StringComparison.Ordinal) && w.Contains("upstream step 'b'", StringComparison.Ordinal));
+        var onDisk = RunStore.Load(run.Directory);
+        Assert.Equal(StepStatus.Succeeded, onDisk.GetStep("a")!.Status);
+        Assert.Equal(StepStatus.Succeeded, onDisk.GetStep("side")!.Status);
+        Assert.Equal(StepStatus.Running, onDisk.GetStep("b")!.Status); // the record before its attempt
+        Assert.Equal(StepStatus.Running, onDisk.GetStep("c")!.Status);
+        var firstB = Value(ArtifactIO.Load(run.GetStep("b")!.Directory));
+
+        var resumed = LocalRunner.Run(wf, Options(throttle: 1, resume: run.RunId));
+        Assert.Equal(RunStatus.Succeeded, resumed.Status);
+        Assert.Equal("resume", resumed.GetStep("a")!.ReusedFrom);
+        Assert.Equal("resume", resumed.GetStep("side")!.ReusedFrom);
+        Assert.Null(resumed.GetStep("b")!.ReusedFrom);
+        Assert.Null(resumed.GetStep("c")!.ReusedFrom);
+        Assert.Equal(2, resumed.GetStep("b")!.Attempts); // the unrecorded attempt counts, as a killed one does
+        Assert.NotEqual(firstB, Value(resumed.GetOutput("b")));
+        Assert.Equal(Value(resumed.GetOutput("b")) + "?", Value(resumed.GetOutput("c")));
+        foreach (var s in RunStore.Load(resumed.Directory).Steps)
+        {
+            Assert.Equal(StepStatus.Succeeded, s.Status);
+            Assert.True(ArtifactIO.IsComplete(s.Directory, verifyHash: true), s.Name);
+        }
     }
 
     [Fact]
