@@ -200,6 +200,39 @@ Describe 'Local runs with a warm environment' {
         $missing.Output | Should -Match 'AXL_PIP_FIND_LINKS'
     }
 
+    It 'runs as a compiled workflow''s pods do: axl warm-env into a cache, then axl step finds it there' {
+        if ($skipPython) { Set-ItResult -Skipped -Because 'python3 with venv and ensurepip is not installed here'; return }
+        $cache = Join-Path $work 'pod-env'
+        $env:AXL_PIP_FIND_LINKS = $wheels
+        try { $init = Invoke-Axl @('warm-env', $file, '--cache', $cache) } finally { $env:AXL_PIP_FIND_LINKS = $null }
+        $init.ExitCode | Should -Be 0 -Because $init.Output
+        $venv = @(Get-ChildItem -LiteralPath (Join-Path $cache 'venv') -Directory)[0].FullName
+        # The step pod: AXL_PACKAGE_CACHE names the shared volume, no wheel folder at all.
+        $out = Join-Path $work 'pod/c'
+        $manifest = @{
+            schemaVersion = 1; workflow = 'warm'; workflowFile = (Split-Path $file -Leaf); workDir = $flowDir; step = 'c'
+            inputs = @(); output = @{ directory = $out; ioHandler = 'clixml' }
+        } | ConvertTo-Json -Depth 5 -Compress
+        $env:AXL_PACKAGE_CACHE = $cache
+        try { $r = Invoke-Axl @('step', '--manifest-json', $manifest) } finally { $env:AXL_PACKAGE_CACHE = $null }
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        Import-Clixml -LiteralPath (Join-Path $out 'output.clixml') | Should -Be $venv
+        $r.Output | Should -Not -Match 'built into'
+    }
+
+    It 'runs the same in a local job (Submit-AxlJob -Target Local)' {
+        if ($skipPython) { Set-ItResult -Skipped -Because 'python3 with venv and ensurepip is not installed here'; return }
+        $root = Join-Path $work 'runs-a' # its cache holds the venv already
+        $job = Get-AxlWorkflow -Path $file | Submit-AxlJob -Target Local -RunRoot $root
+        try {
+            $null = $job | Wait-Job -Timeout 300
+            $job.State | Should -Be 'Completed' -Because "$($job.JobStateInfo.Reason)"
+            $result = $job | Receive-Job
+            $result.Steps[0].Name | Should -Be 'axl-warm-env'
+            ($result | Get-AxlArtifact -Step b | Out-String).Trim() | Should -Be 'py-hello'
+        } finally { $job | Remove-Job -Force }
+    }
+
     It 'pre-saves the modules the steps name, which the steps then find in the cache' {
         $src = Join-Path $work 'src/TinyMod'
         New-Item -ItemType Directory -Path $src -Force | Out-Null
