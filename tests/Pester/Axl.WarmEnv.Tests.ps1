@@ -25,24 +25,26 @@ BeforeAll {
     $venvOk = if ($python) { & $python.Source -c 'import venv, ensurepip' 2>$null; $LASTEXITCODE -eq 0 } else { $false }
     $script:skipPython = -not $venvOk
 
-    # A pure-Python wheel written by hand: tinypkg 1.0.0.
+    # Pure-Python wheels written by hand: tinypkg 1.0.0 (the workflow's requirement) and extrapkg 1.0.0 (a step's -Packages).
     $wheels = Join-Path $work 'wheels'
     New-Item -ItemType Directory -Path $wheels | Out-Null
     Add-Type -AssemblyName System.IO.Compression
-    $zip = [System.IO.Compression.ZipFile]::Open((Join-Path $wheels 'tinypkg-1.0.0-py3-none-any.whl'), 'Create')
-    try {
-        $files = [ordered]@{
-            'tinypkg/__init__.py' = "def hello():`n    return 'py-hello'`n"
-            'tinypkg-1.0.0.dist-info/METADATA' = "Metadata-Version: 2.1`nName: tinypkg`nVersion: 1.0.0`n"
-            'tinypkg-1.0.0.dist-info/WHEEL' = "Wheel-Version: 1.0`nGenerator: axl-test`nRoot-Is-Purelib: true`nTag: py3-none-any`n"
-            'tinypkg-1.0.0.dist-info/top_level.txt' = "tinypkg`n"
-        }
-        $files['tinypkg-1.0.0.dist-info/RECORD'] = (($files.Keys | ForEach-Object { "$_,," }) + 'tinypkg-1.0.0.dist-info/RECORD,,') -join "`n"
-        foreach ($k in $files.Keys) {
-            $w = [System.IO.StreamWriter]::new($zip.CreateEntry($k).Open())
-            $w.Write($files[$k]); $w.Dispose()
-        }
-    } finally { $zip.Dispose() }
+    foreach ($name in 'tinypkg', 'extrapkg') {
+        $zip = [System.IO.Compression.ZipFile]::Open((Join-Path $wheels "$name-1.0.0-py3-none-any.whl"), 'Create')
+        try {
+            $files = [ordered]@{
+                "$name/__init__.py" = "def hello():`n    return 'py-hello'`n"
+                "$name-1.0.0.dist-info/METADATA" = "Metadata-Version: 2.1`nName: $name`nVersion: 1.0.0`n"
+                "$name-1.0.0.dist-info/WHEEL" = "Wheel-Version: 1.0`nGenerator: axl-test`nRoot-Is-Purelib: true`nTag: py3-none-any`n"
+                "$name-1.0.0.dist-info/top_level.txt" = "$name`n"
+            }
+            $files["$name-1.0.0.dist-info/RECORD"] = (($files.Keys | ForEach-Object { "$_,," }) + "$name-1.0.0.dist-info/RECORD,,") -join "`n"
+            foreach ($k in $files.Keys) {
+                $w = [System.IO.StreamWriter]::new($zip.CreateEntry($k).Open())
+                $w.Write($files[$k]); $w.Dispose()
+            }
+        } finally { $zip.Dispose() }
+    }
 
     # Two python command steps that import the package (and say which Python ran them), one PowerShell step.
     $flowDir = Join-Path $work 'flow'
@@ -218,6 +220,25 @@ Describe 'Local runs with a warm environment' {
         $r.ExitCode | Should -Be 0 -Because $r.Output
         Import-Clixml -LiteralPath (Join-Path $out 'output.clixml') | Should -Be $venv
         $r.Output | Should -Not -Match 'built into'
+    }
+
+    It 'installs a step''s own -Packages on top of the venv' {
+        if ($skipPython) { Set-ItResult -Skipped -Because 'python3 with venv and ensurepip is not installed here'; return }
+        $extra = Join-Path $flowDir 'extra.axl.ps1'
+        Set-Content -LiteralPath $extra -Value @'
+AxlWorkflow extra -WarmEnv -RequirementsFile requirements.txt {
+    Step both -Command python3 -ArgumentList '-c', 'import sys, tinypkg, extrapkg; print(extrapkg.hello() + " " + sys.prefix)' -Packages 'extrapkg==1.0.0'
+}
+'@
+        $root = Join-Path $work 'runs-extra'
+        $env:AXL_PIP_FIND_LINKS = $wheels
+        try {
+            $run = Invoke-AxlLocalRun -Path $extra -RunRoot $root -ErrorAction Stop
+        } finally { $env:AXL_PIP_FIND_LINKS = $null }
+        $run.Status | Should -Be 'Succeeded'
+        $venv = @(Get-ChildItem -LiteralPath (Join-Path $root '.axl-packages/venv') -Directory)[0].FullName
+        ($run | Get-AxlArtifact -Step both | Out-String).Trim() | Should -Be "py-hello $venv"
+        @(Get-ChildItem -LiteralPath (Join-Path $root '.axl-packages/python') -Directory).Count | Should -Be 1
     }
 
     It 'runs the same in a local job (Submit-AxlJob -Target Local)' {

@@ -365,8 +365,11 @@ public static partial class StepPackages
         Directory.CreateDirectory(temp);
         try
         {
-            var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { "-m", "pip", "install", "--no-index", "--find-links", folder, "--target", temp, "--disable-pip-version-check", "--no-input", "--quiet" }) psi.ArgumentList.Add(a);
+            // A warm environment's venv has no pip of its own: the Python it was made from installs for it (--python).
+            var (pipProgram, pipPrefix) = WarmEnvironment.PipFor(python);
+            var psi = new ProcessStartInfo(pipProgram) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in pipPrefix) psi.ArgumentList.Add(a);
+            foreach (var a in new[] { "install", "--no-index", "--find-links", folder, "--target", temp, "--disable-pip-version-check", "--no-input", "--quiet" }) psi.ArgumentList.Add(a);
             foreach (var p in list) psi.ArgumentList.Add(p);
             using var p2 = Process.Start(psi)!;
             var stdout = p2.StandardOutput.ReadToEndAsync();

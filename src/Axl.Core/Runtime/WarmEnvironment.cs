@@ -155,7 +155,10 @@ public static partial class WarmEnvironment
     private static void BuildWithPip(string python, ImageDependencies deps, string venv, StepPackageOptions options, Action<string>? log)
     {
         var links = FindLinks(deps, options);
-        var made = Run(python, new[] { "-m", "venv", venv }, null, null);
+        // With a pip that has --python (22.3 and later), the venv needs no pip of its own: `venv --without-pip` takes a
+        // fraction of a second where ensurepip takes seconds, and this Python's pip installs into it.
+        var outerPip = PipSupportsPythonOption(python);
+        var made = Run(python, outerPip ? new[] { "-m", "venv", "--without-pip", venv } : new[] { "-m", "venv", venv }, null, null);
         if (made.ExitCode != 0)
             throw new AxlWarmEnvException($"{StepName}: `{python} -m venv {venv}` failed (exit code {made.ExitCode}): {Tail(made.Error)}. Fix: install the venv module (Debian: apt-get install python3-venv) or set {PythonVariable} to a Python that has it.");
 
@@ -167,8 +170,10 @@ public static partial class WarmEnvironment
             File.WriteAllText(temp, deps.Python == PythonDependencyKind.UvLock ? string.Concat(UvLockPins(deps.PythonFiles[1]).Select(p => p + "\n")) : deps.InlineRequirements ?? "");
             requirements = temp;
         }
-        var args = new List<string> { "-m", "pip", "install", "--no-index", "--find-links", links, "--disable-pip-version-check", "--no-input", "--quiet", "-r", requirements };
-        var pip = Run(BinPython(venv), args, null, null);
+        var args = new List<string> { "-m", "pip" };
+        if (outerPip) { args.Add("--python"); args.Add(BinPython(venv)); }
+        args.AddRange(new[] { "install", "--no-index", "--find-links", links, "--disable-pip-version-check", "--no-input", "--quiet", "-r", requirements });
+        var pip = Run(outerPip ? python : BinPython(venv), args, null, null);
         if (pip.ExitCode != 0)
             throw new AxlWarmEnvException(
                 $"{StepName}: installing the workflow's Python dependencies ({deps.PythonSource}) with `pip install --no-index --find-links {links}` failed (exit code {pip.ExitCode}): {Tail(pip.Error)}. " +
@@ -226,6 +231,34 @@ public static partial class WarmEnvironment
                 own = true;
         }
     }
+
+    /// <summary>True when <paramref name="python"/> has a pip of 22.3 or later (which can install into another interpreter with --python).</summary>
+    internal static bool PipSupportsPythonOption(string python)
+    {
+        var r = Run(python, new[] { "-m", "pip", "--version" }, null, null);
+        var m = PipVersion().Match(r.Output);
+        if (r.ExitCode != 0 || !m.Success) return false;
+        var major = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var minor = int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
+        return major > 22 || (major == 22 && minor >= 3);
+    }
+
+    /// <summary>
+    /// How to run pip for <paramref name="python"/>: itself (-m pip), or, for a venv made without pip (a warm
+    /// environment's), the Python it was made from with --python. Null: no pip found (the caller's pip run fails and says so).
+    /// </summary>
+    internal static (string Program, IReadOnlyList<string> Prefix) PipFor(string python)
+    {
+        var cfg = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(python)!) ?? "", "pyvenv.cfg");
+        if (!File.Exists(cfg) || Run(python, new[] { "-c", "import pip" }, null, null).ExitCode == 0) return (python, new[] { "-m", "pip" });
+        var executable = File.ReadLines(cfg).Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2 && kv[0].Trim() == "executable").Select(kv => kv[1].Trim()).FirstOrDefault();
+        return executable is not null && File.Exists(executable) && PipSupportsPythonOption(executable)
+            ? (executable, new[] { "-m", "pip", "--python", python })
+            : (python, new[] { "-m", "pip" });
+    }
+
+    [GeneratedRegex(@"^pip (\d+)\.(\d+)")]
+    private static partial Regex PipVersion();
 
     private static string BinPython(string venv) => Path.Combine(BinFolder(venv), OperatingSystem.IsWindows() ? "python.exe" : "python");
 
