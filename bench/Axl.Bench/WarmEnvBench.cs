@@ -50,19 +50,38 @@ public sealed class WarmEnvBench(BenchConfig cfg, Report report)
 
             var warmCache = Path.Combine(_work, "warm-cache");
             Console.WriteLine($"  warmenv: {steps} python steps, {runs} run(s) each");
-            RunOnce(floor, null); // off the clock: the runner's first run in this process (JIT, step hosts) is not anyone's figure
-            var tVenv = Measure("fresh venv per step", 0, runs, perStepVenv, null);
-            var tPackages = Measure("per-step -Packages, new cache", 0, runs, packages, () => NewCache(wheels));
-            var tWarm = Measure("-WarmEnv, new cache", 0, runs, warm, () => NewCache(wheels));
-            RunOnce(warm, new StepPackageOptions { CacheRoot = warmCache, PythonFindLinks = wheels }); // off the clock: fills the cache
-            var tWarmHit = Measure("-WarmEnv, cached venv", 1, runs, warm, () => new StepPackageOptions { CacheRoot = warmCache });
-            var tFloor = Measure("package importable (floor)", 1, runs, floor, null);
+            // Off the clock: the runner's first runs in this process (JIT, step hosts), and the cached venv's first build.
+            RunOnce(floor, null);
+            RunOnce(warm, new StepPackageOptions { CacheRoot = warmCache, PythonFindLinks = wheels });
+            RunOnce(warm, new StepPackageOptions { CacheRoot = warmCache });
+            // Interleaved rounds (each round runs every way once, in turn), so that the machine's mood hits all alike.
+            var ways = new (string Name, AxlWorkflow Wf, Func<StepPackageOptions?> Packages)[]
+            {
+                ("package importable (floor)", floor, () => null),
+                ("fresh venv per step", perStepVenv, () => null),
+                ("per-step -Packages, new cache", packages, () => NewCache(wheels)),
+                ("-WarmEnv, new cache", warm, () => NewCache(wheels)),
+                ("-WarmEnv, cached venv", warm, () => new StepPackageOptions { CacheRoot = warmCache }),
+            };
+            var seconds = ways.Select(_ => new double[runs]).ToArray();
+            for (var round = 0; round < runs; round++)
+                for (var w = 0; w < ways.Length; w++)
+                {
+                    var options = ways[w].Packages();
+                    GC.Collect();
+                    var clock = Stopwatch.StartNew();
+                    RunOnce(ways[w].Wf, options);
+                    seconds[w][round] = clock.Elapsed.TotalSeconds;
+                }
+            var timings = ways.Select((w, i) => new Timing(w.Name, seconds[i])).ToArray();
+            foreach (var tm in timings) Console.WriteLine($"    {tm.Name}: median {Fmt.Seconds(tm.Median)} of {runs} run(s) [{string.Join(", ", tm.Seconds.Select(Fmt.Seconds))}]");
+            var (tFloor, tVenv, tPackages, tWarm, tWarmHit) = (timings[0], timings[1], timings[2], timings[3], timings[4]);
 
             var s = report.Add("Warm environments: cold starts of python steps",
                 $"One workflow of {steps} independent python command steps (`python3 -c \"{import}\"`; up to {Environment.ProcessorCount} at once), each needing `benchpkg==1.0.0`, " +
                 "a one-module pure-Python wheel written by the benchmark into a local folder (offline: `pip --no-index --find-links`; PyPI is not reachable here). " +
                 $"Python: Debian's {Python} (3.11, python3-venv, pip 23.0.1), first on PATH. Each figure is the whole `LocalRunner.Run` of the workflow ({runs} timed run(s), median), " +
-                "including run records and the steps' processes. *floor*: the package importable already (on PYTHONPATH), nothing installed (measured last; one untimed run of it first warms the runner up). " +
+                "including run records and the steps' processes. *floor*: the package importable already (on PYTHONPATH), nothing installed. The ways run in interleaved rounds (each round runs each once), after untimed runs that warm the runner up. " +
                 "*fresh venv per step*: each step makes its own venv and pip-installs into it (what steps do without a shared environment, e.g. one pod each). " +
                 "*per-step -Packages*: Axl's step packages (pip --target into a new package cache; the steps of one run share the entry, so one install per run). " +
                 "*-WarmEnv, new cache*: the synthetic axl-warm-env step builds one venv (`python3 -m venv --without-pip`, then `python3 -m pip --python <venv> install -r`) before the steps. " +
@@ -82,15 +101,6 @@ public sealed class WarmEnvBench(BenchConfig cfg, Report report)
             Environment.SetEnvironmentVariable("PATH", oldPath);
             Environment.SetEnvironmentVariable(WarmEnvironment.PythonVariable, oldPython);
         }
-
-        Timing Measure(string name, int warmups, int n, AxlWorkflow wf, Func<StepPackageOptions>? packages) =>
-            Harness.Measure(name, warmups, n, clock =>
-            {
-                var options = packages?.Invoke();
-                clock.Start();
-                RunOnce(wf, options);
-                clock.Stop();
-            });
     }
 
     private StepPackageOptions NewCache(string wheels) =>
