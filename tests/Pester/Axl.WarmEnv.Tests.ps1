@@ -163,6 +163,22 @@ Describe 'Local runs with a warm environment' {
         ($run2.Steps | Where-Object Name -EQ 'axl-warm-env').Error.Message | Should -Match 'AXL_PIP_FIND_LINKS'
     }
 
+    It 'fails the run before any user step when the cache cannot be written, naming the folder' {
+        if ($skipPython) { Set-ItResult -Skipped -Because 'python3 with venv and ensurepip is not installed here'; return }
+        $notADir = Join-Path $work 'a-file'
+        Set-Content -LiteralPath $notADir -Value 'x'
+        $env:AXL_PIP_FIND_LINKS = $wheels
+        $env:AXL_PACKAGE_CACHE = Join-Path $notADir 'cache'
+        try {
+            $run = Invoke-AxlLocalRun -Path $file -RunRoot (Join-Path $work 'runs-badcache') -ErrorAction SilentlyContinue
+        } finally { $env:AXL_PIP_FIND_LINKS = $null; $env:AXL_PACKAGE_CACHE = $null }
+        $run.Status | Should -Be 'Failed'
+        $warm = $run.Steps | Where-Object Name -EQ 'axl-warm-env'
+        $warm.Error.Message | Should -Match ([regex]::Escape((Join-Path $notADir 'cache')))
+        $warm.Error.Message | Should -Match 'AXL_PACKAGE_CACHE'
+        ($run.Steps | Where-Object Name -EQ 'a').Status | Should -Be 'Skipped'
+    }
+
     It 'is checked again on resume, from the cache' {
         if ($skipPython) { Set-ItResult -Skipped -Because 'python3 with venv and ensurepip is not installed here'; return }
         $root = Join-Path $work 'runs-a'

@@ -263,10 +263,12 @@ public sealed class LocalRunner
             Emit(RunEventKind.StepSucceeded, name, $"step '{name}' succeeded in {r.Duration?.TotalMilliseconds:0} ms: {_warm.Summary}", "Succeeded");
             return true;
         }
-        catch (AxlWarmEnvException ex)
+        catch (Exception ex) when (ex is AxlWarmEnvException or IOException or UnauthorizedAccessException)
         {
             r.Status = StepStatus.Failed;
-            r.Error = new StepError(ex.Message, FailureKind.User, _wf.SourceFile, _wf.Location.Line);
+            r.Error = ex is AxlWarmEnvException
+                ? new StepError(ex.Message, FailureKind.User, _wf.SourceFile, _wf.Location.Line)
+                : new StepError($"{name}: the environment could not be written to the package cache ({PackageOptions.CacheRoot}): {ex.Message}. Fix: make the folder writable, or point {StepPackageOptions.CacheVariable} elsewhere.", FailureKind.Infrastructure, _wf.SourceFile, _wf.Location.Line);
             r.EndTime = DateTimeOffset.UtcNow;
             RunStore.SaveStep(r);
             Emit(RunEventKind.StepFailed, name, $"step '{name}' failed: {r.Error}", "Failed");
