@@ -120,6 +120,9 @@ Describe 'Local runs with a warm environment' {
         $run | Get-AxlArtifact -Step c | Should -Be $venvs[0].FullName
         # Nothing was installed per step.
         Test-Path -LiteralPath (Join-Path $root '.axl-packages/python') | Should -BeFalse
+        # The run's report lists the synthetic step with the others.
+        $report = $run | Export-AxlRunReport
+        Get-Content -LiteralPath $report.FullName -Raw | Should -Match '<tr class="step status-succeeded" data-step="axl-warm-env"'
     }
 
     It 'uses the cached venv in a second run (nothing installed, no wheels needed)' {
