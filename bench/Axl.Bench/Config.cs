@@ -138,7 +138,7 @@ public sealed class BenchConfig
             || c.ProcessSteps < 2 || c.ProcessRuns < 1 || c.ProcessScaleSizes.Length == 0 || c.ProcessScaleSizes.Any(n => n < 2))
             throw new ArgumentException("sizes too small: --steps and --isolated-steps at least 2, --runs and --scale-runs at least 1, --table-mb at least 0.1, --scale-sizes at least 3 each, --startup-runs, --process-steps (2), --process-runs and --process-sizes (2 each) at least 1");
         foreach (var s in c.Only)
-            if (s is not ("startup" or "process" or "scale" or "dispatch" or "profile" or "handlers" or "tables" or "hashing")) throw new ArgumentException($"unknown section '{s}' (startup, process, scale, dispatch, profile, handlers, tables, hashing)");
+            if (s is not ("startup" or "process" or "scale" or "dispatch" or "profile" or "handlers" or "tables" or "hashing" or "warmenv")) throw new ArgumentException($"unknown section '{s}' (startup, process, scale, dispatch, profile, handlers, tables, hashing, warmenv)");
         return c;
     }
 }

@@ -43,6 +43,7 @@ try
     if (cfg.Includes("handlers")) new HandlerBench(cfg, report).Run();
     if (cfg.Includes("tables")) new TableBench(cfg, report).Run();
     if (cfg.Includes("hashing")) new HashBench(cfg, report).Run();
+    if (cfg.Only.Contains("warmenv")) new WarmEnvBench(cfg, report).Run(); // only when asked for (not part of a full run)
     TargetsSection(report);
     MachineSection(report);
 }

@@ -29,6 +29,7 @@ public static class AxlCommand
         new RunsCommand(),
         new GraphCommand(),
         new ReportCommand(),
+        new WarmEnvCommand(),
     }.ToDictionary(c => c.Name, StringComparer.Ordinal);
 
     public static int Run(string[] args)

@@ -204,6 +204,21 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
     }
 
     [Fact]
+    public void A_workflow_with_WarmEnv_loads_the_same_both_ways_on_the_fast_path()
+    {
+        using var dir = new TempDir();
+        var file = dir.Write("warm.axl.ps1", """
+            AxlWorkflow warm -WarmEnv -Requirements 'tinypkg==1.0.0' -Modules 'TinyMod@1.0.0' {
+                Step a -Command python3 -ArgumentList '-c', 'import tinypkg'
+                Step b { 1 }
+            }
+            """);
+        var auto = AssertSameBothWays(file);
+        Assert.Equal(1, auto[0].Static);
+        Assert.Contains("warmEnv", auto[0].Text);
+    }
+
+    [Fact]
     public void Load_errors_are_the_same_both_ways()
     {
         using var dir = new TempDir();

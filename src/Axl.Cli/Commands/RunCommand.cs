@@ -69,6 +69,9 @@ public sealed class RunCommand : ICliCommand
           AXL_PACKAGE_CACHE          the cache (default: <run-root>/.axl-packages)
         A package missing with no source configured fails the step before it runs. Baked images
         (axl build-image) hold their modules already: nothing is installed at run time there.
+        A workflow with -WarmEnv first runs the synthetic step axl-warm-env: the Python venv of its requirements
+        or lockfile (AXL_WARM_ENV_PYTHON, default python3) built once into <cache>/venv/<key>, its modules saved
+        (see docs/steps.md, "Warm environments"; axl warm-env does it alone).
 
         Ctrl+C, SIGTERM or SIGHUP cancels the run: running steps are stopped with every process they started (SIGTERM
         to their process groups, SIGKILL after --kill-grace), the run is recorded as cancelled and can be resumed with

@@ -29,6 +29,7 @@ public sealed class NewAxlWorkflowCommand : PSCmdlet
     [Parameter] public string? RequirementsFile { get; set; }
     [Parameter] public string[]? Requirements { get; set; }
     [Parameter] public object[]? Modules { get; set; }
+    [Parameter] public SwitchParameter WarmEnv { get; set; }
     [Parameter] public string? Description { get; set; }
     [Parameter] public Hashtable? Labels { get; set; }
 
@@ -43,7 +44,7 @@ public sealed class NewAxlWorkflowCommand : PSCmdlet
         {
             Image = Image, IoHandler = IoHandler, InputMode = InputMode, ServiceAccount = ServiceAccount,
             ArtifactStore = ArtifactStore, CodeDelivery = CodeDelivery, Lockfile = Lockfile,
-            RequirementsFile = RequirementsFile, Requirements = Requirements, Modules = Modules, Description = Description, Labels = Labels,
+            RequirementsFile = RequirementsFile, Requirements = Requirements, Modules = Modules, WarmEnv = WarmEnv.IsPresent, Description = Description, Labels = Labels,
         }, location);
         if (ReadStatically(builder))
         {

@@ -47,6 +47,8 @@ public sealed record WorkflowDefinitionOptions
     public string[]? Requirements { get; init; }
     /// <summary>PowerShell modules every step needs (see <see cref="Model.ModuleRequirement"/>).</summary>
     public object[]? Modules { get; init; }
+    /// <summary>-WarmEnv: a synthetic first step builds the Python environment and saves the modules once per run.</summary>
+    public bool WarmEnv { get; init; }
     public string? Description { get; init; }
     public IDictionary? Labels { get; init; }
 }

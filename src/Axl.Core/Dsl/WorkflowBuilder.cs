@@ -154,6 +154,7 @@ public sealed partial class WorkflowBuilder
             Description = o.Description,
             Labels = new ReadOnlyDictionary<string, string>(labels),
             Modules = Modules(o.Modules, Location, null),
+            WarmEnv = o.WarmEnv,
         };
     }
 

@@ -59,6 +59,35 @@ public sealed record ImageDependencies
     /// <exception cref="AxlImageException">A named file is missing, a lockfile is not uv.lock, a module is not pinned or pinned twice differently.</exception>
     public static ImageDependencies Detect(AxlWorkflow wf, string workflowDir)
     {
+        var result = DetectPython(wf, workflowDir);
+        var warnings = result.Warnings.ToList();
+
+        // Modules: the workflow's, then each step's, by name; one version per name.
+        var modules = new SortedDictionary<string, (ModuleRequirement Module, string Where)>(StringComparer.OrdinalIgnoreCase);
+        void AddModule(string text, string where)
+        {
+            var m = ModuleRequirement.Parse(text);
+            if (!m.IsPinned)
+                throw new AxlImageException(ImageErrorIds.InvalidContext, $"workflow '{wf.Name}': {where} needs module '{m.Name}' without a version; an image build saves exactly one version of each module. Fix: write '{m.Name}@<version>' or @{{ ModuleName = '{m.Name}'; RequiredVersion = '<version>' }}.");
+            if (modules.TryGetValue(m.Name, out var seen) && !string.Equals(seen.Module.Version, m.Version, StringComparison.OrdinalIgnoreCase))
+                throw new AxlImageException(ImageErrorIds.InvalidContext, $"workflow '{wf.Name}': module '{m.Name}' is pinned to {seen.Module.Version} by {seen.Where} and to {m.Version} by {where}; one image holds one version. Fix: pin the same version, or give the step its own -Image.");
+            modules.TryAdd(m.Name, (m, where));
+        }
+        foreach (var m in wf.Options.Modules) AddModule(m, "the workflow");
+        foreach (var s in wf.Steps)
+            if (s.Image is null) // a step with its own image does not run in this one
+                foreach (var m in s.Modules) AddModule(m, $"step '{s.Name}'");
+
+        return result with { Modules = modules.Values.Select(v => v.Module).ToList(), Warnings = warnings };
+    }
+
+    /// <summary>
+    /// The Python part of <see cref="Detect"/> alone (no modules): what an image build and a warm environment
+    /// (<see cref="Runtime.WarmEnvironment"/>) install from.
+    /// </summary>
+    /// <exception cref="AxlImageException">A named file is missing, or a lockfile is not uv.lock or has no pyproject.toml beside it.</exception>
+    public static ImageDependencies DetectPython(AxlWorkflow wf, string workflowDir)
+    {
         var policy = wf.Options.Dependencies;
         var warnings = new List<string>();
         var result = new ImageDependencies();
@@ -114,23 +143,7 @@ public sealed record ImageDependencies
                 warnings.Add("requirements without --hash: pip cannot check that it installs the same files each build (pip-compile --generate-hashes or uv export writes them).");
         }
 
-        // Modules: the workflow's, then each step's, by name; one version per name.
-        var modules = new SortedDictionary<string, (ModuleRequirement Module, string Where)>(StringComparer.OrdinalIgnoreCase);
-        void AddModule(string text, string where)
-        {
-            var m = ModuleRequirement.Parse(text);
-            if (!m.IsPinned)
-                throw new AxlImageException(ImageErrorIds.InvalidContext, $"workflow '{wf.Name}': {where} needs module '{m.Name}' without a version; an image build saves exactly one version of each module. Fix: write '{m.Name}@<version>' or @{{ ModuleName = '{m.Name}'; RequiredVersion = '<version>' }}.");
-            if (modules.TryGetValue(m.Name, out var seen) && !string.Equals(seen.Module.Version, m.Version, StringComparison.OrdinalIgnoreCase))
-                throw new AxlImageException(ImageErrorIds.InvalidContext, $"workflow '{wf.Name}': module '{m.Name}' is pinned to {seen.Module.Version} by {seen.Where} and to {m.Version} by {where}; one image holds one version. Fix: pin the same version, or give the step its own -Image.");
-            modules.TryAdd(m.Name, (m, where));
-        }
-        foreach (var m in wf.Options.Modules) AddModule(m, "the workflow");
-        foreach (var s in wf.Steps)
-            if (s.Image is null) // a step with its own image does not run in this one
-                foreach (var m in s.Modules) AddModule(m, $"step '{s.Name}'");
-
-        return result with { Modules = modules.Values.Select(v => v.Module).ToList(), Warnings = warnings };
+        return result with { Warnings = warnings };
     }
 
     /// <summary>Requirement lines without comments, blank lines and continuation backslashes (joined).</summary>

@@ -170,6 +170,12 @@ public sealed record WorkflowOptions
     public DependencyPolicy Dependencies { get; init; } = DependencyPolicy.None;
     /// <summary>PowerShell modules every step needs ('Name' or 'Name@1.2.3'), from -Modules on the AxlWorkflow keyword.</summary>
     public IReadOnlyList<string> Modules { get; init; } = Array.Empty<string>();
+    /// <summary>
+    /// -WarmEnv: before the user's steps, a synthetic step (<see cref="Runtime.WarmEnvironment.StepName"/>) builds the
+    /// Python virtual environment of <see cref="Dependencies"/> into a cache and saves every module the steps name, once
+    /// per run (once per node on Argo/KFP); steps then start with both in place.
+    /// </summary>
+    public bool WarmEnv { get; init; }
     public string? Description { get; init; }
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new ReadOnlyDictionary<string, string>(new SortedDictionary<string, string>(StringComparer.Ordinal));
 }

@@ -182,13 +182,22 @@ public static class StepRunner
             return StepAttemptResult.Fail(new StepError(ex.Message, FailureKind.User, step.Location.File, step.Location.Line));
         }
         // Packages: a baked image has them already (nothing to install); else from the configured repository or folder.
+        // -WarmEnv: the environment the axl-warm-env task built (on Argo/KFP in the shared volume AXL_PACKAGE_CACHE names)
+        // is found in the cache; a pod that runs without it builds it here, once per cache.
         PreparedPackages packages;
+        IReadOnlyDictionary<string, string> warmEnv = new Dictionary<string, string>();
         try
         {
-            packages = StepPackages.Prepare(wf, step, StepPackageOptions.FromEnvironment(null),
-                streams is null ? null : text => streams(new StepStreamRecord(StepStream.Information, text)));
+            Action<string>? log = streams is null ? null : text => streams(new StepStreamRecord(StepStream.Information, text));
+            var packageOptions = StepPackageOptions.FromEnvironment(null);
+            if (wf.Options.WarmEnv)
+            {
+                warmEnv = WarmEnvironment.Prepare(wf, packageOptions, log).Environment();
+                if (warmEnv.TryGetValue("PATH", out var warmPath)) packageOptions = packageOptions with { SearchPath = warmPath };
+            }
+            packages = StepPackages.Prepare(wf, step, packageOptions, log);
         }
-        catch (AxlPackageException ex)
+        catch (Exception ex) when (ex is AxlPackageException or AxlWarmEnvException)
         {
             return StepAttemptResult.Fail(new StepError(ex.Message, FailureKind.User, step.Location.File, step.Location.Line));
         }
@@ -202,7 +211,8 @@ public static class StepRunner
             WorkingDirectory = wf.SourceFile is { } source ? Path.GetDirectoryName(Path.GetFullPath(source)) : m.WorkDir,
             KillGrace = killGrace ?? TimeSpan.FromSeconds(10), Streams = streams, Preferences = preferences ?? StepPreferences.Default,
             SecretEnvironment = secretEnv,
-            PackageEnvironment = packages.Environment(),
+            PackageEnvironment = warmEnv.Count == 0 ? packages.Environment()
+                : warmEnv.Concat(packages.Environment()).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
         };
         var result = step.Kind == StepKind.Command ? CommandStepExecutor.Run(inv, ct) : ScriptStepExecutor.Run(inv, ct);
         if (!result.Success) return result;

@@ -47,6 +47,8 @@ public sealed class LocalRunner
     private readonly object _saveGate = new();
     private bool _aborted;
     private readonly RunTrace? _trace = RunTrace.FromEnvironment();
+    private WarmEnv _warm = WarmEnv.None;
+    private IReadOnlyDictionary<string, string> _warmEnv = new Dictionary<string, string>();
 
     private LocalRunner(AxlWorkflow wf, RunOptions options, Action<RunEvent>? onEvent, CancellationToken ct)
     {
@@ -78,7 +80,7 @@ public sealed class LocalRunner
         try
         {
             Emit(RunEventKind.RunStarted, null, $"run {_run.RunId} of '{_wf.Name}' started ({_wf.StepCount} steps) in {_run.Directory}", "Running");
-            Schedule();
+            if (WarmUp()) Schedule();
             _commits.Flush(); // every step's record written, its artifact durable
             _run.Status = _results.Values.Any(r => r.Status == StepStatus.Failed) || _uncommitted.Count > 0 ? RunStatus.Failed
                 : _results.Values.Any(r => r.Status == StepStatus.Cancelled) || _ct.IsCancellationRequested ? RunStatus.Cancelled
@@ -200,6 +202,13 @@ public sealed class LocalRunner
         }
         _results = new Dictionary<string, AxlStepResult>(StringComparer.OrdinalIgnoreCase);
         var list = new List<AxlStepResult>();
+        if (_wf.Options.WarmEnv)
+        {
+            // The synthetic first step: in the run's records (step.json, Get-AxlRun, progress, report), not in the DAG.
+            var warm = new AxlStepResult { Name = WarmEnvironment.StepName, Directory = Path.Combine(runDir, WarmEnvironment.StepName) };
+            _results[warm.Name] = warm;
+            list.Add(warm);
+        }
         foreach (var s in _wf.Steps)
         {
             var r = new AxlStepResult { Name = s.Name, Directory = Path.Combine(runDir, s.Name) };
@@ -222,6 +231,54 @@ public sealed class LocalRunner
         RunStore.SaveRun(_run);
         try { Visual.WorkflowDag.FromWorkflow(_wf).Save(runDir); } // for the run's report; a run does not fail for a picture
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+    }
+
+    // ---- warm environment ---------------------------------------------------------------------------------
+
+    private StepPackageOptions PackageOptions => _options.Packages ?? StepPackageOptions.FromEnvironment(_options.RunRoot);
+
+    /// <summary>
+    /// -WarmEnv: the synthetic step <see cref="WarmEnvironment.StepName"/> builds (or finds in the cache) the Python
+    /// environment and saves the steps' modules, once, before any user step. False when it failed: every user step is
+    /// then skipped and the run fails with its message. A resumed run does it again (a cache hit: nothing installed).
+    /// </summary>
+    private bool WarmUp()
+    {
+        if (!_wf.Options.WarmEnv) return true;
+        var name = WarmEnvironment.StepName;
+        var r = _results[name];
+        Directory.CreateDirectory(r.Directory);
+        r.Status = StepStatus.Running;
+        r.StartTime = DateTimeOffset.UtcNow;
+        r.EndTime = null;
+        r.Error = null;
+        r.Attempts++;
+        RunStore.SaveStep(r);
+        Emit(RunEventKind.StepStarted, name, $"step '{name}' started", "Running");
+        void Log(string text) => Emit(RunEventKind.StepLog, name, text, "Running", new StepStreamRecord(StepStream.Information, text));
+        try
+        {
+            _warm = WarmEnvironment.Prepare(_wf, PackageOptions, Log);
+            _warmEnv = _warm.Environment();
+            Log(_warm.Summary);
+            r.Status = StepStatus.Succeeded;
+            r.EndTime = DateTimeOffset.UtcNow;
+            RunStore.SaveStep(r);
+            Emit(RunEventKind.StepSucceeded, name, $"step '{name}' succeeded in {r.Duration?.TotalMilliseconds:0} ms: {_warm.Summary}", "Succeeded");
+            return true;
+        }
+        catch (Exception ex) when (ex is AxlWarmEnvException or IOException or UnauthorizedAccessException)
+        {
+            r.Status = StepStatus.Failed;
+            r.Error = ex is AxlWarmEnvException
+                ? new StepError(ex.Message, FailureKind.User, _wf.SourceFile, _wf.Location.Line)
+                : new StepError($"{name}: the environment could not be written to the package cache ({PackageOptions.CacheRoot}): {ex.Message}. Fix: make the folder writable, or point {StepPackageOptions.CacheVariable} elsewhere.", FailureKind.Infrastructure, _wf.SourceFile, _wf.Location.Line);
+            r.EndTime = DateTimeOffset.UtcNow;
+            RunStore.SaveStep(r);
+            Emit(RunEventKind.StepFailed, name, $"step '{name}' failed: {r.Error}", "Failed");
+            foreach (var s in _wf.Steps) MarkSkipped(s, StepStatus.Skipped, $"the warm environment ({name}) failed");
+            return false;
+        }
     }
 
     // ---- scheduling -------------------------------------------------------------------------------------
@@ -472,7 +529,8 @@ public sealed class LocalRunner
         PreparedPackages packages;
         try
         {
-            packages = StepPackages.Prepare(_wf, step, _options.Packages ?? StepPackageOptions.FromEnvironment(_options.RunRoot),
+            var packageOptions = _warmEnv.TryGetValue("PATH", out var warmPath) ? PackageOptions with { SearchPath = warmPath } : PackageOptions;
+            packages = StepPackages.Prepare(_wf, step, packageOptions,
                 text => Emit(RunEventKind.StepLog, step.Name, text, "Running", new StepStreamRecord(StepStream.Information, text)));
         }
         catch (AxlPackageException ex)
@@ -480,7 +538,8 @@ public sealed class LocalRunner
             Finish(step, r, StepStatus.Failed, new StepError(ex.Message, FailureKind.User, step.Location.File, step.Location.Line));
             return;
         }
-        var packageEnv = packages.Environment();
+        var packageEnv = _warmEnv.Count == 0 ? packages.Environment()
+            : _warmEnv.Concat(packages.Environment()).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
 
         if (!fresh) DeleteMetadata(r.Directory);
         t = _trace?.Add("reuse check, secrets", t) ?? t;

@@ -14,7 +14,7 @@ namespace Axl.Runtime;
 /// AXL_PIP_FIND_LINKS (a folder of wheels/sdists for pip --no-index --find-links) and AXL_PACKAGE_CACHE (the cache
 /// folder; default &lt;run root&gt;/.axl-packages for local runs, ~/.cache/axl/packages for the runner).
 /// </summary>
-public sealed class StepPackageOptions
+public sealed record StepPackageOptions
 {
     public const string RepositoryVariable = "AXL_PSRESOURCE_REPOSITORY";
     public const string FindLinksVariable = "AXL_PIP_FIND_LINKS";
@@ -27,6 +27,8 @@ public sealed class StepPackageOptions
     public string? PythonFindLinks { get; init; }
     /// <summary>Where installed packages are kept, keyed by name and version (modules) or the package list (Python).</summary>
     public required string CacheRoot { get; init; }
+    /// <summary>The PATH a python command is looked up on (a warm environment's venv first); null: this process's PATH.</summary>
+    public string? SearchPath { get; init; }
 
     /// <summary>The options the environment gives; the cache under <paramref name="runRoot"/> (or the user's cache folder without one).</summary>
     public static StepPackageOptions FromEnvironment(string? runRoot) => new()
@@ -89,16 +91,27 @@ public static partial class StepPackages
         var python = step.Kind == StepKind.Command && step.Packages.Count > 0 && IsPython(step.Command);
         if (modules.Count == 0 && !python) return PreparedPackages.None;
 
+        var paths = PrepareModules(wf, step, options, log);
+        var pythonPath = python ? PreparePython(step, options, log) : null;
+        return new PreparedPackages(paths, pythonPath);
+    }
+
+    /// <summary>
+    /// The modules part of <see cref="Prepare"/> alone: installs (or finds in the cache) the workflow's and the step's
+    /// -Modules and gives the PSModulePath entries that hold them. A warm environment calls it for every step first.
+    /// </summary>
+    /// <exception cref="AxlPackageException">A module is missing and cannot be installed.</exception>
+    public static IReadOnlyList<string> PrepareModules(AxlWorkflow wf, AxlStep step, StepPackageOptions options, Action<string>? log = null)
+    {
         var paths = new List<string>();
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (var text in modules)
+        foreach (var text in wf.Options.Modules.Concat(step.Modules))
         {
             var m = ModuleRequirement.Parse(text);
             if (!seen.Add(m.Name)) continue;
             if (PrepareModule(step, m, options, log) is { } path && !paths.Contains(path)) paths.Add(path);
         }
-        var pythonPath = python ? PreparePython(step, options, log) : null;
-        return new PreparedPackages(paths, pythonPath);
+        return paths;
     }
 
     internal static bool IsPython(string? command) =>
@@ -328,7 +341,7 @@ public static partial class StepPackages
         string python;
         try
         {
-            python = StepProcess.ResolveProgram(step.Command!);
+            python = StepProcess.ResolveProgram(step.Command!, options.SearchPath);
         }
         catch (System.ComponentModel.Win32Exception)
         {
@@ -352,8 +365,11 @@ public static partial class StepPackages
         Directory.CreateDirectory(temp);
         try
         {
-            var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { "-m", "pip", "install", "--no-index", "--find-links", folder, "--target", temp, "--disable-pip-version-check", "--no-input", "--quiet" }) psi.ArgumentList.Add(a);
+            // A warm environment's venv has no pip of its own: the Python it was made from installs for it (--python).
+            var (pipProgram, pipPrefix) = WarmEnvironment.PipFor(python);
+            var psi = new ProcessStartInfo(pipProgram) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in pipPrefix) psi.ArgumentList.Add(a);
+            foreach (var a in new[] { "install", "--no-index", "--find-links", folder, "--target", temp, "--disable-pip-version-check", "--no-input", "--quiet" }) psi.ArgumentList.Add(a);
             foreach (var p in list) psi.ArgumentList.Add(p);
             using var p2 = Process.Start(psi)!;
             var stdout = p2.StandardOutput.ReadToEndAsync();

@@ -87,7 +87,8 @@ public sealed class StepProcess : IDisposable
             return Track(new StepProcess(p, grouped: false, copy));
         }
 
-        var program = ResolveProgram(psi.FileName);
+        // Found on the PATH the program gets (a warm environment puts its venv first there).
+        var program = ResolveProgram(psi.FileName, psi.Environment.TryGetValue("PATH", out var path) ? path : null);
         var wrapped = new ProcessStartInfo("/bin/sh")
         {
             UseShellExecute = false,
@@ -121,14 +122,14 @@ public sealed class StepProcess : IDisposable
     }
 
     /// <summary>Where the program is, found as <see cref="Process.Start()"/> finds it (a path as given, else the current folder, else PATH).</summary>
-    internal static string ResolveProgram(string fileName)
+    internal static string ResolveProgram(string fileName, string? searchPath = null)
     {
         if (string.IsNullOrEmpty(fileName)) throw new Win32Exception(2, "no program was given");
         string? found = null;
         if (Path.IsPathRooted(fileName)) found = File.Exists(fileName) ? fileName : null;
         else if (File.Exists(Path.GetFullPath(fileName))) found = Path.GetFullPath(fileName);
         else if (!fileName.Contains('/'))
-            foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+            foreach (var dir in (searchPath ?? Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
             {
                 var candidate = Path.Combine(dir, fileName);
                 if (File.Exists(candidate) && IsExecutable(candidate)) { found = candidate; break; }

@@ -75,6 +75,7 @@ public static class IrDocument
         var d = OptionsWithoutModules(o);
         // Only when given, so the IR (and the hash) of workflows without -Modules is what it was before the option existed.
         if (o.Modules.Count > 0) d["modules"] = o.Modules.Cast<object?>().ToList();
+        if (o.WarmEnv) d["warmEnv"] = true; // likewise: absent unless -WarmEnv
         return d;
     }
 

@@ -48,6 +48,10 @@ public static partial class WorkflowValidator
         else if (BadChars(wf.Name) is { Length: > 0 } bad)
             report(DiagnosticIds.InvalidName, $"workflow name '{wf.Name}' has characters that cannot be part of a DNS-1123 name: {bad}.", "use letters, digits, '-', '_' and '.'.", wf.Location, null);
 
+        if (wf.Options.WarmEnv)
+            foreach (var s in wf.Steps.Where(s => s.KubernetesName == Runtime.WarmEnvironment.StepName))
+                report(DiagnosticIds.ReservedName, $"step name '{s.Name}' is reserved by Axl in a workflow with -WarmEnv (its synthetic first step is '{Runtime.WarmEnvironment.StepName}').", "choose another name.", s.Location, s.Name);
+
         if (!IoHandlerRegistry.TryGet(wf.Options.DefaultIoHandler, out _))
             report(DiagnosticIds.UnknownIoHandler, $"default IO handler '{wf.Options.DefaultIoHandler}' is not known.", $"use one of: {IoHandlerRegistry.KnownNames}, or register yours first.", wf.Location, null);
 

@@ -36,6 +36,10 @@ public static partial class ArgoCompiler
     public const string DataRoot = "/axl/data";
     public const string WorkDir = "/axl/workdir";
     public const string CodeArchivePath = "/axl/code.tar.gz";
+    /// <summary>-WarmEnv: the shared volume the axl-warm-env task builds the environment into, and where every step mounts it.</summary>
+    public const string WarmEnvVolume = "axl-env";
+    public const string WarmEnvRoot = "/axl/env";
+    public const string WarmEnvSize = "2Gi";
 
     /// <summary>Prefix of the labels and annotations Axl puts on the objects it writes.</summary>
     public const string LabelPrefix = "axl.dev/";
@@ -57,7 +61,8 @@ public static partial class ArgoCompiler
         CompileTrace.Mark("argo: compilation set up (hash, options)");
         var warnings = diagnostics.Where(d => !d.IsError).ToList();
         // One object when it fits: a DAG task and a container template per step, plus the DAG template itself.
-        var itemsFit = wf.StepCount + 1 <= options.MaxTemplates && wf.StepCount <= options.MaxDagTasks;
+        var warm = wf.Options.WarmEnv ? 1 : 0; // -WarmEnv: its task and template
+        var itemsFit = wf.StepCount + 1 + warm <= options.MaxTemplates && wf.StepCount + warm <= options.MaxDagTasks;
         if (itemsFit)
         {
             var result = new ArgoDocument(wf, options, compilation.Document(), compilation.Storage, compilation.Delivery, compilation.Images, compilation.TaskCount, warnings);
@@ -65,6 +70,10 @@ public static partial class ArgoCompiler
             if (options.Split == ArgoSplit.None) throw TooLarge(wf, result, options.MaxBytes);
         }
         else if (options.Split == ArgoSplit.None) throw TooManyItems(wf, options);
+        if (wf.Options.WarmEnv)
+            throw new AxlCompileException(CompileErrorIds.NotExpressible,
+                $"workflow '{wf.Name}' has -WarmEnv and must be split into WorkflowTemplates to fit Argo's limits; a warm environment is compiled for one object only (its axl-warm-env task and shared volume are not carried into split groups yet).",
+                "drop -WarmEnv for this workflow (each step then installs its own -Packages/-Modules), or use fewer steps so it fits one object.", wf.Name);
         return compilation.Split(warnings);
     }
 
@@ -130,6 +139,10 @@ public static partial class ArgoCompiler
                     "upload the code archive first and give its location: ConvertTo-ArgoWorkflow -CodeArchive <CodeArchiveLocation> (axl compile --code-archive <location.json>); or bake the code into the image with -CodeDelivery Image.", wf.Name);
             // The archive's own root wins over the file's folder: the workflow file must be named as it is inside the archive.
             _workflowFile = CompilerSteps.RelativeWorkflowFile(wf, o.CodeRoot ?? _code?.CodeRoot);
+            if (wf.Options.WarmEnv && _code is not null)
+                throw new AxlCompileException(CompileErrorIds.NotExpressible,
+                    $"workflow '{wf.Name}' has -WarmEnv and delivers its code as an artifact (-CodeDelivery Artifact); the axl-warm-env task reads the workflow file from the image and cannot unpack the code archive yet.",
+                    "use -CodeDelivery Image with -WarmEnv, or drop -WarmEnv (each step then installs its own -Packages/-Modules).", wf.Name);
             _codeRoot = o.CodeRoot ?? _code?.CodeRoot;
             if (CompileTrace.Enabled)
             {
@@ -208,6 +221,7 @@ public static partial class ArgoCompiler
         {
             var order = _wf.TopologicalOrder();
             var templates = new List<object?> { MainDag(order) };
+            if (_wf.Options.WarmEnv) templates.Add(WarmEnvTemplate());
             templates.AddRange(order.Select(s => (object?)StepTemplate(s)));
             return Map()
                 .With("apiVersion", ApiVersion)
@@ -268,14 +282,51 @@ public static partial class ArgoCompiler
                     });
                     break;
             }
+            if (_wf.Options.WarmEnv)
+            {
+                var claims = spec.TryGetValue("volumeClaimTemplates", out var existing) ? (List<object?>)existing! : new List<object?>();
+                claims.Add(Map()
+                    .With("apiVersion", "v1")
+                    .With("kind", "PersistentVolumeClaim")
+                    .With("metadata", Map().With("name", WarmEnvVolume))
+                    .With("spec", Map()
+                        .With("accessModes", new List<object?> { _o.PvcAccessMode })
+                        .With("storageClassName", _o.PvcStorageClass)
+                        .With("resources", Map().With("requests", Map().With("storage", WarmEnvSize)))));
+                spec.With("volumeClaimTemplates", claims);
+            }
             return spec
                 .With("parallelism", parallelism)
                 .With("podGC", podGc ? Map().With("strategy", "OnPodSuccess") : null)
                 .With("templates", templates);
         }
 
-        private ArgoMap MainDag(IReadOnlyList<AxlStep> order) =>
-            Map().With("name", Entrypoint).With("dag", Map().With("tasks", order.Select(s => (object?)Task(s)).ToList()));
+        private ArgoMap MainDag(IReadOnlyList<AxlStep> order)
+        {
+            var tasks = order.Select(s => (object?)Task(s)).ToList();
+            if (_wf.Options.WarmEnv) tasks.Insert(0, Map().With("name", WarmEnvironment.StepName).With("template", WarmEnvironment.StepName));
+            return Map().With("name", Entrypoint).With("dag", Map().With("tasks", tasks));
+        }
+
+        /// <summary>
+        /// -WarmEnv: the task every step starts after (the steps without upstream depend on it): `axl warm-env` builds the
+        /// Python environment and saves the modules into the shared volume <see cref="WarmEnvVolume"/> at
+        /// <see cref="WarmEnvRoot"/>, where each step's `axl step` finds them (AXL_PACKAGE_CACHE) instead of installing.
+        /// </summary>
+        private ArgoMap WarmEnvTemplate()
+        {
+            var image = _o.Image ?? _wf.Options.Image ?? AxlInfo.DefaultRunnerImage;
+            _images.Add(image);
+            var container = Map()
+                .With("name", ContainerName)
+                .With("image", image)
+                .With("command", new List<object?> { CompilerSteps.RunnerCommand })
+                .With("args", new List<object?> { "warm-env", WorkDir + "/" + _workflowFile, "--cache", WarmEnvRoot })
+                .With("volumeMounts", new List<object?> { WarmEnvMount() });
+            return Map().With("name", WarmEnvironment.StepName).With("container", container);
+        }
+
+        private static ArgoMap WarmEnvMount() => Map().With("name", WarmEnvVolume).With("mountPath", WarmEnvRoot);
 
         /// <summary>
         /// The DAG task of a step. In a split workflow <paramref name="part"/> is the group it sits in: an upstream step
@@ -287,7 +338,9 @@ public static partial class ArgoCompiler
             bool Outside(AxlStep u) => part is not null && !part.Contains(u);
             var task = Map().With("name", s.KubernetesName).With("template", s.KubernetesName);
             var upstream = s.Upstream.Select(u => _wf.GetStep(u)!).Where(u => !Outside(u) || _maySkip.Contains(u.Name)).ToList();
-            if (upstream.Count > 0)
+            if (upstream.Count == 0 && _wf.Options.WarmEnv && part is null)
+                task.With("dependencies", new List<object?> { WarmEnvironment.StepName }); // the rest come after these
+            else if (upstream.Count > 0)
             {
                 if (upstream.All(u => !_maySkip.Contains(u.Name)))
                     task.With("dependencies", upstream.Select(u => (object?)u.KubernetesName).ToList());
@@ -357,10 +410,11 @@ public static partial class ArgoCompiler
                 .With("command", new List<object?> { CompilerSteps.RunnerCommand })
                 .With("args", args)
                 .With("env", Env(s.Env.Concat(ParametersUsed(s).Select(p =>
-                    new KeyValuePair<string, string>(ManifestBuilder.ParameterEnvironmentVariable(_wf, p), "{{inputs.parameters." + p.Name + "}}"))),
+                    new KeyValuePair<string, string>(ManifestBuilder.ParameterEnvironmentVariable(_wf, p), "{{inputs.parameters." + p.Name + "}}")))
+                    .Concat(_wf.Options.WarmEnv ? new[] { new KeyValuePair<string, string>(StepPackageOptions.CacheVariable, WarmEnvRoot) } : Array.Empty<KeyValuePair<string, string>>()),
                     CompilerSteps.KubernetesSecrets(_wf, s, "Argo")))
                 .With("resources", Resources(s.Resources))
-                .With("volumeMounts", volume ? new List<object?> { Map().With("name", VolumeName).With("mountPath", DataRoot) } : null);
+                .With("volumeMounts", StepMounts(volume));
 
             return Map()
                 .With("name", s.KubernetesName)
@@ -369,6 +423,14 @@ public static partial class ArgoCompiler
                 .With("retryStrategy", s.Retries > 0 ? RetryStrategy(s.Retries) : null)
                 .With("activeDeadlineSeconds", s.TimeoutSeconds is { } t ? ((long)t + _o.DeadlineGraceSeconds).ToString(CultureInfo.InvariantCulture) : null)
                 .With("container", container);
+        }
+
+        private List<object?>? StepMounts(bool volume)
+        {
+            var mounts = new List<object?>();
+            if (volume) mounts.Add(Map().With("name", VolumeName).With("mountPath", DataRoot));
+            if (_wf.Options.WarmEnv) mounts.Add(WarmEnvMount());
+            return mounts.Count == 0 ? null : mounts;
         }
 
         /// <summary>The step's output directory as one artifact (a tgz of the whole folder, so output.meta.json travels with the data).</summary>
