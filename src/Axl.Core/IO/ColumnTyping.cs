@@ -73,11 +73,4 @@ internal static class ColumnTyping
     };
 
     public static string? ToStr(object? v) => PsValues.ToInvariantString(v);
-
-    /// <summary>Builds one PSCustomObject per row from columns of values (object?[] per column).</summary>
-    public static void AppendRows(List<object?> rows, IReadOnlyList<string> names, IReadOnlyList<object?[]> columns, int count)
-    {
-        var builder = new PsInternals.RowBuilder(names);
-        for (var r = 0; r < count; r++) rows.Add(builder.Build((columns, r), static (s, c) => s.columns[c][s.r]));
-    }
 }
