@@ -202,10 +202,11 @@ public sealed class ArrowIoHandler : IAxlIoHandler
             input = buffer;
         }
         // Apache.Arrow reads a file only asynchronously: run it on the thread pool so that blocking cannot deadlock.
-        return Task.Run(() => ReadAsync(input)).GetAwaiter().GetResult();
+        var classes = TableRows.ClassesAllowed;
+        return Task.Run(() => ReadAsync(input, classes)).GetAwaiter().GetResult();
     }
 
-    private static async Task<object?> ReadAsync(Stream input)
+    private static async Task<object?> ReadAsync(Stream input, bool classes)
     {
         using var reader = new ArrowFileReader(input, leaveOpen: true);
         var count = await reader.RecordBatchCountAsync().ConfigureAwait(false);
@@ -218,7 +219,7 @@ public sealed class ArrowIoHandler : IAxlIoHandler
             names ??= batch.Schema.FieldsList.Select(f => f.Name).ToArray();
             var columns = new Array[batch.ColumnCount];
             for (var c = 0; c < columns.Length; c++) columns[c] = Values(batch.Column(c), names[c]);
-            rows ??= new TableRows(names, columns.Select(a => a.GetType().GetElementType()!).ToArray());
+            rows ??= new TableRows(names, columns.Select(a => a.GetType().GetElementType()!).ToArray(), classes);
             rows.Add(columns, batch.Length);
         }
         return rows?.ToArray() ?? Array.Empty<object?>();

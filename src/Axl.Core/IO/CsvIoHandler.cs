@@ -83,7 +83,7 @@ public sealed class CsvIoHandler : IAxlIoHandler
                 throw new InvalidDataException($"CSV header has the column '{names[i]}' twice (names are case-insensitive).");
         }
         // Records gathered a batch at a time into string columns, then made into rows (a missing field is null).
-        var rows = new TableRows(names, Enumerable.Repeat(typeof(string), names.Length).ToArray());
+        var rows = new TableRows(names, Enumerable.Repeat(typeof(string), names.Length).ToArray(), TableRows.ClassesAllowed);
         var columns = new Array[names.Length];
         for (var c = 0; c < columns.Length; c++) columns[c] = new string?[CsvBatch];
         var n = 0;

@@ -23,7 +23,11 @@ public sealed class ParquetIoHandler : IAxlIoHandler
         Task.Run(() => WriteAsync(table, destination)).GetAwaiter().GetResult();
     }
 
-    public object? Read(Stream source) => Task.Run(() => ReadAsync(source)).GetAwaiter().GetResult();
+    public object? Read(Stream source)
+    {
+        var classes = TableRows.ClassesAllowed;
+        return Task.Run(() => ReadAsync(source, classes)).GetAwaiter().GetResult();
+    }
 
     private static async Task WriteAsync(TableSource table, Stream destination)
     {
@@ -99,7 +103,7 @@ public sealed class ParquetIoHandler : IAxlIoHandler
     internal static readonly DateTime NanosMin = new(1677, 9, 22, 0, 0, 0, DateTimeKind.Utc);
     internal static readonly DateTime NanosMax = new(2262, 4, 11, 0, 0, 0, DateTimeKind.Utc);
 
-    private static async Task<object?> ReadAsync(Stream source)
+    private static async Task<object?> ReadAsync(Stream source, bool classes)
     {
         var input = source;
         if (!source.CanSeek)
@@ -114,7 +118,7 @@ public sealed class ParquetIoHandler : IAxlIoHandler
             throw new NotSupportedException($"The parquet IO handler reads flat tables only; this file has nested or repeated columns ({reader.Schema}).");
         var fields = reader.Schema.DataFields;
         var names = fields.Select(f => f.Name).ToArray();
-        var rows = new TableRows(names, fields.Select(ColumnType).ToArray(), reader.Metadata?.NumRows ?? 0);
+        var rows = new TableRows(names, fields.Select(ColumnType).ToArray(), classes, reader.Metadata?.NumRows ?? 0);
         // One row group's columns at a time: made into rows, then dropped.
         for (var g = 0; g < reader.RowGroupCount; g++)
         {

@@ -56,7 +56,7 @@ internal sealed class RowClass
     /// <summary>The type of each property: the element type of the column arrays <see cref="Fill"/> takes.</summary>
     public Type[] FieldTypes { get; }
 
-    /// <summary>Set by tests and the bench (on their thread): read tables as PSCustomObject rows, as before.</summary>
+    /// <summary>Set by tests (on their thread): read tables as PSCustomObject rows, as before (<see cref="TableRows.ClassesAllowed"/>).</summary>
     [ThreadStatic] internal static bool Disabled;
 
     /// <summary>
@@ -65,7 +65,7 @@ internal sealed class RowClass
     /// </summary>
     public static RowClass? For(IReadOnlyList<string> names, IReadOnlyList<Type> fieldTypes)
     {
-        if (Disabled || names.Count == 0 || names.Count > MaxColumns || names.Count != fieldTypes.Count) return null;
+        if (names.Count == 0 || names.Count > MaxColumns || names.Count != fieldTypes.Count) return null;
         var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var n in names)
             if (string.IsNullOrEmpty(n) || n.Contains('\0') || ObjectMembers.Contains(n) || !seen.Add(n)) return null;
@@ -101,16 +101,6 @@ internal sealed class RowClass
 
     /// <summary>The value of column <paramref name="column"/> of a row of this class, boxed as PowerShell sees it.</summary>
     public object? Get(object row, int column) => _getters[column](row);
-
-    /// <summary>True when <paramref name="value"/> is a row of a generated class (any column set).</summary>
-    public static bool IsRow(object? value, out RowClass? rowClass)
-    {
-        rowClass = null;
-        var t = value?.GetType();
-        if (t is null || t.Assembly != _module?.Assembly) return false;
-        rowClass = Cache.Values.FirstOrDefault(c => c?.Type == t);
-        return rowClass is not null;
-    }
 
     // PowerShell's text of a PSCustomObject with the same notes ("@{Id=1; Name=x}"), built only when asked for.
     private string Text(object row)
@@ -212,16 +202,20 @@ internal sealed class RowClass
 /// </summary>
 internal sealed class TableRows
 {
-    private readonly string[] _names;
     private readonly RowClass? _class;
     private readonly PsInternals.RowBuilder? _builder;
     private object?[] _rows;
     private int _count;
 
-    public TableRows(IReadOnlyList<string> names, IReadOnlyList<Type> fieldTypes, long expectedRows = 0)
+    /// <summary>
+    /// False when rows are to be PSCustomObjects (set by tests on their thread, or by the bench): read it on the caller's
+    /// thread and pass it on, since parquet and arrow read on the thread pool.
+    /// </summary>
+    public static bool ClassesAllowed => !RowClass.Disabled && !PsInternals.BuildRowsThroughProperties;
+
+    public TableRows(IReadOnlyList<string> names, IReadOnlyList<Type> fieldTypes, bool classes, long expectedRows = 0)
     {
-        _names = names.ToArray();
-        _class = PsInternals.BuildRowsThroughProperties ? null : RowClass.For(names, fieldTypes);
+        _class = classes ? RowClass.For(names, fieldTypes) : null;
         if (_class is null) _builder = new PsInternals.RowBuilder(names);
         _rows = new object?[(int)Math.Clamp(expectedRows, 0, Array.MaxLength)];
     }
