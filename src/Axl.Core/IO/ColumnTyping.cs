@@ -64,6 +64,14 @@ internal static class ColumnTyping
     public static double ToDouble(object v) => Convert.ToDouble(v, CultureInfo.InvariantCulture);
 
     /// <summary>UTC instant of a date: UTC kept, local converted, unspecified taken as UTC; DateTimeOffset by its UTC instant.</summary>
+    /// <summary>The same for a DateTime, without boxing it.</summary>
+    public static DateTime ToUtc(DateTime dt) => dt.Kind switch
+    {
+        DateTimeKind.Utc => dt,
+        DateTimeKind.Local => dt.ToUniversalTime(),
+        _ => DateTime.SpecifyKind(dt, DateTimeKind.Utc),
+    };
+
     public static DateTime ToUtc(object v) => v switch
     {
         DateTimeOffset dto => dto.UtcDateTime,
