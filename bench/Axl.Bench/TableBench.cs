@@ -47,10 +47,10 @@ public sealed class TableBench(BenchConfig cfg, Report report)
 
         var section = report.Add("Tables: 1,000,000 rows × 5 columns, typed and PSCustomObject inputs",
             $"{Fmt.Int(n)} rows × 5 columns (Id long, Score double, Name string, Active bool, Created DateTime UTC). *records*: a `Row[]` of a C# record " +
-            "(the typed path: compiled getters, columns filled a row group at a time); *PSCustomObject rows*: an `object[]` of new PSCustomObjects (the " +
+            "(the typed path: one compiled loop per column, columns filled a row group at a time; arrow arrays made from their buffers); *PSCustomObject rows*: an `object[]` of new PSCustomObjects (the " +
             "PSCustomObject path: note properties read by index from the instance members), each measured once on rows made off the clock; " +
             $"*general path*: the same rows forced through the general path (every row's properties enumerated into a row table, as every handler did before), on {Fmt.Int(small)} rows. " +
-            "write = `ArtifactIO.Save` (serialization, SHA-256, fsync, rename, metadata); read = `ArtifactIO.Load` (hash verified, then PSCustomObjects built; the general path's read builds them with PSObject.Properties.Add, as before). " +
+            "write = `ArtifactIO.Save` (serialization, SHA-256, fsync, rename, metadata); read = `ArtifactIO.Load` (hash verified, then one object per row of the row class generated for the columns, a row group at a time; the general path's read builds PSCustomObjects with PSObject.Properties.Add, as before). " +
             "floor = `dd if=<artifact> of=<new file> bs=1M conv=fsync` of the same bytes, in the same run (process start included). " +
             "Peak = the largest rise of the process working set over its value before the operation, sampled every 10 ms. " +
             "The machine was shared (2 cores, other jobs running): compare the ratios within this table, not the absolute times.");

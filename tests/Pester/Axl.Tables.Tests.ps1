@@ -2,7 +2,8 @@
 # Pester 5 tests of the table handlers' typed paths (issue 16, point 4) as a workflow user meets them: a step that returns
 # [pscustomobject] rows, one that returns instances of a PowerShell class, one that returns a DataTable, saved as parquet,
 # arrow and csv by Invoke-AxlLocalRun; the artifacts read back with the values and types the steps returned, and the
-# handlers took the PSCustomObject, typed and DataTable paths (counted by Axl.IO.TableSource in this process).
+# handlers took the PSCustomObject, typed and DataTable paths (counted by Axl.IO.TableSource in this process). Read rows
+# are objects of a generated row class: cmdlets, a downstream clixml step and a job's Receive-Job see their properties.
 # Run from the repository root after `dotnet build` and `dotnet restore tests/Pester/restore`:
 #   dotnet pwsh -NoProfile -File tests/Pester/Invoke-AxlPester.ps1 -Path tests/Pester/Axl.Tables.Tests.ps1
 
@@ -43,6 +44,7 @@ AxlWorkflow tables {
         foreach ($i in 1..300) { [void]$t.Rows.Add($i, "t$i") }
         , $t
     }
+    Step head -IoHandler clixml { param($rows) @($rows)[0..2] }
     Step total -IoHandler json {
         param($rows, $readings, $table)
         [ordered]@{
@@ -79,6 +81,24 @@ Describe 'table artifacts through the typed paths' {
         $rows[0].When.Kind | Should -Be 'Utc'
         ($rows[0].psobject.Properties.Name -join ',') | Should -Be 'Id,Score,Name,Active,When'
         $rows[0] | Add-Member -NotePropertyName Extra -NotePropertyValue 1 -PassThru | Select-Object -ExpandProperty Extra | Should -Be 1
+    }
+
+    It 'reads rows as objects of a generated row class that cmdlets, clixml steps and jobs treat as PSCustomObject rows' {
+        $rows = @($run | Get-AxlArtifact -Step rows)
+        $rows[0].GetType().FullName | Should -BeLike 'Axl.Rows.Row_*'
+        @($rows | Where-Object Score -gt 9999.5).Count | Should -Be 1
+        ($rows | Sort-Object Score -Descending | Select-Object -First 1).Id | Should -Be 20000
+        ($rows[0] | ConvertTo-Json -Compress) | Should -Be '{"Id":1,"Score":0.5,"Name":"n1","Active":false,"When":"2024-01-01T00:00:01Z"}'
+        "$($rows[1])" | Should -Be '@{Id=2; Score=1; Name=n2; Active=True; When=01/01/2024 00:00:02}'
+        $head = @($run | Get-AxlArtifact -Step head)
+        $head.Count | Should -Be 3
+        ($head[2].psobject.Properties.Name -join ',') | Should -Be 'Id,Score,Name,Active,When'
+        $head[2].Id | Should -Be 3
+        $head[2].When | Should -Be ([datetime]::SpecifyKind([datetime]'2024-01-01 00:00:03', 'Utc'))
+        $back = @(Start-Job -ScriptBlock { param($r) $r | ForEach-Object { $_ } } -ArgumentList (, $rows[0..1]) | Receive-Job -Wait -AutoRemoveJob)
+        $back.Count | Should -Be 2
+        $back[1].Name | Should -Be 'n2'
+        ($back[1].psobject.Properties.Name | Where-Object { $_ -notlike 'PS*' -and $_ -ne 'RunspaceId' }) -join ',' | Should -Be 'Id,Score,Name,Active,When'
     }
 
     It 'hands the tables to the next step, which sees every row' {

@@ -1,6 +1,8 @@
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
+using System.Text;
+using Array = System.Array;
 
 namespace Axl.IO;
 
@@ -85,6 +87,8 @@ public sealed class ArrowIoHandler : IAxlIoHandler
         private DateTime?[]? _dates;
     }
 
+    // The arrays are made from their buffers directly (no builder appends): the same layout the Arrow builders give
+    // (values padded to 64 bytes, no validity bitmap without nulls), so the same bytes; tests compare with the builders.
     private static IArrowArray BuildArray(TableSource table, int c, ColumnKind kind, IArrowType type, string?[]? strings, Buffers buffers, int start, int end)
     {
         var n = end - start;
@@ -94,41 +98,97 @@ public sealed class ArrowIoHandler : IAxlIoHandler
             {
                 var values = buffers.Longs.AsSpan(0, n);
                 table.FillLong(c, start, values);
-                var b = new Int64Array.Builder().Reserve(n);
-                foreach (var v in values) { if (v is { } x) b.Append(x); else b.AppendNull(); }
-                return b.Build();
+                var (data, validity, nulls) = Fixed(values, static v => v);
+                return new Int64Array(new ArrayData(type, n, nulls, 0, new[] { validity, data }));
             }
             case ColumnKind.Double:
             {
                 var values = buffers.Doubles.AsSpan(0, n);
                 table.FillDouble(c, start, values);
-                var b = new DoubleArray.Builder().Reserve(n);
-                foreach (var v in values) { if (v is { } x) b.Append(x); else b.AppendNull(); }
-                return b.Build();
+                var (data, validity, nulls) = Fixed(values, static v => v);
+                return new DoubleArray(new ArrayData(type, n, nulls, 0, new[] { validity, data }));
             }
             case ColumnKind.Bool:
             {
                 var values = buffers.Bools.AsSpan(0, n);
                 table.FillBool(c, start, values);
-                var b = new BooleanArray.Builder().Reserve(n);
-                foreach (var v in values) { if (v is { } x) b.Append(x); else b.AppendNull(); }
-                return b.Build();
+                var bits = new byte[Pad64((n + 7) / 8)];
+                var valid = new byte[bits.Length];
+                var nulls = 0;
+                for (var r = 0; r < n; r++)
+                {
+                    if (values[r] is { } b) { valid[r >> 3] |= (byte)(1 << (r & 7)); if (b) bits[r >> 3] |= (byte)(1 << (r & 7)); }
+                    else nulls++;
+                }
+                return new BooleanArray(new ArrayData(type, n, nulls, 0, new[] { nulls == 0 ? ArrowBuffer.Empty : new ArrowBuffer(valid), new ArrowBuffer(bits) }));
             }
             case ColumnKind.DateTime:
             {
                 var values = buffers.Dates.AsSpan(0, n);
                 table.FillDate(c, start, values);
-                var b = new TimestampArray.Builder((TimestampType)type).Reserve(n);
-                foreach (var v in values) { if (v is { } x) b.Append(new DateTimeOffset(x)); else b.AppendNull(); }
-                return b.Build();
+                var ts = (TimestampType)type;
+                var (data, validity, nulls) = ts.Unit == TimeUnit.Nanosecond
+                    ? Fixed(values, static d => (d.Ticks - DateTime.UnixEpoch.Ticks) * 100)
+                    : Fixed(values, static d => (d.Ticks - DateTime.UnixEpoch.Ticks) / 10);
+                return new TimestampArray(new ArrayData(type, n, nulls, 0, new[] { validity, data }));
             }
             default:
-            {
-                var b = new StringArray.Builder();
-                for (var r = 0; r < n; r++) { if (strings![r] is { } s) b.Append(s); else b.AppendNull(); }
-                return b.Build();
-            }
+                return Strings(type, strings.AsSpan(0, n));
         }
+    }
+
+    private static int Pad64(long bytes) => checked((int)((bytes + 63) & ~63L));
+
+    /// <summary>The value buffer (padded to 64 bytes) and the validity bitmap (empty without nulls) of a fixed-width column.</summary>
+    private static (ArrowBuffer Data, ArrowBuffer Validity, int Nulls) Fixed<TIn, TOut>(ReadOnlySpan<TIn?> values, Func<TIn, TOut> convert)
+        where TIn : struct where TOut : unmanaged
+    {
+        var n = values.Length;
+        var bytes = new byte[Pad64((long)n * System.Runtime.CompilerServices.Unsafe.SizeOf<TOut>())];
+        var data = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, TOut>(bytes.AsSpan());
+        var nulls = 0;
+        for (var r = 0; r < n; r++)
+        {
+            if (values[r] is { } v) data[r] = convert(v);
+            else nulls++;
+        }
+        return (new ArrowBuffer(bytes), nulls == 0 ? ArrowBuffer.Empty : Validity(values), nulls);
+    }
+
+    private static ArrowBuffer Validity<T>(ReadOnlySpan<T?> values) where T : struct
+    {
+        var bits = new byte[Pad64((values.Length + 7) / 8)];
+        for (var r = 0; r < values.Length; r++) if (values[r].HasValue) bits[r >> 3] |= (byte)(1 << (r & 7));
+        return new ArrowBuffer(bits);
+    }
+
+    /// <summary>A utf8 column: int32 offsets and the UTF-8 bytes of every value, encoded once into one buffer.</summary>
+    private static StringArray Strings(IArrowType type, ReadOnlySpan<string?> values)
+    {
+        var n = values.Length;
+        long total = 0;
+        var nulls = 0;
+        foreach (var s in values) { if (s is null) nulls++; else total += Encoding.UTF8.GetByteCount(s); }
+        if (total > int.MaxValue) throw new InvalidOperationException("A record batch's strings passed 2 GB of UTF-8.");
+        var offsetBytes = new byte[Pad64((n + 1) * 4L)];
+        var offsets = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(offsetBytes.AsSpan());
+        var data = new byte[Pad64(total)];
+        var at = 0;
+        for (var r = 0; r < n; r++)
+        {
+            offsets[r] = at;
+            if (values[r] is { } s) at += Encoding.UTF8.GetBytes(s, data.AsSpan(at));
+        }
+        offsets[n] = at;
+        var validity = nulls == 0 ? ArrowBuffer.Empty : StringValidity(values);
+        return new StringArray(new ArrayData(type, n, nulls, 0, new[] { validity, new ArrowBuffer(offsetBytes), new ArrowBuffer(data) }));
+    }
+
+    private static ArrowBuffer StringValidity(ReadOnlySpan<string?> values)
+    {
+        var bits = new byte[Pad64((values.Length + 7) / 8)];
+        for (var r = 0; r < values.Length; r++) if (values[r] is not null) bits[r >> 3] |= (byte)(1 << (r & 7));
+        return new ArrowBuffer(bits);
     }
 
     public object? Read(Stream source)
@@ -142,23 +202,27 @@ public sealed class ArrowIoHandler : IAxlIoHandler
             input = buffer;
         }
         // Apache.Arrow reads a file only asynchronously: run it on the thread pool so that blocking cannot deadlock.
-        return Task.Run(() => ReadAsync(input)).GetAwaiter().GetResult();
+        var classes = TableRows.ClassesAllowed;
+        return Task.Run(() => ReadAsync(input, classes)).GetAwaiter().GetResult();
     }
 
-    private static async Task<object?> ReadAsync(Stream input)
+    private static async Task<object?> ReadAsync(Stream input, bool classes)
     {
         using var reader = new ArrowFileReader(input, leaveOpen: true);
         var count = await reader.RecordBatchCountAsync().ConfigureAwait(false);
-        var rows = new List<object?>();
+        TableRows? rows = null;
+        string[]? names = null;
+        // One record batch at a time: its columns made into rows, then the batch dropped.
         for (var i = 0; i < count; i++)
         {
             using var batch = await reader.ReadRecordBatchAsync(i).ConfigureAwait(false);
-            var names = batch.Schema.FieldsList.Select(f => f.Name).ToArray();
-            var columns = new object?[batch.ColumnCount][];
+            names ??= batch.Schema.FieldsList.Select(f => f.Name).ToArray();
+            var columns = new Array[batch.ColumnCount];
             for (var c = 0; c < columns.Length; c++) columns[c] = Values(batch.Column(c), names[c]);
-            ColumnTyping.AppendRows(rows, names, columns, batch.Length);
+            rows ??= new TableRows(names, columns.Select(a => a.GetType().GetElementType()!).ToArray(), classes);
+            rows.Add(columns, batch.Length);
         }
-        return rows.ToArray();
+        return rows?.ToArray() ?? Array.Empty<object?>();
     }
 
     /// <summary>One value of an Arrow array, as <see cref="Read"/> gives it.</summary>
@@ -186,34 +250,49 @@ public sealed class ArrowIoHandler : IAxlIoHandler
         _ => throw new NotSupportedException($"The arrow IO handler cannot read column '{name}' of Arrow type {array.Data.DataType.Name}."),
     };
 
-    private static object?[] Values(IArrowArray array, string name)
+    /// <summary>
+    /// The values of an Arrow array as a typed .NET array (long?[], double?[], string?[], DateTime?[] UTC, ...; object?[]
+    /// for binary and null columns): what the rows' properties hold. The element type depends on the Arrow type only.
+    /// </summary>
+    private static Array Values(IArrowArray array, string name)
     {
         var n = array.Length;
-        var result = new object?[n];
         switch (array)
         {
-            case TimestampArray a: for (var i = 0; i < n; i++) result[i] = a.GetTimestamp(i)?.UtcDateTime; break;
-            case Date32Array a: for (var i = 0; i < n; i++) result[i] = a.GetDateTime(i); break;
-            case Date64Array a: for (var i = 0; i < n; i++) result[i] = a.GetDateTime(i); break;
-            case Int64Array a: for (var i = 0; i < n; i++) result[i] = a.GetValue(i); break;
-            case Int32Array a: for (var i = 0; i < n; i++) result[i] = a.GetValue(i); break;
-            case Int16Array a: for (var i = 0; i < n; i++) result[i] = a.GetValue(i); break;
-            case Int8Array a: for (var i = 0; i < n; i++) result[i] = a.GetValue(i); break;
-            case UInt64Array a: for (var i = 0; i < n; i++) result[i] = a.GetValue(i); break;
-            case UInt32Array a: for (var i = 0; i < n; i++) result[i] = a.GetValue(i); break;
-            case UInt16Array a: for (var i = 0; i < n; i++) result[i] = a.GetValue(i); break;
-            case UInt8Array a: for (var i = 0; i < n; i++) result[i] = a.GetValue(i); break;
-            case DoubleArray a: for (var i = 0; i < n; i++) result[i] = a.GetValue(i); break;
-            case FloatArray a: for (var i = 0; i < n; i++) result[i] = a.GetValue(i); break;
-            case BooleanArray a: for (var i = 0; i < n; i++) result[i] = a.GetValue(i); break;
-            case Decimal128Array a: for (var i = 0; i < n; i++) result[i] = a.GetValue(i); break;
-            case StringArray a: for (var i = 0; i < n; i++) result[i] = a.IsNull(i) ? null : a.GetString(i); break;
-            case LargeStringArray a: for (var i = 0; i < n; i++) result[i] = a.IsNull(i) ? null : a.GetString(i); break;
-            case BinaryArray a: for (var i = 0; i < n; i++) result[i] = a.IsNull(i) ? null : a.GetBytes(i).ToArray(); break;
-            case NullArray: break;
+            case TimestampArray a: { var r = new DateTime?[n]; for (var i = 0; i < n; i++) r[i] = a.GetTimestamp(i)?.UtcDateTime; return r; }
+            case Date32Array a: { var r = new DateTime?[n]; for (var i = 0; i < n; i++) r[i] = a.GetDateTime(i); return r; }
+            case Date64Array a: { var r = new DateTime?[n]; for (var i = 0; i < n; i++) r[i] = a.GetDateTime(i); return r; }
+            case Int64Array a: return Primitive(a);
+            case Int32Array a: return Primitive(a);
+            case Int16Array a: return Primitive(a);
+            case Int8Array a: return Primitive(a);
+            case UInt64Array a: return Primitive(a);
+            case UInt32Array a: return Primitive(a);
+            case UInt16Array a: return Primitive(a);
+            case UInt8Array a: return Primitive(a);
+            case DoubleArray a: return Primitive(a);
+            case FloatArray a: return Primitive(a);
+            case BooleanArray a: { var r = new bool?[n]; for (var i = 0; i < n; i++) r[i] = a.GetValue(i); return r; }
+            case Decimal128Array a: { var r = new decimal?[n]; for (var i = 0; i < n; i++) r[i] = a.GetValue(i); return r; }
+            case StringArray a: { var r = new string?[n]; for (var i = 0; i < n; i++) r[i] = a.IsNull(i) ? null : a.GetString(i); return r; }
+            case LargeStringArray a: { var r = new string?[n]; for (var i = 0; i < n; i++) r[i] = a.IsNull(i) ? null : a.GetString(i); return r; }
+            case BinaryArray a: { var r = new object?[n]; for (var i = 0; i < n; i++) r[i] = a.IsNull(i) ? null : a.GetBytes(i).ToArray(); return r; }
+            case NullArray: return new object?[n];
             default:
                 throw new NotSupportedException($"The arrow IO handler cannot read column '{name}' of Arrow type {array.Data.DataType.Name}.");
         }
+    }
+
+    private static T?[] Primitive<T>(PrimitiveArray<T> a) where T : struct, IEquatable<T>
+    {
+        var n = a.Length;
+        var result = new T?[n];
+        if (a.NullCount == 0)
+        {
+            var values = a.Values;
+            for (var i = 0; i < n; i++) result[i] = values[i];
+        }
+        else for (var i = 0; i < n; i++) result[i] = a.GetValue(i);
         return result;
     }
 }

@@ -64,6 +64,14 @@ internal static class ColumnTyping
     public static double ToDouble(object v) => Convert.ToDouble(v, CultureInfo.InvariantCulture);
 
     /// <summary>UTC instant of a date: UTC kept, local converted, unspecified taken as UTC; DateTimeOffset by its UTC instant.</summary>
+    /// <summary>The same for a DateTime, without boxing it.</summary>
+    public static DateTime ToUtc(DateTime dt) => dt.Kind switch
+    {
+        DateTimeKind.Utc => dt,
+        DateTimeKind.Local => dt.ToUniversalTime(),
+        _ => DateTime.SpecifyKind(dt, DateTimeKind.Utc),
+    };
+
     public static DateTime ToUtc(object v) => v switch
     {
         DateTimeOffset dto => dto.UtcDateTime,
@@ -73,11 +81,4 @@ internal static class ColumnTyping
     };
 
     public static string? ToStr(object? v) => PsValues.ToInvariantString(v);
-
-    /// <summary>Builds one PSCustomObject per row from columns of values (object?[] per column).</summary>
-    public static void AppendRows(List<object?> rows, IReadOnlyList<string> names, IReadOnlyList<object?[]> columns, int count)
-    {
-        var builder = new PsInternals.RowBuilder(names);
-        for (var r = 0; r < count; r++) rows.Add(builder.Build((columns, r), static (s, c) => s.columns[c][s.r]));
-    }
 }

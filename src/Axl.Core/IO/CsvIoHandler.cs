@@ -64,6 +64,8 @@ public sealed class CsvIoHandler : IAxlIoHandler
         w.Write('"');
     }
 
+    private const int CsvBatch = 8192;
+
     public object? Read(Stream source)
     {
         using var reader = new StreamReader(source, Utf8NoBom, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
@@ -80,14 +82,19 @@ public sealed class CsvIoHandler : IAxlIoHandler
             if (!seen.Add(names[i]))
                 throw new InvalidDataException($"CSV header has the column '{names[i]}' twice (names are case-insensitive).");
         }
-        var rows = new List<object?>();
-        var builder = new PsInternals.RowBuilder(names);
+        // Records gathered a batch at a time into string columns, then made into rows (a missing field is null).
+        var rows = new TableRows(names, Enumerable.Repeat(typeof(string), names.Length).ToArray(), TableRows.ClassesAllowed);
+        var columns = new Array[names.Length];
+        for (var c = 0; c < columns.Length; c++) columns[c] = new string?[CsvBatch];
+        var n = 0;
         while (parser.NextRecord() is { } record)
         {
             if (record.Count > names.Length)
                 throw new InvalidDataException($"CSV record on line {parser.RecordLine} has {record.Count} fields; the header has {names.Length}.");
-            rows.Add(builder.Build(record, (rec, i) => i < rec.Count ? rec[i] : null));
+            for (var c = 0; c < columns.Length; c++) ((string?[])columns[c])[n] = c < record.Count ? record[c] : null;
+            if (++n == CsvBatch) { rows.Add(columns, n); n = 0; }
         }
+        rows.Add(columns, n);
         return rows.ToArray();
     }
 

@@ -23,7 +23,11 @@ public sealed class ParquetIoHandler : IAxlIoHandler
         Task.Run(() => WriteAsync(table, destination)).GetAwaiter().GetResult();
     }
 
-    public object? Read(Stream source) => Task.Run(() => ReadAsync(source)).GetAwaiter().GetResult();
+    public object? Read(Stream source)
+    {
+        var classes = TableRows.ClassesAllowed;
+        return Task.Run(() => ReadAsync(source, classes)).GetAwaiter().GetResult();
+    }
 
     private static async Task WriteAsync(TableSource table, Stream destination)
     {
@@ -99,7 +103,7 @@ public sealed class ParquetIoHandler : IAxlIoHandler
     internal static readonly DateTime NanosMin = new(1677, 9, 22, 0, 0, 0, DateTimeKind.Utc);
     internal static readonly DateTime NanosMax = new(2262, 4, 11, 0, 0, 0, DateTimeKind.Utc);
 
-    private static async Task<object?> ReadAsync(Stream source)
+    private static async Task<object?> ReadAsync(Stream source, bool classes)
     {
         var input = source;
         if (!source.CanSeek)
@@ -114,19 +118,29 @@ public sealed class ParquetIoHandler : IAxlIoHandler
             throw new NotSupportedException($"The parquet IO handler reads flat tables only; this file has nested or repeated columns ({reader.Schema}).");
         var fields = reader.Schema.DataFields;
         var names = fields.Select(f => f.Name).ToArray();
-        var rows = new List<object?>();
+        var rows = new TableRows(names, fields.Select(ColumnType).ToArray(), classes, reader.Metadata?.NumRows ?? 0);
+        // One row group's columns at a time: made into rows, then dropped.
         for (var g = 0; g < reader.RowGroupCount; g++)
         {
             using var group = reader.OpenRowGroupReader(g);
             var n = checked((int)group.RowCount);
-            var columns = new object?[fields.Length][];
+            var columns = new Array[fields.Length];
             for (var c = 0; c < fields.Length; c++) columns[c] = await ReadColumn(group, fields[c], n).ConfigureAwait(false);
-            ColumnTyping.AppendRows(rows, names, columns, n);
+            rows.Add(columns, n);
         }
         return rows.ToArray();
     }
 
-    private static async Task<object?[]> ReadColumn(ParquetRowGroupReader group, DataField field, int n)
+    /// <summary>The element type of the array <see cref="ReadColumn"/> gives for a field (T? for a nullable value type).</summary>
+    private static Type ColumnType(DataField field)
+    {
+        var t = field.ClrType;
+        if (t == typeof(ReadOnlyMemory<char>)) return typeof(string);
+        if (t.IsValueType && field.IsNullable) return typeof(Nullable<>).MakeGenericType(t);
+        return t;
+    }
+
+    private static async Task<Array> ReadColumn(ParquetRowGroupReader group, DataField field, int n)
     {
         var t = field.ClrType;
         if (t == typeof(string) || t == typeof(ReadOnlyMemory<char>))
@@ -161,21 +175,16 @@ public sealed class ParquetIoHandler : IAxlIoHandler
         throw new NotSupportedException($"The parquet IO handler cannot read column '{field.Name}' of type {t}.");
     }
 
-    private static async Task<object?[]> ReadStruct<T>(ParquetRowGroupReader group, DataField field, int n) where T : struct
+    private static async Task<Array> ReadStruct<T>(ParquetRowGroupReader group, DataField field, int n) where T : struct
     {
-        var result = new object?[n];
         if (field.IsNullable)
         {
             var values = new T?[n];
             await group.ReadAsync<T>(field, values.AsMemory()).ConfigureAwait(false);
-            for (var i = 0; i < n; i++) result[i] = values[i];
+            return values;
         }
-        else
-        {
-            var values = new T[n];
-            await group.ReadAsync<T>(field, values.AsMemory()).ConfigureAwait(false);
-            for (var i = 0; i < n; i++) result[i] = values[i];
-        }
-        return result;
+        var plain = new T[n];
+        await group.ReadAsync<T>(field, plain.AsMemory()).ConfigureAwait(false);
+        return plain;
     }
 }

@@ -296,7 +296,8 @@ internal sealed class TypedSource : TableSource
         public required PropertyInfo[] Properties;
         public required Func<object, object?>[] Boxed;
         public required ColumnKind?[] Kinds;
-        public required Delegate?[] Typed; // Func<object, long?> / double? / bool? / DateTime? / string? per Kinds
+        /// <summary>Action&lt;object?[] rows, int start, T[] dest, int count&gt; per typed column (long?, double?, bool?, DateTime?, string? per Kinds): one compiled loop.</summary>
+        public required Delegate?[] Batch;
     }
 
     private static readonly ConcurrentDictionary<Type, Getters?> Cache = new();
@@ -341,7 +342,7 @@ internal sealed class TypedSource : TableSource
         if (props.Length == 0 || props.Select(p => p.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count() != props.Length) return null;
         var boxed = new Func<object, object?>[props.Length];
         var kinds = new ColumnKind?[props.Length];
-        var typed = new Delegate?[props.Length];
+        var batch = new Delegate?[props.Length];
         for (var i = 0; i < props.Length; i++)
         {
             var p = props[i];
@@ -354,20 +355,24 @@ internal sealed class TypedSource : TableSource
                     Expression.Constant(null, typeof(Nullable<>).MakeGenericType(target)))
                 : Expression.Convert(Expression.Convert(v, target), typeof(Nullable<>).MakeGenericType(target));
             if (t == typeof(long) || t == typeof(int) || t == typeof(short) || t == typeof(sbyte) || t == typeof(byte) || t == typeof(ushort) || t == typeof(uint))
-            { kinds[i] = ColumnKind.Long; typed[i] = Getter<long?>(type, p, v => Lift(v, typeof(long))); }
+            { kinds[i] = ColumnKind.Long; batch[i] = Loop<long?>(type, p, v => Lift(v, typeof(long))); }
             else if (t == typeof(double) || t == typeof(float) || t == typeof(decimal))
-            { kinds[i] = ColumnKind.Double; typed[i] = Getter<double?>(type, p, v => Lift(v, typeof(double))); }
+            { kinds[i] = ColumnKind.Double; batch[i] = Loop<double?>(type, p, v => Lift(v, typeof(double))); }
             else if (t == typeof(bool))
-            { kinds[i] = ColumnKind.Bool; typed[i] = Getter<bool?>(type, p, v => Lift(v, typeof(bool))); }
+            { kinds[i] = ColumnKind.Bool; batch[i] = Loop<bool?>(type, p, v => Lift(v, typeof(bool))); }
             else if (t == typeof(DateTime))
-            { kinds[i] = ColumnKind.DateTime; typed[i] = Getter<DateTime?>(type, p, v => nullable ? v : Expression.Convert(v, typeof(DateTime?))); }
+            {
+                kinds[i] = ColumnKind.DateTime;
+               
+                batch[i] = Loop<DateTime?>(type, p, v => nullable ? v : Expression.Convert(v, typeof(DateTime?)));
+            }
             else if (t == typeof(string))
-            { kinds[i] = ColumnKind.String; typed[i] = Getter<string?>(type, p, v => v); }
+            { kinds[i] = ColumnKind.String; batch[i] = Loop<string?>(type, p, v => v); }
             else if (t.IsEnum || t == typeof(char) || t == typeof(Guid) || t == typeof(TimeSpan) || t == typeof(DateOnly) || t == typeof(TimeOnly))
                 kinds[i] = ColumnKind.String; // never numeric, bool or date: text through the boxed getter
             // anything else (object, ulong, DateTimeOffset, classes): typed from the values
         }
-        return new Getters { Properties = props, Boxed = boxed, Kinds = kinds, Typed = typed };
+        return new Getters { Properties = props, Boxed = boxed, Kinds = kinds, Batch = batch };
     }
 
     /// <summary>o => { try { return convert(((T)o).P); } catch { return default; } }</summary>
@@ -379,38 +384,87 @@ internal sealed class TypedSource : TableSource
         return Expression.Lambda<Func<object, TOut>>(body, o).Compile();
     }
 
+    /// <summary>
+    /// (rows, start, dest, count) => { for (r = 0; r &lt; count; r++) { var o = rows[start + r]; dest[r] = o == null ? default
+    /// : try { convert(((T)o).P) } catch { default }; } }: the typed getter without a delegate call per value.
+    /// </summary>
+    private static Action<object?[], int, TOut[], int> Loop<TOut>(Type type, PropertyInfo p, Func<Expression, Expression> convert)
+    {
+        var rows = Expression.Parameter(typeof(object[]), "rows");
+        var start = Expression.Parameter(typeof(int), "start");
+        var dest = Expression.Parameter(typeof(TOut[]), "dest");
+        var count = Expression.Parameter(typeof(int), "count");
+        var r = Expression.Variable(typeof(int), "r");
+        var o = Expression.Variable(typeof(object), "o");
+        var read = Expression.Property(type.IsValueType ? Expression.Unbox(o, type) : Expression.Convert(o, type), p);
+        var value = Expression.Condition(Expression.Equal(o, Expression.Constant(null)), Expression.Default(typeof(TOut)),
+            Expression.TryCatch(convert(read), Expression.Catch(typeof(Exception), Expression.Default(typeof(TOut)))));
+        var end = Expression.Label("end");
+        var body = Expression.Block(new[] { r, o },
+            Expression.Assign(r, Expression.Constant(0)),
+            Expression.Loop(
+                Expression.IfThenElse(Expression.LessThan(r, count),
+                    Expression.Block(
+                        Expression.Assign(o, Expression.ArrayIndex(rows, Expression.Add(start, r))),
+                        Expression.Assign(Expression.ArrayAccess(dest, r), value),
+                        Expression.PostIncrementAssign(r)),
+                    Expression.Break(end)),
+                end));
+        return Expression.Lambda<Action<object?[], int, TOut[], int>>(body, rows, start, dest, count).Compile();
+    }
+
+    // Scratch arrays of the compiled loops (one batch of one column at a time), copied to the caller's span.
+    private long?[]? _longs;
+    private double?[]? _doubles;
+    private bool?[]? _bools;
+    private DateTime?[]? _dates;
+    private string?[]? _strings;
+
+    private bool Batch<T>(int c, int start, Span<T> dest, ref T[]? scratch)
+    {
+        if (_g.Batch[c] is not Action<object?[], int, T[], int> loop) return false;
+        if (scratch is null || scratch.Length < dest.Length) scratch = new T[dest.Length];
+        loop(_rows, start, scratch, dest.Length);
+        scratch.AsSpan(0, dest.Length).CopyTo(dest);
+        return true;
+    }
+
     protected override ColumnKind? StaticKind(int column) => _g.Kinds[column];
 
     public override object? Get(int column, int row) => _rows[row] is { } o ? PsValues.Unwrap(_g.Boxed[column](o)) : null;
 
     public override void FillLong(int c, int start, Span<long?> dest)
     {
-        if (_g.Typed[c] is not Func<object, long?> f) { base.FillLong(c, start, dest); return; }
-        for (var r = 0; r < dest.Length; r++) dest[r] = _rows[start + r] is { } o ? f(o) : null;
+        if (Batch(c, start, dest, ref _longs)) return;
+        base.FillLong(c, start, dest);
     }
 
     public override void FillDouble(int c, int start, Span<double?> dest)
     {
-        if (_g.Typed[c] is not Func<object, double?> f) { base.FillDouble(c, start, dest); return; }
-        for (var r = 0; r < dest.Length; r++) dest[r] = _rows[start + r] is { } o ? f(o) : null;
+        if (Batch(c, start, dest, ref _doubles)) return;
+        base.FillDouble(c, start, dest);
     }
 
     public override void FillBool(int c, int start, Span<bool?> dest)
     {
-        if (_g.Typed[c] is not Func<object, bool?> f) { base.FillBool(c, start, dest); return; }
-        for (var r = 0; r < dest.Length; r++) dest[r] = _rows[start + r] is { } o ? f(o) : null;
+        if (Batch(c, start, dest, ref _bools)) return;
+        base.FillBool(c, start, dest);
     }
 
     public override void FillDate(int c, int start, Span<DateTime?> dest)
     {
-        if (_g.Typed[c] is not Func<object, DateTime?> f) { base.FillDate(c, start, dest); return; }
-        for (var r = 0; r < dest.Length; r++) dest[r] = _rows[start + r] is { } o && f(o) is { } d ? ColumnTyping.ToUtc(d) : null;
+        if (Batch(c, start, dest, ref _dates))
+        {
+            for (var r = 0; r < dest.Length; r++) if (dest[r] is { } d) dest[r] = ColumnTyping.ToUtc(d);
+            return;
+        }
+        base.FillDate(c, start, dest);
     }
 
     public override void FillString(int c, int start, Span<string?> dest)
     {
-        if (_g.Typed[c] is not Func<object, string?> f) { base.FillString(c, start, dest); return; }
-        for (var r = 0; r < dest.Length; r++) dest[r] = _rows[start + r] is { } o ? f(o) : null;
+        if (Batch(c, start, dest, ref _strings)) return;
+        base.FillString(c, start, dest);
     }
 }
 

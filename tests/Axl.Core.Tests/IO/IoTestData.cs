@@ -41,13 +41,20 @@ internal static class IoTestData
 
     public static object? Prop(object? row, string name)
     {
-        var o = Assert.IsType<PSObject>(row);
+        var o = AsRow(row);
         var p = o.Properties[name];
         Assert.True(p is not null, $"no property '{name}' on {o}; it has: {string.Join(", ", o.Properties.Select(x => x.Name))}");
         return p!.Value;
     }
 
-    public static string[] Names(object? row) => Assert.IsType<PSObject>(row).Properties.Select(p => p.Name).ToArray();
+    public static string[] Names(object? row) => AsRow(row).Properties.Select(p => p.Name).ToArray();
+
+    /// <summary>A row as PowerShell sees it: a PSCustomObject, or a read table's row (an object of a generated row class) wrapped.</summary>
+    public static PSObject AsRow(object? row)
+    {
+        Assert.NotNull(row);
+        return row as PSObject ?? PSObject.AsPSObject(row);
+    }
 
     public static object?[] Array(object? value) => Assert.IsType<object[]>(value);
 
