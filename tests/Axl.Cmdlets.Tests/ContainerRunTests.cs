@@ -64,7 +64,17 @@ public sealed class ContainerRunTests(PowerShellFixture ps, ContainerServices en
         return started;
     }
 
-    private List<string> StartedSteps(string runId, DateTime since) => Started(runId, since).Select(s => s.Step).ToList();
+    /// <summary>The steps of the containers started for the run, once the engine reports <paramref name="expected"/> of them (its event log can lag a moment behind), or what it reports after 20 s.</summary>
+    private List<string> StartedSteps(string runId, DateTime since, int expected)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var steps = Started(runId, since).Select(s => s.Step).ToList();
+            if (steps.Count >= expected || DateTime.UtcNow > deadline) return steps;
+            Thread.Sleep(500);
+        }
+    }
 
     [ContainerFact]
     public void Every_step_runs_in_a_container_of_the_image_with_the_outputs_of_an_in_process_run()
@@ -87,7 +97,7 @@ public sealed class ContainerRunTests(PowerShellFixture ps, ContainerServices en
         var runDir = (string)run.Properties["Directory"].Value;
         var cmdletSha = StepHashes(File.ReadAllText(Path.Combine(runDir, "run.json")));
         Assert.Equal(localSha, cmdletSha);
-        Assert.Equal(new[] { "join", "left", "right", "start" }, StartedSteps(cmdletId, since).OrderBy(s => s));
+        Assert.Equal(new[] { "join", "left", "right", "start" }, StartedSteps(cmdletId, since, 4).OrderBy(s => s));
         // The step log says where it ran; the step folders hold nothing of the containers' staging.
         var log = File.ReadAllText(Path.Combine(runDir, "log.jsonl"));
         Assert.Contains($"runs in a container of {image}", log);
@@ -106,7 +116,7 @@ public sealed class ContainerRunTests(PowerShellFixture ps, ContainerServices en
         var cli = CliTests.Axl("run", "local", DiamondFile, "--in-containers", "--image", image, "--docker-host", engine.DockerHost, "--run-root", root, "--run-id", cliId, "--json", "--quiet", "--param", "Base=7");
         Assert.True(cli.Exit == 0, cli.Err);
         Assert.Equal(localSha, StepHashes(cli.Out));
-        Assert.Equal(new[] { "join", "left", "right", "start" }, StartedSteps(cliId, since).OrderBy(s => s));
+        Assert.Equal(new[] { "join", "left", "right", "start" }, StartedSteps(cliId, since, 4).OrderBy(s => s));
     }
 
     [ContainerFact]
@@ -180,7 +190,7 @@ public sealed class ContainerRunTests(PowerShellFixture ps, ContainerServices en
         var run = Assert.Single(r.Output);
         var nap = ((System.Collections.IEnumerable)run.Properties["Steps"].Value).Cast<object>().Select(PSObject.AsPSObject).Single();
         Assert.Equal(2, Convert.ToInt32(nap.Properties["Attempts"].Value));
-        Assert.Equal(new[] { "nap", "nap" }, StartedSteps("timeout", since));
+        Assert.Equal(new[] { "nap", "nap" }, StartedSteps("timeout", since, 2));
 
         // A run with a short sleep succeeds: the parameter reached the container.
         var quick = CliTests.Axl("run", "local", file, "--in-containers", "--image", image, "--docker-host", engine.DockerHost, "--run-root", root, "--run-id", "quick", "--param", "Sleep=0", "--json", "--quiet");

@@ -329,6 +329,10 @@ public sealed partial class DockerEngine : IDisposable
             {
                 throw new AxlImageException(ImageErrorIds.RunFailed, $"the connection to the engine at {Host} broke while starting a container of {spec.Image}: {Root(ex).Message}", ex);
             }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                return new ContainerOutcome(id ?? "", null, false, true); // cancelled before it started; removed below
+            }
             var logs = Task.Run(() => FollowLogs(id, onLine));
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
             if (timeout != Timeout.InfiniteTimeSpan) deadline.CancelAfter(timeout);
