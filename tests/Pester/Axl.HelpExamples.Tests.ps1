@@ -77,6 +77,8 @@ foreach ($i in 1..10) {
         'Build-AxlImage/1'             = @{ Skip = 'pulls the runner base image from ghcr.io and pushes to ghcr.io: no internet registry here (ImageCmdletTests builds and pushes through Podman and the local registry with a base image made locally)' }
         'Build-AxlImage/2'             = @{ Skip = 'pulls mcr.microsoft.com/dotnet/runtime:10.0: no internet registry here (ImageCmdletTests covers -IncludeRunner/-RunnerPath on a local base)' }
         'docs/images.md#1'             = @{ Skip = 'pulls the runner base image from ghcr.io and pushes to ghcr.io: no internet registry here (ImageCmdletTests covers build and push)' }
+        'docs/images.md#3'             = @{ Skip = 'Build-AxlImage pulls the runner base image from ghcr.io: no internet registry here (ContainerRunTests builds the image on a base made locally and runs Invoke-AxlLocalRun -Container and axl run local --in-containers against Podman)' }
+        'Invoke-AxlLocalRun/6'         = @{ Skip = 'Build-AxlImage pulls the runner base image from ghcr.io: no internet registry here (ContainerRunTests builds the image on a base made locally and runs Invoke-AxlLocalRun -Container against Podman)' }
         'about_Axl#WORKFLOW IMAGES/1' = @{ Skip = 'pulls the runner base image from ghcr.io and pushes to ghcr.io: no internet registry here (ImageCmdletTests covers build and push)' }
         'ConvertTo-KfpPipeline/3'      = @{ Skip = 'needs a Kubeflow Pipelines server (none is installable here; the Kfp target is tested against a fake KFP REST API in the xunit tests)' }
         'docs/kfp-dagster.md#1'        = @{ Skip = 'needs a Kubeflow Pipelines server (none is installable here; the Kfp target is tested against a fake KFP REST API in the xunit tests)' }

@@ -15,8 +15,8 @@ public sealed class RunCommand : ICliCommand
 {
     public string Name => "run";
     public string Summary => "run a workflow: 'axl run local flow.axl.ps1[:Name]'";
-    public IReadOnlyCollection<string> Flags { get; } = new[] { "--cache", "--use-hash", "--isolate-steps", "--log-json", "--json", "--quiet", "--verbose", "--debug" };
-    public IReadOnlyCollection<string> Options { get; } = new[] { "--params", "--param", "--run-root", "--run-id", "--resume", "--throttle", "--retry-backoff", "--kill-grace", "--remedy-style", "--progress", "--metrics-file" };
+    public IReadOnlyCollection<string> Flags { get; } = new[] { "--cache", "--use-hash", "--isolate-steps", "--log-json", "--json", "--quiet", "--verbose", "--debug", "--in-containers" };
+    public IReadOnlyCollection<string> Options { get; } = new[] { "--params", "--param", "--run-root", "--run-id", "--resume", "--throttle", "--retry-backoff", "--kill-grace", "--remedy-style", "--progress", "--metrics-file", "--image", "--docker-host" };
     public string Usage => """
         Usage: axl run local <file.axl.ps1[:Name]> [options]
 
@@ -53,6 +53,16 @@ public sealed class RunCommand : ICliCommand
                                 axl_run_status, axl_run_steps_total, axl_step_duration_seconds, axl_step_status,
                                 axl_step_retries_total, axl_step_output_bytes, axl_run_last_completion_timestamp_seconds
           --quiet               print only errors
+          --in-containers       run every step in a container of its image through the Docker Engine API (Docker,
+                                or Podman's API service), as a compiled Argo pod runs it: the same 'axl step'
+                                command, the inputs bound read-only at /axl/inputs, the output at /axl/outputs,
+                                the code from the image (code delivery Image) or the workflow's folder bound at
+                                /axl/workdir. Outputs, resume and caching are those of a local run. Try the
+                                production image before pushing it: axl build-image, then this
+          --image REF           with --in-containers: the image of steps that name none (before the workflow's
+                                -Image, as axl compile --image); missing on the engine, it is pulled
+          --docker-host URI     with --in-containers: the engine (default $DOCKER_HOST, else
+                                /var/run/docker.sock or Podman's socket), e.g. unix:///run/podman/podman.sock
           --remedy-style STYLE  how fix hints name the next command: cli (default: axl run local ... --resume)
                                 or powershell (Invoke-AxlLocalRun ... -Resume; what the module's local jobs use)
 
@@ -117,7 +127,10 @@ public sealed class RunCommand : ICliCommand
             Remedies = args.Option("--remedy-style") is { } style
                 ? Remedies.Parse(style) ?? throw new UsageException($"--remedy-style takes cli or powershell, got '{style}'.")
                 : RemedyStyle.Cli,
+            Containers = args.Has("--in-containers") ? new ContainerRunOptions { Image = args.Option("--image"), DockerHost = args.Option("--docker-host") } : null,
         };
+        if (options.Containers is null && (args.Option("--image") ?? args.Option("--docker-host")) is not null)
+            throw new UsageException($"{(args.Option("--image") is not null ? "--image" : "--docker-host")} applies to runs in containers: add --in-containers.");
         var remedies = options.Remedies;
         var quiet = args.Has("--quiet");
         var logJson = args.Has("--log-json");
@@ -209,6 +222,12 @@ public sealed class RunCommand : ICliCommand
         catch (Exception ex) when (ex is AxlParameterException or AxlRunException)
         {
             stderr.WriteLine($"axl: {ex.Message}");
+            return ExitCodes.UserError;
+        }
+        catch (Axl.Images.AxlImageException ex)
+        {
+            // --in-containers: no engine, an image that cannot be had, or one with other code; nothing was run.
+            stderr.WriteLine($"error {ex.Id}: {ex.Message}");
             return ExitCodes.UserError;
         }
         finally

@@ -50,6 +50,15 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
     /// exposition format, atomically: for node_exporter's textfile collector (name it *.prom in its directory).
     /// </summary>
     [Parameter] public string? MetricsFile { get; set; }
+    /// <summary>
+    /// Run every step in a container of its image through the Docker Engine API (Docker, or Podman's API service), as a
+    /// compiled Argo pod runs it: try the production image on this machine before pushing it.
+    /// </summary>
+    [Parameter] public SwitchParameter Container { get; set; }
+    /// <summary>With -Container: the image of steps that name none (a tag, or what Build-AxlImage output), before the workflow's -Image, as ConvertTo-ArgoWorkflow -Image.</summary>
+    [Parameter] public string? Image { get; set; }
+    /// <summary>With -Container: the engine's Docker host (unix:///run/podman/podman.sock, tcp://host:2375); default $env:DOCKER_HOST, else the default sockets.</summary>
+    [Parameter] public string? DockerHost { get; set; }
 
     // -RunId as typed (null when it was not): a RunId bound later came from the object piped in.
     private string? _typedRunId;
@@ -59,6 +68,9 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
     protected override void BeginProcessing()
     {
         _typedRunId = MyInvocation.BoundParameters.ContainsKey(nameof(RunId)) ? RunId : null;
+        if (!Container && (Image is not null || DockerHost is not null))
+            ThrowTerminatingError(new ErrorRecord(new ArgumentException($"-{(Image is not null ? "Image" : "DockerHost")} applies to runs in containers: add -Container (or leave it out to run the steps in this process)."),
+                "Axl.InvalidParameter", ErrorCategory.InvalidArgument, Image ?? DockerHost));
         if (ResumeRun && Resume is not null)
             ThrowTerminatingError(new ErrorRecord(new ArgumentException("-ResumeRun resumes the run piped in (or -RunId); -Resume names the run itself: give one of them."),
                 "Axl.InvalidParameter", ErrorCategory.InvalidArgument, Resume));
@@ -104,6 +116,7 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
             RetryBackoff = RetryBackoff ?? TimeSpan.FromSeconds(1),
             KillGrace = KillGrace ?? TimeSpan.FromSeconds(10),
             Preferences = StepPreferencesOf.Get(this),
+            Containers = Container ? new ContainerRunOptions { Image = Image, DockerHost = DockerHost } : null,
         };
         var events = new BlockingCollection<RunEvent>();
         var task = Task.Run(() =>
@@ -158,6 +171,18 @@ public sealed class InvokeAxlLocalRunCommand : WorkflowInputCmdlet
         catch (AxlRunException ex)
         {
             WriteError(new ErrorRecord(ex, "Axl.RunNotStarted", ErrorCategory.InvalidOperation, wf));
+            return;
+        }
+        catch (Axl.Images.AxlImageException ex)
+        {
+            // -Container: no engine, an image that cannot be had, or one with other code; nothing was run.
+            WriteError(new ErrorRecord(ex, ex.Id, ex.Id switch
+            {
+                Axl.Images.ImageErrorIds.EngineUnavailable => ErrorCategory.ConnectionError,
+                Axl.Images.ImageErrorIds.PullFailed => ErrorCategory.ObjectNotFound,
+                Axl.Images.ImageErrorIds.InvalidTag => ErrorCategory.InvalidArgument,
+                _ => ErrorCategory.InvalidData,
+            }, wf));
             return;
         }
         if (metricsPath is not null)

@@ -11,6 +11,19 @@ namespace Axl.Images;
 /// <summary>An image as the engine describes it.</summary>
 public sealed record EngineImage(string Id, IReadOnlyList<string> Layers, IReadOnlyDictionary<string, string> Labels, IReadOnlyList<string> Env, IReadOnlyList<string> RepoDigests, string? WorkingDir);
 
+/// <summary>A container to run: its image, entrypoint and command, environment, labels and bind mounts (host:container[:ro]).</summary>
+public sealed record ContainerSpec(string Image, IReadOnlyList<string> Command)
+{
+    public IReadOnlyList<string>? Entrypoint { get; init; }
+    public IReadOnlyDictionary<string, string> Env { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+    public IReadOnlyList<string> Binds { get; init; } = Array.Empty<string>();
+    public string? WorkingDir { get; init; }
+}
+
+/// <summary>How a container ended: its exit code (null when it was stopped), and whether it was stopped for its timeout or a cancellation.</summary>
+public sealed record ContainerOutcome(string Id, long? ExitCode, bool TimedOut, bool Cancelled);
+
 /// <summary>A finished container: its exit code and output.</summary>
 public sealed record ContainerRunResult(long ExitCode, string Stdout, string Stderr);
 
@@ -251,6 +264,143 @@ public sealed partial class DockerEngine : IDisposable
                 catch (DockerApiException) { }
             }
         }
+    }
+
+    /// <summary>
+    /// Pulls <paramref name="image"/> (name[:tag] or name@digest) from its registry.
+    /// </summary>
+    /// <exception cref="AxlImageException"><see cref="ImageErrorIds.PullFailed"/> with the engine's or registry's answer.</exception>
+    public async Task PullAsync(string image, CancellationToken cancel = default)
+    {
+        string? error = null;
+        var reporter = new Progress(m => { if ((m.Error?.Message ?? m.ErrorMessage) is { Length: > 0 } e) error ??= e.Trim(); });
+        var parameters = image.Contains('@', StringComparison.Ordinal)
+            ? new ImagesCreateParameters { FromImage = image }
+            : new ImagesCreateParameters { FromImage = ImageReference.RepositoryOf(image), Tag = ImageReference.TagOf(image) ?? "latest" };
+        try
+        {
+            await _client.Images.CreateImageAsync(parameters, new AuthConfig(), reporter, cancel).ConfigureAwait(false);
+        }
+        catch (DockerApiException ex)
+        {
+            throw new AxlImageException(ImageErrorIds.PullFailed, $"the engine at {Host} could not pull {image}: {ApiMessage(ex)}", ex);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException && !cancel.IsCancellationRequested)
+        {
+            throw new AxlImageException(ImageErrorIds.PullFailed, $"the connection to the engine at {Host} broke while pulling {image}: {Root(ex).Message}", ex);
+        }
+        if (error is not null) throw new AxlImageException(ImageErrorIds.PullFailed, $"pulling {image} failed: {error}");
+    }
+
+    /// <summary>
+    /// Runs one container to its end: created with <paramref name="spec"/>'s entrypoint, command, environment, labels
+    /// and bind mounts, its output lines handed to <paramref name="onLine"/> as they come (true: standard error), and
+    /// always removed. On <paramref name="timeout"/> or <paramref name="cancel"/> it is stopped (SIGTERM, SIGKILL after
+    /// <paramref name="killGrace"/>). <see cref="ContainerOutcome.ExitCode"/> is null when it was stopped.
+    /// </summary>
+    /// <exception cref="AxlImageException"><see cref="ImageErrorIds.RunFailed"/> when the engine cannot create or start it.</exception>
+    public ContainerOutcome RunContainer(ContainerSpec spec, Action<string, bool> onLine, TimeSpan timeout, TimeSpan killGrace, CancellationToken cancel)
+    {
+        string? id = null;
+        try
+        {
+            try
+            {
+                var created = _client.Containers.CreateContainerAsync(new CreateContainerParameters
+                {
+                    Image = spec.Image,
+                    Entrypoint = spec.Entrypoint?.ToList(),
+                    Cmd = spec.Command.ToList(),
+                    Env = spec.Env.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
+                    Labels = spec.Labels.ToDictionary(kv => kv.Key, kv => kv.Value),
+                    WorkingDir = spec.WorkingDir,
+                    HostConfig = new HostConfig { Binds = spec.Binds.ToList() },
+                }, CancellationToken.None).GetAwaiter().GetResult();
+                id = created.ID;
+                lock (_running) _running.Add(id);
+                cancel.ThrowIfCancellationRequested();
+                _client.Containers.StartContainerAsync(id, new ContainerStartParameters(), CancellationToken.None).GetAwaiter().GetResult();
+            }
+            catch (DockerApiException ex)
+            {
+                throw new AxlImageException(ImageErrorIds.RunFailed, $"the engine at {Host} could not run a container of {spec.Image}: {ApiMessage(ex)}", ex);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException)
+            {
+                throw new AxlImageException(ImageErrorIds.RunFailed, $"the connection to the engine at {Host} broke while starting a container of {spec.Image}: {Root(ex).Message}", ex);
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+                return new ContainerOutcome(id ?? "", null, false, true); // cancelled before it started; removed below
+            }
+            var logs = Task.Run(() => FollowLogs(id, onLine));
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            if (timeout != Timeout.InfiniteTimeSpan) deadline.CancelAfter(timeout);
+            long? exit = null;
+            var stopped = false;
+            try
+            {
+                exit = _client.Containers.WaitContainerAsync(id, deadline.Token).GetAwaiter().GetResult().StatusCode;
+            }
+            catch (OperationCanceledException)
+            {
+                stopped = true;
+                var seconds = (uint)Math.Max(0, Math.Ceiling(killGrace.TotalSeconds));
+                try { _client.Containers.StopContainerAsync(id, new ContainerStopParameters { WaitBeforeKillSeconds = seconds }, CancellationToken.None).GetAwaiter().GetResult(); }
+                catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException) { }
+            }
+            try { logs.Wait(TimeSpan.FromSeconds(30)); } catch (AggregateException) { }
+            return new ContainerOutcome(id, exit, stopped && !cancel.IsCancellationRequested, stopped && cancel.IsCancellationRequested);
+        }
+        finally
+        {
+            if (id is not null) Remove(id);
+        }
+    }
+
+    private void FollowLogs(string id, Action<string, bool> onLine)
+    {
+        try
+        {
+            using var stream = _client.Containers.GetContainerLogsAsync(id, tty: false,
+                new ContainerLogsParameters { ShowStdout = true, ShowStderr = true, Follow = true }, CancellationToken.None).GetAwaiter().GetResult();
+            var buffer = new byte[16384];
+            var pending = new[] { new StringBuilder(), new StringBuilder() };
+            var decoders = new[] { Encoding.UTF8.GetDecoder(), Encoding.UTF8.GetDecoder() };
+            var chars = new char[Encoding.UTF8.GetMaxCharCount(buffer.Length)];
+            while (true)
+            {
+                var read = stream.ReadOutputAsync(buffer, 0, buffer.Length, CancellationToken.None).GetAwaiter().GetResult();
+                if (read.EOF) break;
+                var err = read.Target == MultiplexedStream.TargetStream.StandardError ? 1 : 0;
+                var n = decoders[err].GetChars(buffer, 0, read.Count, chars, 0);
+                var sb = pending[err];
+                for (var i = 0; i < n; i++)
+                {
+                    if (chars[i] == '\n') { onLine(sb.ToString().TrimEnd('\r'), err == 1); sb.Clear(); }
+                    else sb.Append(chars[i]);
+                }
+            }
+            for (var e = 0; e < 2; e++) if (pending[e].Length > 0) onLine(pending[e].ToString(), e == 1);
+        }
+        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException or ObjectDisposedException) { }
+    }
+
+    private readonly HashSet<string> _running = new(StringComparer.Ordinal);
+
+    /// <summary>Force-removes (kills) every container <see cref="RunContainer"/> started and has not removed yet: for an abort.</summary>
+    public void RemoveAllContainers()
+    {
+        List<string> ids;
+        lock (_running) ids = _running.ToList();
+        foreach (var id in ids) Remove(id);
+    }
+
+    private void Remove(string id)
+    {
+        try { _client.Containers.RemoveContainerAsync(id, new ContainerRemoveParameters { Force = true }, CancellationToken.None).GetAwaiter().GetResult(); }
+        catch (Exception ex) when (ex is DockerApiException or HttpRequestException or IOException) { }
+        lock (_running) _running.Remove(id);
     }
 
     /// <summary>Removes an image from the engine (not from registries); false when there was none.</summary>

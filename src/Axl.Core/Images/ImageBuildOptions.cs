@@ -17,6 +17,8 @@ public static class ImageErrorIds
     public const string InvalidTag = "Axl.ImageTagInvalid";
     /// <summary>Running a container from the image failed (engine error, not the command's exit code).</summary>
     public const string RunFailed = "Axl.ImageRunFailed";
+    /// <summary>An image a run needs is neither on the engine nor pullable from its registry.</summary>
+    public const string PullFailed = "Axl.ImageNotFound";
 }
 
 /// <summary>An image build that cannot go on: <see cref="Id"/> says which kind (<see cref="ImageErrorIds"/>), the message what to do.</summary>

@@ -49,6 +49,7 @@ public sealed class LocalRunner
     private readonly RunTrace? _trace = RunTrace.FromEnvironment();
     private WarmEnv _warm = WarmEnv.None;
     private IReadOnlyDictionary<string, string> _warmEnv = new Dictionary<string, string>();
+    private ContainerSteps? _containers;
 
     private LocalRunner(AxlWorkflow wf, RunOptions options, Action<RunEvent>? onEvent, CancellationToken ct)
     {
@@ -67,11 +68,14 @@ public sealed class LocalRunner
 
     private AxlRun Execute()
     {
+        // In containers: the engine and every image are checked before the run starts (nothing is written when they fail).
+        if (_options.Containers is { } containers) _containers = ContainerSteps.Connect(_wf, containers, _options.RunRoot, _ct);
         try { Prepare(); }
         catch
         {
             _log?.Dispose();
             _lock?.Dispose();
+            _containers?.Dispose();
             throw;
         }
         _hosts = new ScriptStepHostPool(_options.IsolateSteps);
@@ -106,6 +110,7 @@ public sealed class LocalRunner
             _log?.Dispose();
             CloseCacheJournal();
             _hosts?.Dispose();
+            _containers?.Dispose();
             if (_trace is not null) Console.Error.Write(_trace.Summary(_wf.StepCount));
             _lock?.Dispose(); // last: until here this process is the run's only writer
         }
@@ -116,6 +121,7 @@ public sealed class LocalRunner
     private void AbortNow()
     {
         StepProcess.KillAll();
+        _containers?.KillAll();
         lock (_saveGate)
         {
             if (_aborted) return;
@@ -530,7 +536,8 @@ public sealed class LocalRunner
         try
         {
             var packageOptions = _warmEnv.TryGetValue("PATH", out var warmPath) ? PackageOptions with { SearchPath = warmPath } : PackageOptions;
-            packages = StepPackages.Prepare(_wf, step, packageOptions,
+            // In a container the image has the packages (Build-AxlImage bakes them); nothing is installed here.
+            packages = _containers is not null ? PreparedPackages.None : StepPackages.Prepare(_wf, step, packageOptions,
                 text => Emit(RunEventKind.StepLog, step.Name, text, "Running", new StepStreamRecord(StepStream.Information, text)));
         }
         catch (AxlPackageException ex)
@@ -568,7 +575,8 @@ public sealed class LocalRunner
             StepAttemptResult result;
             try
             {
-                result = step.Kind == StepKind.Command ? CommandStepExecutor.Run(inv, _ct) : _hosts!.Run(inv, _ct);
+                result = _containers is not null ? _containers.Run(ContainerCall(inv, invocation), _ct)
+                    : step.Kind == StepKind.Command ? CommandStepExecutor.Run(inv, _ct) : _hosts!.Run(inv, _ct);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -584,6 +592,7 @@ public sealed class LocalRunner
                     // Not synced here: the committer makes it durable with the other steps' outputs before it records
                     // the step as done; the steps after this one read it from the page cache meanwhile.
                     var meta = StepRunner.SaveOutput(invocation.Manifest, step, result, durable: false);
+                    if (_containers is not null) ContainerSteps.RemoveStaging(r.Directory);
                     t = _trace?.Add("artifact saved", t) ?? t;
                     r.OutputPath = Path.Combine(r.Directory, meta.File);
                     r.OutputHandler = meta.IoHandler;
@@ -615,6 +624,22 @@ public sealed class LocalRunner
         var cancelled = error?.Kind == FailureKind.Cancelled || _ct.IsCancellationRequested;
         Finish(step, r, cancelled ? StepStatus.Cancelled : StepStatus.Failed, error);
     }
+
+    /// <summary>The attempt as <see cref="ContainerSteps.Run"/> takes it: the same step, inputs (the upstream steps' folders of this run), parameters, secrets and streams.</summary>
+    private ContainerStepCall ContainerCall(StepInvocation inv, Bound invocation) => new()
+    {
+        Step = inv.Step,
+        RunId = _run.RunId,
+        Attempt = inv.Attempt,
+        OutputDirectory = inv.OutputDirectory,
+        InputDirectory = up => _results[up.Name].Directory,
+        Parameters = _parameters,
+        SecretEnvironment = inv.SecretEnvironment,
+        KillGrace = inv.KillGrace,
+        Preferences = inv.Preferences,
+        Streams = inv.Streams,
+        Mask = inv.Mask,
+    };
 
     private string MaskText(string text) => _mask.IsEmpty ? text : _mask.Apply(text);
 

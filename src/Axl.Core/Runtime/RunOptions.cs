@@ -44,6 +44,12 @@ public sealed class RunOptions
     /// <summary>The preference variables every script step starts with ($VerbosePreference, $DebugPreference ...).</summary>
     public StepPreferences Preferences { get; init; } = StepPreferences.Default;
     /// <summary>
+    /// Run every step in a container of its image through the Docker Engine API, as a compiled pod runs it
+    /// (<see cref="ContainerSteps"/>); null: in this process.
+    /// </summary>
+    public ContainerRunOptions? Containers { get; init; }
+
+    /// <summary>
     /// Aborts the run at once (a second Ctrl+C or signal): every step's process group is killed, the running steps and
     /// the run are recorded as cancelled (resumable), and nothing is written after that; the caller then exits.
     /// </summary>
