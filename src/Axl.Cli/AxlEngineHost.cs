@@ -10,15 +10,12 @@ public sealed class AxlEngineHost : IDisposable
 {
     private readonly Runspace _runspace;
 
-    /// <param name="prewarmStepHost">The command will run a script step in a step host of its own (<c>axl step</c>,
-    /// <c>axl run local</c>): open that host's runspace on another thread while this one opens and loads.</param>
-    public AxlEngineHost(bool prewarmStepHost = false)
+    public AxlEngineHost()
     {
         var formatFile = Path.Combine(AppContext.BaseDirectory, "Axl.Format.ps1xml");
         StartupTrace.Mark("engine host: start");
         AxlSessionState.ConfigureEngine(formatFile);
         StartupTrace.Mark("engine configured");
-        if (prewarmStepHost) Axl.Runtime.ScriptStepHost.Prewarm();
         var iss = AxlSessionState.Create(formatFile);
         StartupTrace.Mark("session state created");
         _runspace = RunspaceFactory.CreateRunspace(iss);

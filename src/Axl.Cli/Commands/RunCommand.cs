@@ -153,7 +153,7 @@ public sealed class RunCommand : ICliCommand
             }
         }
 
-        using var host = new AxlEngineHost(prewarmStepHost: true);
+        using var host = new AxlEngineHost();
         var (workflows, errors) = host.LoadWorkflows(reference);
         foreach (var e in errors) stderr.WriteLine($"error {e.FullyQualifiedErrorId.Split(',')[0]}: {e.Exception.Message}");
         if (errors.Count > 0) return ExitCodes.UserError;

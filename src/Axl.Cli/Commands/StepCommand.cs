@@ -107,7 +107,7 @@ public sealed class StepCommand : ICliCommand
         }
 
         using var owned = OwnedProcesses.Guard(); // what the step starts ends with this process, even when it is SIGKILLed
-        using var host = new AxlEngineHost(prewarmStepHost: true);
+        using var host = new AxlEngineHost();
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
         Console.CancelKeyPress += onCancel;

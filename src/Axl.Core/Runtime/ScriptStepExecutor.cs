@@ -60,49 +60,9 @@ public sealed class ScriptStepHost : IDisposable
 
     public ScriptStepHost()
     {
-        _runspace = TakePrewarmed() ?? OpenRunspace();
-    }
-
-    private static Runspace OpenRunspace()
-    {
-        var runspace = RunspaceFactory.CreateRunspace(AxlEngine.CreateSessionState());
-        runspace.ThreadOptions = PSThreadOptions.ReuseThread; // one pipeline thread for the host's life, not one per step
-        runspace.Open();
-        return runspace;
-    }
-
-    private static readonly object PrewarmGate = new();
-    private static Task<Runspace>? _prewarmed;
-
-    /// <summary>
-    /// Starts opening the runspace of the next step host on a thread-pool thread, so that a command that will run a
-    /// script step (<c>axl step</c>, <c>axl run local</c>) opens it while it is still loading the workflow on its own
-    /// thread, rather than after. The next <see cref="ScriptStepHost"/> takes it (waiting for it if it is still
-    /// opening); the host is the same as one opened on the spot. Call it after the engine is configured
-    /// (<see cref="AxlEngine.SessionStateFactory"/> set). A runspace prewarmed and never taken is left to the process's end.
-    /// </summary>
-    public static void Prewarm()
-    {
-        lock (PrewarmGate) _prewarmed ??= Task.Run(OpenRunspace);
-    }
-
-    private static Runspace? TakePrewarmed()
-    {
-        Task<Runspace>? task;
-        lock (PrewarmGate)
-        {
-            task = _prewarmed;
-            _prewarmed = null;
-        }
-        if (task is null) return null;
-        try
-        {
-            return task.GetAwaiter().GetResult();
-        }
-        catch (Exception)
-        {
-            return null; // opened again on the spot, where its error surfaces as it always did
-        }
+        _runspace = RunspaceFactory.CreateRunspace(AxlEngine.CreateSessionState());
+        _runspace.ThreadOptions = PSThreadOptions.ReuseThread; // one pipeline thread for the host's life, not one per step
+        _runspace.Open();
     }
 
     private static int _abandoned;
