@@ -229,6 +229,9 @@ public sealed class WarmEnvCompileTests
         var clash = Assert.Throws<AxlCompileException>(() => Kfp(b.Build()));
         Assert.Contains("createpvc", clash.Message);
         Assert.Contains("-WarmEnv", clash.Message);
+        var mode = Assert.Throws<AxlCompileException>(() => Kfp(Flow(true), KfpCompileOptions.Default with { PvcAccessMode = "Sometimes" }));
+        Assert.Equal(CompileErrorIds.InvalidCompileOption, mode.Id);
+        Assert.Contains("access mode 'Sometimes'", mode.Message);
     }
 
     [Fact]

@@ -126,6 +126,8 @@ public static class KfpCompiler
                 WorkDir = ArgoCompiler.WorkDir,
                 RunId = "{{$.pipeline_job_name}}",
             };
+            if (o.PvcAccessMode is not ("ReadWriteOnce" or "ReadWriteMany" or "ReadWriteOncePod"))
+                throw new AxlCompileException(CompileErrorIds.InvalidCompileOption, $"volume access mode '{o.PvcAccessMode}' is not one Kubernetes knows.", "use ReadWriteOnce or ReadWriteMany.", wf.Name);
             if (wf.Options.WarmEnv && _code is not null)
                 throw new AxlCompileException(CompileErrorIds.NotExpressible,
                     $"workflow '{wf.Name}' has -WarmEnv and delivers its code as an artifact (-CodeDelivery Artifact); the axl-warm-env task reads the workflow file from the image and cannot unpack the code archive yet.",
