@@ -14,7 +14,9 @@ namespace Axl.Core.Tests.Compilers;
 /// AxlWorkflow -WarmEnv (issue 18 point 3) in the IR and the Argo compiler: the option round-trips through the IR and
 /// the hash only when given; Argo gets an axl-warm-env task that every root step depends on, running `axl warm-env`
 /// into a shared volume (volumeClaimTemplates) that every step mounts (AXL_PACKAGE_CACHE); the golden file
-/// (tests/golden/argo-warmenv/, apart from the cases every Argo test walks) passes Argo's schema.
+/// (tests/golden/argo-warmenv/, apart from the cases every Argo test walks) passes Argo's schema. KFP V2 gets the
+/// same through kfp-kubernetes: createpvc, axl-warm-env before the roots, pvcMount on every executor, deletepvc last
+/// (tests/golden/kfp-warmenv/, checked like the KFP goldens); V1 is the Argo workflow.
 /// </summary>
 public sealed class WarmEnvCompileTests
 {
