@@ -48,6 +48,24 @@ public sealed class KfpDagsterCmdletTests(PowerShellFixture ps) : IDisposable
     }
 
     [Fact]
+    public void The_WarmEnv_volume_options_reach_the_createpvc_task_from_axl_compile_and_the_cmdlet()
+    {
+        var file = _dir.Write("flow/w.axl.ps1", "AxlWorkflow w -WarmEnv { Step a { 1 } }");
+        var r = CliTests.Axl("compile", "--target", "kfp", "--pvc-access-mode", "ReadWriteMany", "--pvc-storage-class", "fast-ssd", file);
+        Assert.True(r.Exit == 0, r.Err);
+        Assert.Contains("createpvc:", r.Out);
+        Assert.Contains("- ReadWriteMany", r.Out);
+        Assert.Contains("constant: fast-ssd", r.Out);
+        Assert.Contains("pvcMount:", r.Out);
+        var cmdlet = ps.Run("ConvertTo-KfpPipeline -Path $file -PvcAccessMode ReadWriteMany -PvcStorageClass fast-ssd -AsYaml", new Dictionary<string, object> { ["file"] = file });
+        cmdlet.ShouldSucceed();
+        Assert.Equal(r.Out, Assert.IsType<string>(Assert.Single(cmdlet.Objects)));
+        var bad = CliTests.Axl("compile", "--target", "kfp", "--pvc-access-mode", "Sometimes", file);
+        Assert.NotEqual(0, bad.Exit);
+        Assert.Contains("access mode 'Sometimes'", bad.Err);
+    }
+
+    [Fact]
     public void Axl_compile_refuses_options_of_other_targets_and_bad_formats()
     {
         var format = CliTests.Axl("compile", "--target", "kfp", "--format", "v3", Iris);

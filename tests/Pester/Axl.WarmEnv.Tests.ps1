@@ -241,6 +241,36 @@ Describe 'Local runs with a warm environment' {
         $r.Output | Should -Not -Match 'built into'
     }
 
+    It 'runs as the compiled KFP pipeline''s executors do: the axl-warm-env executor, then a step''s with its AXL_PACKAGE_CACHE' {
+        if ($skipPython) { Set-ItResult -Skipped -Because 'python3 with venv and ensurepip is not installed here'; return }
+        $doc = Get-AxlWorkflow -Path $file | ConvertTo-KfpPipeline -ErrorAction Stop
+        $tasks = $doc.Tree['root']['dag']['tasks']
+        $tasks.Keys | Should -Contain 'createpvc'
+        $tasks['a']['dependentTasks'] | Should -Contain 'axl-warm-env'
+        $doc.PlatformSpec['platforms']['kubernetes']['deploymentSpec']['executors']['exec-c']['pvcMount'][0]['mountPath'] | Should -Be '/axl/env'
+        $executors = $doc.Tree['deploymentSpec']['executors']
+        # The volumes as the pods see them: the image's /axl/workdir is the flow folder, the claim at /axl/env a local folder.
+        $cache = Join-Path $work 'kfp-env'
+        $mounts = @{ '/axl/workdir' = $flowDir; '/axl/env' = $cache }
+        function Resolve-Mount([string] $Text) { foreach ($m in $mounts.Keys) { if ($Text.StartsWith($m)) { return $mounts[$m] + $Text.Substring($m.Length) } }; $Text }
+        $warmArgs = @($executors['exec-axl-warm-env']['container']['args'] | ForEach-Object { Resolve-Mount $_ })
+        $env:AXL_PIP_FIND_LINKS = $wheels
+        try { $init = Invoke-Axl $warmArgs } finally { $env:AXL_PIP_FIND_LINKS = $null }
+        $init.ExitCode | Should -Be 0 -Because $init.Output
+        $venv = @(Get-ChildItem -LiteralPath (Join-Path $cache 'venv') -Directory)[0].FullName
+        # Step c's executor: its placeholders replaced as KFP's launcher does, its env as the container's.
+        $c = $executors['exec-c']['container']
+        $cacheVar = @($c['env'] | Where-Object { $_['name'] -eq 'AXL_PACKAGE_CACHE' })
+        $cacheVar.Count | Should -Be 1
+        $out = Join-Path $work 'kfp-pod/c'
+        $stepArgs = @($c['args'] | ForEach-Object { $_.Replace("{{`$.outputs.artifacts['output'].path}}", $out.Replace('\', '/')).Replace('{{$.pipeline_job_name}}', 'warm-run-1') }) + @('--workdir', $flowDir)
+        $env:AXL_PACKAGE_CACHE = Resolve-Mount $cacheVar[0]['value']
+        try { $r = Invoke-Axl $stepArgs } finally { $env:AXL_PACKAGE_CACHE = $null }
+        $r.ExitCode | Should -Be 0 -Because $r.Output
+        Import-Clixml -LiteralPath (Join-Path $out 'output.clixml') | Should -Be $venv
+        $r.Output | Should -Not -Match 'built into'
+    }
+
     It 'installs a step''s own -Packages on top of the venv' {
         if ($skipPython) { Set-ItResult -Skipped -Because 'python3 with venv and ensurepip is not installed here'; return }
         $extra = Join-Path $flowDir 'extra.axl.ps1'

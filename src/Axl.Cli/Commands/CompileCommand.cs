@@ -61,7 +61,8 @@ public sealed class CompileCommand : ICliCommand
                                      none: one object, refused when it is over a limit
           --parallelism N            pods at once (spec.parallelism); default 100 for a split workflow, 0: no limit
           --out FILE                 write the output to FILE instead of stdout
-        kfp (also --image, --service-account (v1), --code-root, --code-archive, --max-bytes (v1)):
+        kfp (also --image, --service-account (v1), --code-root, --code-archive, --max-bytes (v1), --pvc-access-mode and
+             --pvc-storage-class (the -WarmEnv volume; v1 also a pvc artifact store)):
           --format v2|v1             the KFP package format (default v2)
           --pipeline-root URI        v2 defaultPipelineRoot (default: the workflow's s3:// artifact store)
           --enable-caching           let KFP reuse a task's outputs for the same inputs (off by default)
@@ -142,7 +143,7 @@ public sealed class CompileCommand : ICliCommand
     private static int ExecuteOther(string target, CliArguments args, TextWriter stdout, TextWriter stderr)
     {
         var argoOnly = target == "kfp"
-            ? new[] { "--kind", "--namespace", "--s3-endpoint", "--s3-region", "--s3-credentials-secret", "--pvc-access-mode", "--pvc-storage-class", "--s3-insecure" }
+            ? new[] { "--kind", "--namespace", "--s3-endpoint", "--s3-region", "--s3-credentials-secret", "--s3-insecure" }
             : new[] { "--kind", "--namespace", "--s3-endpoint", "--s3-region", "--s3-credentials-secret", "--pvc-access-mode", "--pvc-storage-class", "--s3-insecure",
                       "--image", "--service-account", "--code-archive", "--max-bytes", "--format", "--pipeline-root", "--enable-caching" };
         foreach (var o in argoOnly)
@@ -166,6 +167,8 @@ public sealed class CompileCommand : ICliCommand
                 CodeArchive = args.Option("--code-archive") is { } archive ? ReadLocation(archive) : null,
                 PipelineRoot = args.Option("--pipeline-root"),
                 EnableCaching = args.Has("--enable-caching"),
+                PvcAccessMode = args.Option("--pvc-access-mode") ?? "ReadWriteOnce",
+                PvcStorageClass = args.Option("--pvc-storage-class"),
                 MaxBytes = MaxBytes(args),
             };
             if (kfp.ServiceAccount is not null && kfp.Format == KfpFormat.V2)

@@ -19,6 +19,9 @@ public sealed class ConvertToKfpPipelineCommand : WorkflowInputCmdlet
     [Parameter] public CodeArchiveLocation? CodeArchive { get; set; }
     [Parameter] public string? PipelineRoot { get; set; }
     [Parameter] public SwitchParameter EnableCaching { get; set; }
+    /// <summary>-WarmEnv's shared volume (V2: kfp-kubernetes CreatePVC; V1: the Argo claim, and a pvc artifact store's).</summary>
+    [Parameter] [ValidateSet("ReadWriteOnce", "ReadWriteMany")] public string PvcAccessMode { get; set; } = "ReadWriteOnce";
+    [Parameter] public string? PvcStorageClass { get; set; }
     [Parameter] [ValidateRange(1, long.MaxValue)] public long MaxBytes { get; set; } = Axl.Compilers.Argo.ArgoCompileOptions.DefaultMaxBytes;
     /// <summary>Writes the pipeline to this file: .yaml, or a .zip or .tar.gz package. One workflow per file.</summary>
     [Parameter] public string? OutFile { get; set; }
@@ -37,6 +40,8 @@ public sealed class ConvertToKfpPipelineCommand : WorkflowInputCmdlet
             CodeArchive = CodeArchive,
             PipelineRoot = PipelineRoot,
             EnableCaching = EnableCaching.IsPresent,
+            PvcAccessMode = PvcAccessMode,
+            PvcStorageClass = PvcStorageClass,
             MaxBytes = MaxBytes,
         };
         foreach (var wf in InputWorkflows())

@@ -14,7 +14,9 @@ namespace Axl.Core.Tests.Compilers;
 /// AxlWorkflow -WarmEnv (issue 18 point 3) in the IR and the Argo compiler: the option round-trips through the IR and
 /// the hash only when given; Argo gets an axl-warm-env task that every root step depends on, running `axl warm-env`
 /// into a shared volume (volumeClaimTemplates) that every step mounts (AXL_PACKAGE_CACHE); the golden file
-/// (tests/golden/argo-warmenv/, apart from the cases every Argo test walks) passes Argo's schema.
+/// (tests/golden/argo-warmenv/, apart from the cases every Argo test walks) passes Argo's schema. KFP V2 gets the
+/// same through kfp-kubernetes: createpvc, axl-warm-env before the roots, pvcMount on every executor, deletepvc last
+/// (tests/golden/kfp-warmenv/, checked like the KFP goldens); V1 is the Argo workflow.
 /// </summary>
 public sealed class WarmEnvCompileTests
 {
@@ -139,14 +141,109 @@ public sealed class WarmEnvCompileTests
         Assert.Contains("1 valid, 0 invalid", output);
     }
 
+    private static KfpDocument Kfp(AxlWorkflow wf, KfpCompileOptions? o = null) =>
+        KfpCompiler.Compile(wf, (o ?? KfpCompileOptions.Default) with { CodeRoot = Root });
+
     [Fact]
-    public void Kfp_output_is_unchanged_by_WarmEnv_apart_from_the_hash()
+    public void Kfp_output_matches_the_golden_file_and_is_a_valid_pipeline_spec()
     {
-        // KFP has no shared volume this compiler can express: each step's `axl step` prepares the environment itself.
-        var warm = KfpCompiler.Compile(Flow(true), KfpCompileOptions.Default with { CodeRoot = Root }).ToYaml();
-        var cold = KfpCompiler.Compile(Flow(false), KfpCompileOptions.Default with { CodeRoot = Root }).ToYaml();
-        Assert.DoesNotContain(WarmEnvironment.StepName, warm);
-        Assert.Equal(cold.Split('\n').Length, warm.Split('\n').Length);
+        var yaml = Kfp(Flow(true)).ToYaml();
+        Golden.Match("kfp-warmenv/warm-env.yaml", yaml);
+        Assert.Empty(KfpStructureTests.Problems(yaml));
+    }
+
+    [Fact]
+    public void Kfp_creates_the_volume_warms_it_then_every_step_mounts_it_and_deletepvc_runs_last()
+    {
+        var wf = Flow(true);
+        var d = Kfp(wf);
+        var tasks = M(Get(d.Tree, "root", "dag", "tasks"));
+        List<string> Deps(string task) => M(tasks[task]).TryGetValue("dependentTasks", out var x) ? L(x).Cast<string>().ToList() : new List<string>();
+        Assert.Equal(wf.StepCount + 3, tasks.Count);
+        Assert.Empty(Deps(KfpCompiler.CreatePvcTask));
+        Assert.Equal(new[] { KfpCompiler.CreatePvcTask }, Deps(WarmEnvironment.StepName));
+        foreach (var s in wf.Steps)
+        {
+            var deps = Deps(s.KubernetesName);
+            Assert.Contains(KfpCompiler.CreatePvcTask, deps);
+            if (s.Upstream.Count == 0) Assert.Contains(WarmEnvironment.StepName, deps);
+            else Assert.DoesNotContain(WarmEnvironment.StepName, deps);
+        }
+        // deletepvc after the last steps (report and lint: nothing comes after them), reading the claim's name.
+        Assert.Equal(new[] { "report", "lint", KfpCompiler.CreatePvcTask }, Deps(KfpCompiler.DeletePvcTask));
+        Assert.Equal(KfpCompiler.CreatePvcTask, Get(M(tasks[KfpCompiler.DeletePvcTask]), "inputs", "parameters", "pvc_name", "taskOutputParameter", "producerTask"));
+        var create = M(Get(M(tasks[KfpCompiler.CreatePvcTask]), "inputs", "parameters"));
+        Assert.Equal(new object?[] { "ReadWriteOnce" }, L(Get(M(create["access_modes"]), "runtimeValue", "constant")));
+        Assert.Equal(ArgoCompiler.WarmEnvSize, Get(M(create["size"]), "runtimeValue", "constant"));
+        Assert.False(create.ContainsKey("storage_class_name"));
+
+        var executors = M(Get(d.Tree, "deploymentSpec", "executors"));
+        var warm = M(Get(M(executors["exec-" + WarmEnvironment.StepName]), "container"));
+        Assert.Equal(new object?[] { "axl" }, L(warm["command"]));
+        Assert.Equal(new object?[] { "warm-env", "/axl/workdir/warm-env.axl.ps1", "--cache", ArgoCompiler.WarmEnvRoot }, L(warm["args"]));
+        Assert.Equal("argostub/createpvc", Get(M(executors["exec-createpvc"]), "container", "image"));
+        Assert.Equal("argostub/deletepvc", Get(M(executors["exec-deletepvc"]), "container", "image"));
+
+        var platform = M(Get(M(d.PlatformSpec!), "platforms", "kubernetes", "deploymentSpec", "executors"));
+        foreach (var exec in wf.Steps.Select(s => "exec-" + s.KubernetesName).Append("exec-" + WarmEnvironment.StepName))
+        {
+            var mount = M(Assert.Single(L(M(platform[exec])["pvcMount"])));
+            Assert.Equal(ArgoCompiler.WarmEnvRoot, mount["mountPath"]);
+            Assert.Equal(KfpCompiler.CreatePvcTask, Get(mount, "pvcNameParameter", "taskOutputParameter", "producerTask"));
+            Assert.Equal(KfpCompiler.PvcNameOutput, Get(mount, "pvcNameParameter", "taskOutputParameter", "outputParameterKey"));
+        }
+        Assert.Equal(wf.StepCount + 1, platform.Count); // not createpvc / deletepvc
+        foreach (var s in wf.Steps)
+        {
+            var env = L(Get(M(executors["exec-" + s.KubernetesName]), "container", "env")).Select(M);
+            Assert.Contains(env, e => (string)e["name"]! == StepPackageOptions.CacheVariable && (string)e["value"]! == ArgoCompiler.WarmEnvRoot);
+        }
+    }
+
+    [Fact]
+    public void Kfp_passes_the_storage_class_and_access_mode_to_createpvc()
+    {
+        var d = Kfp(Flow(true), KfpCompileOptions.Default with { PvcStorageClass = "fast", PvcAccessMode = "ReadWriteMany" });
+        var create = M(Get(d.Tree, "root", "dag", "tasks", KfpCompiler.CreatePvcTask, "inputs", "parameters"));
+        Assert.Equal("fast", Get(M(create["storage_class_name"]), "runtimeValue", "constant"));
+        Assert.Equal(new object?[] { "ReadWriteMany" }, L(Get(M(create["access_modes"]), "runtimeValue", "constant")));
+    }
+
+    [Fact]
+    public void Kfp_without_WarmEnv_has_nothing_of_it()
+    {
+        var cold = Kfp(Flow(false));
+        var yaml = cold.ToYaml();
+        Assert.DoesNotContain(WarmEnvironment.StepName, yaml);
+        Assert.DoesNotContain("pvc", yaml);
+        Assert.DoesNotContain(StepPackageOptions.CacheVariable, yaml);
+        Assert.Null(cold.PlatformSpec);
+    }
+
+    [Fact]
+    public void Kfp_refuses_what_it_cannot_express_with_the_fix()
+    {
+        var archive = Assert.Throws<AxlCompileException>(() => Kfp(Flow(true, delivery: "Artifact"), KfpCompileOptions.Default with { CodeArchive = ArgoCases.CodeArchive }));
+        Assert.Equal(CompileErrorIds.NotExpressible, archive.Id);
+        Assert.Contains("-CodeDelivery Artifact", archive.Message);
+        var b = new WorkflowBuilder("w", new WorkflowDefinitionOptions { WarmEnv = true }, new SourceLocation($"{Root}/w.axl.ps1", 1));
+        b.AddStep("createpvc", "1", null, new SourceLocation($"{Root}/w.axl.ps1", 2));
+        var clash = Assert.Throws<AxlCompileException>(() => Kfp(b.Build()));
+        Assert.Contains("createpvc", clash.Message);
+        Assert.Contains("-WarmEnv", clash.Message);
+        var mode = Assert.Throws<AxlCompileException>(() => Kfp(Flow(true), KfpCompileOptions.Default with { PvcAccessMode = "Sometimes" }));
+        Assert.Equal(CompileErrorIds.InvalidCompileOption, mode.Id);
+        Assert.Contains("access mode 'Sometimes'", mode.Message);
+    }
+
+    [Fact]
+    public void Kfp_V1_is_the_Argo_workflow_with_the_warm_task_and_volume()
+    {
+        var d = Kfp(Flow(true), KfpCompileOptions.Default with { Format = KfpFormat.V1 });
+        var yaml = d.ToYaml();
+        Assert.Contains("name: " + WarmEnvironment.StepName, yaml);
+        Assert.Contains("name: " + ArgoCompiler.WarmEnvVolume, yaml);
+        Assert.Contains(StepPackageOptions.CacheVariable, yaml);
     }
 
     [Fact]

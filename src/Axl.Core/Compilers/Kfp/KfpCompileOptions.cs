@@ -38,5 +38,11 @@ public sealed record KfpCompileOptions
     /// <summary>V1: the size limit of the Argo Workflow (etcd); see <see cref="Argo.ArgoCompileOptions.MaxBytes"/>.</summary>
     public long MaxBytes { get; init; } = Argo.ArgoCompileOptions.DefaultMaxBytes;
 
+    /// <summary>V2 -WarmEnv: the access mode of the shared volume's claim (kfp-kubernetes CreatePVC access_modes); default ReadWriteOnce, as Argo's.</summary>
+    public string PvcAccessMode { get; init; } = "ReadWriteOnce";
+
+    /// <summary>V2 -WarmEnv: the storage class of the shared volume's claim; default none given, and KFP's driver then asks for the class "standard".</summary>
+    public string? PvcStorageClass { get; init; }
+
     public static KfpCompileOptions Default { get; } = new();
 }

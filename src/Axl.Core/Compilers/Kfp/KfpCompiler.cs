@@ -39,6 +39,13 @@ public static class KfpCompiler
     public const string ArtifactSchema = "system.Artifact";
     public const string ArtifactSchemaVersion = "0.0.1";
     public const string DefaultServiceAccount = "pipeline-runner";
+    /// <summary>-WarmEnv: the kfp-kubernetes tasks that create the shared volume before the run and delete it after the steps.</summary>
+    public const string CreatePvcTask = "createpvc";
+    public const string DeletePvcTask = "deletepvc";
+    /// <summary>-WarmEnv: the output of <see cref="CreatePvcTask"/> that names the claim (kfp-kubernetes CreatePVC's "name").</summary>
+    public const string PvcNameOutput = "name";
+    /// <summary>-WarmEnv: the suffix of the claim's generated name (the backend prefixes a UUID).</summary>
+    public const string WarmEnvPvcSuffix = "-axl-env";
 
     /// <summary>
     /// Compiles <paramref name="wf"/>. Throws <see cref="AxlInvalidWorkflowException"/> for an invalid workflow and
@@ -119,8 +126,18 @@ public static class KfpCompiler
                 WorkDir = ArgoCompiler.WorkDir,
                 RunId = "{{$.pipeline_job_name}}",
             };
+            if (o.PvcAccessMode is not ("ReadWriteOnce" or "ReadWriteMany" or "ReadWriteOncePod"))
+                throw new AxlCompileException(CompileErrorIds.InvalidCompileOption, $"volume access mode '{o.PvcAccessMode}' is not one Kubernetes knows.", "use ReadWriteOnce or ReadWriteMany.", wf.Name);
+            if (wf.Options.WarmEnv && _code is not null)
+                throw new AxlCompileException(CompileErrorIds.NotExpressible,
+                    $"workflow '{wf.Name}' has -WarmEnv and delivers its code as an artifact (-CodeDelivery Artifact); the axl-warm-env task reads the workflow file from the image and cannot unpack the code archive yet.",
+                    "use -CodeDelivery Image with -WarmEnv, or drop -WarmEnv (each step then installs its own -Packages/-Modules).", wf.Name);
             foreach (var s in wf.Steps)
             {
+                if (wf.Options.WarmEnv && s.KubernetesName is CreatePvcTask or DeletePvcTask)
+                    throw new AxlCompileException(CompileErrorIds.NotExpressible,
+                        $"step '{s.Name}' has the task name '{s.KubernetesName}' of the kfp-kubernetes task that creates or deletes the shared volume of -WarmEnv.",
+                        "rename the step (for example to make_volume), or drop -WarmEnv.", wf.Name);
                 if (s.KubernetesName == CodeTask && _code is not null)
                     throw new AxlCompileException(CompileErrorIds.NotExpressible,
                         $"step '{s.Name}' has the task name '{CodeTask}' of the code archive importer (code delivery Artifact).", $"rename the step (for example to load_code).", wf.Name);
@@ -150,13 +167,19 @@ public static class KfpCompiler
                     .With("taskInfo", Map().With("name", CodeTask))
                     .With("componentRef", Map().With("name", "comp-" + CodeTask)));
             }
+            var warm = _wf.Options.WarmEnv;
+            if (warm) AddWarmEnv(components, executors, tasks, platformExecutors);
             foreach (var s in order)
             {
                 components.With("comp-" + s.KubernetesName, Component(s));
                 executors.With("exec-" + s.KubernetesName, Map().With("container", Container(s)));
-                if (SecretAsEnv(s) is { } secretAsEnv) platformExecutors.With("exec-" + s.KubernetesName, Map().With("secretAsEnv", secretAsEnv));
+                var platformExecutor = Map();
+                if (SecretAsEnv(s) is { } secretAsEnv) platformExecutor.With("secretAsEnv", secretAsEnv);
+                if (warm) platformExecutor.With("pvcMount", WarmEnvMount());
+                if (platformExecutor.Count > 0) platformExecutors.With("exec-" + s.KubernetesName, platformExecutor);
                 tasks.With(s.KubernetesName, Task(s));
             }
+            if (warm) AddDeletePvc(components, executors, tasks, order);
             var root = Map()
                 .With("dag", Map().With("tasks", tasks))
                 .With("inputDefinitions", Map().With("parameters", RootParameters()));
@@ -176,6 +199,82 @@ public static class KfpCompiler
                 .With("deploymentSpec", Map().With("executors", platformExecutors))));
             return new KfpDocument(_wf, KfpFormat.V2, tree, Header(), _images.ToList(), _wf.StepCount, warnings, platform, _hash);
         }
+
+        /// <summary>
+        /// -WarmEnv, as the kfp-kubernetes SDK compiles CreatePVC and mount_pvc: a createpvc task (its component and the
+        /// backend-handled executor image argostub/createpvc) makes a claim named &lt;uuid&gt;-axl-env; the axl-warm-env
+        /// task, after it, runs `axl warm-env` into the claim mounted at /axl/env; every root step comes after that, and
+        /// every step mounts the claim there (pvcMount, platform spec) with AXL_PACKAGE_CACHE=/axl/env.
+        /// </summary>
+        private void AddWarmEnv(ArgoMap components, ArgoMap executors, ArgoMap tasks, ArgoMap platformExecutors)
+        {
+            static ArgoMap P(string type, bool optional = false) => Map().With("parameterType", type).With("isOptional", optional ? true : null);
+            var createInputs = Map()
+                .With("access_modes", P("LIST"))
+                .With("annotations", P("STRUCT", true))
+                .With("pvc_name", P("STRING", true))
+                .With("pvc_name_suffix", P("STRING", true))
+                .With("size", P("STRING"))
+                .With("storage_class_name", P("STRING", true))
+                .With("volume_name", P("STRING", true));
+            components.With("comp-" + CreatePvcTask, Map()
+                .With("executorLabel", "exec-" + CreatePvcTask)
+                .With("inputDefinitions", Map().With("parameters", createInputs))
+                .With("outputDefinitions", Map().With("parameters", Map().With(PvcNameOutput, P("STRING")))));
+            components.With("comp-" + WarmEnvironment.StepName, Map().With("executorLabel", "exec-" + WarmEnvironment.StepName));
+            executors.With("exec-" + CreatePvcTask, Map().With("container", Map().With("image", "argostub/" + CreatePvcTask)));
+            var image = _o.Image ?? _wf.Options.Image ?? AxlInfo.DefaultRunnerImage;
+            _images.Add(image);
+            executors.With("exec-" + WarmEnvironment.StepName, Map().With("container", Map()
+                .With("image", image)
+                .With("command", new List<object?> { CompilerSteps.RunnerCommand })
+                .With("args", new List<object?> { "warm-env", ArgoCompiler.WorkDir + "/" + _workflowFile, "--cache", ArgoCompiler.WarmEnvRoot })));
+            static ArgoMap Constant(object value) => Map().With("runtimeValue", Map().With("constant", value));
+            var createArgs = Map()
+                .With("access_modes", Constant(new List<object?> { _o.PvcAccessMode }))
+                .With("pvc_name_suffix", Constant(WarmEnvPvcSuffix))
+                .With("size", Constant(ArgoCompiler.WarmEnvSize));
+            if (_o.PvcStorageClass is { } storageClass) createArgs.With("storage_class_name", Constant(storageClass));
+            tasks.With(CreatePvcTask, Map()
+                .With("taskInfo", Map().With("name", CreatePvcTask))
+                .With("componentRef", Map().With("name", "comp-" + CreatePvcTask))
+                .With("inputs", Map().With("parameters", createArgs))
+                .With("cachingOptions", Map().With("enableCache", false)));
+            tasks.With(WarmEnvironment.StepName, Map()
+                .With("taskInfo", Map().With("name", WarmEnvironment.StepName))
+                .With("componentRef", Map().With("name", "comp-" + WarmEnvironment.StepName))
+                .With("dependentTasks", new List<object?> { CreatePvcTask })
+                .With("cachingOptions", Map().With("enableCache", false)));
+            platformExecutors.With("exec-" + WarmEnvironment.StepName, Map().With("pvcMount", WarmEnvMount()));
+        }
+
+        /// <summary>-WarmEnv: the deletepvc task after the last steps (those no step comes after), as kfp-kubernetes' DeletePVC(...).after(...).</summary>
+        private void AddDeletePvc(ArgoMap components, ArgoMap executors, ArgoMap tasks, IReadOnlyList<AxlStep> order)
+        {
+            components.With("comp-" + DeletePvcTask, Map()
+                .With("executorLabel", "exec-" + DeletePvcTask)
+                .With("inputDefinitions", Map().With("parameters", Map().With("pvc_name", Map().With("parameterType", "STRING")))));
+            executors.With("exec-" + DeletePvcTask, Map().With("container", Map().With("image", "argostub/" + DeletePvcTask)));
+            var last = order.Where(s => !_wf.Steps.Any(d => d.Upstream.Contains(s.Name, StringComparer.OrdinalIgnoreCase)))
+                .Select(s => (object?)s.KubernetesName).ToList();
+            last.Add(CreatePvcTask);
+            tasks.With(DeletePvcTask, Map()
+                .With("taskInfo", Map().With("name", DeletePvcTask))
+                .With("componentRef", Map().With("name", "comp-" + DeletePvcTask))
+                .With("dependentTasks", last)
+                .With("inputs", Map().With("parameters", Map().With("pvc_name", Map().With("taskOutputParameter", PvcName()))))
+                .With("cachingOptions", Map().With("enableCache", false)));
+        }
+
+        private static ArgoMap PvcName() => Map().With("outputParameterKey", PvcNameOutput).With("producerTask", CreatePvcTask);
+
+        /// <summary>kfp-kubernetes' pvcMount of the shared volume (both the current pvcNameParameter and the older taskOutputParameter field, as the SDK writes them).</summary>
+        private static List<object?> WarmEnvMount() => new()
+        {
+            Map().With("mountPath", ArgoCompiler.WarmEnvRoot)
+                .With("pvcNameParameter", Map().With("taskOutputParameter", PvcName()))
+                .With("taskOutputParameter", PvcName()),
+        };
 
         /// <summary>The SDK's comment block: the pipeline's name and inputs, for a person reading the file.</summary>
         private string Header()
@@ -246,6 +345,12 @@ public static class KfpCompiler
         {
             var upstream = s.Upstream.Select(u => (object?)_wf.GetStep(u)!.KubernetesName).ToList();
             if (_code is not null) upstream.Insert(0, CodeTask);
+            if (_wf.Options.WarmEnv)
+            {
+                // The SDK lists the task whose output a pvcMount reads; the roots also wait for the warm-up.
+                upstream.Insert(0, CreatePvcTask);
+                if (s.Upstream.Count == 0) upstream.Insert(1, WarmEnvironment.StepName);
+            }
             var artifacts = Map();
             foreach (var u in CompilerSteps.DataUpstream(_wf, s))
                 artifacts.With(u.Name, Map().With("taskOutputArtifact", Map().With("producerTask", u.KubernetesName).With("outputArtifactKey", OutputArtifact)));
@@ -300,7 +405,7 @@ public static class KfpCompiler
                 .With("image", image)
                 .With("command", new List<object?> { CompilerSteps.RunnerCommand })
                 .With("args", args)
-                .With("env", Env(s.Env))
+                .With("env", Env(_wf.Options.WarmEnv ? s.Env.Append(new KeyValuePair<string, string>(StepPackageOptions.CacheVariable, ArgoCompiler.WarmEnvRoot)) : s.Env))
                 .With("resources", Resources(s.Resources));
         }
 
@@ -329,6 +434,8 @@ public static class KfpCompiler
             Image = o.Image,
             CodeRoot = o.CodeRoot,
             CodeArchive = o.CodeArchive,
+            PvcAccessMode = o.PvcAccessMode, // -WarmEnv's shared volume (and a pvc: artifact store)
+            PvcStorageClass = o.PvcStorageClass,
             ServiceAccount = o.ServiceAccount ?? wf.Options.ServiceAccount ?? DefaultServiceAccount,
             // KFP 1.x uploads one Workflow and runs it on the Argo it ships (v3, CRDs without item limits): no
             // WorkflowTemplates to split into, so one object, refused below when over the size limit.
