@@ -68,7 +68,7 @@ public sealed class ExternalRepoTests(PowerShellFixture ps, ContainerServices en
             {
                 Assert.Equal(runner, call.Image);
                 Assert.Contains("/axl/code.tar.gz", call.Command);
-                var (exit, output) = RunContainer(call.Image, call.Command, call.Env, call.Binds, hostNetwork: false);
+                var (exit, output) = engine.RunContainer(call.Image, call.Command, call.Env, call.Binds);
                 logs[call.Task] = output;
                 return (exit, output);
             },
@@ -131,7 +131,7 @@ public sealed class ExternalRepoTests(PowerShellFixture ps, ContainerServices en
         {
             Assert.Equal(reference, call.Image);
             ran.Add(call.Task);
-            return RunContainer(call.Image, call.Command, call.Env, call.Binds, hostNetwork: false);
+            return engine.RunContainer(call.Image, call.Command, call.Env, call.Binds);
         });
         Assert.Equal(Tasks, ran.Order(StringComparer.Ordinal));
         AssertSameOutputs(local, results);
@@ -172,33 +172,8 @@ public sealed class ExternalRepoTests(PowerShellFixture ps, ContainerServices en
         var staging = Path.GetDirectoryName(artifact.LocalFile)!;
         var command = new[] { "python3", "-c", Download, (string)artifact.S3["endpoint"]!, (string)artifact.S3["bucket"]!, (string)artifact.S3["key"]!,
             artifact.S3.TryGetValue("insecure", out var insecure) ? insecure?.ToString()?.ToLowerInvariant() ?? "false" : "false", "/argo/staging/" + Path.GetFileName(artifact.LocalFile) };
-        var (exit, output) = RunContainer(artifact.Image, command, new Dictionary<string, string>(), new[] { staging + ":/argo/staging" }, hostNetwork: true);
+        var (exit, output) = engine.RunContainer(artifact.Image, command, new Dictionary<string, string>(), new[] { staging + ":/argo/staging" }, hostNetwork: true);
         Assert.True(exit == 0, $"fetching {artifact.Name} for task {artifact.Task} in a container exited {exit}:\n{output}");
-    }
-
-    /// <summary>One container of the image through the Docker API: its exit code and output.</summary>
-    private (long Exit, string Output) RunContainer(string image, IEnumerable<string> command, IReadOnlyDictionary<string, string> env, IEnumerable<string> binds, bool hostNetwork)
-    {
-        var client = engine.Client;
-        var created = client.Containers.CreateContainerAsync(new CreateContainerParameters
-        {
-            Image = image,
-            Cmd = command.ToList(),
-            Env = env.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
-            HostConfig = new HostConfig { Binds = binds.ToList(), NetworkMode = hostNetwork ? "host" : null },
-        }).GetAwaiter().GetResult();
-        try
-        {
-            client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters()).GetAwaiter().GetResult();
-            var wait = client.Containers.WaitContainerAsync(created.ID).GetAwaiter().GetResult();
-            using var logs = client.Containers.GetContainerLogsAsync(created.ID, false, new ContainerLogsParameters { ShowStdout = true, ShowStderr = true }).GetAwaiter().GetResult();
-            var (stdout, stderr) = logs.ReadOutputToEndAsync(default).GetAwaiter().GetResult();
-            return (wait.StatusCode, stdout + stderr);
-        }
-        finally
-        {
-            client.Containers.RemoveContainerAsync(created.ID, new ContainerRemoveParameters { Force = true }).GetAwaiter().GetResult();
-        }
     }
 
     /// <summary>

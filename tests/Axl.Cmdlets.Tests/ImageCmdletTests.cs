@@ -72,7 +72,7 @@ public sealed class ImageCmdletTests(PowerShellFixture ps, ContainerServices eng
         {
             Assert.Equal(reference, call.Image);
             ran.Add(call.Task);
-            return RunContainer(call);
+            return engine.RunContainer(call.Image, call.Command, call.Env, call.Binds);
         });
         Assert.Equal(new[] { "join", "left", "right", "start" }, ran.OrderBy(x => x));
         foreach (var r in results.Values)
@@ -80,31 +80,6 @@ public sealed class ImageCmdletTests(PowerShellFixture ps, ContainerServices eng
             Assert.Equal("Succeeded", r.Phase);
             using var meta = JsonDocument.Parse(File.ReadAllText(Path.Combine(r.OutputDirectory!, "output.meta.json")));
             Assert.True(localSha[r.Step] == meta.RootElement.GetProperty("sha256").GetString(), $"step '{r.Step}': the output in the container differs from the local one");
-        }
-    }
-
-    /// <summary>One pod: a container of the image through the Docker API, the pod's folders bound to /axl/inputs and /axl/outputs.</summary>
-    private (long Exit, string Output) RunContainer(ArgoSimulator.ContainerCall call)
-    {
-        var client = engine.Client;
-        var created = client.Containers.CreateContainerAsync(new CreateContainerParameters
-        {
-            Image = call.Image,
-            Cmd = call.Command.ToList(),
-            Env = call.Env.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
-            HostConfig = new HostConfig { Binds = call.Binds.ToList() },
-        }).GetAwaiter().GetResult();
-        try
-        {
-            client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters()).GetAwaiter().GetResult();
-            var wait = client.Containers.WaitContainerAsync(created.ID).GetAwaiter().GetResult();
-            using var logs = client.Containers.GetContainerLogsAsync(created.ID, false, new ContainerLogsParameters { ShowStdout = true, ShowStderr = true }).GetAwaiter().GetResult();
-            var (stdout, stderr) = logs.ReadOutputToEndAsync(default).GetAwaiter().GetResult();
-            return (wait.StatusCode, stdout + stderr);
-        }
-        finally
-        {
-            client.Containers.RemoveContainerAsync(created.ID, new ContainerRemoveParameters { Force = true }).GetAwaiter().GetResult();
         }
     }
 

@@ -93,6 +93,31 @@ public sealed class ContainerServices : IDisposable
         return response.Headers.TryGetValues("Docker-Content-Digest", out var v) ? v.First() : null;
     }
 
+    /// <summary>One container of the image through the Docker API (a pod of the simulated cluster: its folders bound, optionally on the host network): its exit code and output; the container is always removed.</summary>
+    public (long Exit, string Output) RunContainer(string image, IEnumerable<string> command, IReadOnlyDictionary<string, string> env, IEnumerable<string> binds, bool hostNetwork = false)
+    {
+        var client = Client;
+        var created = client.Containers.CreateContainerAsync(new CreateContainerParameters
+        {
+            Image = image,
+            Cmd = command.ToList(),
+            Env = env.Select(kv => $"{kv.Key}={kv.Value}").ToList(),
+            HostConfig = new HostConfig { Binds = binds.ToList(), NetworkMode = hostNetwork ? "host" : null },
+        }).GetAwaiter().GetResult();
+        try
+        {
+            client.Containers.StartContainerAsync(created.ID, new ContainerStartParameters()).GetAwaiter().GetResult();
+            var wait = client.Containers.WaitContainerAsync(created.ID).GetAwaiter().GetResult();
+            using var logs = client.Containers.GetContainerLogsAsync(created.ID, false, new ContainerLogsParameters { ShowStdout = true, ShowStderr = true }).GetAwaiter().GetResult();
+            var (stdout, stderr) = logs.ReadOutputToEndAsync(default).GetAwaiter().GetResult();
+            return (wait.StatusCode, stdout + stderr);
+        }
+        finally
+        {
+            client.Containers.RemoveContainerAsync(created.ID, new ContainerRemoveParameters { Force = true }).GetAwaiter().GetResult();
+        }
+    }
+
     private readonly object _baseLock = new();
     private string? _baseImage;
 
