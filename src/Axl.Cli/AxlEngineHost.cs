@@ -1,33 +1,55 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using Axl.Cmdlets;
+using Axl.Dsl;
 using Axl.Model;
 
 namespace Axl.Cli;
 
-/// <summary>The PowerShell engine inside the axl command, with the Axl cmdlets and DSL keywords loaded.</summary>
+/// <summary>
+/// The PowerShell engine inside the axl command, with the Axl cmdlets and DSL keywords loaded. Its runspace is opened
+/// when a command first needs it: a workflow file that <see cref="StaticWorkflowFile"/> reads without running it needs
+/// none, and opening one is most of a short command's start.
+/// </summary>
 public sealed class AxlEngineHost : IDisposable
 {
-    private readonly Runspace _runspace;
+    private readonly string _formatFile = Path.Combine(AppContext.BaseDirectory, "Axl.Format.ps1xml");
+    private Runspace? _runspace;
 
     public AxlEngineHost()
     {
-        var formatFile = Path.Combine(AppContext.BaseDirectory, "Axl.Format.ps1xml");
         StartupTrace.Mark("engine host: start");
-        AxlSessionState.ConfigureEngine(formatFile);
+        AxlSessionState.ConfigureEngine(_formatFile, registerTypesNow: false);
         StartupTrace.Mark("engine configured");
-        var iss = AxlSessionState.Create(formatFile);
-        StartupTrace.Mark("session state created");
-        _runspace = RunspaceFactory.CreateRunspace(iss);
-        _runspace.Open();
-        StartupTrace.Mark("runspace opened");
     }
 
-    /// <summary>Loads workflows through Get-AxlWorkflow (the same code path as the module); load errors come back as records.</summary>
-    public (List<AxlWorkflow> Workflows, List<ErrorRecord> Errors) LoadWorkflows(string reference)
+    private Runspace Runspace
     {
+        get
+        {
+            if (_runspace is not null) return _runspace;
+            _runspace = Axl.AxlEngine.OpenRunspace();
+            StartupTrace.Mark("runspace opened");
+            return _runspace;
+        }
+    }
+
+    /// <summary>
+    /// Loads workflows through Get-AxlWorkflow (the same code path as the module); load errors come back as records.
+    /// <paramref name="runsBodies"/> false (the command never runs a step body in this process): a file
+    /// <see cref="StaticWorkflowFile"/> reads is read without opening the runspace, with the same workflows.
+    /// </summary>
+    public (List<AxlWorkflow> Workflows, List<ErrorRecord> Errors) LoadWorkflows(string reference, bool runsBodies = true)
+    {
+        ReadWithoutRunningIt = false;
+        if (!runsBodies && ReadWithoutRunning(reference) is { } read)
+        {
+            ReadWithoutRunningIt = true;
+            if (StartupTrace.Enabled) StartupTrace.Mark($"read {reference} without running it");
+            return (read, new List<ErrorRecord>());
+        }
         using var ps = PowerShell.Create();
-        ps.Runspace = _runspace;
+        ps.Runspace = Runspace;
         ps.AddCommand("Get-AxlWorkflow").AddParameter("Path", reference);
         var workflows = new List<AxlWorkflow>();
         var errors = new List<ErrorRecord>();
@@ -44,5 +66,24 @@ public sealed class AxlEngineHost : IDisposable
         return (workflows, errors);
     }
 
-    public void Dispose() => _runspace.Dispose();
+    /// <summary>Whether the last <see cref="LoadWorkflows"/> read its file without running it (nothing in it wrote anything).</summary>
+    public bool ReadWithoutRunningIt { get; private set; }
+
+    /// <summary>
+    /// The workflows of a reference to one existing file (no wildcards: Get-AxlWorkflow's -Path expands those, and
+    /// resolves '~' and PowerShell drives), when its top level needs no running; null otherwise.
+    /// </summary>
+    private static List<AxlWorkflow>? ReadWithoutRunning(string reference)
+    {
+        if (reference.IndexOfAny(new[] { '*', '?', '[', ']', '`' }) >= 0 || reference.StartsWith('~')) return null;
+        WorkflowReference parsed;
+        try { parsed = WorkflowReference.Parse(reference); }
+        catch (ArgumentException) { return null; }
+        if (!File.Exists(parsed.Path)) return null;
+        var read = StaticWorkflowFile.TryRead(parsed.Path, parsed.Name, AxlSessionState.Keyword, out var why);
+        if (read is null && StartupTrace.Enabled) StartupTrace.Mark($"{reference} runs: {why}");
+        return read?.ToList();
+    }
+
+    public void Dispose() => _runspace?.Dispose();
 }

@@ -22,11 +22,39 @@ public static class AxlSessionState
     /// AssemblyLoadContext for type names, so Axl.Core's public types are registered as type accelerators
     /// (<see cref="AxlTypeAccelerators"/>), on behalf of the runspace that imports the module.
     /// </summary>
-    public static void ConfigureEngine(string? formatFile = null)
+    /// <param name="registerTypesNow">False: register the accelerators with the first session state made (the axl command,
+    /// whose workflow files are often read without a runspace at all: <see cref="Axl.Dsl.StaticWorkflowFile"/>).</param>
+    public static void ConfigureEngine(string? formatFile = null, bool registerTypesNow = true)
     {
-        Axl.AxlEngine.SessionStateFactory = () => Create(formatFile);
-        AxlTypeAccelerators.Register(Runspace.DefaultRunspace);
+        Axl.AxlEngine.SessionStateFactory = () =>
+        {
+            AxlTypeAccelerators.Register(null);
+            return Create(formatFile);
+        };
+        if (registerTypesNow) AxlTypeAccelerators.Register(Runspace.DefaultRunspace);
     }
+
+    /// <summary>
+    /// The DSL keyword a command name is in a fresh Axl session, where nothing but the Axl cmdlets and their aliases
+    /// answers to these names: what <see cref="Axl.Dsl.StaticWorkflowFile"/> resolves a file's commands with.
+    /// </summary>
+    public static Axl.Dsl.DslKeyword Keyword(string name) => Keywords.Value.TryGetValue(name, out var k) ? k : Axl.Dsl.DslKeyword.Other;
+
+    private static readonly Lazy<Dictionary<string, Axl.Dsl.DslKeyword>> Keywords = new(() =>
+    {
+        var map = new Dictionary<string, Axl.Dsl.DslKeyword>(StringComparer.OrdinalIgnoreCase);
+        void Add(Type type, Axl.Dsl.DslKeyword keyword)
+        {
+            var attr = (CmdletAttribute)Attribute.GetCustomAttribute(type, typeof(CmdletAttribute))!;
+            map[attr.VerbName + "-" + attr.NounName] = keyword;
+            if (Attribute.GetCustomAttribute(type, typeof(AliasAttribute)) is AliasAttribute aliases)
+                foreach (var alias in aliases.AliasNames) map[alias] = keyword;
+        }
+        Add(typeof(Dsl.NewAxlWorkflowCommand), Axl.Dsl.DslKeyword.Workflow);
+        Add(typeof(Dsl.AddAxlStepCommand), Axl.Dsl.DslKeyword.Step);
+        Add(typeof(Dsl.AddAxlParameterCommand), Axl.Dsl.DslKeyword.Parameter);
+        return map;
+    });
 
     public static void AddTo(InitialSessionState iss, string? formatFile = null)
     {

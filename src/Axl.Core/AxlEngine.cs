@@ -17,4 +17,33 @@ public static class AxlEngine
     }
 
     public static InitialSessionState CreateSessionState() => _factory();
+
+    private static readonly object FirstOpenGate = new();
+    private static volatile bool _opened;
+
+    /// <summary>
+    /// Creates a session state with <see cref="SessionStateFactory"/> and opens a runspace of it. The first one of the
+    /// process is made alone: the engine's first session state fills static tables of cmdlets and providers, and two
+    /// made at once on different threads (a step host opened in the background while the command opens its own) came
+    /// out without some of them ("ForEach-Object is not recognized", "Cannot find drive '/'"). Later ones, as a fan-out's
+    /// step hosts, open side by side.
+    /// </summary>
+    public static Runspace OpenRunspace(PSThreadOptions threadOptions = PSThreadOptions.Default)
+    {
+        if (_opened) return Open(threadOptions);
+        lock (FirstOpenGate)
+        {
+            var runspace = Open(threadOptions);
+            _opened = true;
+            return runspace;
+        }
+    }
+
+    private static Runspace Open(PSThreadOptions threadOptions)
+    {
+        var runspace = RunspaceFactory.CreateRunspace(CreateSessionState());
+        runspace.ThreadOptions = threadOptions;
+        runspace.Open();
+        return runspace;
+    }
 }

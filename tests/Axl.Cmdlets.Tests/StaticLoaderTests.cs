@@ -9,18 +9,20 @@ namespace Axl.Cmdlets.Tests;
 /// The loader's static fast path (issue #16): a workflow file loaded with AXL_LOADER's modes execute (every Step and
 /// Parameter command runs) and auto (static blocks are read from the AST) gives the same IR, hash, diagnostics (with
 /// file:line), step locations, step bodies and compiled Argo YAML. Static blocks must take the fast path, dynamic ones
-/// must fall back to running, and the load report says which.
+/// must fall back to running, and the load report says which. A third way, the file read without running it
+/// (<see cref="Axl.Dsl.StaticWorkflowFile"/>, what `axl validate`, `compile`, `graph` and `step` do before they open a
+/// runspace), must give the same again whenever it reads a file, and must refuse every file whose top level has to run.
 /// </summary>
 [Collection("PowerShell")]
 public sealed class StaticLoaderTests(PowerShellFixture ps)
 {
     /// <summary>Loads a file in one mode and returns, per workflow, everything that must not depend on the mode.</summary>
     private const string LoadScript = """
-        # $path and $mode are set by the fixture.
+        # $path and $mode are set by the fixture; $preread too in the mode File (the workflows StaticWorkflowFile read).
         $report = $null
         $out = [System.Collections.Generic.List[object]]::new()
         try {
-            $wfs = [Axl.Dsl.WorkflowLoader]::Load($ExecutionContext.SessionState, $path, [NullString]::Value, $mode, [ref]$report)
+            $wfs = if ($mode -eq 'File') { $preread } else { [Axl.Dsl.WorkflowLoader]::Load($ExecutionContext.SessionState, $path, [NullString]::Value, $mode, [ref]$report) }
         } catch {
             $e = $_.Exception; while ($e.InnerException -and $e -is [System.Management.Automation.MethodInvocationException]) { $e = $e.InnerException }
             return [pscustomobject]@{ Name = '<error>'; Text = "$($e.GetType().Name) $($e.Id) $($e.File):$($e.Line) $($e.Message)"; Static = 0; Executed = 0; Fallbacks = @() }
@@ -35,22 +37,40 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
             foreach ($s in $wf.Steps) {
                 $b = $s.Body
                 $null = $sb.AppendLine("step $($s.Name) at $($s.Location)")
-                if ($b) { $null = $sb.AppendLine("  body $($b.File):$($b.Ast.Extent.StartLineNumber):$($b.Ast.Extent.StartColumnNumber)-$($b.Ast.Extent.EndLineNumber):$($b.Ast.Extent.EndColumnNumber) $($b.StartPosition.StartLine):$($b.StartPosition.StartColumn) module=$($null -ne $b.Module) sameModuleAsFirst=$([object]::ReferenceEquals($b.Module, $wf.Steps[0].Body.Module)) isFilter=$($b.IsFilter) [$b]") }
+                if ($b) { $null = $sb.AppendLine("  body $($b.File):$($b.Ast.Extent.StartLineNumber):$($b.Ast.Extent.StartColumnNumber)-$($b.Ast.Extent.EndLineNumber):$($b.Ast.Extent.EndColumnNumber) $($b.StartPosition.StartLine):$($b.StartPosition.StartColumn) module=$(if ($mode -eq 'File') { 'unbound' } else { "$($null -ne $b.Module) sameModuleAsFirst=$([object]::ReferenceEquals($b.Module, $wf.Steps[0].Body.Module))" }) isFilter=$($b.IsFilter) [$b]") }
             }
             try {
                 $doc = [Axl.Compilers.Argo.ArgoCompiler]::Compile($wf, $null)
                 $null = $sb.AppendLine("argo:").AppendLine($doc.ToYamlAll())
             } catch { $null = $sb.AppendLine("argo failed: $($_.Exception.InnerException.Message)") }
-            $out.Add([pscustomobject]@{ Name = $wf.Name; Text = $sb.ToString(); Static = $report.StaticBlocks; Executed = $report.ExecutedBlocks; Fallbacks = @($report.Fallbacks) })
+            $out.Add([pscustomobject]@{ Name = $wf.Name; Text = $sb.ToString(); Static = [int]$report.StaticBlocks; Executed = [int]$report.ExecutedBlocks; Fallbacks = @(if ($report) { $report.Fallbacks }) })
         }
         $out
         """;
 
     private sealed record Loaded(string Name, string Text, int Static, int Executed, string[] Fallbacks);
 
+    /// <summary>The Name of the one result of the mode File when the file has to run (its Text says why).</summary>
+    private const string Runs = "<runs>";
+
     private List<Loaded> Load(string path, string mode)
     {
-        var r = ps.Run(LoadScript, new System.Collections.Hashtable { ["path"] = path, ["mode"] = mode });
+        var vars = new System.Collections.Hashtable { ["path"] = path, ["mode"] = mode };
+        if (mode == "File")
+        {
+            // What the axl command does: the Axl cmdlets' names and aliases resolve the file's commands.
+            var read = ps.Run("""
+                $keyword = (Get-Command Add-AxlStep).ImplementingType.Assembly.GetType('Axl.Cmdlets.AxlSessionState').GetMethod('Keyword')
+                $why = ''
+                $wfs = [Axl.Dsl.StaticWorkflowFile]::TryRead($path, [NullString]::Value, [Delegate]::CreateDelegate([Func[string, Axl.Dsl.DslKeyword]], $keyword), [ref]$why)
+                [pscustomobject]@{ Workflows = $wfs; Why = $why }
+                """, vars);
+            read.ShouldSucceed();
+            var o = Assert.Single(read.Output);
+            if (o.Properties["Workflows"].Value is null) return new List<Loaded> { new(Runs, (string)o.Properties["Why"].Value, 0, 0, Array.Empty<string>()) };
+            vars["preread"] = o.Properties["Workflows"].Value;
+        }
+        var r = ps.Run(LoadScript, vars);
         r.ShouldSucceed();
         return r.Output.Select(o => new Loaded(
             (string)o.Properties["Name"].Value, (string)o.Properties["Text"].Value,
@@ -58,8 +78,15 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
             (o.Properties["Fallbacks"].Value is PSObject { BaseObject: var f } ? f : o.Properties["Fallbacks"].Value) is System.Collections.IEnumerable e ? e.Cast<object>().Select(x => x.ToString()!).ToArray() : Array.Empty<string>())).ToList();
     }
 
-    /// <summary>Loads both ways, asserts the results are identical, and returns the auto load (for its report).</summary>
-    private List<Loaded> AssertSameBothWays(string path)
+    /// <summary>
+    /// Loads both ways, asserts the results are identical, and returns the auto load (for its report). The file is also
+    /// read without running it: when that reads it, the result must be the same again (the bodies apart, which are not
+    /// bound to a module); a file that fails to load must never be read. <paramref name="readWithoutRunning"/>: whether
+    /// it was, or null not to care.
+    /// </summary>
+    private List<Loaded> AssertSameBothWays(string path, bool? readWithoutRunning = null) => AssertSameBothWays(path, readWithoutRunning, out _);
+
+    private List<Loaded> AssertSameBothWays(string path, bool? readWithoutRunning, out string whyItRuns)
     {
         var executed = Load(path, "Execute");
         var auto = Load(path, "Auto");
@@ -73,8 +100,23 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
                 Assert.Fail($"{path}: workflow '{executed[i].Name}' differs between execute and auto:\n{FirstDifference(executed[i].Text, auto[i].Text)}\nfallbacks: {string.Join("; ", auto[i].Fallbacks)}");
             Assert.Equal(0, executed[i].Static);
         }
+        var file = Load(path, "File");
+        whyItRuns = file[0].Name == Runs ? file[0].Text : "";
+        if (readWithoutRunning is { } expected)
+            Assert.True(expected == (file[0].Name != Runs), $"{path}: expected the file {(expected ? "to be read without running it, but it runs: " + whyItRuns : "to run, but it was read without running it")}");
+        if (file[0].Name == Runs) return auto;
+        Assert.True(executed[0].Name != "<error>", $"{path}: the load fails ({Cut(executed[0].Text)}), but the file was read without running it");
+        Assert.Equal(executed.Count, file.Count);
+        for (var i = 0; i < executed.Count; i++)
+        {
+            var x = Unbound(executed[i].Text);
+            if (x != file[i].Text)
+                Assert.Fail($"{path}: workflow '{executed[i].Name}' differs between execute and the file read without running it:\n{FirstDifference(x, file[i].Text)}");
+        }
         return auto;
     }
+
+    private static string Unbound(string text) => System.Text.RegularExpressions.Regex.Replace(text, @" module=\S+ sameModuleAsFirst=\S+", " module=unbound");
 
     private static string FirstDifference(string a, string b)
     {
@@ -98,7 +140,9 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
     [MemberData(nameof(Examples))]
     public void Every_example_loads_the_same_both_ways_and_takes_the_fast_path(string relative)
     {
-        var auto = AssertSameBothWays(Path.Combine(Repo.Root, relative));
+        var path = Path.Combine(Repo.Root, relative);
+        // Every example but one whose top level imports a module and dot-sources a helper is read without running it.
+        var auto = AssertSameBothWays(path, readWithoutRunning: !File.ReadAllText(path).Contains("using module", StringComparison.Ordinal));
         Assert.All(auto, w => Assert.True(w.Static == 1 && w.Executed == 0, $"{relative}: expected the fast path, got {w.Static} static and {w.Executed} executed: {string.Join("; ", w.Fallbacks)}"));
     }
 
@@ -112,7 +156,9 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
         var (text, blocks) = RandomWorkflowFile.Generate(seed);
         var file = Path.Combine(dir.Path, $"random-{seed}.axl.ps1");
         File.WriteAllText(file, seed % 4 == 0 ? text.Replace("\n", "\r\n") : text);
-        var auto = AssertSameBothWays(file);
+        var auto = AssertSameBothWays(file, null, out var whyItRuns);
+        // A file that loads is read without running it (its top level is a variable, a function and the blocks).
+        if (auto[0].Name != "<error>") Assert.True(whyItRuns == "", $"seed {seed}: the file runs: {whyItRuns}\n{text}");
         Assert.All(auto, w => Assert.True(w.Static == blocks && w.Executed == 0,
             $"seed {seed}: expected {blocks} static blocks, got {w.Static} static and {w.Executed} executed: {string.Join("; ", w.Fallbacks)}\n{text}"));
     }
@@ -158,7 +204,7 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
                 {{block}}
             }
             """);
-        var auto = AssertSameBothWays(file);
+        var auto = AssertSameBothWays(file, readWithoutRunning: false);
         if (auto[0].Name == "<error>") return; // the load fails the same way both ways
         Assert.All(auto, w => Assert.True(w.Static == 0 && w.Executed == 1, $"{what}: expected the block to run, got {w.Static} static and {w.Executed} executed"));
         Assert.Contains(reason, Assert.Single(auto[0].Fallbacks));
@@ -197,7 +243,7 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
                 Step a { 1 }
             }
             """);
-        var auto = AssertSameBothWays(file);
+        var auto = AssertSameBothWays(file, readWithoutRunning: false);
         Assert.Equal(0, auto[0].Static);
         Assert.Contains("'Step' is not Step or Parameter", Assert.Single(auto[0].Fallbacks));
         Assert.Contains("step my-a", auto[0].Text);
@@ -213,9 +259,75 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
                 Step b { 1 }
             }
             """);
-        var auto = AssertSameBothWays(file);
+        var auto = AssertSameBothWays(file, readWithoutRunning: true);
         Assert.Equal(1, auto[0].Static);
         Assert.Contains("warmEnv", auto[0].Text);
+    }
+
+    /// <summary>Top levels that have something to run: the file is never read without running it, and loads the same both ways.</summary>
+    public static IEnumerable<object[]> TopLevelsThatRun() => new[]
+    {
+        new object[] { "command", "Write-Verbose 'loading'", "top-level statement that runs" },
+        new object[] { "dot-source", ". (Join-Path $PSScriptRoot 'helper.ps1')", "top-level statement that runs" },
+        new object[] { "import", "Import-Module Microsoft.PowerShell.Utility", "top-level statement that runs" },
+        new object[] { "using", "using namespace System.Text", "using statements" },
+        new object[] { "requires", "#requires -Version 7.0", "#requires" },
+        new object[] { "param block", "param([string] $Where = 'here')", "param, begin, process" },
+        new object[] { "environment variable", "$env:AXL_TEST_TOP = 'x'", "top-level statement that runs" },
+        new object[] { "preference", "$ErrorActionPreference = 'Stop'", "top-level statement that runs" },
+        new object[] { "automatic variable", "$PSDefaultParameterValues = @{}", "top-level statement that runs" },
+        new object[] { "typed variable", "[int] $script:n = 3", "top-level statement that runs" },
+        new object[] { "computed value", "$script:when = Get-Date", "top-level statement that runs" },
+        new object[] { "compound assignment", "$script:n = 1; $script:n += 1", "top-level statement that runs" },
+        new object[] { "keyword function", "function Step { param($Name, $ScriptBlock) Add-AxlStep -Name \"f-$Name\" -ScriptBlock $ScriptBlock }", "a function named like the Step keyword" },
+        new object[] { "keyword alias", "Set-Alias Parameter Write-Output", "top-level statement that runs" },
+        new object[] { "workflow options from a variable", "$script:img = 'x:1'\nAxlWorkflow second -Image $script:img { Step s { 1 } }", "-Image is not a literal" },
+        new object[] { "bad code delivery", "AxlWorkflow second -CodeDelivery Tarball { Step s { 1 } }", "-CodeDelivery is not one of Image, Artifact" },
+        new object[] { "dynamic second block", "AxlWorkflow second { foreach ($i in 1, 2) { Step \"s$i\" { 1 } } }", "not a single Step or Parameter" },
+    };
+
+    [Theory]
+    [MemberData(nameof(TopLevelsThatRun))]
+    public void A_top_level_that_runs_is_never_read_without_running_it(string what, string topLevel, string reason)
+    {
+        using var dir = new TempDir();
+        dir.Write("helper.ps1", "function Get-Helped { 'helped' }\n");
+        var text = topLevel.StartsWith("using", StringComparison.Ordinal) || topLevel.StartsWith("param", StringComparison.Ordinal) || topLevel.StartsWith("#requires", StringComparison.Ordinal)
+            ? $"{topLevel}\nAxlWorkflow top {{\n    Step a {{ 1 }}\n}}\n"
+            : $"AxlWorkflow top {{\n    Step a {{ 1 }}\n}}\n{topLevel}\n";
+        var file = dir.Write($"top-{what.Replace(' ', '-')}.axl.ps1", text);
+        try
+        {
+            AssertSameBothWays(file, readWithoutRunning: false, out var whyItRuns);
+            Assert.Contains(reason, whyItRuns);
+        }
+        finally { Environment.SetEnvironmentVariable("AXL_TEST_TOP", null); }
+    }
+
+    [Fact]
+    public void Every_workflow_option_is_read_without_running_the_file_with_the_same_result()
+    {
+        using var dir = new TempDir();
+        dir.Write("requirements.txt", "tinypkg==1.0.0\n");
+        var file = dir.Write("options.axl.ps1", """
+            # Literal variables and functions at the top level do not stop the read.
+            $script:Scale = 2, 3
+            $Label = @{ team = 'data' }
+            function Get-Scaled { param($x) $x * $script:Scale[0] }
+            AxlWorkflow options -Image 'registry.local/img:1' -IoHandler json -InputMode path -ServiceAccount runner `
+                -ArtifactStore 's3://bucket/prefix' -CodeDelivery artifact -Lockfile 'uv.lock' -RequirementsFile 'requirements.txt' `
+                -Modules 'Pester@5.5.0', @{ ModuleName = 'X'; RequiredVersion = '1.0' } -Description 'all of them' -Labels @{ team = 'data'; tier = 2 } {
+                Parameter Rate -Default 0.5 -Type double
+                Step a { param($Rate) Get-Scaled $Rate }
+                Step b -Cpu 1 -Memory 1Gi { param($a) $a }
+            }
+            New-AxlWorkflow -Name second -Requirements 'a==1', 'b' -WarmEnv:$false -Definition {
+                Add-AxlStep -Name one -ScriptBlock { 1 }
+            }
+            """);
+        var auto = AssertSameBothWays(file, readWithoutRunning: true);
+        Assert.Equal(2, auto.Count);
+        Assert.Contains("registry.local/img:1", auto[0].Text);
     }
 
     [Fact]
@@ -292,6 +404,11 @@ internal static class RandomWorkflowFile
             sb.Append("AxlWorkflow ").Append(Pick(rnd, $"wf{seed}-{w}", $"'wf {seed} {w}'", $"\"Wf{seed}_{w}\""));
             if (rnd.Next(3) == 0) sb.Append(" -IoHandler ").Append(Pick(rnd, "json", "clixml", "text"));
             if (rnd.Next(3) == 0) sb.Append(" -Image 'registry.local/r:").Append(rnd.Next(9)).Append('\'');
+            if (rnd.Next(6) == 0) sb.Append(" -InputMode ").Append(Pick(rnd, "path", "Object", "'PATH'"));
+            if (rnd.Next(6) == 0) sb.Append(" -Description ").Append(Pick(rnd, "'a workflow'", $"\"seed {seed}\""));
+            if (rnd.Next(6) == 0) sb.Append(" -Labels ").Append(Pick(rnd, "@{ team = 'data' }", "@{ a = 1; b = $true }", "@{}"));
+            if (rnd.Next(8) == 0) sb.Append(" -Requirements ").Append(Pick(rnd, "'numpy==2.0'", "'a==1', 'b==2'"));
+            if (rnd.Next(10) == 0) sb.Append(Pick(rnd, " -WarmEnv", " -WarmEnv:$false"));
             sb.Append(" {\n");
             var parameters = new List<string>();
             var paramCount = rnd.Next(4);

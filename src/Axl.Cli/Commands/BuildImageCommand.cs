@@ -73,7 +73,7 @@ public sealed class BuildImageCommand : ICliCommand
         };
 
         using var host = new AxlEngineHost();
-        var (workflows, errors) = host.LoadWorkflows(reference);
+        var (workflows, errors) = host.LoadWorkflows(reference, runsBodies: false);
         foreach (var e in errors) stderr.WriteLine($"error {e.FullyQualifiedErrorId.Split(',')[0]}: {e.Exception.Message}");
         if (errors.Count > 0) return ExitCodes.UserError;
         if (workflows.Count != 1)

@@ -89,7 +89,7 @@ public sealed class CompileCommand : ICliCommand
         var failed = false;
         foreach (var reference in args.Positional)
         {
-            var (workflows, errors) = host.LoadWorkflows(reference);
+            var (workflows, errors) = host.LoadWorkflows(reference, runsBodies: false);
             foreach (var e in errors) stderr.WriteLine($"error {e.FullyQualifiedErrorId.Split(',')[0]}: {e.Exception.Message}");
             failed |= errors.Count > 0;
             foreach (var wf in workflows)
@@ -180,7 +180,7 @@ public sealed class CompileCommand : ICliCommand
         var failed = false;
         foreach (var reference in args.Positional)
         {
-            var (workflows, errors) = host.LoadWorkflows(reference);
+            var (workflows, errors) = host.LoadWorkflows(reference, runsBodies: false);
             foreach (var e in errors) stderr.WriteLine($"error {e.FullyQualifiedErrorId.Split(',')[0]}: {e.Exception.Message}");
             failed |= errors.Count > 0;
             foreach (var wf in workflows)

@@ -42,7 +42,7 @@ public sealed class GraphCommand : ICliCommand
         var outFile = args.Option("-o") ?? args.Option("--out");
 
         using var host = new AxlEngineHost();
-        var (workflows, errors) = host.LoadWorkflows(args.Positional[0]);
+        var (workflows, errors) = host.LoadWorkflows(args.Positional[0], runsBodies: false);
         foreach (var e in errors) stderr.WriteLine($"error {e.FullyQualifiedErrorId.Split(',')[0]}: {e.Exception.Message}");
         if (errors.Count > 0) return ExitCodes.UserError;
         if (args.Option("--name") is { } name)

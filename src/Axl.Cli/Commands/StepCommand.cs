@@ -108,6 +108,9 @@ public sealed class StepCommand : ICliCommand
 
         using var owned = OwnedProcesses.Guard(); // what the step starts ends with this process, even when it is SIGKILLed
         using var host = new AxlEngineHost();
+        // The step host's runspace opens on the other core while this thread reads the workflow, checks the code and
+        // binds the inputs (a command step never takes it: it is closed at the end).
+        ScriptStepHost.Prewarm();
         using var cancel = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
         Console.CancelKeyPress += onCancel;
@@ -116,7 +119,11 @@ public sealed class StepCommand : ICliCommand
         {
             var outcome = ManifestStepRun.Run(manifest, args.Option("--workflow-archive"), file =>
             {
-                var (workflows, errors) = host.LoadWorkflows(file);
+                var (workflows, errors) = host.LoadWorkflows(file, runsBodies: false);
+                // A script step's file is loaded in the prewarmed runspace too, when reading it wrote nothing.
+                if (host.ReadWithoutRunningIt && workflows.FirstOrDefault(w => w.Name.Equals(manifest.Workflow, StringComparison.OrdinalIgnoreCase)) is { } wf
+                    && wf.Steps.FirstOrDefault(s => s.Name == manifest.Step) is { Kind: Axl.Model.StepKind.Script })
+                    ScriptStepHost.PrewarmLoad(file, wf.Name);
                 return (workflows, errors.Select(e => e.Exception.Message).ToList());
             }, line => Write(stdout, line), cancel.Token, grace, StepPreferences.FromFlags(args.Has("--verbose"), args.Has("--debug")),
                 new CodeArchiveCheck(args.Option("--workflow-archive-sha256"), limits));
@@ -127,6 +134,7 @@ public sealed class StepCommand : ICliCommand
         finally
         {
             Console.CancelKeyPress -= onCancel;
+            ScriptStepHost.DisposePrewarmed();
         }
     }
 

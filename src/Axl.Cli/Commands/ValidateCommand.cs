@@ -39,7 +39,7 @@ public sealed class ValidateCommand : ICliCommand
         var loadErrors = new List<ErrorRecord>();
         foreach (var reference in args.Positional)
         {
-            var (workflows, errors) = host.LoadWorkflows(reference);
+            var (workflows, errors) = host.LoadWorkflows(reference, runsBodies: false);
             loadErrors.AddRange(errors);
             foreach (var wf in workflows) results.Add((wf, WorkflowValidator.Validate(wf)));
         }

@@ -42,7 +42,7 @@ public sealed class WarmEnvCommand : ICliCommand
     {
         if (args.Positional.Count != 1) throw new UsageException("warm-env needs one workflow, e.g. axl warm-env flow.axl.ps1 or flow.axl.ps1:Name.");
         using var host = new AxlEngineHost();
-        var (workflows, errors) = host.LoadWorkflows(args.Positional[0]);
+        var (workflows, errors) = host.LoadWorkflows(args.Positional[0], runsBodies: false);
         foreach (var e in errors) stderr.WriteLine($"axl: {e.Exception.Message}");
         if (errors.Count > 0) return ExitCodes.UserError;
         if (workflows.Count != 1)

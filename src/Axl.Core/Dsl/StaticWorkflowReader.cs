@@ -38,7 +38,7 @@ public sealed class WorkflowLoadReport
 }
 
 /// <summary>Which DSL keyword a command name resolves to in the scope an AxlWorkflow block would run in.</summary>
-public enum DslKeyword { Other, Step, Parameter }
+public enum DslKeyword { Other, Step, Parameter, Workflow }
 
 /// <summary>
 /// The fast path of the workflow loader: an AxlWorkflow block whose statements are all static (<c>Step</c> and
@@ -55,9 +55,17 @@ public static class StaticWorkflowReader
     /// Records the block's steps and parameters into <paramref name="builder"/> and returns null, or returns why the
     /// block is not static and leaves the builder untouched.
     /// </summary>
-    public static string? TryRead(ScriptBlock definition, PSModuleInfo module, WorkflowBuilder builder, Func<string, DslKeyword> resolve)
+    public static string? TryRead(ScriptBlock definition, PSModuleInfo module, WorkflowBuilder builder, Func<string, DslKeyword> resolve) =>
+        definition.Ast is not ScriptBlockAst block ? "the block has no syntax tree"
+            // The same AST the engine would make the block from, bound to the module the block would have run in.
+            : TryRead(block, body => module.NewBoundScriptBlock(body.GetScriptBlock()), builder, resolve);
+
+    /// <summary>
+    /// Reads a block's syntax tree; <paramref name="bodyOf"/> makes each step body's script block from its AST (bound to the
+    /// file's module when the file runs, unbound when it is read without running: <see cref="StaticWorkflowFile"/>).
+    /// </summary>
+    public static string? TryRead(ScriptBlockAst block, Func<ScriptBlockAst, ScriptBlock> bodyOf, WorkflowBuilder builder, Func<string, DslKeyword> resolve)
     {
-        if (definition.Ast is not ScriptBlockAst block) return "the block has no syntax tree";
         if (block.ParamBlock is not null || block.BeginBlock is not null || block.ProcessBlock is not null || block.DynamicParamBlock is not null)
             return Where(block, "the block has a param, begin, process or dynamicparam block");
         if (block.UsingStatements is { Count: > 0 }) return Where(block, "the block has using statements");
@@ -71,7 +79,7 @@ public static class StaticWorkflowReader
             var keywords = new Dictionary<string, DslKeyword>(StringComparer.OrdinalIgnoreCase);
             foreach (var statement in end.Statements)
             {
-                var why = ReadStatement(statement, module, builder, keywords, resolve, records);
+                var why = ReadStatement(statement, bodyOf, builder, keywords, resolve, records);
                 if (why is not null) return Where(statement, why);
             }
         }
@@ -81,7 +89,7 @@ public static class StaticWorkflowReader
 
     private static string Where(Ast ast, string why) => $"line {ast.Extent.StartLineNumber}: {why}";
 
-    private static string? ReadStatement(StatementAst statement, PSModuleInfo module, WorkflowBuilder builder,
+    private static string? ReadStatement(StatementAst statement, Func<ScriptBlockAst, ScriptBlock> bodyOf, WorkflowBuilder builder,
         Dictionary<string, DslKeyword> keywords, Func<string, DslKeyword> resolve, List<Action> records)
     {
         if (statement is not PipelineAst { PipelineElements.Count: 1 } pipeline || pipeline.PipelineElements[0] is not CommandAst command)
@@ -96,7 +104,7 @@ public static class StaticWorkflowReader
         var spec = keyword switch { DslKeyword.Step => StepSpec, DslKeyword.Parameter => ParameterSpec, _ => null };
         if (spec is null) return $"'{nameAst.Value}' is not Step or Parameter";
 
-        var why = Bind(command, spec, module, out var bound);
+        var why = Bind(command, spec, bodyOf, out var bound);
         if (why is not null) return why;
         var location = new SourceLocation(string.IsNullOrEmpty(command.Extent.File) ? null : command.Extent.File, command.Extent.StartLineNumber);
         var name = (string)bound["Name"]!;
@@ -130,17 +138,18 @@ public static class StaticWorkflowReader
         return null;
     }
 
-    private static T? Get<T>(Dictionary<string, object?> bound, string name) where T : class =>
+    internal static T? Get<T>(Dictionary<string, object?> bound, string name) where T : class =>
         bound.TryGetValue(name, out var v) ? (T?)v : null;
 
     private static readonly PropertyInfo? BackgroundProperty = typeof(PipelineAst).GetProperty("Background");
-    private static bool IsBackground(PipelineAst p) => BackgroundProperty?.GetValue(p) is true;
+    internal static bool IsBackground(PipelineAst p) => BackgroundProperty?.GetValue(p) is true;
 
     // ---- Parameter binding, restricted to what is certain to bind as the engine binds it ----
 
-    private enum Kind { String, Strings, Object, Objects, Int, Dictionary, ScriptBlock, Switch }
+    internal enum Kind { String, Strings, Object, Objects, Int, Dictionary, ScriptBlock, Switch }
 
-    private sealed record ParamSpec(string Name, Kind Kind, int Position = -1, bool NotEmpty = false, bool AllowEmpty = false);
+    /// <summary>One parameter of a keyword as the binder sees it; <paramref name="Set"/> is a ValidateSet (matched ignoring case, the value kept as written).</summary>
+    internal sealed record ParamSpec(string Name, Kind Kind, int Position = -1, bool NotEmpty = false, bool AllowEmpty = false, string[]? Set = null);
 
     private static readonly ParamSpec[] StepSpec =
     {
@@ -159,7 +168,7 @@ public static class StaticWorkflowReader
         new("Type", Kind.String), new("Description", Kind.String), new("Sensitive", Kind.Switch),
     };
 
-    private static string? Bind(CommandAst command, ParamSpec[] spec, PSModuleInfo module, out Dictionary<string, object?> bound)
+    internal static string? Bind(CommandAst command, ParamSpec[] spec, Func<ScriptBlockAst, ScriptBlock> bodyOf, out Dictionary<string, object?> bound)
     {
         var named = bound = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
         var positional = new List<ExpressionAst>();
@@ -183,7 +192,7 @@ public static class StaticWorkflowReader
                     argument = next;
                     i++;
                 }
-                var why = Convert(ps, argument, module, out var value);
+                var why = Convert(ps, argument, bodyOf, out var value);
                 if (why is not null) return why;
                 bound[ps.Name] = value;
             }
@@ -198,7 +207,7 @@ public static class StaticWorkflowReader
         if (positional.Count > positions.Count) return "more positional arguments than positional parameters";
         for (var i = 0; i < positional.Count; i++)
         {
-            var why = Convert(positions[i], positional[i], module, out var value);
+            var why = Convert(positions[i], positional[i], bodyOf, out var value);
             if (why is not null) return why;
             bound[positions[i].Name] = value;
         }
@@ -206,14 +215,13 @@ public static class StaticWorkflowReader
         return null;
     }
 
-    private static string? Convert(ParamSpec ps, ExpressionAst ast, PSModuleInfo module, out object? value)
+    private static string? Convert(ParamSpec ps, ExpressionAst ast, Func<ScriptBlockAst, ScriptBlock> bodyOf, out object? value)
     {
         value = null;
         if (ps.Kind == Kind.ScriptBlock)
         {
             if (ast is not ScriptBlockExpressionAst sbe) return $"-{ps.Name} is not a script block literal";
-            // The same AST the engine would make the block from, bound to the module the block would have run in.
-            value = module.NewBoundScriptBlock(sbe.ScriptBlock.GetScriptBlock());
+            value = bodyOf(sbe.ScriptBlock);
             return null;
         }
         if (!TryLiteral(ast, out var literal)) return $"-{ps.Name} is not a literal";
@@ -226,6 +234,7 @@ public static class StaticWorkflowReader
             case Kind.String:
                 if (!TryString(literal, out var s)) return $"-{ps.Name} is not a single string or number";
                 if (s.Length == 0 && ps.NotEmpty) return $"-{ps.Name} is empty";
+                if (ps.Set is not null && !ps.Set.Contains(s, StringComparer.OrdinalIgnoreCase)) return $"-{ps.Name} is not one of {string.Join(", ", ps.Set)}";
                 value = s;
                 return null;
             case Kind.Int:
@@ -274,7 +283,7 @@ public static class StaticWorkflowReader
     }
 
     /// <summary>The value of a literal expression as the engine evaluates it: constants, $true/$false/$null, arrays and hashtables of them.</summary>
-    private static bool TryLiteral(ExpressionAst ast, out object? value)
+    internal static bool TryLiteral(ExpressionAst ast, out object? value)
     {
         value = null;
         switch (ast)

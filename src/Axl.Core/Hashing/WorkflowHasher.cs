@@ -12,6 +12,6 @@ public static class WorkflowHasher
 {
     public static string Compute(AxlWorkflow wf)
     {
-        return IrDocument.Hash(IrDocument.ToTree(wf, includeLocations: false));
+        return IrDocument.Hash(IrDocument.ToStreamedTree(wf));
     }
 }

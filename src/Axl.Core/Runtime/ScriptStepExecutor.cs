@@ -56,13 +56,107 @@ public sealed class ScriptStepHost : IDisposable
     private static readonly TimeSpan CancelStopWait = TimeSpan.FromSeconds(3);
 
     private readonly Runspace _runspace;
-    private bool _loaded;
+    /// <summary>The workflow file loaded in the runspace (full path), null before the first load.</summary>
+    private string? _loadedFile;
+    /// <summary>The definition hash of the workflow a prewarmed load found, still to compare with the run's; null once checked.</summary>
+    private string? _loadedHash;
 
     public ScriptStepHost()
     {
-        _runspace = RunspaceFactory.CreateRunspace(AxlEngine.CreateSessionState());
-        _runspace.ThreadOptions = PSThreadOptions.ReuseThread; // one pipeline thread for the host's life, not one per step
-        _runspace.Open();
+        if (TakePrewarmed() is { } warm)
+        {
+            (_runspace, _loadedFile, _loadedHash) = (warm.Runspace, warm.File, warm.Hash);
+            return;
+        }
+        _runspace = AxlEngine.OpenRunspace(PSThreadOptions.ReuseThread); // one pipeline thread for the host's life, not one per step
+    }
+
+    // ---- Prewarming: the next host's runspace opened (and its workflow loaded) on another core ----
+
+    private sealed record Warm(Runspace Runspace, string? File, string? Hash);
+
+    private static readonly object PrewarmGate = new();
+    private static Task<Warm?>? _prewarm;
+
+    /// <summary>
+    /// Starts opening the next step host's runspace on a thread-pool thread, for a process that runs one script step
+    /// (<c>axl step</c>) and has other work to do first (reading the workflow, checking the code hash, binding inputs).
+    /// The next <see cref="ScriptStepHost"/> takes it, waiting for it if it is still opening; it is the same as a host
+    /// opened on the spot. A process that ends without taking it calls <see cref="DisposePrewarmed"/>.
+    /// </summary>
+    public static void Prewarm()
+    {
+        lock (PrewarmGate) _prewarm ??= Task.Run(() => (Warm?)new Warm(AxlEngine.OpenRunspace(PSThreadOptions.ReuseThread), null, null));
+    }
+
+    /// <summary>
+    /// Loads <paramref name="file"/> into the prewarmed runspace once it is open, as the host's first step would.
+    /// Only for a file whose top level writes nothing (one <see cref="Axl.Dsl.StaticWorkflowFile"/> reads): a load in
+    /// the background has no step log to write to. The host then compares the definition hash it found with the run's,
+    /// and loads again (failing as it always did) when they differ; a load that fails here leaves a fresh host.
+    /// </summary>
+    public static void PrewarmLoad(string file, string workflow)
+    {
+        var full = Path.GetFullPath(file);
+        lock (PrewarmGate)
+        {
+            Prewarm();
+            _prewarm = _prewarm!.ContinueWith(opened =>
+            {
+                var warm = opened.Result;
+                if (warm is null) return null;
+                try
+                {
+                    using var ps = PowerShell.Create();
+                    ps.Runspace = warm.Runspace;
+                    ps.AddScript(LoadScript).AddArgument(full).AddArgument(workflow).AddArgument(null);
+                    ps.Invoke();
+                    if (ps.HadErrors || warm.Runspace.SessionStateProxy.PSVariable.GetValue("global:__axlLoadedWorkflow") is not { } loaded)
+                        throw new InvalidOperationException("the prewarmed load failed");
+                    var hash = (loaded is PSObject p ? p.BaseObject : loaded) is Axl.Model.AxlWorkflow wf ? wf.DefinitionHash : null;
+                    return hash is null ? throw new InvalidOperationException("no workflow") : warm with { File = full, Hash = hash };
+                }
+                catch (Exception)
+                {
+                    warm.Runspace.Dispose(); // the host opens and loads on the spot, where the error is reported as always
+                    return null;
+                }
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private static Warm? TakePrewarmed()
+    {
+        Task<Warm?>? task;
+        lock (PrewarmGate)
+        {
+            task = _prewarm;
+            _prewarm = null;
+        }
+        if (task is null) return null;
+        try
+        {
+            return task.GetAwaiter().GetResult();
+        }
+        catch (Exception)
+        {
+            return null; // opened again on the spot, where its error surfaces as it always did
+        }
+    }
+
+    /// <summary>
+    /// Closes a prewarmed runspace no host took (the step was a command step, or the run stopped before it). One still
+    /// opening is not waited for: its thread is a background thread, and the process is ending.
+    /// </summary>
+    public static void DisposePrewarmed()
+    {
+        Task<Warm?>? task;
+        lock (PrewarmGate)
+        {
+            task = _prewarm;
+            _prewarm = null;
+        }
+        if (task is { IsCompletedSuccessfully: true, Result: { } warm }) warm.Runspace.Dispose();
     }
 
     private static int _abandoned;
@@ -77,14 +171,17 @@ public sealed class ScriptStepHost : IDisposable
     {
         var step = inv.Step;
         var file = inv.Workflow.SourceFile is { } f && File.Exists(f) ? f : null;
-        if (file is not null && !_loaded)
+        if (file is not null && _loadedFile == file && _loadedHash is not null && _loadedHash != inv.Workflow.DefinitionHash)
+            _loadedFile = null; // prewarmed with another definition: the load below says the file changed
+        if (file is not null && _loadedFile != file)
         {
             var load = Invoke(inv, ps => ps.AddScript(LoadScript).AddArgument(file).AddArgument(inv.Workflow.Name).AddArgument(inv.Workflow.DefinitionHash), ct, timeout: Timeout.InfiniteTimeSpan);
             if (!load.Success)
                 return StepAttemptResult.Fail(load.Error! with { Kind = load.Error!.Kind == FailureKind.Cancelled ? FailureKind.Cancelled : FailureKind.Infrastructure,
                     Message = $"loading {file} for step '{step.Name}' failed: {load.Error.Message}" });
-            _loaded = true;
+            _loadedFile = file;
         }
+        _loadedHash = null;
         var tr = RunTrace.Current;
         var t0 = RunTrace.Now();
         var args = new Hashtable(StringComparer.OrdinalIgnoreCase);

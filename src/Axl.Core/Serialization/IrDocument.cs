@@ -16,22 +16,33 @@ public static class IrDocument
     public const int SchemaVersion = 1;
 
     /// <param name="includeLocations">File and line of each step; left out of the hash so moving a file keeps its hash.</param>
-    public static Dictionary<string, object?> ToTree(AxlWorkflow wf, bool includeLocations = true, IReadOnlyList<AxlDiagnostic>? diagnostics = null)
+    public static Dictionary<string, object?> ToTree(AxlWorkflow wf, bool includeLocations = true, IReadOnlyList<AxlDiagnostic>? diagnostics = null) =>
+        ToTree(wf, includeLocations, diagnostics, streamed: false);
+
+    /// <summary>
+    /// The tree of the hash (<see cref="Hashing.WorkflowHasher"/>), written once: its steps and edges are made one at a
+    /// time as the writer reaches them, so a 10,000-step workflow's tree is never held whole (the same bytes).
+    /// </summary>
+    public static Dictionary<string, object?> ToStreamedTree(AxlWorkflow wf) => ToTree(wf, includeLocations: false, null, streamed: true);
+
+    private static Dictionary<string, object?> ToTree(AxlWorkflow wf, bool includeLocations, IReadOnlyList<AxlDiagnostic>? diagnostics, bool streamed)
     {
+        var steps = wf.Steps.Select(s => (object?)Step(s, includeLocations));
+        var edges = wf.Edges.Select(e => (object?)new Dictionary<string, object?>(4)
+        {
+            ["from"] = e.From,
+            ["to"] = e.To,
+            ["kind"] = e.Kind == EdgeKind.Data ? "data" : "order",
+            ["input"] = e.Input,
+        });
         var root = new Dictionary<string, object?>
         {
             ["schemaVersion"] = SchemaVersion,
             ["name"] = wf.Name,
             ["options"] = Options(wf.Options),
             ["parameters"] = wf.Parameters.Select(p => (object?)Parameter(p)).ToList(),
-            ["steps"] = wf.Steps.Select(s => (object?)Step(s, includeLocations)).ToList(),
-            ["edges"] = wf.Edges.Select(e => (object?)new Dictionary<string, object?>(4)
-            {
-                ["from"] = e.From,
-                ["to"] = e.To,
-                ["kind"] = e.Kind == EdgeKind.Data ? "data" : "order",
-                ["input"] = e.Input,
-            }).ToList(),
+            ["steps"] = streamed ? steps : steps.ToList(),
+            ["edges"] = streamed ? edges : edges.ToList(),
         };
         if (includeLocations)
         {
@@ -194,11 +205,25 @@ public static class IrDocument
 
     private static void Write(Utf8JsonWriter w, object? value)
     {
-        // Depth of the IR tree is fixed and small, so recursion here is bounded.
+        // Depth of the IR tree is fixed and small, so recursion here is bounded. The shapes the IR is made of come
+        // first, by their exact types (a class test, not an interface search): a 10,000-step IR has millions of values.
         switch (value)
         {
-            case null: w.WriteNullValue(); break;
-            case string s: w.WriteStringValue(s); break;
+            case null: w.WriteNullValue(); return;
+            case string s: w.WriteStringValue(s); return;
+            case Dictionary<string, object?> exact:
+                w.WriteStartObject();
+                foreach (var kv in exact) { w.WritePropertyName(kv.Key); Write(w, kv.Value); }
+                w.WriteEndObject();
+                return;
+            case List<object?> items:
+                w.WriteStartArray();
+                foreach (var item in items) Write(w, item);
+                w.WriteEndArray();
+                return;
+        }
+        switch (value)
+        {
             case bool b: w.WriteBooleanValue(b); break;
             case int i: w.WriteNumberValue(i); break;
             case long l: w.WriteNumberValue(l); break;

@@ -1,0 +1,151 @@
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using Axl.Model;
+
+namespace Axl.Dsl;
+
+/// <summary>
+/// A workflow file read without running it, for the commands that never run a step body in the process that loads
+/// the file (<c>axl validate</c>, <c>compile</c>, <c>graph</c>, <c>step</c>, whose step host loads the file again): no
+/// runspace is opened, which is most of such a command's start. Only a file whose top level has nothing to run that
+/// could change what it defines or fail qualifies:
+/// <list type="bullet">
+/// <item>function definitions (none named like a DSL keyword, which would change what a block's commands are),</item>
+/// <item>assignments of literal values to plain or <c>$script:</c> variables (not automatic or preference variables),</item>
+/// <item><c>AxlWorkflow</c> commands with literal options whose blocks are static (<see cref="StaticWorkflowReader"/>).</item>
+/// </list>
+/// Anything else (a param block, <c>using</c>, <c>#requires</c>, any other command or expression, a parse error, a
+/// definition the builder refuses) returns why, and the caller loads the file the usual way (<see cref="WorkflowLoader"/>),
+/// which gives the same workflows (the equivalence tests load every example, golden and generated workflow both ways)
+/// and the errors with their file and line. The step bodies of a workflow read here are not bound to the file's module:
+/// they are for reading (IR, hashes, compiled code), not for running.
+/// </summary>
+public static class StaticWorkflowFile
+{
+    /// <summary>
+    /// The workflows of <paramref name="path"/> (those named <paramref name="name"/>, when given), or null and
+    /// <paramref name="why"/> when the file has to run. <paramref name="resolve"/> names the DSL keyword a command name
+    /// is in a fresh Axl session (the aliases and names of the Axl cmdlets).
+    /// </summary>
+    public static IReadOnlyList<AxlWorkflow>? TryRead(string path, string? name, Func<string, DslKeyword> resolve, out string why)
+    {
+        why = "";
+        if (WorkflowLoader.ModeFromEnvironment() == WorkflowLoaderMode.Execute) { why = $"{WorkflowLoader.ModeVariable}=execute"; return null; }
+        var full = Path.GetFullPath(path);
+        if (!File.Exists(full)) { why = "no such file"; return null; }
+        var ast = Parser.ParseFile(full, out _, out var errors);
+        if (errors.Length > 0) { why = "the file does not parse"; return null; }
+        var reason = Check(ast, resolve);
+        if (reason is not null) { why = reason; return null; }
+
+        var found = new List<AxlWorkflow>();
+        try
+        {
+            foreach (var statement in ast.EndBlock?.Statements ?? (IEnumerable<StatementAst>)Array.Empty<StatementAst>())
+            {
+                if (statement is not PipelineAst { PipelineElements: [CommandAst command] }) continue; // functions, assignments
+                var builder = ReadWorkflow(command, resolve, out reason);
+                if (builder is null) { why = reason!; return null; }
+                found.Add(builder.Build());
+            }
+        }
+        catch (AxlDslException ex)
+        {
+            // Running the file gives this error with the command's file and line: leave it to the loader.
+            why = $"the definition is refused ({ex.Id})";
+            return null;
+        }
+        if (found.Count == 0) { why = "the file defines no workflow"; return null; }
+        if (name is null) return found;
+        var match = found.Where(w => w.Name.Equals(name, StringComparison.OrdinalIgnoreCase)).ToList();
+        if (match.Count == 0) { why = $"no workflow named '{name}'"; return null; }
+        return match;
+    }
+
+    /// <summary>Why the file's top level must run, or null when it holds only what <see cref="StaticWorkflowFile"/> reads.</summary>
+    private static string? Check(ScriptBlockAst ast, Func<string, DslKeyword> resolve)
+    {
+        if (ast.ParamBlock is not null || ast.BeginBlock is not null || ast.ProcessBlock is not null || ast.DynamicParamBlock is not null)
+            return "the file has a param, begin, process or dynamicparam block";
+        if (ast.UsingStatements is { Count: > 0 }) return "the file has using statements";
+        if (ast.ScriptRequirements is not null) return "the file has #requires";
+        if (ast.EndBlock is not { } end) return "the file is empty";
+        if (end.Traps is { Count: > 0 }) return "the file has a trap statement";
+        // A function named like a keyword changes what a block's Step or Parameter command runs.
+        foreach (FunctionDefinitionAst f in ast.FindAll(a => a is FunctionDefinitionAst, searchNestedScriptBlocks: true))
+            if (resolve(f.Name) != DslKeyword.Other) return $"line {f.Extent.StartLineNumber}: a function named like the {f.Name} keyword";
+        foreach (var statement in end.Statements)
+        {
+            var ok = statement switch
+            {
+                FunctionDefinitionAst => true,
+                AssignmentStatementAst a => IsLiteralAssignment(a),
+                PipelineAst { PipelineElements: [CommandAst c] } p => !StaticWorkflowReader.IsBackground(p) && c.InvocationOperator == TokenKind.Unknown
+                    && c.Redirections.Count == 0 && c.CommandElements[0] is StringConstantExpressionAst { StringConstantType: StringConstantType.BareWord } n
+                    && resolve(n.Value) == DslKeyword.Workflow,
+                _ => false,
+            };
+            if (!ok) return $"line {statement.Extent.StartLineNumber}: a top-level statement that runs";
+        }
+        return null;
+    }
+
+    private static bool IsLiteralAssignment(AssignmentStatementAst a) =>
+        a.Operator == TokenKind.Equals
+        && a.Left is VariableExpressionAst { Splatted: false } v
+        && (v.VariablePath.IsUnqualified || v.VariablePath.IsScript)
+        && !IsSpecial(v.VariablePath.IsScript ? v.VariablePath.UserPath[(v.VariablePath.UserPath.IndexOf(':') + 1)..] : v.VariablePath.UserPath)
+        && a.Right is CommandExpressionAst { Redirections.Count: 0 } right
+        && StaticWorkflowReader.TryLiteral(right.Expression, out _);
+
+    // Variables an assignment to which can fail (read-only, constant, typed or validated) or changes how the engine runs.
+    private static readonly HashSet<string> Automatic = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "_", "?", "^", "$", "args", "ConsoleFileName", "EnabledExperimentalFeatures", "Error", "Event", "EventArgs", "EventSubscriber",
+        "ExecutionContext", "false", "foreach", "HOME", "Host", "input", "IsCoreCLR", "IsLinux", "IsMacOS", "IsWindows", "LASTEXITCODE",
+        "Matches", "MyInvocation", "NestedPromptLevel", "null", "OFS", "PID", "PROFILE", "PSBoundParameters", "PSCmdlet", "PSCommandPath",
+        "PSCulture", "PSDebugContext", "PSEdition", "PSHOME", "PSItem", "PSScriptRoot", "PSSenderInfo", "PSUICulture", "PSVersionTable",
+        "PWD", "Sender", "ShellId", "StackTrace", "switch", "this", "true", "MaximumHistoryCount", "PSDefaultParameterValues",
+        "PSEmailServer", "PSModuleAutoLoadingPreference", "PSNativeCommandArgumentPassing", "PSSessionApplicationName",
+        "PSSessionConfigurationName", "PSSessionOption", "PSStyle", "Transcript", "FormatEnumerationLimit", "OutputEncoding",
+    };
+
+    private static bool IsSpecial(string name) =>
+        Automatic.Contains(name) || name.EndsWith("Preference", StringComparison.OrdinalIgnoreCase) || name.Contains(':') || name.Length == 0;
+
+    private static readonly StaticWorkflowReader.ParamSpec[] WorkflowSpec =
+    {
+        new("Name", StaticWorkflowReader.Kind.String, 0, NotEmpty: true), new("Definition", StaticWorkflowReader.Kind.ScriptBlock, 1),
+        new("Image", StaticWorkflowReader.Kind.String), new("IoHandler", StaticWorkflowReader.Kind.String),
+        new("InputMode", StaticWorkflowReader.Kind.String, Set: new[] { nameof(InputMode.Object), nameof(InputMode.Path) }),
+        new("ServiceAccount", StaticWorkflowReader.Kind.String), new("ArtifactStore", StaticWorkflowReader.Kind.String),
+        new("CodeDelivery", StaticWorkflowReader.Kind.String, Set: new[] { nameof(CodeDelivery.Image), nameof(CodeDelivery.Artifact) }),
+        new("Lockfile", StaticWorkflowReader.Kind.String), new("RequirementsFile", StaticWorkflowReader.Kind.String),
+        new("Requirements", StaticWorkflowReader.Kind.Strings), new("Modules", StaticWorkflowReader.Kind.Objects),
+        new("WarmEnv", StaticWorkflowReader.Kind.Switch), new("Description", StaticWorkflowReader.Kind.String),
+        new("Labels", StaticWorkflowReader.Kind.Dictionary),
+    };
+
+    /// <summary>The AxlWorkflow command's definition, as the keyword builds it from a static block; null and why otherwise.</summary>
+    private static WorkflowBuilder? ReadWorkflow(CommandAst command, Func<string, DslKeyword> resolve, out string? why)
+    {
+        // The definition stays an AST until its statements are read: binding it as a script block would create it twice.
+        ScriptBlockAst? definition = null;
+        why = StaticWorkflowReader.Bind(command, WorkflowSpec, ast => { definition = ast; return null!; }, out var bound);
+        if (why is not null) return null;
+        if (definition is null) { why = "no definition block"; return null; }
+        string? S(string key) => StaticWorkflowReader.Get<string>(bound, key);
+        var location = new SourceLocation(string.IsNullOrEmpty(command.Extent.File) ? null : command.Extent.File, command.Extent.StartLineNumber);
+        var builder = new WorkflowBuilder((string)bound["Name"]!, new WorkflowDefinitionOptions
+        {
+            Image = S("Image"), IoHandler = S("IoHandler"), InputMode = S("InputMode"), ServiceAccount = S("ServiceAccount"),
+            ArtifactStore = S("ArtifactStore"), CodeDelivery = S("CodeDelivery"), Lockfile = S("Lockfile"),
+            RequirementsFile = S("RequirementsFile"), Requirements = StaticWorkflowReader.Get<string[]>(bound, "Requirements"),
+            Modules = StaticWorkflowReader.Get<object[]>(bound, "Modules"), WarmEnv = bound.TryGetValue("WarmEnv", out var w) && w is true,
+            Description = S("Description"), Labels = StaticWorkflowReader.Get<System.Collections.Hashtable>(bound, "Labels"),
+        }, location);
+        why = StaticWorkflowReader.TryRead(definition, body => body.GetScriptBlock(), builder, resolve);
+        if (why is not null) { why = $"workflow '{builder.Name}' (line {command.Extent.StartLineNumber}): {why}"; return null; }
+        return builder;
+    }
+}
