@@ -10,11 +10,14 @@ public sealed class CliTests : IDisposable
     private readonly TempDir _dir = new();
     public void Dispose() => _dir.Dispose();
 
-    public static (int Exit, string Out, string Err) Axl(params string[] args)
+    public static (int Exit, string Out, string Err) Axl(params string[] args) => AxlWith(null, args);
+
+    public static (int Exit, string Out, string Err) AxlWith(IDictionary<string, string?>? env, params string[] args)
     {
         var dll = Path.Combine(Repo.Root, "artifacts", "cli", "axl.dll");
         Assert.True(File.Exists(dll), $"The axl command is not built at {dll}; run `dotnet build` first.");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
+        foreach (var (k, v) in env ?? new Dictionary<string, string?>()) psi.Environment[k] = v;
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
@@ -22,6 +25,50 @@ public sealed class CliTests : IDisposable
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(120_000)) { p.Kill(true); Assert.Fail("axl did not finish within 120 s"); }
         return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    [Fact]
+    public void A_static_workflow_file_is_read_without_a_runspace_and_a_file_that_imports_runs_with_the_same_output()
+    {
+        var trace = new Dictionary<string, string?> { ["AXL_STARTUP_TRACE"] = "1" };
+        // diamond's top level is one static AxlWorkflow block: validate and compile open no runspace.
+        var read = AxlWith(trace, "validate", "examples/diamond/diamond.axl.ps1");
+        Assert.Equal(0, read.Exit);
+        Assert.Contains("without running it", read.Err);
+        Assert.DoesNotContain("runspace opened", read.Err);
+        // The same file run in a runspace (AXL_LOADER=execute) prints the same summary and hash.
+        var ran = AxlWith(new Dictionary<string, string?>(trace) { ["AXL_LOADER"] = "execute" }, "validate", "examples/diamond/diamond.axl.ps1");
+        Assert.Equal(0, ran.Exit);
+        Assert.Contains("runspace opened", ran.Err);
+        Assert.Equal(ran.Out, read.Out);
+        var compiled = AxlWith(trace, "compile", "examples/diamond/diamond.axl.ps1", "--target", "argo");
+        Assert.Equal(0, compiled.Exit);
+        Assert.DoesNotContain("runspace opened", compiled.Err);
+        Assert.Equal(AxlWith(new Dictionary<string, string?> { ["AXL_LOADER"] = "execute" }, "compile", "examples/diamond/diamond.axl.ps1", "--target", "argo").Out, compiled.Out);
+        // sales imports a module and dot-sources a helper at its top level: it runs, as before.
+        var sales = AxlWith(trace, "validate", "examples/sales/sales.axl.ps1");
+        Assert.Equal(0, sales.Exit);
+        Assert.Contains("runs: the file has using statements", sales.Err);
+        Assert.Contains("runspace opened", sales.Err);
+    }
+
+    [Fact]
+    public void Step_runs_a_script_step_of_a_static_file_in_the_prewarmed_host()
+    {
+        var output = Path.Combine(_dir.Path, "out");
+        var manifest = JsonSerializer.Serialize(new Dictionary<string, object?>
+        {
+            ["schemaVersion"] = 1, ["workflow"] = "diamond", ["workflowFile"] = "diamond.axl.ps1",
+            ["workDir"] = Path.Combine(Repo.Root, "examples", "diamond"), ["step"] = "start",
+            ["inputs"] = new[] { new Dictionary<string, object?> { ["name"] = "Base", ["source"] = "parameter", ["from"] = "Base", ["mode"] = "object", ["value"] = "10" } },
+            ["output"] = new Dictionary<string, object?> { ["directory"] = output, ["ioHandler"] = "json", ["extension"] = ".json" },
+        });
+        var (exit, stdout, stderr) = AxlWith(new Dictionary<string, string?> { ["AXL_STARTUP_TRACE"] = "1" }, "step", "--manifest-json", manifest);
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains("without running it", stderr);
+        Assert.DoesNotContain("runspace opened", stderr); // the command's own runspace: only the step host's opened
+        Assert.Contains("\"status\":\"Succeeded\"", stdout);
+        Assert.True(File.Exists(Path.Combine(output, "output.json")), stdout);
     }
 
     [Fact]
