@@ -32,6 +32,9 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
             $sb = [System.Text.StringBuilder]::new()
             $null = $sb.AppendLine([Axl.Serialization.IrDocument]::ToJson([Axl.Serialization.IrDocument]::ToTree($wf, $true, $diagnostics)))
             $null = $sb.AppendLine("hash $($wf.Hash) definition $($wf.DefinitionHash) location $($wf.Location)")
+            # The definition hash is written straight from the IR: it must be the hash of the IR's tree, byte for byte.
+            $tree = [Axl.Serialization.IrDocument]::Hash([Axl.Serialization.IrDocument]::ToTree($wf, $false, $null))
+            if ($tree -ne $wf.DefinitionHash) { $null = $sb.AppendLine("definition hash $($wf.DefinitionHash) differs from the tree's $tree") }
             foreach ($d in $diagnostics) { $null = $sb.AppendLine("diagnostic $d") }
             foreach ($p in $wf.Parameters) { $null = $sb.AppendLine("parameter $($p.Name) at $($p.Location) default [$($p.Default)] $(if ($null -ne $p.Default) { $p.Default.GetType().FullName })") }
             foreach ($s in $wf.Steps) {
@@ -95,6 +98,7 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
             $"{path}: {executed.Count} workflow(s) executed, {auto.Count} in auto mode:\n  execute: {string.Join("\n           ", executed.Select(w => $"{w.Name}: {Cut(w.Text)}"))}\n  auto:    {string.Join("\n           ", auto.Select(w => $"{w.Name}: {Cut(w.Text)}"))}");
         for (var i = 0; i < executed.Count; i++)
         {
+            Assert.DoesNotContain("differs from the tree's", executed[i].Text);
             Assert.Equal(executed[i].Name, auto[i].Name);
             if (executed[i].Text != auto[i].Text)
                 Assert.Fail($"{path}: workflow '{executed[i].Name}' differs between execute and auto:\n{FirstDifference(executed[i].Text, auto[i].Text)}\nfallbacks: {string.Join("; ", auto[i].Fallbacks)}");

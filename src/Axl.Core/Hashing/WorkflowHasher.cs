@@ -12,6 +12,8 @@ public static class WorkflowHasher
 {
     public static string Compute(AxlWorkflow wf)
     {
-        return IrDocument.Hash(IrDocument.ToStreamedTree(wf));
+        using var ms = new MemoryStream();
+        IrDocument.WriteDefinition(ms, wf);
+        return ContentHash.Of(ms.GetBuffer().AsSpan(0, (int)ms.Length));
     }
 }

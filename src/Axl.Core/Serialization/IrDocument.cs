@@ -15,34 +15,140 @@ public static class IrDocument
 {
     public const int SchemaVersion = 1;
 
-    /// <param name="includeLocations">File and line of each step; left out of the hash so moving a file keeps its hash.</param>
-    public static Dictionary<string, object?> ToTree(AxlWorkflow wf, bool includeLocations = true, IReadOnlyList<AxlDiagnostic>? diagnostics = null) =>
-        ToTree(wf, includeLocations, diagnostics, streamed: false);
+    private static Dictionary<string, object?> Edge(AxlEdge e) => new(4)
+    {
+        ["from"] = e.From,
+        ["to"] = e.To,
+        ["kind"] = e.Kind == EdgeKind.Data ? "data" : "order",
+        ["input"] = e.Input,
+    };
 
     /// <summary>
-    /// The tree of the hash (<see cref="Hashing.WorkflowHasher"/>), written once: its steps and edges are made one at a
-    /// time as the writer reaches them, so a 10,000-step workflow's tree is never held whole (the same bytes).
+    /// The compact JSON of the tree of the definition hash (<see cref="ToTree"/> without locations), written straight
+    /// from the IR: the same bytes (the tests compare both for every example and random workflows), without the
+    /// million small maps a 10,000-step tree is made of. The steps, most of the document, go through
+    /// <see cref="WriteHashedStep"/>, which follows <see cref="Step"/> key for key; the rest is the tree's own code.
     /// </summary>
-    public static Dictionary<string, object?> ToStreamedTree(AxlWorkflow wf) => ToTree(wf, includeLocations: false, null, streamed: true);
-
-    private static Dictionary<string, object?> ToTree(AxlWorkflow wf, bool includeLocations, IReadOnlyList<AxlDiagnostic>? diagnostics, bool streamed)
+    public static void WriteDefinition(Stream stream, AxlWorkflow wf)
     {
-        var steps = wf.Steps.Select(s => (object?)Step(s, includeLocations));
-        var edges = wf.Edges.Select(e => (object?)new Dictionary<string, object?>(4)
+        using var w = new Utf8JsonWriter(stream, Compact);
+        w.WriteStartObject();
+        w.WriteNumber("schemaVersion", SchemaVersion);
+        w.WriteString("name", wf.Name);
+        w.WritePropertyName("options");
+        Write(w, Options(wf.Options));
+        w.WritePropertyName("parameters");
+        w.WriteStartArray();
+        foreach (var p in wf.Parameters) Write(w, Parameter(p));
+        w.WriteEndArray();
+        w.WritePropertyName("steps");
+        w.WriteStartArray();
+        foreach (var s in wf.Steps) WriteHashedStep(w, s);
+        w.WriteEndArray();
+        w.WritePropertyName("edges");
+        w.WriteStartArray();
+        foreach (var e in wf.Edges) Write(w, Edge(e));
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static readonly JsonEncodedText KName = JsonEncodedText.Encode("name"), KKubernetesName = JsonEncodedText.Encode("kubernetesName"),
+        KKind = JsonEncodedText.Encode("kind"), KDescription = JsonEncodedText.Encode("description"), KSource = JsonEncodedText.Encode("source"),
+        KCommand = JsonEncodedText.Encode("command"), KArguments = JsonEncodedText.Encode("arguments"), KStdin = JsonEncodedText.Encode("stdin"),
+        KInputs = JsonEncodedText.Encode("inputs"), KFrom = JsonEncodedText.Encode("from"), KMode = JsonEncodedText.Encode("mode"),
+        KType = JsonEncodedText.Encode("type"), KRequired = JsonEncodedText.Encode("required"), KValue = JsonEncodedText.Encode("value"),
+        KOutput = JsonEncodedText.Encode("output"), KIoHandler = JsonEncodedText.Encode("ioHandler"), KExtension = JsonEncodedText.Encode("extension"),
+        KInputMode = JsonEncodedText.Encode("inputMode"), KResources = JsonEncodedText.Encode("resources"), KCpuRequest = JsonEncodedText.Encode("cpuRequest"),
+        KCpuLimit = JsonEncodedText.Encode("cpuLimit"), KMemoryRequest = JsonEncodedText.Encode("memoryRequest"), KMemoryLimit = JsonEncodedText.Encode("memoryLimit"),
+        KGpu = JsonEncodedText.Encode("gpu"), KGpuResource = JsonEncodedText.Encode("gpuResource"), KRetries = JsonEncodedText.Encode("retries"),
+        KTimeoutSeconds = JsonEncodedText.Encode("timeoutSeconds"), KEnv = JsonEncodedText.Encode("env"), KWhen = JsonEncodedText.Encode("when"),
+        KPackages = JsonEncodedText.Encode("packages"), KModules = JsonEncodedText.Encode("modules"), KImage = JsonEncodedText.Encode("image"),
+        KDependsOn = JsonEncodedText.Encode("dependsOn"), KSecrets = JsonEncodedText.Encode("secrets");
+
+    /// <summary>One step as <see cref="Step"/>(s, includeLocations: false) writes, key for key.</summary>
+    private static void WriteHashedStep(Utf8JsonWriter w, AxlStep s)
+    {
+        w.WriteStartObject();
+        w.WriteString(KName, s.Name);
+        w.WriteString(KKubernetesName, s.KubernetesName);
+        w.WriteString(KKind, Lower(s.Kind));
+        w.WriteString(KDescription, s.Description);
+        w.WriteString(KSource, s.Source);
+        w.WriteString(KCommand, s.Command);
+        Strings(w, KArguments, s.Arguments);
+        w.WriteString(KStdin, s.Stdin);
+        w.WriteStartArray(KInputs);
+        foreach (var i in s.Inputs)
         {
-            ["from"] = e.From,
-            ["to"] = e.To,
-            ["kind"] = e.Kind == EdgeKind.Data ? "data" : "order",
-            ["input"] = e.Input,
-        });
+            w.WriteStartObject();
+            w.WriteString(KName, i.Name);
+            w.WriteString(KSource, Lower(i.Source));
+            w.WriteString(KFrom, i.SourceName);
+            w.WriteString(KMode, Lower(i.Mode));
+            w.WriteString(KType, i.Type);
+            w.WriteBoolean(KRequired, i.Required);
+            w.WritePropertyName(KValue);
+            Write(w, i.Constant);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartObject(KOutput);
+        w.WriteString(KName, s.Output.Name);
+        w.WriteString(KIoHandler, s.Output.IoHandler);
+        w.WriteString(KExtension, s.Output.Extension);
+        w.WriteString(KType, s.Output.Type);
+        w.WriteEndObject();
+        w.WriteString(KInputMode, Lower(s.InputMode));
+        w.WriteStartObject(KResources);
+        w.WriteString(KCpuRequest, s.Resources.CpuRequest);
+        w.WriteString(KCpuLimit, s.Resources.CpuLimit);
+        w.WriteString(KMemoryRequest, s.Resources.MemoryRequest);
+        w.WriteString(KMemoryLimit, s.Resources.MemoryLimit);
+        Int(w, KGpu, s.Resources.Gpu);
+        w.WriteString(KGpuResource, s.Resources.Gpu is null ? null : s.Resources.GpuResource);
+        w.WriteEndObject();
+        Int(w, KRetries, s.Retries);
+        Int(w, KTimeoutSeconds, s.TimeoutSeconds);
+        w.WriteStartObject(KEnv);
+        foreach (var kv in s.Env) w.WriteString(kv.Key, kv.Value);
+        w.WriteEndObject();
+        w.WriteString(KWhen, s.Condition?.ToString() ?? s.When);
+        Strings(w, KPackages, s.Packages);
+        Strings(w, KModules, s.Modules);
+        w.WriteString(KImage, s.Image);
+        Strings(w, KDependsOn, s.DependsOn);
+        if (s.Secrets.Count > 0)
+        {
+            w.WritePropertyName(KSecrets);
+            Write(w, s.Secrets.ToDictionary(kv => kv.Key, kv => (object?)kv.Value.ToTree()));
+        }
+        w.WriteEndObject();
+
+        static void Strings(Utf8JsonWriter w, JsonEncodedText name, IReadOnlyList<string> items)
+        {
+            w.WriteStartArray(name);
+            foreach (var item in items) w.WriteStringValue(item);
+            w.WriteEndArray();
+        }
+
+        static void Int(Utf8JsonWriter w, JsonEncodedText name, int? value)
+        {
+            if (value is { } v) w.WriteNumber(name, v);
+            else w.WriteNull(name);
+        }
+    }
+
+    /// <param name="includeLocations">File and line of each step; left out of the hash so moving a file keeps its hash.</param>
+    public static Dictionary<string, object?> ToTree(AxlWorkflow wf, bool includeLocations = true, IReadOnlyList<AxlDiagnostic>? diagnostics = null)
+    {
         var root = new Dictionary<string, object?>
         {
             ["schemaVersion"] = SchemaVersion,
             ["name"] = wf.Name,
             ["options"] = Options(wf.Options),
             ["parameters"] = wf.Parameters.Select(p => (object?)Parameter(p)).ToList(),
-            ["steps"] = streamed ? steps : steps.ToList(),
-            ["edges"] = streamed ? edges : edges.ToList(),
+            ["steps"] = wf.Steps.Select(s => (object?)Step(s, includeLocations)).ToList(),
+            ["edges"] = wf.Edges.Select(e => (object?)Edge(e)).ToList(),
         };
         if (includeLocations)
         {
