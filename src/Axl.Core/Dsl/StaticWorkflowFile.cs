@@ -33,7 +33,10 @@ public static class StaticWorkflowFile
         if (WorkflowLoader.ModeFromEnvironment() == WorkflowLoaderMode.Execute) { why = $"{WorkflowLoader.ModeVariable}=execute"; return null; }
         var full = Path.GetFullPath(path);
         if (!File.Exists(full)) { why = "no such file"; return null; }
-        var ast = Parser.ParseFile(full, out _, out var errors);
+        ScriptBlockAst ast;
+        ParseError[] errors;
+        try { ast = Parse(full, out errors); }
+        catch (ParseException) { why = "the file does not parse"; return null; }
         if (errors.Length > 0) { why = "the file does not parse"; return null; }
         var reason = Check(ast, resolve);
         if (reason is not null) { why = reason; return null; }
@@ -61,6 +64,47 @@ public static class StaticWorkflowFile
         if (match.Count == 0) { why = $"no workflow named '{name}'"; return null; }
         return match;
     }
+
+    /// <summary>
+    /// <see cref="Parser.ParseFile"/> without the list of every token it also returns: a 10,000-step file has a few
+    /// hundred thousand tokens, which live (and are copied from generation to generation by the collector) until the
+    /// parse ends, about a third of the parse. The same steps through the engine's own internal entry points (the
+    /// script read as the engine reads a script file, DSC keywords scoped as ParseFile scopes them); where those are not
+    /// there (another engine version), ParseFile itself.
+    /// </summary>
+    private static ScriptBlockAst Parse(string full, out ParseError[] errors)
+    {
+        if (Tokenless.Value is not { } t) return Parser.ParseFile(full, out _, out errors);
+        string text;
+        try
+        {
+            text = ((ExternalScriptInfo)t.Script.Invoke(new object[] { full, full })).ScriptContents;
+        }
+        catch (Exception) { return Parser.ParseFile(full, out _, out errors); } // its own message for a file it cannot read
+        var args = new object?[] { full, text, null, null, t.DefaultMode };
+        DynamicKeyword.Push();
+        try
+        {
+            var ast = (ScriptBlockAst)t.Parse.Invoke(t.NewParser.Invoke(null), args)!;
+            errors = (ParseError[])args[3]!;
+            return ast;
+        }
+        catch (System.Reflection.TargetInvocationException ex) { throw new ParseException(ex.InnerException?.Message ?? ex.Message); }
+        finally { DynamicKeyword.Pop(); }
+    }
+
+    private sealed record TokenlessParse(System.Reflection.ConstructorInfo NewParser, System.Reflection.MethodInfo Parse, object DefaultMode, System.Reflection.ConstructorInfo Script);
+
+    private static readonly Lazy<TokenlessParse?> Tokenless = new(() =>
+    {
+        const System.Reflection.BindingFlags Internal = System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance;
+        var mode = typeof(Parser).Assembly.GetType("System.Management.Automation.Language.ParseMode");
+        var ctor = typeof(Parser).GetConstructor(Internal, Type.EmptyTypes);
+        var script = typeof(ExternalScriptInfo).GetConstructor(Internal, new[] { typeof(string), typeof(string) });
+        var parse = mode is null ? null : typeof(Parser).GetMethod("Parse", Internal, new[] { typeof(string), typeof(string), typeof(List<Token>), typeof(ParseError[]).MakeByRefType(), mode });
+        return ctor is null || parse is null || script is null || parse.ReturnType != typeof(ScriptBlockAst) || !Enum.IsDefined(mode!, "Default")
+            ? null : new TokenlessParse(ctor, parse, Enum.Parse(mode!, "Default"), script);
+    });
 
     /// <summary>Why the file's top level must run, or null when it holds only what <see cref="StaticWorkflowFile"/> reads.</summary>
     private static string? Check(ScriptBlockAst ast, Func<string, DslKeyword> resolve)
