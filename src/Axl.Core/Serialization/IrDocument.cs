@@ -285,7 +285,7 @@ public static class IrDocument
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, indented ? Indented : Compact)) Write(w, tree);
-        return Encoding.UTF8.GetString(ms.ToArray());
+        return Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
     }
 
     /// <summary>BLAKE3 of the compact JSON of a tree, as "blake3:&lt;hex&gt;" (<see cref="Hashing.ContentHash"/>).</summary>
