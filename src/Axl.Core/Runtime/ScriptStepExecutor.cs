@@ -2,6 +2,7 @@ using System.Collections;
 using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using Axl.Model;
 
 namespace Axl.Runtime;
 
@@ -30,33 +31,39 @@ public sealed class ScriptStepHost : IDisposable
         $global:__axlLoadedWorkflow = $__axlDef[0]
         # Steps run in the workflow file's folder, like command steps (and like the runner in /axl/workdir).
         $null = $ExecutionContext.SessionState.Path.SetLocation([System.IO.Path]::GetDirectoryName($__axlFile))
+        $__axlDef[0]
         """;
 
-    private const string StepScript = """
-        param($__axlStep, $__axlSource, $__axlArgs, $__axlPreferences)
-        $__axlBody = if ($global:__axlLoadedWorkflow) { $global:__axlLoadedWorkflow.GetStep($__axlStep).Body } else { [scriptblock]::Create($__axlSource) }
-        $__axlInvoke = {
-            param($__axlBody, $__axlArgs, $__axlPreferences)
-            $ErrorActionPreference = 'Stop'
-            # The engine's own calls, not Set-Variable and Remove-Variable: those would load the Utility module into
-            # every new host (a tenth of a second of a cold `axl run local`). $ExecutionContext.SessionState is the
-            # file's module here and its current scope this block's, so they set and remove what the cmdlets would;
-            # the $private: variable keeps this block's variables out of compiled locals (as the cmdlets' names did),
-            # so that they can be removed.
-            foreach ($private:__axlPreference in $__axlPreferences.GetEnumerator()) { $ExecutionContext.SessionState.PSVariable.Set($__axlPreference.Key, $__axlPreference.Value) }
-            $ExecutionContext.SessionState.PSVariable.Remove('__axlPreference'); $ExecutionContext.SessionState.PSVariable.Remove('__axlPreferences')
-            & $__axlBody @__axlArgs
-        }
-        # In the file's own scope (the module the loader ran it in), where its functions and variables are.
-        if ($__axlBody.Module) { $__axlInvoke = $__axlBody.Module.NewBoundScriptBlock($__axlInvoke) }
-        & $__axlInvoke $__axlBody $__axlArgs $__axlPreferences
+    // What runs a step: its preference variables set in a fresh child scope of the file's scope, then the body with its
+    // arguments. Bound to the file's module once per host (InvokerScript), not once per step; each step's pipeline is
+    // then the one-line StepScript (parsed once, from the engine's cache).
+    private const string InvokeBlock = """
+        param($__axlBody, $__axlArgs, $__axlPreferences)
+        $ErrorActionPreference = 'Stop'
+        # The engine's own calls, not Set-Variable and Remove-Variable: those would load the Utility module into
+        # every new host (a tenth of a second of a cold `axl run local`). $ExecutionContext.SessionState is the
+        # file's module here and its current scope this block's, so they set and remove what the cmdlets would;
+        # the $private: variable keeps this block's variables out of compiled locals (as the cmdlets' names did),
+        # so that they can be removed.
+        foreach ($private:__axlPreference in $__axlPreferences.GetEnumerator()) { $ExecutionContext.SessionState.PSVariable.Set($__axlPreference.Key, $__axlPreference.Value) }
+        $ExecutionContext.SessionState.PSVariable.Remove('__axlPreference'); $ExecutionContext.SessionState.PSVariable.Remove('__axlPreferences')
+        & $__axlBody @__axlArgs
         """;
+
+    /// <summary>The invoker bound to a module: in the file's own scope (the module the loader ran it in), where its functions and variables are.</summary>
+    private const string InvokerScript = "param($__axlModule, $__axlBlock) $__axlModule.NewBoundScriptBlock([scriptblock]::Create($__axlBlock))";
+
+    private const string StepScript = "param($__axlInvoke, $__axlBody, $__axlArgs, $__axlPreferences) & $__axlInvoke $__axlBody $__axlArgs $__axlPreferences";
 
     /// <summary>How long a cancelled (not timed-out) step may take to stop before it is abandoned.</summary>
     private static readonly TimeSpan CancelStopWait = TimeSpan.FromSeconds(3);
 
     private readonly Runspace _runspace;
     private bool _loaded;
+    private AxlWorkflow? _loadedWorkflow; // the workflow as this runspace loaded it: its step bodies are bound to the file's module
+    private PSModuleInfo? _invokerModule;
+    private ScriptBlock? _boundInvoker;
+    private ScriptBlock? _unboundInvoker;
 
     public ScriptStepHost()
     {
@@ -83,8 +90,13 @@ public sealed class ScriptStepHost : IDisposable
             if (!load.Success)
                 return StepAttemptResult.Fail(load.Error! with { Kind = load.Error!.Kind == FailureKind.Cancelled ? FailureKind.Cancelled : FailureKind.Infrastructure,
                     Message = $"loading {file} for step '{step.Name}' failed: {load.Error.Message}" });
+            _loadedWorkflow = (load.Value is PSObject p ? p.BaseObject : load.Value) as AxlWorkflow;
             _loaded = true;
         }
+        // The body as this runspace loaded it (bound to the file's module), or, without a file, made from the step's source.
+        var body = (file is not null ? _loadedWorkflow?.GetStep(step.Name)?.Body : null) ?? ScriptBlock.Create(step.Source);
+        var (invoker, invokerError) = Invoker(body.Module, inv, ct);
+        if (invoker is null) return StepAttemptResult.Fail(invokerError!);
         var tr = RunTrace.Current;
         var t0 = RunTrace.Now();
         var args = new Hashtable(StringComparer.OrdinalIgnoreCase);
@@ -95,7 +107,23 @@ public sealed class ScriptStepHost : IDisposable
                 .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal), ct);
         var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
         tr?.Add("host: env scope", t0);
-        return Invoke(inv, ps => ps.AddScript(StepScript).AddArgument(step.Name).AddArgument(step.Source).AddArgument(args).AddArgument(inv.Preferences.Variables()), ct, timeout);
+        return Invoke(inv, ps => ps.AddScript(StepScript).AddArgument(invoker).AddArgument(body).AddArgument(args).AddArgument(inv.Preferences.Variables()), ct, timeout);
+    }
+
+    /// <summary>
+    /// The step invoker for bodies of <paramref name="module"/> (the workflow file's), made once per host and module;
+    /// unbound (it runs in the caller's scope) for a body without a module. A failure (a cancelled run) comes back as the error.
+    /// </summary>
+    private (ScriptBlock? Invoker, StepError? Error) Invoker(PSModuleInfo? module, StepInvocation inv, CancellationToken ct)
+    {
+        if (module is null) return (_unboundInvoker ??= ScriptBlock.Create(InvokeBlock), null);
+        if (_boundInvoker is not null && ReferenceEquals(_invokerModule, module)) return (_boundInvoker, null);
+        var made = Invoke(inv, ps => ps.AddScript(InvokerScript).AddArgument(module).AddArgument(InvokeBlock), ct, timeout: Timeout.InfiniteTimeSpan);
+        if (!made.Success) return (null, made.Error);
+        if ((made.Value is PSObject p ? p.BaseObject : made.Value) is not ScriptBlock bound)
+            return (null, new StepError($"step '{inv.Step.Name}' could not be bound to the scope of {inv.Workflow.SourceFile}", FailureKind.Infrastructure));
+        (_boundInvoker, _invokerModule) = (bound, module);
+        return (bound, null);
     }
 
     private StepAttemptResult Invoke(StepInvocation inv, Action<PowerShell> setup, CancellationToken ct, TimeSpan timeout)
