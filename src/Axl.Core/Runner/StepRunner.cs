@@ -25,7 +25,10 @@ public sealed class AxlInputException(string message, FailureKind kind, Exceptio
 /// </summary>
 public static class StepRunner
 {
-    public static StepBinding Bind(StepManifest m, AxlWorkflow wf, AxlStep step, IReadOnlyDictionary<string, object?>? typedParameters = null, int attempt = 1)
+    /// <param name="verified">Steps whose artifact need not be hashed again when it is loaded: the caller wrote it itself
+    /// and hashed it while writing (a local run's own steps). Null: every input artifact is verified.</param>
+    public static StepBinding Bind(StepManifest m, AxlWorkflow wf, AxlStep step, IReadOnlyDictionary<string, object?>? typedParameters = null, int attempt = 1,
+        Func<string, bool>? verified = null)
     {
         var args = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
         var placeholders = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -41,7 +44,7 @@ public static class StepRunner
                     {
                         if (step.Kind == StepKind.Command && i.Name == WorkflowBuilder.StdinInput) stdin = ArtifactIO.DataPath(dir);
                         else if (step.Kind == StepKind.Command) placeholders[i.Name] = ArtifactIO.DataPath(dir);
-                        else args[i.Name] = i.Mode == "path" ? ArtifactIO.DataPath(dir) : ArtifactIO.Load(dir);
+                        else args[i.Name] = i.Mode == "path" ? ArtifactIO.DataPath(dir) : ArtifactIO.Load(dir, verifyHash: !(i.From is not null && verified?.Invoke(i.From) == true));
                     }
                     catch (Exception ex) when (ex is IOException or InvalidDataException or InvalidOperationException or KeyNotFoundException)
                     {

@@ -23,7 +23,7 @@ internal sealed class StepCommitter : IDisposable
     private int _inFlight;
     private Exception? _bug;
 
-    private sealed record Entry(string Step, IReadOnlyList<string> Files, Action Record);
+    private sealed record Entry(string Step, IReadOnlyList<string> Files, Action Record, bool Provisional = false);
 
     /// <param name="onFailure">Called (on the committer's thread) with the step's name when its files cannot be made durable
     /// or its record cannot be written: that record is not written.</param>
@@ -44,6 +44,21 @@ internal sealed class StepCommitter : IDisposable
         {
             if (_closing) throw new InvalidOperationException("the step committer is closed");
             _queue.Enqueue(new Entry(step, files, record));
+            Monitor.PulseAll(_gate);
+        }
+    }
+
+    /// <summary>
+    /// Queues a provisional record of <paramref name="step"/> (a step's "running" state): written in its place in the order
+    /// like any other, unless a later record of the same step is written in the same batch, which says all it says
+    /// (then only that one is written: one step.json write for a short step instead of two).
+    /// </summary>
+    public void CommitProvisional(string step, Action record)
+    {
+        lock (_gate)
+        {
+            if (_closing) throw new InvalidOperationException("the step committer is closed");
+            _queue.Enqueue(new Entry(step, Array.Empty<string>(), record, Provisional: true));
             Monitor.PulseAll(_gate);
         }
     }
@@ -75,8 +90,10 @@ internal sealed class StepCommitter : IDisposable
             try { _sync(files); }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { syncFailure = ex; }
             t = _trace?.Add("committer: sync (batched)", t) ?? t;
-            foreach (var e in batch)
+            for (var i = 0; i < batch.Count; i++)
             {
+                var e = batch[i];
+                if (e.Provisional && Superseded(batch, i)) continue;
                 // When the batch's sync failed, the records whose own files sync now are still written.
                 if (syncFailure is not null && e.Files.Count > 0)
                 {
@@ -96,6 +113,14 @@ internal sealed class StepCommitter : IDisposable
                 Monitor.PulseAll(_gate);
             }
         }
+    }
+
+    /// <summary>True when a later record of the same step in the batch is not provisional (it is written in place of this one).</summary>
+    private static bool Superseded(List<Entry> batch, int i)
+    {
+        for (var j = i + 1; j < batch.Count; j++)
+            if (!batch[j].Provisional && string.Equals(batch[j].Step, batch[i].Step, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
     }
 
     /// <summary>Writes what is queued, then stops the thread.</summary>
