@@ -609,7 +609,7 @@ public sealed class LocalRunner
                     r.OutputHandler = meta.IoHandler;
                     r.OutputSize = meta.Size;
                     r.OutputHash = meta.Sha256;
-                    _savedHere[step.Name] = true;
+                    _savedHere[step.Name] = meta;
                     var output = r.OutputPath;
                     Finish(step, r, StepStatus.Succeeded, null, StepRunner.OutputFiles(invocation.Manifest, meta),
                         beforeRecord: _options.UseHash ? () => ContentStore.Adopt(_options.RunRoot, output, meta.Sha256) : null,
@@ -665,10 +665,11 @@ public sealed class LocalRunner
     }
 
     /// <summary>
-    /// Steps whose artifact this run wrote itself (hashed while written, then only read): the steps after them load it
-    /// without hashing it again. Artifacts from a resumed run or the cache are not in it; they are verified when loaded.
+    /// The artifacts this run wrote itself (hashed while written, then only read), by step: the steps after them load
+    /// them with this metadata, without reading it from disk or hashing the data again. Artifacts from a resumed run or
+    /// the cache are not in it; they are verified when loaded.
     /// </summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _savedHere = new(StringComparer.OrdinalIgnoreCase);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ArtifactMetadata> _savedHere = new(StringComparer.OrdinalIgnoreCase);
 
     private sealed record Bound(StepManifest Manifest, StepBinding Binding, string? WorkingDirectory);
 
@@ -741,7 +742,7 @@ public sealed class LocalRunner
             WorkDir = workdir,
             RunId = _run.RunId,
         });
-        var binding = StepRunner.Bind(manifest, _wf, step, _parameters, verified: _savedHere.ContainsKey);
+        var binding = StepRunner.Bind(manifest, _wf, step, _parameters, saved: name => _savedHere.GetValueOrDefault(name));
         r.Key = StepKey(step, legacy: false);
         // A run recorded before keys were BLAKE3 has SHA-256 keys: recompute this step's key that way to reuse its output.
         if (_previous.TryGetValue(step.Name, out var prev) && Hashing.ContentHash.IsLegacy(prev.Key))
@@ -799,15 +800,16 @@ public sealed class LocalRunner
             if (_wf.GetStep(r.Name)?.Upstream.FirstOrDefault(_uncommitted.Contains) is { } up)
             {
                 CommitFailed(r.Name, new IOException($"its upstream step '{up}' is not recorded"));
-                return;
+                return false;
             }
             lock (_saveGate)
             {
-                if (_aborted) return; // a second interrupt: nothing more is written
+                if (_aborted) return false; // a second interrupt: nothing more is written
                 beforeRecord?.Invoke();
                 RunStore.SaveStep(r);
             }
             afterRecord?.Invoke();
+            return true;
         });
     }
 

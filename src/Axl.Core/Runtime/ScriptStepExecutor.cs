@@ -35,8 +35,8 @@ public sealed class ScriptStepHost : IDisposable
         """;
 
     // What runs a step: its preference variables set in a fresh child scope of the file's scope, then the body with its
-    // arguments. Bound to the file's module once per host (InvokerScript), not once per step; each step's pipeline is
-    // then the one-line StepScript (parsed once, from the engine's cache).
+    // arguments. Bound to the file's module once per host (InvokerScript), not parsed and bound per step; each step's
+    // pipeline is one command, a FunctionInfo compiled once per host (a script's text would be compiled per pipeline).
     private const string InvokeBlock = """
         param($__axlBody, $__axlArgs, $__axlPreferences)
         $ErrorActionPreference = 'Stop'
@@ -50,10 +50,21 @@ public sealed class ScriptStepHost : IDisposable
         & $__axlBody @__axlArgs
         """;
 
-    /// <summary>The invoker bound to a module: in the file's own scope (the module the loader ran it in), where its functions and variables are.</summary>
-    private const string InvokerScript = "param($__axlModule, $__axlBlock) $__axlModule.NewBoundScriptBlock([scriptblock]::Create($__axlBlock))";
-
-    private const string StepScript = "param($__axlInvoke, $__axlBody, $__axlArgs, $__axlPreferences) & $__axlInvoke $__axlBody $__axlArgs $__axlPreferences";
+    /// <summary>
+    /// Makes the invoker: <see cref="InvokeBlock"/> bound to the module (the file's scope, where its functions and
+    /// variables are; none: the caller's), and the FunctionInfo of a function that calls it with a step's body, arguments
+    /// and preferences. The function is removed from the function table at once (through the provider API, which loads
+    /// no module): steps do not see it, and its FunctionInfo runs without being looked up by name.
+    /// </summary>
+    private const string InvokerScript = """
+        param($__axlModule, $__axlBlock)
+        $__axlInvoke = [scriptblock]::Create($__axlBlock)
+        if ($__axlModule) { $__axlInvoke = $__axlModule.NewBoundScriptBlock($__axlInvoke) }
+        $__axlInvoke
+        ${function:global:__axlInvokeStep} = [scriptblock]::Create('param($__axlInvoke, $__axlBody, $__axlArgs, $__axlPreferences) & $__axlInvoke $__axlBody $__axlArgs $__axlPreferences')
+        $ExecutionContext.InvokeCommand.GetCommand('__axlInvokeStep', [System.Management.Automation.CommandTypes]::Function)
+        $ExecutionContext.SessionState.InvokeProvider.Item.Remove('function:\__axlInvokeStep', $false)
+        """;
 
     /// <summary>How long a cancelled (not timed-out) step may take to stop before it is abandoned.</summary>
     private static readonly TimeSpan CancelStopWait = TimeSpan.FromSeconds(3);
@@ -62,8 +73,7 @@ public sealed class ScriptStepHost : IDisposable
     private bool _loaded;
     private AxlWorkflow? _loadedWorkflow; // the workflow as this runspace loaded it: its step bodies are bound to the file's module
     private PSModuleInfo? _invokerModule;
-    private ScriptBlock? _boundInvoker;
-    private ScriptBlock? _unboundInvoker;
+    private (ScriptBlock Invoke, FunctionInfo Function)? _invoker;
 
     public ScriptStepHost()
     {
@@ -107,24 +117,26 @@ public sealed class ScriptStepHost : IDisposable
                 .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal), ct);
         var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
         tr?.Add("host: env scope", t0);
-        return Invoke(inv, ps => ps.AddScript(StepScript).AddArgument(invoker).AddArgument(body).AddArgument(args).AddArgument(inv.Preferences.Variables()), ct, timeout);
+        var (invoke, function) = invoker.Value;
+        return Invoke(inv, ps => ps.AddCommand(function).AddArgument(invoke).AddArgument(body).AddArgument(args).AddArgument(inv.Preferences.Variables()), ct, timeout);
     }
 
     /// <summary>
     /// The step invoker for bodies of <paramref name="module"/> (the workflow file's), made once per host and module;
     /// unbound (it runs in the caller's scope) for a body without a module. A failure (a cancelled run) comes back as the error.
     /// </summary>
-    private (ScriptBlock? Invoker, StepError? Error) Invoker(PSModuleInfo? module, StepInvocation inv, CancellationToken ct)
+    private ((ScriptBlock Invoke, FunctionInfo Function)? Invoker, StepError? Error) Invoker(PSModuleInfo? module, StepInvocation inv, CancellationToken ct)
     {
-        if (module is null) return (_unboundInvoker ??= ScriptBlock.Create(InvokeBlock), null);
-        if (_boundInvoker is not null && ReferenceEquals(_invokerModule, module)) return (_boundInvoker, null);
-        var made = Invoke(inv, ps => ps.AddScript(InvokerScript).AddArgument(module).AddArgument(InvokeBlock), ct, timeout: Timeout.InfiniteTimeSpan);
+        if (_invoker is not null && ReferenceEquals(_invokerModule, module)) return (_invoker, null);
+        var made = Invoke(inv, ps => ps.AddScript(InvokerScript, useLocalScope: true).AddArgument(module).AddArgument(InvokeBlock), ct, timeout: Timeout.InfiniteTimeSpan);
         if (!made.Success) return (null, made.Error);
-        if ((made.Value is PSObject p ? p.BaseObject : made.Value) is not ScriptBlock bound)
+        if (made.Value is not object[] { Length: 2 } pair || Base(pair[0]) is not ScriptBlock invoke || Base(pair[1]) is not FunctionInfo function)
             return (null, new StepError($"step '{inv.Step.Name}' could not be bound to the scope of {inv.Workflow.SourceFile}", FailureKind.Infrastructure));
-        (_boundInvoker, _invokerModule) = (bound, module);
-        return (bound, null);
+        (_invoker, _invokerModule) = ((invoke, function), module);
+        return (_invoker, null);
     }
+
+    private static object? Base(object? o) => o is PSObject p ? p.BaseObject : o;
 
     private StepAttemptResult Invoke(StepInvocation inv, Action<PowerShell> setup, CancellationToken ct, TimeSpan timeout)
     {
