@@ -78,9 +78,15 @@ public sealed class ScriptStepHost : IDisposable
     public ScriptStepHost()
     {
         _runspace = RunspaceFactory.CreateRunspace(AxlEngine.CreateSessionState());
-        _runspace.ThreadOptions = PSThreadOptions.ReuseThread; // one pipeline thread for the host's life, not one per step
+        // Pipelines run synchronously on the host's own thread (PipelineThread below), one for the host's life: handing a
+        // step to it and back is a monitor signal, not PowerShell's pipeline-thread events (OS wait handles, a few
+        // tenths of a millisecond per step), and the caller still waits with a timeout and can stop and abandon a step.
+        _runspace.ThreadOptions = PSThreadOptions.UseCurrentThread;
         _runspace.Open();
+        _thread = new PipelineThread();
     }
+
+    private readonly PipelineThread _thread;
 
     private static int _abandoned;
 
@@ -154,18 +160,18 @@ public sealed class ScriptStepHost : IDisposable
             t0 = tr?.Add("host: PowerShell created, hooked", t0) ?? t0;
             using var children = StepChildren.Take();
             t0 = tr?.Add("host: children snapshot", t0) ?? t0;
-            var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
-            var signalled = WaitHandle.WaitAny(new[] { async.AsyncWaitHandle, ct.WaitHandle }, timeout);
+            var run = _thread.Start(() => ps.Invoke<PSObject>(null, output));
+            var finished = run.Wait(timeout, ct);
             t0 = tr?.Add("host: invoke and wait", t0) ?? t0;
-            if (signalled != 0)
+            if (!finished)
             {
                 // PowerShell stops at the next statement; a long .NET call cannot be interrupted. Wait the grace
                 // period (a cancelled run waits at most a few seconds), then leave it to finish in the background (its
                 // result is discarded), retire this host, and say so: no further attempt may start on top of it.
-                var timedOut = signalled == WaitHandle.WaitTimeout;
+                var timedOut = !ct.IsCancellationRequested;
                 var stop = ps.BeginStop(null, null);
                 var wait = timedOut ? inv.KillGrace : TimeSpan.FromTicks(Math.Min(inv.KillGrace.Ticks, CancelStopWait.Ticks));
-                var stopped = stop.AsyncWaitHandle.WaitOne(wait);
+                var stopped = run.Wait(wait, CancellationToken.None);
                 StepChildren.EndNew(children, inv.KillGrace);
                 if (!stopped)
                 {
@@ -173,11 +179,14 @@ public sealed class ScriptStepHost : IDisposable
                     detached = true;
                     Healthy = false;
                     var runspace = _runspace;
+                    var thread = _thread;
                     _ = Task.Run(() =>
                     {
+                        run.Wait(Timeout.InfiniteTimeSpan, CancellationToken.None);
                         try { ps.EndStop(stop); } catch (Exception) { /* it is being abandoned */ }
                         ps.Dispose();
                         runspace.Dispose();
+                        thread.Dispose();
                     });
                     var why = timedOut ? $"timed out after {step.TimeoutSeconds} s" : "was cancelled";
                     return StepAttemptResult.Fail(new StepError(
@@ -191,7 +200,7 @@ public sealed class ScriptStepHost : IDisposable
             }
             try
             {
-                ps.EndInvoke(async);
+                run.Result();
             }
             catch (RuntimeException ex)
             {
@@ -256,7 +265,108 @@ public sealed class ScriptStepHost : IDisposable
 
     public void Dispose()
     {
-        if (Healthy) _runspace.Dispose();
+        if (!Healthy) return; // its abandoned step's thread disposes of it when the step ends
+        _runspace.Dispose();
+        _thread.Dispose();
+    }
+
+    /// <summary>
+    /// The host's pipeline thread: runs one piece of work at a time (a synchronous pipeline), handed over and waited for
+    /// through a monitor. With PowerShell's default 10 MB stack for pipelines (deep recursion in a step).
+    /// </summary>
+    private sealed class PipelineThread : IDisposable
+    {
+        private readonly object _gate = new();
+        private Work? _next;
+        private bool _closed;
+
+        public PipelineThread()
+        {
+            var thread = new Thread(Loop, maxStackSize: 10_000_000) { IsBackground = true, Name = "Pipeline Execution Thread" };
+            thread.Start();
+        }
+
+        public Work Start(Action action)
+        {
+            var work = new Work(action);
+            lock (_gate)
+            {
+                if (_closed) throw new ObjectDisposedException(nameof(PipelineThread));
+                if (_next is not null) throw new InvalidOperationException("the step host runs one pipeline at a time");
+                _next = work;
+                Monitor.Pulse(_gate);
+            }
+            return work;
+        }
+
+        private void Loop()
+        {
+            while (true)
+            {
+                Work work;
+                lock (_gate)
+                {
+                    while (_next is null && !_closed) Monitor.Wait(_gate);
+                    if (_next is null) return;
+                    work = _next;
+                    _next = null;
+                }
+                work.Run();
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _closed = true;
+                Monitor.Pulse(_gate);
+            }
+        }
+    }
+
+    /// <summary>One piece of work on the pipeline thread: done when it returned or threw; what it threw is rethrown by <see cref="Result"/>.</summary>
+    private sealed class Work(Action action)
+    {
+        private readonly object _gate = new();
+        private bool _done;
+        private Exception? _thrown;
+
+        public void Run()
+        {
+            Exception? thrown = null;
+            try { action(); }
+            catch (Exception ex) { thrown = ex; }
+            lock (_gate)
+            {
+                _thrown = thrown;
+                _done = true;
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        /// <summary>True when it is done within <paramref name="timeout"/>; false on timeout or when <paramref name="ct"/> is cancelled.</summary>
+        public bool Wait(TimeSpan timeout, CancellationToken ct)
+        {
+            using var wake = ct.CanBeCanceled ? ct.Register(() => { lock (_gate) Monitor.PulseAll(_gate); }) : default;
+            var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+            lock (_gate)
+            {
+                while (!_done)
+                {
+                    if (ct.IsCancellationRequested) return false;
+                    var left = deadline == long.MaxValue ? Timeout.Infinite : deadline - Environment.TickCount64;
+                    if (left != Timeout.Infinite && left <= 0) return false;
+                    Monitor.Wait(_gate, left == Timeout.Infinite ? Timeout.Infinite : (int)Math.Min(left, int.MaxValue));
+                }
+                return true;
+            }
+        }
+
+        public void Result()
+        {
+            if (_thrown is { } ex) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex).Throw();
+        }
     }
 }
 
