@@ -217,7 +217,27 @@ public static class ArtifactIO
     {
         var problem = Problem(directory, name, verifyHash, out var metadata);
         if (problem is not null) throw problem;
-        var handler = IoHandlerRegistry.Get(metadata!.IoHandler);
+        return Read(directory, metadata!);
+    }
+
+    /// <summary>
+    /// Loads an artifact whose metadata the caller holds because it saved the artifact itself (its hash taken while it
+    /// was written): the metadata is not read again and the data is not hashed again; the data file must still exist
+    /// with the recorded size.
+    /// </summary>
+    public static object? Load(string directory, ArtifactMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        var path = Path.Combine(directory, metadata.File);
+        var info = new FileInfo(path);
+        if (!info.Exists || info.Length != metadata.Size)
+            throw new AxlArtifactException($"Artifact '{metadata.Name}' is {(info.Exists ? "corrupted" : "incomplete")}: its data file '{path}' {(info.Exists ? $"is {info.Length} bytes, it was saved with {metadata.Size}" : "does not exist")} (changed after it was saved).", path);
+        return Read(directory, metadata);
+    }
+
+    private static object? Read(string directory, ArtifactMetadata metadata)
+    {
+        var handler = IoHandlerRegistry.Get(metadata.IoHandler);
         var path = Path.Combine(directory, metadata.File);
         try
         {

@@ -37,7 +37,7 @@ public sealed class ClixmlIoHandler : IAxlIoHandler
     /// </summary>
     public void Write(object? value, Stream destination)
     {
-        using var w = new StreamWriter(destination, Utf8NoBom, bufferSize: 1 << 16, leaveOpen: true);
+        using var w = new StreamWriter(destination, Utf8NoBom, bufferSize: TextBuffer.WriterChars, leaveOpen: true);
         if (StreamingSerializer is { } serialize)
         {
             using var xw = XmlWriter.Create(w, new XmlWriterSettings
@@ -91,7 +91,7 @@ public sealed class ClixmlIoHandler : IAxlIoHandler
     public object? Read(Stream source)
     {
         string xml;
-        using (var reader = new StreamReader(source, Utf8NoBom, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true))
+        using (var reader = new StreamReader(source, Utf8NoBom, detectEncodingFromByteOrderMarks: true, bufferSize: TextBuffer.ReaderBytes(source), leaveOpen: true))
             xml = reader.ReadToEnd();
         if (xml.Length == 0) throw new InvalidDataException("The CLIXML artifact is empty; a CLIXML file always holds at least <Objs>.");
         var value = PSSerializer.Deserialize(xml);

@@ -25,7 +25,7 @@ public sealed class CsvIoHandler : IAxlIoHandler
     public void Write(object? value, Stream destination)
     {
         var table = TableSource.Open(value);
-        using var w = new StreamWriter(destination, Utf8NoBom, bufferSize: 1 << 16, leaveOpen: true) { NewLine = "\r\n" };
+        using var w = new StreamWriter(destination, Utf8NoBom, bufferSize: TextBuffer.WriterChars, leaveOpen: true) { NewLine = "\r\n" };
         var columns = table.Columns.Length;
         if (columns == 0) return;
         for (var c = 0; c < columns; c++)
@@ -68,7 +68,7 @@ public sealed class CsvIoHandler : IAxlIoHandler
 
     public object? Read(Stream source)
     {
-        using var reader = new StreamReader(source, Utf8NoBom, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
+        using var reader = new StreamReader(source, Utf8NoBom, detectEncodingFromByteOrderMarks: true, bufferSize: TextBuffer.ReaderBytes(source), leaveOpen: true);
         var parser = new Parser(reader);
         var header = parser.NextRecord();
         if (header is null) return Array.Empty<object?>();

@@ -18,7 +18,7 @@ public sealed class TextIoHandler : IAxlIoHandler
 
     public void Write(object? value, Stream destination)
     {
-        using var w = new StreamWriter(destination, Utf8NoBom, bufferSize: 1 << 16, leaveOpen: true);
+        using var w = new StreamWriter(destination, Utf8NoBom, bufferSize: TextBuffer.WriterChars, leaveOpen: true);
         value = PsValues.Unwrap(value);
         switch (value)
         {
@@ -37,7 +37,7 @@ public sealed class TextIoHandler : IAxlIoHandler
 
     public object? Read(Stream source)
     {
-        using var reader = new StreamReader(source, Utf8NoBom, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
+        using var reader = new StreamReader(source, Utf8NoBom, detectEncodingFromByteOrderMarks: true, bufferSize: TextBuffer.ReaderBytes(source), leaveOpen: true);
         return reader.ReadToEnd();
     }
 }

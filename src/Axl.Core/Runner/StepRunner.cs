@@ -25,7 +25,11 @@ public sealed class AxlInputException(string message, FailureKind kind, Exceptio
 /// </summary>
 public static class StepRunner
 {
-    public static StepBinding Bind(StepManifest m, AxlWorkflow wf, AxlStep step, IReadOnlyDictionary<string, object?>? typedParameters = null, int attempt = 1)
+    /// <param name="saved">The metadata of an upstream step's artifact that the caller saved itself (a local run's own
+    /// steps: hashed while written), or null. Such an input is loaded without reading its metadata or hashing it again;
+    /// every other input artifact is verified (metadata, size, SHA-256). Null: all are verified.</param>
+    public static StepBinding Bind(StepManifest m, AxlWorkflow wf, AxlStep step, IReadOnlyDictionary<string, object?>? typedParameters = null, int attempt = 1,
+        Func<string, ArtifactMetadata?>? saved = null)
     {
         var args = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
         var placeholders = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
@@ -41,7 +45,8 @@ public static class StepRunner
                     {
                         if (step.Kind == StepKind.Command && i.Name == WorkflowBuilder.StdinInput) stdin = ArtifactIO.DataPath(dir);
                         else if (step.Kind == StepKind.Command) placeholders[i.Name] = ArtifactIO.DataPath(dir);
-                        else args[i.Name] = i.Mode == "path" ? ArtifactIO.DataPath(dir) : ArtifactIO.Load(dir);
+                        else if (i.Mode == "path") args[i.Name] = ArtifactIO.DataPath(dir);
+                        else args[i.Name] = i.From is not null && saved?.Invoke(i.From) is { } meta ? ArtifactIO.Load(dir, meta) : ArtifactIO.Load(dir);
                     }
                     catch (Exception ex) when (ex is IOException or InvalidDataException or InvalidOperationException or KeyNotFoundException)
                     {

@@ -70,6 +70,7 @@ public sealed class LocalRunner
     {
         // In containers: the engine and every image are checked before the run starts (nothing is written when they fail).
         if (_options.Containers is { } containers) _containers = ContainerSteps.Connect(_wf, containers, _options.RunRoot, _ct);
+        var tp = RunTrace.Now();
         try { Prepare(); }
         catch
         {
@@ -78,6 +79,7 @@ public sealed class LocalRunner
             _containers?.Dispose();
             throw;
         }
+        tp = _trace?.Add("run: prepare", tp) ?? tp;
         _hosts = new ScriptStepHostPool(_options.IsolateSteps);
         _commits = new StepCommitter(CommitFailed, _options.SyncFiles, _trace);
         using var abort = _options.Abort.Register(AbortNow);
@@ -85,7 +87,9 @@ public sealed class LocalRunner
         {
             Emit(RunEventKind.RunStarted, null, $"run {_run.RunId} of '{_wf.Name}' started ({_wf.StepCount} steps) in {_run.Directory}", "Running");
             if (WarmUp()) Schedule();
+            tp = _trace?.Add("run: schedule (all steps)", tp) ?? tp;
             _commits.Flush(); // every step's record written, its artifact durable
+            tp = _trace?.Add("run: final flush", tp) ?? tp;
             _run.Status = _results.Values.Any(r => r.Status == StepStatus.Failed) || _uncommitted.Count > 0 ? RunStatus.Failed
                 : _results.Values.Any(r => r.Status == StepStatus.Cancelled) || _ct.IsCancellationRequested ? RunStatus.Cancelled
                 : RunStatus.Succeeded;
@@ -106,11 +110,13 @@ public sealed class LocalRunner
                     RunStore.SaveRun(_run);
                 }
             }
+            tp = _trace?.Add("run: run.json at the end", tp) ?? tp;
             Emit(RunEventKind.RunFinished, null, $"run {_run.RunId} of '{_wf.Name}' {_run.Status.ToString().ToLowerInvariant()} in {_run.Duration?.TotalSeconds:0.0} s", _run.Status.ToString());
             _log?.Dispose();
             CloseCacheJournal();
             _hosts?.Dispose();
             _containers?.Dispose();
+            _trace?.Add("run: close (hosts, logs)", tp);
             if (_trace is not null) Console.Error.Write(_trace.Summary(_wf.StepCount));
             _lock?.Dispose(); // last: until here this process is the run's only writer
         }
@@ -195,9 +201,11 @@ public sealed class LocalRunner
 
         // The code the run starts with, once: every step's key has it (a changed helper or top-level function is not
         // reused), and a run root inside the code root is left out (its own outputs are not code).
+        var tq = RunTrace.Now();
         _codeHash = _wf.CodeHashFor(null, new[] { _options.RunRoot });
         _stepKeyCode = _wf.CodeRoot is { } codeRoot && _wf.SourceFile is { } source
             ? Hashing.CodeTreeHasher.ComputeForStepKeys(codeRoot, source, new[] { _options.RunRoot }) : null;
+        tq = _trace?.Add("prepare: code hashes", tq) ?? tq;
         var runDir = RunStore.RunDirectory(_options.RunRoot, _wf.Name, runId);
         Directory.CreateDirectory(runDir);
         if (_lock is null)
@@ -234,9 +242,12 @@ public sealed class LocalRunner
             Resumes = resumes,
         };
         _log = new StreamWriter(new FileStream(Path.Combine(runDir, "log.jsonl"), FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
+        tq = _trace?.Add("prepare: records", tq) ?? tq;
         RunStore.SaveRun(_run);
+        tq = _trace?.Add("prepare: run.json", tq) ?? tq;
         try { Visual.WorkflowDag.FromWorkflow(_wf).Save(runDir); } // for the run's report; a run does not fail for a picture
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
+        _trace?.Add("prepare: DAG for the report", tq);
     }
 
     // ---- warm environment ---------------------------------------------------------------------------------
@@ -559,7 +570,7 @@ public sealed class LocalRunner
             r.Attempts++;
             var attemptStart = DateTimeOffset.UtcNow;
             r.AttemptList.Add(new StepAttempt(r.Attempts, attemptStart, null, "Running"));
-            RunStore.SaveStep(r); // recorded before it runs: a crash mid-attempt still counts it (and shows it running)
+            RecordRunning(r); // a crash mid-attempt still counts it (and shows it running)
             t = _trace?.Add("step.json before the attempt", t) ?? t;
             var inv = new StepInvocation
             {
@@ -598,6 +609,7 @@ public sealed class LocalRunner
                     r.OutputHandler = meta.IoHandler;
                     r.OutputSize = meta.Size;
                     r.OutputHash = meta.Sha256;
+                    _savedHere[step.Name] = meta;
                     var output = r.OutputPath;
                     Finish(step, r, StepStatus.Succeeded, null, StepRunner.OutputFiles(invocation.Manifest, meta),
                         beforeRecord: _options.UseHash ? () => ContentStore.Adopt(_options.RunRoot, output, meta.Sha256) : null,
@@ -651,6 +663,13 @@ public sealed class LocalRunner
         foreach (var (k, v) in arguments) copy[k] = v is AxlStepContext c ? c with { Attempt = attempt } : v;
         return copy;
     }
+
+    /// <summary>
+    /// The artifacts this run wrote itself (hashed while written, then only read), by step: the steps after them load
+    /// them with this metadata, without reading it from disk or hashing the data again. Artifacts from a resumed run or
+    /// the cache are not in it; they are verified when loaded.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ArtifactMetadata> _savedHere = new(StringComparer.OrdinalIgnoreCase);
 
     private sealed record Bound(StepManifest Manifest, StepBinding Binding, string? WorkingDirectory);
 
@@ -723,7 +742,7 @@ public sealed class LocalRunner
             WorkDir = workdir,
             RunId = _run.RunId,
         });
-        var binding = StepRunner.Bind(manifest, _wf, step, _parameters);
+        var binding = StepRunner.Bind(manifest, _wf, step, _parameters, saved: name => _savedHere.GetValueOrDefault(name));
         r.Key = StepKey(step, legacy: false);
         // A run recorded before keys were BLAKE3 has SHA-256 keys: recompute this step's key that way to reuse its output.
         if (_previous.TryGetValue(step.Name, out var prev) && Hashing.ContentHash.IsLegacy(prev.Key))
@@ -781,15 +800,36 @@ public sealed class LocalRunner
             if (_wf.GetStep(r.Name)?.Upstream.FirstOrDefault(_uncommitted.Contains) is { } up)
             {
                 CommitFailed(r.Name, new IOException($"its upstream step '{up}' is not recorded"));
-                return;
+                return false;
             }
             lock (_saveGate)
             {
-                if (_aborted) return; // a second interrupt: nothing more is written
+                if (_aborted) return false; // a second interrupt: nothing more is written
                 beforeRecord?.Invoke();
                 RunStore.SaveStep(r);
             }
             afterRecord?.Invoke();
+            return true;
+        });
+    }
+
+    /// <summary>
+    /// Records a step as running (its attempt counted) through the committer, as it is now: in order with the other
+    /// records, off this thread, and not at all when the step's final record is written in the same batch (a short step:
+    /// its step.json is written once). A step that runs longer than a batch is shown running while it runs, and a crash
+    /// during its attempt still counts the attempt.
+    /// </summary>
+    private void RecordRunning(AxlStepResult r)
+    {
+        var record = RunStore.StepRecord(r);
+        var dir = r.Directory;
+        _commits!.CommitProvisional(r.Name, () =>
+        {
+            lock (_saveGate)
+            {
+                if (_aborted) return; // a second interrupt: nothing more is written
+                RunStore.SaveStep(dir, record);
+            }
         });
     }
 

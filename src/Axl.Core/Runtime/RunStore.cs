@@ -41,8 +41,14 @@ public static class RunStore
     }
 
     /// <summary>Step records are rewritten often and only guide resume (artifacts are re-verified by hash): atomic, not synced.</summary>
-    public static void SaveStep(AxlStepResult s) =>
-        WriteAtomic(Path.Combine(s.Directory, StepFile), IrDocument.ToJson(StepTree(s)), durable: false);
+    public static void SaveStep(AxlStepResult s) => SaveStep(s.Directory, StepRecord(s));
+
+    /// <summary>The text of a step's step.json as it is now (to write it later with <see cref="SaveStep(string, string)"/>).</summary>
+    public static string StepRecord(AxlStepResult s) => IrDocument.ToJson(StepTree(s));
+
+    /// <summary>Writes a step record made by <see cref="StepRecord"/> into the step's directory: atomic, not synced.</summary>
+    public static void SaveStep(string stepDirectory, string record) =>
+        WriteAtomic(Path.Combine(stepDirectory, StepFile), record, durable: false);
 
     private static Dictionary<string, object?> StepTree(AxlStepResult s) => new()
     {

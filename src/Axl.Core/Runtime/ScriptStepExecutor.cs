@@ -2,6 +2,7 @@ using System.Collections;
 using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using Axl.Model;
 
 namespace Axl.Runtime;
 
@@ -30,26 +31,39 @@ public sealed class ScriptStepHost : IDisposable
         $global:__axlLoadedWorkflow = $__axlDef[0]
         # Steps run in the workflow file's folder, like command steps (and like the runner in /axl/workdir).
         $null = $ExecutionContext.SessionState.Path.SetLocation([System.IO.Path]::GetDirectoryName($__axlFile))
+        $__axlDef[0]
         """;
 
-    private const string StepScript = """
-        param($__axlStep, $__axlSource, $__axlArgs, $__axlPreferences)
-        $__axlBody = if ($global:__axlLoadedWorkflow) { $global:__axlLoadedWorkflow.GetStep($__axlStep).Body } else { [scriptblock]::Create($__axlSource) }
-        $__axlInvoke = {
-            param($__axlBody, $__axlArgs, $__axlPreferences)
-            $ErrorActionPreference = 'Stop'
-            # The engine's own calls, not Set-Variable and Remove-Variable: those would load the Utility module into
-            # every new host (a tenth of a second of a cold `axl run local`). $ExecutionContext.SessionState is the
-            # file's module here and its current scope this block's, so they set and remove what the cmdlets would;
-            # the $private: variable keeps this block's variables out of compiled locals (as the cmdlets' names did),
-            # so that they can be removed.
-            foreach ($private:__axlPreference in $__axlPreferences.GetEnumerator()) { $ExecutionContext.SessionState.PSVariable.Set($__axlPreference.Key, $__axlPreference.Value) }
-            $ExecutionContext.SessionState.PSVariable.Remove('__axlPreference'); $ExecutionContext.SessionState.PSVariable.Remove('__axlPreferences')
-            & $__axlBody @__axlArgs
-        }
-        # In the file's own scope (the module the loader ran it in), where its functions and variables are.
-        if ($__axlBody.Module) { $__axlInvoke = $__axlBody.Module.NewBoundScriptBlock($__axlInvoke) }
-        & $__axlInvoke $__axlBody $__axlArgs $__axlPreferences
+    // What runs a step: its preference variables set in a fresh child scope of the file's scope, then the body with its
+    // arguments. Bound to the file's module once per host (InvokerScript), not parsed and bound per step; each step's
+    // pipeline is one command, a FunctionInfo compiled once per host (a script's text would be compiled per pipeline).
+    private const string InvokeBlock = """
+        param($__axlBody, $__axlArgs, $__axlPreferences)
+        $ErrorActionPreference = 'Stop'
+        # The engine's own calls, not Set-Variable and Remove-Variable: those would load the Utility module into
+        # every new host (a tenth of a second of a cold `axl run local`). $ExecutionContext.SessionState is the
+        # file's module here and its current scope this block's, so they set and remove what the cmdlets would;
+        # the $private: variable keeps this block's variables out of compiled locals (as the cmdlets' names did),
+        # so that they can be removed.
+        foreach ($private:__axlPreference in $__axlPreferences.GetEnumerator()) { $ExecutionContext.SessionState.PSVariable.Set($__axlPreference.Key, $__axlPreference.Value) }
+        $ExecutionContext.SessionState.PSVariable.Remove('__axlPreference'); $ExecutionContext.SessionState.PSVariable.Remove('__axlPreferences')
+        & $__axlBody @__axlArgs
+        """;
+
+    /// <summary>
+    /// Makes the invoker: <see cref="InvokeBlock"/> bound to the module (the file's scope, where its functions and
+    /// variables are; none: the caller's), and the FunctionInfo of a function that calls it with a step's body, arguments
+    /// and preferences. The function is removed from the function table at once (through the provider API, which loads
+    /// no module): steps do not see it, and its FunctionInfo runs without being looked up by name.
+    /// </summary>
+    private const string InvokerScript = """
+        param($__axlModule, $__axlBlock)
+        $__axlInvoke = [scriptblock]::Create($__axlBlock)
+        if ($__axlModule) { $__axlInvoke = $__axlModule.NewBoundScriptBlock($__axlInvoke) }
+        $__axlInvoke
+        ${function:global:__axlInvokeStep} = [scriptblock]::Create('param($__axlInvoke, $__axlBody, $__axlArgs, $__axlPreferences) & $__axlInvoke $__axlBody $__axlArgs $__axlPreferences')
+        $ExecutionContext.InvokeCommand.GetCommand('__axlInvokeStep', [System.Management.Automation.CommandTypes]::Function)
+        $ExecutionContext.SessionState.InvokeProvider.Item.Remove('function:\__axlInvokeStep', $false)
         """;
 
     /// <summary>How long a cancelled (not timed-out) step may take to stop before it is abandoned.</summary>
@@ -60,20 +74,23 @@ public sealed class ScriptStepHost : IDisposable
     private string? _loadedFile;
     /// <summary>The definition hash of the workflow a prewarmed load found, still to compare with the run's; null once checked.</summary>
     private string? _loadedHash;
+    private AxlWorkflow? _loadedWorkflow; // the workflow as this runspace loaded it: its step bodies are bound to the file's module
+    private PSModuleInfo? _invokerModule;
+    private (ScriptBlock Invoke, FunctionInfo Function)? _invoker;
 
     public ScriptStepHost()
     {
-        if (TakePrewarmed() is { } warm)
-        {
-            (_runspace, _loadedFile, _loadedHash) = (warm.Runspace, warm.File, warm.Hash);
-            return;
-        }
-        _runspace = AxlEngine.OpenRunspace(PSThreadOptions.ReuseThread); // one pipeline thread for the host's life, not one per step
+        // Pipelines run synchronously on the host's own thread (PipelineThread below), one for the host's life: handing a
+        // step to it and back is a monitor signal, not PowerShell's pipeline-thread events (OS wait handles, a few
+        // tenths of a millisecond per step), and the caller still waits with a timeout and can stop and abandon a step.
+        if (TakePrewarmed() is { } warm) (_runspace, _loadedFile, _loadedHash, _loadedWorkflow) = (warm.Runspace, warm.File, warm.Hash, warm.Workflow);
+        else _runspace = AxlEngine.OpenRunspace(PSThreadOptions.UseCurrentThread);
+        _thread = new PipelineThread();
     }
 
     // ---- Prewarming: the next host's runspace opened (and its workflow loaded) on another core ----
 
-    private sealed record Warm(Runspace Runspace, string? File, string? Hash);
+    private sealed record Warm(Runspace Runspace, string? File, string? Hash, AxlWorkflow? Workflow);
 
     private static readonly object PrewarmGate = new();
     private static Task<Warm?>? _prewarm;
@@ -86,7 +103,7 @@ public sealed class ScriptStepHost : IDisposable
     /// </summary>
     public static void Prewarm()
     {
-        lock (PrewarmGate) _prewarm ??= Task.Run(() => (Warm?)new Warm(AxlEngine.OpenRunspace(PSThreadOptions.ReuseThread), null, null));
+        lock (PrewarmGate) _prewarm ??= Task.Run(() => (Warm?)new Warm(AxlEngine.OpenRunspace(PSThreadOptions.UseCurrentThread), null, null, null));
     }
 
     /// <summary>
@@ -107,14 +124,14 @@ public sealed class ScriptStepHost : IDisposable
                 if (warm is null) return null;
                 try
                 {
+                    // UseCurrentThread: the load runs on this thread, the host's steps later on its own pipeline thread.
                     using var ps = PowerShell.Create();
                     ps.Runspace = warm.Runspace;
                     ps.AddScript(LoadScript).AddArgument(full).AddArgument(workflow).AddArgument(null);
-                    ps.Invoke();
-                    if (ps.HadErrors || warm.Runspace.SessionStateProxy.PSVariable.GetValue("global:__axlLoadedWorkflow") is not { } loaded)
+                    var output = ps.Invoke();
+                    if (ps.HadErrors || output.Count != 1 || output[0]?.BaseObject is not AxlWorkflow wf)
                         throw new InvalidOperationException("the prewarmed load failed");
-                    var hash = (loaded is PSObject p ? p.BaseObject : loaded) is Axl.Model.AxlWorkflow wf ? wf.DefinitionHash : null;
-                    return hash is null ? throw new InvalidOperationException("no workflow") : warm with { File = full, Hash = hash };
+                    return warm with { File = full, Hash = wf.DefinitionHash, Workflow = wf };
                 }
                 catch (Exception)
                 {
@@ -159,6 +176,8 @@ public sealed class ScriptStepHost : IDisposable
         if (task is { IsCompletedSuccessfully: true, Result: { } warm }) warm.Runspace.Dispose();
     }
 
+    private readonly PipelineThread _thread;
+
     private static int _abandoned;
 
     /// <summary>How many steps this process abandoned (still running on a thread of their own): a host that ends should exit the process rather than wait for them.</summary>
@@ -179,9 +198,14 @@ public sealed class ScriptStepHost : IDisposable
             if (!load.Success)
                 return StepAttemptResult.Fail(load.Error! with { Kind = load.Error!.Kind == FailureKind.Cancelled ? FailureKind.Cancelled : FailureKind.Infrastructure,
                     Message = $"loading {file} for step '{step.Name}' failed: {load.Error.Message}" });
+            _loadedWorkflow = (load.Value is PSObject p ? p.BaseObject : load.Value) as AxlWorkflow;
             _loadedFile = file;
         }
         _loadedHash = null;
+        // The body as this runspace loaded it (bound to the file's module), or, without a file, made from the step's source.
+        var body = (file is not null ? _loadedWorkflow?.GetStep(step.Name)?.Body : null) ?? ScriptBlock.Create(step.Source);
+        var (invoker, invokerError) = Invoker(body.Module, inv, ct);
+        if (invoker is null) return StepAttemptResult.Fail(invokerError!);
         var tr = RunTrace.Current;
         var t0 = RunTrace.Now();
         var args = new Hashtable(StringComparer.OrdinalIgnoreCase);
@@ -192,8 +216,26 @@ public sealed class ScriptStepHost : IDisposable
                 .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal), ct);
         var timeout = step.TimeoutSeconds is { } t ? TimeSpan.FromSeconds(t) : Timeout.InfiniteTimeSpan;
         tr?.Add("host: env scope", t0);
-        return Invoke(inv, ps => ps.AddScript(StepScript).AddArgument(step.Name).AddArgument(step.Source).AddArgument(args).AddArgument(inv.Preferences.Variables()), ct, timeout);
+        var (invoke, function) = invoker.Value;
+        return Invoke(inv, ps => ps.AddCommand(function).AddArgument(invoke).AddArgument(body).AddArgument(args).AddArgument(inv.Preferences.Variables()), ct, timeout);
     }
+
+    /// <summary>
+    /// The step invoker for bodies of <paramref name="module"/> (the workflow file's), made once per host and module;
+    /// unbound (it runs in the caller's scope) for a body without a module. A failure (a cancelled run) comes back as the error.
+    /// </summary>
+    private ((ScriptBlock Invoke, FunctionInfo Function)? Invoker, StepError? Error) Invoker(PSModuleInfo? module, StepInvocation inv, CancellationToken ct)
+    {
+        if (_invoker is not null && ReferenceEquals(_invokerModule, module)) return (_invoker, null);
+        var made = Invoke(inv, ps => ps.AddScript(InvokerScript, useLocalScope: true).AddArgument(module).AddArgument(InvokeBlock), ct, timeout: Timeout.InfiniteTimeSpan);
+        if (!made.Success) return (null, made.Error);
+        if (made.Value is not object[] { Length: 2 } pair || Base(pair[0]) is not ScriptBlock invoke || Base(pair[1]) is not FunctionInfo function)
+            return (null, new StepError($"step '{inv.Step.Name}' could not be bound to the scope of {inv.Workflow.SourceFile}", FailureKind.Infrastructure));
+        (_invoker, _invokerModule) = ((invoke, function), module);
+        return (_invoker, null);
+    }
+
+    private static object? Base(object? o) => o is PSObject p ? p.BaseObject : o;
 
     private StepAttemptResult Invoke(StepInvocation inv, Action<PowerShell> setup, CancellationToken ct, TimeSpan timeout)
     {
@@ -211,18 +253,18 @@ public sealed class ScriptStepHost : IDisposable
             t0 = tr?.Add("host: PowerShell created, hooked", t0) ?? t0;
             using var children = StepChildren.Take();
             t0 = tr?.Add("host: children snapshot", t0) ?? t0;
-            var async = ps.BeginInvoke<PSObject, PSObject>(null, output);
-            var signalled = WaitHandle.WaitAny(new[] { async.AsyncWaitHandle, ct.WaitHandle }, timeout);
+            var run = _thread.Start(() => ps.Invoke<PSObject>(null, output));
+            var finished = run.Wait(timeout, ct);
             t0 = tr?.Add("host: invoke and wait", t0) ?? t0;
-            if (signalled != 0)
+            if (!finished)
             {
                 // PowerShell stops at the next statement; a long .NET call cannot be interrupted. Wait the grace
                 // period (a cancelled run waits at most a few seconds), then leave it to finish in the background (its
                 // result is discarded), retire this host, and say so: no further attempt may start on top of it.
-                var timedOut = signalled == WaitHandle.WaitTimeout;
+                var timedOut = !ct.IsCancellationRequested;
                 var stop = ps.BeginStop(null, null);
                 var wait = timedOut ? inv.KillGrace : TimeSpan.FromTicks(Math.Min(inv.KillGrace.Ticks, CancelStopWait.Ticks));
-                var stopped = stop.AsyncWaitHandle.WaitOne(wait);
+                var stopped = run.Wait(wait, CancellationToken.None);
                 StepChildren.EndNew(children, inv.KillGrace);
                 if (!stopped)
                 {
@@ -230,11 +272,14 @@ public sealed class ScriptStepHost : IDisposable
                     detached = true;
                     Healthy = false;
                     var runspace = _runspace;
+                    var thread = _thread;
                     _ = Task.Run(() =>
                     {
+                        run.Wait(Timeout.InfiniteTimeSpan, CancellationToken.None);
                         try { ps.EndStop(stop); } catch (Exception) { /* it is being abandoned */ }
                         ps.Dispose();
                         runspace.Dispose();
+                        thread.Dispose();
                     });
                     var why = timedOut ? $"timed out after {step.TimeoutSeconds} s" : "was cancelled";
                     return StepAttemptResult.Fail(new StepError(
@@ -248,7 +293,7 @@ public sealed class ScriptStepHost : IDisposable
             }
             try
             {
-                ps.EndInvoke(async);
+                run.Result();
             }
             catch (RuntimeException ex)
             {
@@ -313,7 +358,108 @@ public sealed class ScriptStepHost : IDisposable
 
     public void Dispose()
     {
-        if (Healthy) _runspace.Dispose();
+        if (!Healthy) return; // its abandoned step's thread disposes of it when the step ends
+        _runspace.Dispose();
+        _thread.Dispose();
+    }
+
+    /// <summary>
+    /// The host's pipeline thread: runs one piece of work at a time (a synchronous pipeline), handed over and waited for
+    /// through a monitor. With PowerShell's default 10 MB stack for pipelines (deep recursion in a step).
+    /// </summary>
+    private sealed class PipelineThread : IDisposable
+    {
+        private readonly object _gate = new();
+        private Work? _next;
+        private bool _closed;
+
+        public PipelineThread()
+        {
+            var thread = new Thread(Loop, maxStackSize: 10_000_000) { IsBackground = true, Name = "Pipeline Execution Thread" };
+            thread.Start();
+        }
+
+        public Work Start(Action action)
+        {
+            var work = new Work(action);
+            lock (_gate)
+            {
+                if (_closed) throw new ObjectDisposedException(nameof(PipelineThread));
+                if (_next is not null) throw new InvalidOperationException("the step host runs one pipeline at a time");
+                _next = work;
+                Monitor.Pulse(_gate);
+            }
+            return work;
+        }
+
+        private void Loop()
+        {
+            while (true)
+            {
+                Work work;
+                lock (_gate)
+                {
+                    while (_next is null && !_closed) Monitor.Wait(_gate);
+                    if (_next is null) return;
+                    work = _next;
+                    _next = null;
+                }
+                work.Run();
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_gate)
+            {
+                _closed = true;
+                Monitor.Pulse(_gate);
+            }
+        }
+    }
+
+    /// <summary>One piece of work on the pipeline thread: done when it returned or threw; what it threw is rethrown by <see cref="Result"/>.</summary>
+    private sealed class Work(Action action)
+    {
+        private readonly object _gate = new();
+        private bool _done;
+        private Exception? _thrown;
+
+        public void Run()
+        {
+            Exception? thrown = null;
+            try { action(); }
+            catch (Exception ex) { thrown = ex; }
+            lock (_gate)
+            {
+                _thrown = thrown;
+                _done = true;
+                Monitor.PulseAll(_gate);
+            }
+        }
+
+        /// <summary>True when it is done within <paramref name="timeout"/>; false on timeout or when <paramref name="ct"/> is cancelled.</summary>
+        public bool Wait(TimeSpan timeout, CancellationToken ct)
+        {
+            using var wake = ct.CanBeCanceled ? ct.Register(() => { lock (_gate) Monitor.PulseAll(_gate); }) : default;
+            var deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+            lock (_gate)
+            {
+                while (!_done)
+                {
+                    if (ct.IsCancellationRequested) return false;
+                    var left = deadline == long.MaxValue ? Timeout.Infinite : deadline - Environment.TickCount64;
+                    if (left != Timeout.Infinite && left <= 0) return false;
+                    Monitor.Wait(_gate, left == Timeout.Infinite ? Timeout.Infinite : (int)Math.Min(left, int.MaxValue));
+                }
+                return true;
+            }
+        }
+
+        public void Result()
+        {
+            if (_thrown is { } ex) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex).Throw();
+        }
     }
 }
 

@@ -23,7 +23,8 @@ internal sealed class StepCommitter : IDisposable
     private int _inFlight;
     private Exception? _bug;
 
-    private sealed record Entry(string Step, IReadOnlyList<string> Files, Action Record);
+    /// <summary>A record to write: <see cref="Record"/> returns false when it chose not to write it (the step is then not recorded).</summary>
+    private sealed record Entry(string Step, IReadOnlyList<string> Files, Func<bool> Record, bool Provisional = false);
 
     /// <param name="onFailure">Called (on the committer's thread) with the step's name when its files cannot be made durable
     /// or its record cannot be written: that record is not written.</param>
@@ -38,15 +39,29 @@ internal sealed class StepCommitter : IDisposable
     }
 
     /// <summary>Queues <paramref name="record"/>, to run once <paramref name="files"/> (none: at once, in order) are durable.</summary>
-    public void Commit(string step, IReadOnlyList<string> files, Action record)
+    public void Commit(string step, IReadOnlyList<string> files, Action record) => Commit(step, files, () => { record(); return true; });
+
+    /// <summary>As <see cref="Commit(string, IReadOnlyList{string}, Action)"/>; <paramref name="record"/> returns false when it did not write the record.</summary>
+    public void Commit(string step, IReadOnlyList<string> files, Func<bool> record) => Enqueue(new Entry(step, files, record));
+
+    private void Enqueue(Entry entry)
     {
         lock (_gate)
         {
             if (_closing) throw new InvalidOperationException("the step committer is closed");
-            _queue.Enqueue(new Entry(step, files, record));
+            _queue.Enqueue(entry);
             Monitor.PulseAll(_gate);
         }
     }
+
+    /// <summary>
+    /// Queues a provisional record of <paramref name="step"/> (a step's "running" state): written in its place in the order
+    /// like any other, unless a later record of the same step in the same batch is written, which says all it says (then
+    /// only that one is written: one step.json write for a short step instead of two). When that later record is not
+    /// written (its files could not be made durable, or it chose not to), the provisional one is written after all.
+    /// </summary>
+    public void CommitProvisional(string step, Action record) =>
+        Enqueue(new Entry(step, Array.Empty<string>(), () => { record(); return true; }, Provisional: true));
 
     /// <summary>Waits until every record handed in so far is written (or has failed).</summary>
     public void Flush()
@@ -60,6 +75,7 @@ internal sealed class StepCommitter : IDisposable
     {
         var batch = new List<Entry>();
         var files = new List<string>();
+        var held = new Dictionary<string, Entry>(StringComparer.OrdinalIgnoreCase); // provisional records held back for a later one of their step
         while (true)
         {
             lock (_gate)
@@ -75,18 +91,28 @@ internal sealed class StepCommitter : IDisposable
             try { _sync(files); }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { syncFailure = ex; }
             t = _trace?.Add("committer: sync (batched)", t) ?? t;
-            foreach (var e in batch)
+            for (var i = 0; i < batch.Count; i++)
             {
+                var e = batch[i];
+                if (e.Provisional && Superseded(batch, i)) { held[e.Step] = e; continue; }
                 // When the batch's sync failed, the records whose own files sync now are still written.
                 if (syncFailure is not null && e.Files.Count > 0)
                 {
                     try { _sync(e.Files); }
-                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { _onFailure(e.Step, ex); continue; }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        _onFailure(e.Step, ex);
+                        WriteHeld(held, e.Step);
+                        continue;
+                    }
                 }
-                try { e.Record(); }
+                var written = false;
+                try { written = e.Record(); }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { _onFailure(e.Step, ex); }
                 catch (Exception ex) { _bug ??= ex; } // a bug: rethrown by Flush, and the thread goes on (no one waits forever)
+                if (!written) WriteHeld(held, e.Step);
             }
+            held.Clear();
             _trace?.Add("committer: records", t);
             batch.Clear();
             files.Clear();
@@ -96,6 +122,23 @@ internal sealed class StepCommitter : IDisposable
                 Monitor.PulseAll(_gate);
             }
         }
+    }
+
+    /// <summary>The provisional record held back for <paramref name="step"/>'s later record, which was not written: written now.</summary>
+    private void WriteHeld(Dictionary<string, Entry> held, string step)
+    {
+        if (!held.Remove(step, out var provisional)) return;
+        try { provisional.Record(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { _onFailure(step, ex); }
+        catch (Exception ex) { _bug ??= ex; }
+    }
+
+    /// <summary>True when a later record of the same step in the batch is not provisional (it is written in place of this one).</summary>
+    private static bool Superseded(List<Entry> batch, int i)
+    {
+        for (var j = i + 1; j < batch.Count; j++)
+            if (!batch[j].Provisional && string.Equals(batch[j].Step, batch[i].Step, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
     }
 
     /// <summary>Writes what is queued, then stops the thread.</summary>

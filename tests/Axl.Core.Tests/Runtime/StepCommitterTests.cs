@@ -84,6 +84,59 @@ public class StepCommitterTests : IDisposable
     }
 
     [Fact]
+    public void A_provisional_record_is_dropped_when_its_steps_final_record_is_in_the_same_batch_and_written_in_order_otherwise()
+    {
+        using var firstSyncStarted = new ManualResetEventSlim();
+        using var releaseFirst = new ManualResetEventSlim();
+        var written = new List<string>();
+        using var committer = new StepCommitter((_, _) => { }, _ =>
+        {
+            firstSyncStarted.Set();
+            releaseFirst.Wait();
+        });
+        // a's running record goes alone (the committer is idle): written, as b's is, whose step has not finished in its batch.
+        committer.CommitProvisional("a", () => written.Add("a running"));
+        committer.Commit("first", new[] { Write("first", "x") }, () => written.Add("first"));
+        Assert.True(firstSyncStarted.Wait(TimeSpan.FromSeconds(30)));
+        // While the sync goes on: c starts and ends (one batch: its running record is dropped), b only starts, a ends.
+        committer.CommitProvisional("c", () => written.Add("c running"));
+        committer.CommitProvisional("b", () => written.Add("b running"));
+        committer.Commit("c", new[] { Write("c", "x") }, () => written.Add("c done"));
+        committer.Commit("a", new[] { Write("a", "x") }, () => written.Add("a done"));
+        releaseFirst.Set();
+        committer.Flush();
+        Assert.Equal(new[] { "a running", "first", "b running", "c done", "a done" }, written);
+    }
+
+    [Fact]
+    public void A_provisional_record_held_back_is_written_when_the_later_record_of_its_step_is_not()
+    {
+        using var firstSyncStarted = new ManualResetEventSlim();
+        using var releaseFirst = new ManualResetEventSlim();
+        var written = new List<string>();
+        var failed = new List<string>();
+        var bad = Write("bad", "x");
+        using var committer = new StepCommitter((s, _) => failed.Add(s), files =>
+        {
+            firstSyncStarted.Set();
+            releaseFirst.Wait();
+            if (files.Contains(bad)) throw new IOException("EIO");
+        });
+        committer.Commit("first", new[] { Write("first", "x") }, () => written.Add("first"));
+        Assert.True(firstSyncStarted.Wait(TimeSpan.FromSeconds(30)));
+        committer.CommitProvisional("unsynced", () => written.Add("unsynced running"));
+        committer.CommitProvisional("declined", () => written.Add("declined running"));
+        committer.CommitProvisional("ok", () => written.Add("ok running"));
+        committer.Commit("unsynced", new[] { bad }, () => written.Add("unsynced done"));
+        committer.Commit("declined", Array.Empty<string>(), () => false); // chose not to write (e.g. its upstream step is not recorded)
+        committer.Commit("ok", new[] { Write("ok", "x") }, () => written.Add("ok done"));
+        releaseFirst.Set();
+        committer.Flush();
+        Assert.Equal(new[] { "first", "unsynced running", "declined running", "ok done" }, written);
+        Assert.Equal(new[] { "unsynced" }, failed);
+    }
+
+    [Fact]
     public void Dispose_writes_what_is_queued_and_a_later_commit_is_refused()
     {
         var written = 0;
