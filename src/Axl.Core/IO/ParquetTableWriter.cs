@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -16,7 +17,7 @@ namespace Axl.IO;
 internal sealed class ParquetTableWriter
 {
     /// <summary>A string page is cut once its values pass this many bytes (a page's size is a 32-bit integer).</summary>
-    internal static long PageBytes = 64L << 20;
+    internal const int DefaultPageBytes = 64 << 20;
 
     // Parquet Thrift enums
     private const int TypeBoolean = 0, TypeInt64 = 2, TypeDouble = 5, TypeByteArray = 6;
@@ -26,6 +27,7 @@ internal sealed class ParquetTableWriter
 
     private readonly Stream _out;
     private readonly TableSource _table;
+    private readonly int _pageBytes;
     private long _position;
     private readonly ThriftCompactWriter _thrift = new();
     private byte[] _values = Array.Empty<byte>();
@@ -39,19 +41,23 @@ internal sealed class ParquetTableWriter
     private DateTime?[]? _dates;
     private string?[]? _strings;
 
-    private ParquetTableWriter(TableSource table, Stream destination)
+    private ParquetTableWriter(TableSource table, Stream destination, int pageBytes)
     {
         _table = table;
         _out = destination;
+        _pageBytes = pageBytes;
     }
 
     private readonly record struct Chunk(long FirstPage, long Bytes, long Values);
 
-    /// <summary>Writes <paramref name="table"/> to <paramref name="destination"/> (not seeked: any writable stream).</summary>
-    public static void Write(TableSource table, Stream destination)
+    /// <summary>
+    /// Writes <paramref name="table"/> to <paramref name="destination"/> (not seeked: any writable stream); string pages
+    /// are cut past <paramref name="pageBytes"/> bytes of values.
+    /// </summary>
+    public static void Write(TableSource table, Stream destination, int pageBytes = DefaultPageBytes)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("The parquet writer needs a little-endian machine.");
-        new ParquetTableWriter(table, destination).WriteFile();
+        new ParquetTableWriter(table, destination, pageBytes).WriteFile();
     }
 
     private void WriteFile()
@@ -80,6 +86,7 @@ internal sealed class ParquetTableWriter
         Put("PAR1"u8);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Chunk WriteChunk(int c, ColumnKind kind, int start, int n, int size)
     {
         var first = _position;
@@ -147,7 +154,8 @@ internal sealed class ParquetTableWriter
         return new Chunk(first, _position - first, n);
     }
 
-    /// <summary>PLAIN byte arrays: a 4-byte length and the UTF-8 bytes of each value, in pages of at most about <see cref="PageBytes"/>.</summary>
+    /// <summary>PLAIN byte arrays: a 4-byte length and the UTF-8 bytes of each value, in pages of about the page size at most.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WriteStrings(int c, int start, int n, int size)
     {
         var src = (_strings ??= new string?[size]).AsSpan(0, n);
@@ -167,7 +175,7 @@ internal sealed class ParquetTableWriter
                 Def(r - pageStart);
             }
             else nulls++;
-            if (length >= PageBytes && r + 1 < n)
+            if (length >= _pageBytes && r + 1 < n)
             {
                 Page(r + 1 - pageStart, nulls, length);
                 pageStart = r + 1;
