@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
@@ -20,6 +21,7 @@ public sealed class ArrowIoHandler : IAxlIoHandler
     public string Extension => ".arrow";
     public string Description => "Apache Arrow IPC columnar table (typed, nullable columns)";
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Write(object? value, Stream destination)
     {
         var table = TableSource.Open(value);
@@ -49,6 +51,8 @@ public sealed class ArrowIoHandler : IAxlIoHandler
         var strings = new string?[kinds.Length][];
         for (var c = 0; c < kinds.Length; c++) if (kinds[c] == ColumnKind.String) strings[c] = new string?[size];
         var buffers = new Buffers(size);
+        var outputs = new ColumnBuffers[kinds.Length];
+        for (var c = 0; c < kinds.Length; c++) outputs[c] = new ColumnBuffers();
         var start = 0;
         while (start < rowCount)
         {
@@ -66,7 +70,7 @@ public sealed class ArrowIoHandler : IAxlIoHandler
                 end++;
             }
             var arrays = new IArrowArray[kinds.Length];
-            for (var c = 0; c < kinds.Length; c++) arrays[c] = BuildArray(table, c, kinds[c], types[c], strings[c], buffers, start, end);
+            for (var c = 0; c < kinds.Length; c++) arrays[c] = BuildArray(table, c, kinds[c], types[c], strings[c], buffers, outputs[c], start, end);
             using var batch = new RecordBatch(schema, arrays, end - start);
             writer.WriteRecordBatch(batch);
             start = end;
@@ -87,9 +91,31 @@ public sealed class ArrowIoHandler : IAxlIoHandler
         private DateTime?[]? _dates;
     }
 
+    /// <summary>
+    /// The bytes of one column's arrays, reused from batch to batch (a batch is written before the next is built): no
+    /// allocation per batch, so no large-object garbage (which would bring full collections over the caller's rows).
+    /// </summary>
+    private sealed class ColumnBuffers
+    {
+        public byte[] Data = Array.Empty<byte>();
+        public byte[] Validity = Array.Empty<byte>();
+        public byte[] Offsets = Array.Empty<byte>();
+
+        /// <summary><paramref name="array"/>, at least <paramref name="bytes"/> long, the first <paramref name="keep"/> bytes kept.</summary>
+        public static byte[] Ensure(ref byte[] array, long bytes, int keep = 0)
+        {
+            if (array.Length >= bytes) return array;
+            if (bytes > Array.MaxLength) throw new InvalidOperationException("A record batch's column passed 2 GB.");
+            var grown = new byte[(int)Math.Min(Array.MaxLength, Math.Max(bytes, array.Length * 2L))];
+            array.AsSpan(0, keep).CopyTo(grown);
+            return array = grown;
+        }
+    }
+
     // The arrays are made from their buffers directly (no builder appends): the same layout the Arrow builders give
-    // (values padded to 64 bytes, no validity bitmap without nulls), so the same bytes; tests compare with the builders.
-    private static IArrowArray BuildArray(TableSource table, int c, ColumnKind kind, IArrowType type, string?[]? strings, Buffers buffers, int start, int end)
+    // (values padded to 64 bytes with zeros, no validity bitmap without nulls), so the same bytes; tests compare with the builders.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static IArrowArray BuildArray(TableSource table, int c, ColumnKind kind, IArrowType type, string?[]? strings, Buffers buffers, ColumnBuffers output, int start, int end)
     {
         var n = end - start;
         switch (kind)
@@ -98,97 +124,127 @@ public sealed class ArrowIoHandler : IAxlIoHandler
             {
                 var values = buffers.Longs.AsSpan(0, n);
                 table.FillLong(c, start, values);
-                var (data, validity, nulls) = Fixed(values, static v => v);
-                return new Int64Array(new ArrayData(type, n, nulls, 0, new[] { validity, data }));
+                var data = Fixed<long>(output, n, out var dest);
+                var nulls = 0;
+                for (var r = 0; r < n; r++)
+                {
+                    if (values[r] is { } v) dest[r] = v;
+                    else { dest[r] = 0; nulls++; }
+                }
+                return new Int64Array(new ArrayData(type, n, nulls, 0, new[] { Validity(output, values, nulls), data }));
             }
             case ColumnKind.Double:
             {
                 var values = buffers.Doubles.AsSpan(0, n);
                 table.FillDouble(c, start, values);
-                var (data, validity, nulls) = Fixed(values, static v => v);
-                return new DoubleArray(new ArrayData(type, n, nulls, 0, new[] { validity, data }));
+                var data = Fixed<double>(output, n, out var dest);
+                var nulls = 0;
+                for (var r = 0; r < n; r++)
+                {
+                    if (values[r] is { } v) dest[r] = v;
+                    else { dest[r] = 0; nulls++; }
+                }
+                return new DoubleArray(new ArrayData(type, n, nulls, 0, new[] { Validity(output, values, nulls), data }));
             }
             case ColumnKind.Bool:
             {
                 var values = buffers.Bools.AsSpan(0, n);
                 table.FillBool(c, start, values);
-                var bits = new byte[Pad64((n + 7) / 8)];
-                var valid = new byte[bits.Length];
+                var length = Pad64((n + 7) / 8);
+                var bits = ColumnBuffers.Ensure(ref output.Data, length).AsSpan(0, length);
+                bits.Clear();
                 var nulls = 0;
                 for (var r = 0; r < n; r++)
                 {
-                    if (values[r] is { } b) { valid[r >> 3] |= (byte)(1 << (r & 7)); if (b) bits[r >> 3] |= (byte)(1 << (r & 7)); }
+                    if (values[r] is { } b) { if (b) bits[r >> 3] |= (byte)(1 << (r & 7)); }
                     else nulls++;
                 }
-                return new BooleanArray(new ArrayData(type, n, nulls, 0, new[] { nulls == 0 ? ArrowBuffer.Empty : new ArrowBuffer(valid), new ArrowBuffer(bits) }));
+                return new BooleanArray(new ArrayData(type, n, nulls, 0, new[] { Validity(output, values, nulls), new ArrowBuffer(output.Data.AsMemory(0, length)) }));
             }
             case ColumnKind.DateTime:
             {
                 var values = buffers.Dates.AsSpan(0, n);
                 table.FillDate(c, start, values);
-                var ts = (TimestampType)type;
-                var (data, validity, nulls) = ts.Unit == TimeUnit.Nanosecond
-                    ? Fixed(values, static d => (d.Ticks - DateTime.UnixEpoch.Ticks) * 100)
-                    : Fixed(values, static d => (d.Ticks - DateTime.UnixEpoch.Ticks) / 10);
-                return new TimestampArray(new ArrayData(type, n, nulls, 0, new[] { validity, data }));
+                var nanos = ((TimestampType)type).Unit == TimeUnit.Nanosecond;
+                var data = Fixed<long>(output, n, out var dest);
+                var nulls = 0;
+                for (var r = 0; r < n; r++)
+                {
+                    if (values[r] is { } d)
+                    {
+                        var ticks = d.Ticks - DateTime.UnixEpoch.Ticks;
+                        dest[r] = nanos ? ticks * 100 : ticks / 10;
+                    }
+                    else { dest[r] = 0; nulls++; }
+                }
+                return new TimestampArray(new ArrayData(type, n, nulls, 0, new[] { Validity(output, values, nulls), data }));
             }
             default:
-                return Strings(type, strings.AsSpan(0, n));
+                return Strings(type, strings.AsSpan(0, n), output);
         }
     }
 
     private static int Pad64(long bytes) => checked((int)((bytes + 63) & ~63L));
 
-    /// <summary>The value buffer (padded to 64 bytes) and the validity bitmap (empty without nulls) of a fixed-width column.</summary>
-    private static (ArrowBuffer Data, ArrowBuffer Validity, int Nulls) Fixed<TIn, TOut>(ReadOnlySpan<TIn?> values, Func<TIn, TOut> convert)
-        where TIn : struct where TOut : unmanaged
+    /// <summary>The value buffer of a fixed-width column of <paramref name="n"/> values (padded to 64 bytes with zeros) and its values to fill.</summary>
+    private static ArrowBuffer Fixed<T>(ColumnBuffers output, int n, out Span<T> values) where T : unmanaged
     {
-        var n = values.Length;
-        var bytes = new byte[Pad64((long)n * System.Runtime.CompilerServices.Unsafe.SizeOf<TOut>())];
-        var data = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, TOut>(bytes.AsSpan());
-        var nulls = 0;
-        for (var r = 0; r < n; r++)
-        {
-            if (values[r] is { } v) data[r] = convert(v);
-            else nulls++;
-        }
-        return (new ArrowBuffer(bytes), nulls == 0 ? ArrowBuffer.Empty : Validity(values), nulls);
+        var size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        var length = Pad64((long)n * size);
+        var bytes = ColumnBuffers.Ensure(ref output.Data, length);
+        bytes.AsSpan(n * size, length - n * size).Clear();
+        values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, T>(bytes.AsSpan(0, n * size));
+        return new ArrowBuffer(bytes.AsMemory(0, length));
     }
 
-    private static ArrowBuffer Validity<T>(ReadOnlySpan<T?> values) where T : struct
+    /// <summary>The validity bitmap of a column (padded to 64 bytes), empty without nulls.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static ArrowBuffer Validity<T>(ColumnBuffers output, ReadOnlySpan<T?> values, int nulls) where T : struct
     {
-        var bits = new byte[Pad64((values.Length + 7) / 8)];
+        if (nulls == 0) return ArrowBuffer.Empty;
+        var length = Pad64((values.Length + 7) / 8);
+        var bits = ColumnBuffers.Ensure(ref output.Validity, length).AsSpan(0, length);
+        bits.Clear();
         for (var r = 0; r < values.Length; r++) if (values[r].HasValue) bits[r >> 3] |= (byte)(1 << (r & 7));
-        return new ArrowBuffer(bits);
+        return new ArrowBuffer(output.Validity.AsMemory(0, length));
     }
 
-    /// <summary>A utf8 column: int32 offsets and the UTF-8 bytes of every value, encoded once into one buffer.</summary>
-    private static StringArray Strings(IArrowType type, ReadOnlySpan<string?> values)
+    /// <summary>A utf8 column: int32 offsets and the UTF-8 bytes of every value, encoded in one pass into one buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static StringArray Strings(IArrowType type, ReadOnlySpan<string?> values, ColumnBuffers output)
     {
         var n = values.Length;
-        long total = 0;
+        var offsetLength = Pad64((n + 1) * 4L);
+        var offsetBytes = ColumnBuffers.Ensure(ref output.Offsets, offsetLength);
+        var offsets = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(offsetBytes.AsSpan(0, offsetLength));
+        offsets.Clear();
         var nulls = 0;
-        foreach (var s in values) { if (s is null) nulls++; else total += Encoding.UTF8.GetByteCount(s); }
-        if (total > int.MaxValue) throw new InvalidOperationException("A record batch's strings passed 2 GB of UTF-8.");
-        var offsetBytes = new byte[Pad64((n + 1) * 4L)];
-        var offsets = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, int>(offsetBytes.AsSpan());
-        var data = new byte[Pad64(total)];
         var at = 0;
         for (var r = 0; r < n; r++)
         {
             offsets[r] = at;
-            if (values[r] is { } s) at += Encoding.UTF8.GetBytes(s, data.AsSpan(at));
+            if (values[r] is { } s)
+            {
+                var max = at + (long)Encoding.UTF8.GetMaxByteCount(s.Length);
+                if (max > int.MaxValue) throw new InvalidOperationException("A record batch's strings passed 2 GB of UTF-8.");
+                at += Encoding.UTF8.GetBytes(s, ColumnBuffers.Ensure(ref output.Data, max, at).AsSpan(at));
+            }
+            else nulls++;
         }
         offsets[n] = at;
-        var validity = nulls == 0 ? ArrowBuffer.Empty : StringValidity(values);
-        return new StringArray(new ArrayData(type, n, nulls, 0, new[] { validity, new ArrowBuffer(offsetBytes), new ArrowBuffer(data) }));
-    }
-
-    private static ArrowBuffer StringValidity(ReadOnlySpan<string?> values)
-    {
-        var bits = new byte[Pad64((values.Length + 7) / 8)];
-        for (var r = 0; r < values.Length; r++) if (values[r] is not null) bits[r >> 3] |= (byte)(1 << (r & 7));
-        return new ArrowBuffer(bits);
+        var dataLength = Pad64(at);
+        ColumnBuffers.Ensure(ref output.Data, dataLength, at).AsSpan(at, dataLength - at).Clear();
+        ArrowBuffer validity;
+        if (nulls == 0) validity = ArrowBuffer.Empty;
+        else
+        {
+            var length = Pad64((n + 7) / 8);
+            var bits = ColumnBuffers.Ensure(ref output.Validity, length).AsSpan(0, length);
+            bits.Clear();
+            for (var r = 0; r < n; r++) if (values[r] is not null) bits[r >> 3] |= (byte)(1 << (r & 7));
+            validity = new ArrowBuffer(output.Validity.AsMemory(0, length));
+        }
+        return new StringArray(new ArrayData(type, n, nulls, 0, new[] { validity, new ArrowBuffer(output.Offsets.AsMemory(0, offsetLength)), new ArrowBuffer(output.Data.AsMemory(0, dataLength)) }));
     }
 
     public object? Read(Stream source)

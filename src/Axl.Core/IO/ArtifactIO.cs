@@ -68,7 +68,7 @@ public static class ArtifactIO
         {
             using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, BufferSize))
             {
-                var hashing = new HashingWriteStream(file);
+                var hashing = new HashingWriteStream(file, writeback: durable);
                 try
                 {
                     try { handler.Write(value, hashing); }
@@ -128,7 +128,7 @@ public static class ArtifactIO
             {
                 using var input = new FileStream(sourcePath, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.SequentialScan);
                 using var output = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize);
-                var hashing = new HashingWriteStream(output);
+                var hashing = new HashingWriteStream(output, writeback: durable);
                 try
                 {
                     input.CopyTo(hashing, BufferSize);
@@ -366,12 +366,16 @@ public static class ArtifactIO
     /// <summary>
     /// Write-only pass-through that hashes and counts what goes to the file. Seekable when the file is (Arrow's writer asks);
     /// a handler that seeks back and overwrites makes the hash void, and the caller hashes the finished file instead.
-    /// Disposing it leaves the file open (the runtime owns the file).
+    /// Disposing it leaves the file open (the runtime owns the file). With <paramref name="writeback"/> (a file to be synced
+    /// when written), the disk is asked to start writing every <see cref="WritebackBytes"/> written
+    /// (<see cref="DurableFiles.StartWriteback"/>), so that the final fsync waits for the last part only.
     /// </summary>
-    private sealed class HashingWriteStream(FileStream inner) : Stream
+    private sealed class HashingWriteStream(FileStream inner, bool writeback) : Stream
     {
+        private const long WritebackBytes = 4 << 20;
         private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         private long _hashed;
+        private long _writtenBack;
         private bool _sequential = true;
         private bool _closed;
 
@@ -408,7 +412,15 @@ public static class ArtifactIO
             Open();
             if (inner.Position != _hashed) _sequential = false;
             inner.Write(buffer);
-            if (_sequential) { _hash.AppendData(buffer); _hashed += buffer.Length; }
+            if (!_sequential) return;
+            _hash.AppendData(buffer);
+            _hashed += buffer.Length;
+            if (writeback && _hashed - _writtenBack >= WritebackBytes)
+            {
+                inner.Flush();
+                DurableFiles.StartWriteback(inner.SafeFileHandle, _writtenBack, _hashed - _writtenBack);
+                _writtenBack = _hashed;
+            }
         }
 
         public override void WriteByte(byte value) => Write(new ReadOnlySpan<byte>(in value));

@@ -60,8 +60,8 @@ internal static class ColumnTyping
         _ => ColumnKind.String,
     };
 
-    public static long ToLong(object v) => Convert.ToInt64(v, CultureInfo.InvariantCulture);
-    public static double ToDouble(object v) => Convert.ToDouble(v, CultureInfo.InvariantCulture);
+    public static long ToLong(object v) => v is long l ? l : Convert.ToInt64(v, CultureInfo.InvariantCulture);
+    public static double ToDouble(object v) => v is double d ? d : Convert.ToDouble(v, CultureInfo.InvariantCulture);
 
     /// <summary>UTC instant of a date: UTC kept, local converted, unspecified taken as UTC; DateTimeOffset by its UTC instant.</summary>
     /// <summary>The same for a DateTime, without boxing it.</summary>

@@ -6,7 +6,8 @@ namespace Axl.IO;
 /// <summary>
 /// Apache Parquet: a table of rows (PSCustomObjects, hashtables, .NET objects; see <see cref="CsvIoHandler"/> for the row
 /// rules) as typed, nullable columns: long, double, bool, string, timestamp (UTC). A column of mixed kinds falls back to
-/// string. Written in row groups of <see cref="ColumnTyping.RowsPerGroup"/> rows with Parquet.Net.
+/// string. Written in row groups of <see cref="ColumnTyping.RowsPerGroup"/> rows by <see cref="ParquetTableWriter"/>
+/// (PLAIN encoding, uncompressed: any Parquet reader reads it).
 /// Reads back an object[] of PSCustomObjects with typed values (dates as UTC DateTime).
 /// </summary>
 public sealed class ParquetIoHandler : IAxlIoHandler
@@ -15,89 +16,15 @@ public sealed class ParquetIoHandler : IAxlIoHandler
     public string Extension => ".parquet";
     public string Description => "Apache Parquet columnar table (typed, nullable columns)";
 
-    // Parquet.Net's API is asynchronous. The rows are read on the caller's thread (a script property may need its runspace);
-    // the async part runs on the thread pool so that blocking on it cannot deadlock under a synchronization context.
-    public void Write(object? value, Stream destination)
-    {
-        var table = TableSource.Open(value);
-        Task.Run(() => WriteAsync(table, destination)).GetAwaiter().GetResult();
-    }
+    // Written by ParquetTableWriter (PLAIN, uncompressed, in one pass from the table source); read with Parquet.Net,
+    // whose API is asynchronous: the async part runs on the thread pool so that blocking on it cannot deadlock under a
+    // synchronization context. The rows are read on the caller's thread (a script property may need its runspace).
+    public void Write(object? value, Stream destination) => ParquetTableWriter.Write(TableSource.Open(value), destination);
 
     public object? Read(Stream source)
     {
         var classes = TableRows.ClassesAllowed;
         return Task.Run(() => ReadAsync(source, classes)).GetAwaiter().GetResult();
-    }
-
-    private static async Task WriteAsync(TableSource table, Stream destination)
-    {
-        var kinds = table.Kinds;
-        var fields = new DataField[table.Columns.Length];
-        for (var c = 0; c < fields.Length; c++) fields[c] = Field(table, c, kinds[c]);
-        // A table without columns (no rows, or rows without properties) is written as zero rows of one string column.
-        var schema = fields.Length == 0 ? new ParquetSchema(new DataField<string>(RowTable.ScalarColumn, true)) : new ParquetSchema(fields);
-        var rowCount = fields.Length == 0 ? 0 : table.RowCount;
-
-        await using var writer = await ParquetWriter.CreateAsync(schema, destination).ConfigureAwait(false);
-        // One buffer per kind, reused across columns and row groups: memory is one row group of one column at a time.
-        var size = Math.Min(ColumnTyping.RowsPerGroup, rowCount);
-        long?[]? longs = null;
-        double?[]? doubles = null;
-        bool?[]? bools = null;
-        DateTime?[]? dates = null;
-        string?[]? strings = null;
-        for (var start = 0; start < rowCount; start += ColumnTyping.RowsPerGroup)
-        {
-            var n = Math.Min(ColumnTyping.RowsPerGroup, rowCount - start);
-            using var group = writer.CreateRowGroup();
-            for (var c = 0; c < fields.Length; c++)
-            {
-                switch (kinds[c])
-                {
-                    case ColumnKind.Long:
-                        longs ??= new long?[size];
-                        table.FillLong(c, start, longs.AsSpan(0, n));
-                        await group.WriteAsync<long>(fields[c], longs.AsMemory(0, n)).ConfigureAwait(false);
-                        break;
-                    case ColumnKind.Double:
-                        doubles ??= new double?[size];
-                        table.FillDouble(c, start, doubles.AsSpan(0, n));
-                        await group.WriteAsync<double>(fields[c], doubles.AsMemory(0, n)).ConfigureAwait(false);
-                        break;
-                    case ColumnKind.Bool:
-                        bools ??= new bool?[size];
-                        table.FillBool(c, start, bools.AsSpan(0, n));
-                        await group.WriteAsync<bool>(fields[c], bools.AsMemory(0, n)).ConfigureAwait(false);
-                        break;
-                    case ColumnKind.DateTime:
-                        dates ??= new DateTime?[size];
-                        table.FillDate(c, start, dates.AsSpan(0, n));
-                        await group.WriteAsync<DateTime>(fields[c], dates.AsMemory(0, n)).ConfigureAwait(false);
-                        break;
-                    default:
-                        strings ??= new string?[size];
-                        table.FillString(c, start, strings.AsSpan(0, n));
-                        await group.WriteAsync(fields[c], (IReadOnlyCollection<string>)new ArraySegment<string?>(strings, 0, n)!).ConfigureAwait(false);
-                        break;
-                }
-            }
-            group.CompleteValidate();
-        }
-    }
-
-    private static DataField Field(TableSource table, int column, ColumnKind kind)
-    {
-        var name = table.Columns[column];
-        return kind switch
-        {
-            ColumnKind.Long => new DataField<long?>(name),
-            ColumnKind.Double => new DataField<double?>(name),
-            ColumnKind.Bool => new DataField<bool?>(name),
-            // Nanosecond timestamps keep every tick of a DateTime but only span 1677-2262; outside that, microseconds.
-            ColumnKind.DateTime => new DateTimeDataField(name, DateTimeFormat.Timestamp, isAdjustedToUTC: true,
-                unit: table.Nanos[column] ? DateTimeTimeUnit.Nanos : DateTimeTimeUnit.Micros, isNullable: true),
-            _ => new DataField<string>(name, true),
-        };
     }
 
     internal static readonly DateTime NanosMin = new(1677, 9, 22, 0, 0, 0, DateTimeKind.Utc);

@@ -4,6 +4,7 @@ using System.Data;
 using System.Linq.Expressions;
 using System.Management.Automation;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using Apache.Arrow;
 using Array = System.Array;
@@ -84,8 +85,17 @@ internal abstract class TableSource
         return PSCustomObjectSource.TryCreate(rows) ?? TypedSource.TryCreate(rows);
     }
 
+    /// <summary>The column kinds and nanosecond fits, when the source found them while checking its rows (else inferred here).</summary>
+    protected virtual (ColumnKind[] Kinds, bool[] Nanos)? Analyzed => null;
+
     private void Analyze()
     {
+        if (Analyzed is { } found)
+        {
+            Kinds = found.Kinds;
+            Nanos = found.Nanos;
+            return;
+        }
         var kinds = new ColumnKind[Columns.Length];
         var nanos = new bool[Columns.Length];
         for (var c = 0; c < kinds.Length; c++)
@@ -139,31 +149,52 @@ internal abstract class TableSource
 
     // ---- typed fills: the general versions convert each cell as the writers always have; sources override for speed ----
 
+    private object?[]? _cells;
+
+    /// <summary>The cells of column <paramref name="c"/> for rows start..start+count, as <see cref="Get"/> gives them (valid until the next call).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    protected virtual ReadOnlySpan<object?> Cells(int c, int start, int count)
+    {
+        if (_cells is null || _cells.Length < count) _cells = new object?[Math.Max(count, Math.Min(ColumnTyping.RowsPerGroup, RowCount))];
+        for (var r = 0; r < count; r++) _cells[r] = Get(c, start + r);
+        return _cells.AsSpan(0, count);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public virtual void FillLong(int c, int start, Span<long?> dest)
     {
-        for (var r = 0; r < dest.Length; r++) dest[r] = Get(c, start + r) is { } v ? ColumnTyping.ToLong(v) : null;
+        var cells = Cells(c, start, dest.Length);
+        for (var r = 0; r < dest.Length; r++) dest[r] = cells[r] is { } v ? ColumnTyping.ToLong(v) : null;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public virtual void FillDouble(int c, int start, Span<double?> dest)
     {
-        for (var r = 0; r < dest.Length; r++) dest[r] = Get(c, start + r) is { } v ? ColumnTyping.ToDouble(v) : null;
+        var cells = Cells(c, start, dest.Length);
+        for (var r = 0; r < dest.Length; r++) dest[r] = cells[r] is { } v ? ColumnTyping.ToDouble(v) : null;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public virtual void FillBool(int c, int start, Span<bool?> dest)
     {
-        for (var r = 0; r < dest.Length; r++) dest[r] = Get(c, start + r) is { } v ? (bool)v : null;
+        var cells = Cells(c, start, dest.Length);
+        for (var r = 0; r < dest.Length; r++) dest[r] = cells[r] is { } v ? (bool)v : null;
     }
 
     /// <summary>Dates as UTC instants (<see cref="ColumnTyping.ToUtc"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public virtual void FillDate(int c, int start, Span<DateTime?> dest)
     {
-        for (var r = 0; r < dest.Length; r++) dest[r] = Get(c, start + r) is { } v ? ColumnTyping.ToUtc(v) : null;
+        var cells = Cells(c, start, dest.Length);
+        for (var r = 0; r < dest.Length; r++) dest[r] = cells[r] is { } v ? ColumnTyping.ToUtc(v) : null;
     }
 
     /// <summary>Culture-invariant text (<see cref="PsValues.ToInvariantString"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public virtual void FillString(int c, int start, Span<string?> dest)
     {
-        for (var r = 0; r < dest.Length; r++) dest[r] = ColumnTyping.ToStr(Get(c, start + r));
+        var cells = Cells(c, start, dest.Length);
+        for (var r = 0; r < dest.Length; r++) dest[r] = ColumnTyping.ToStr(cells[r]);
     }
 }
 
@@ -188,20 +219,28 @@ internal sealed class RowsSource : TableSource
 /// case-insensitively, as the general path merges them). The schema is read from the first row; every row is checked
 /// once (its members enumerated by index, hidden reserved members skipped), and each row's type names are checked once
 /// per distinct list against what PSObject.Properties yields (types.ps1xml members would add columns: then the general path).
-/// Values are read from the instance members by index without name resolution.
+/// The same pass types the columns from the values. Values are read from the instance members by index without name
+/// resolution, a batch of rows at a time (each row's members looked up once for all its columns).
 /// </summary>
 internal sealed class PSCustomObjectSource : TableSource
 {
     private readonly IList _rows;
+    private readonly (ColumnKind[] Kinds, bool[] Nanos) _analyzed;
+    // One batch of cells, row-major read into one array per column: rows _batchStart.._batchStart+_batchCount.
+    private object?[][]? _batch;
+    private int _batchStart, _batchCount;
 
-    private PSCustomObjectSource(IList rows, string[] names)
+    private PSCustomObjectSource(IList rows, string[] names, (ColumnKind[] Kinds, bool[] Nanos) analyzed)
     {
         _rows = rows;
         Columns = names;
         RowCount = rows.Count;
+        _analyzed = analyzed;
     }
 
     public override TablePath Path => TablePath.PSCustomObjects;
+
+    protected override (ColumnKind[] Kinds, bool[] Nanos)? Analyzed => _analyzed;
 
     public static TableSource? TryCreate(IList rows)
     {
@@ -215,6 +254,11 @@ internal sealed class PSCustomObjectSource : TableSource
             if (names is null || names.Length == 0) return null;
         }
         if (names is null) return null;
+        // The kinds as the general path infers them (ColumnTyping.Families over the non-null values), and whether every
+        // date fits a nanosecond timestamp, from the values met while checking the rows.
+        var families = new ColumnTyping.Families[names.Length];
+        var nanos = Enumerable.Repeat(true, names.Length).ToArray();
+        var values = new object?[names.Length];
         // Type names decide which types.ps1xml members a row has: each distinct list is checked once against what
         // PSObject.Properties resolves (rows with their base type's default names, the usual case, share one check).
         var validatedTypeNames = new List<string[]>();
@@ -225,7 +269,17 @@ internal sealed class PSCustomObjectSource : TableSource
             var item = rows[r];
             if (item is null) continue;
             if (!PsValues.IsPropertyBag(item, out var row)) return null;
-            if (!Matches(row, names)) return null;
+            if (!Read(row, names, values)) return null;
+            for (var c = 0; c < values.Length; c++)
+            {
+                if (values[c] is not { } v || families[c].HasOther) continue;
+                families[c].Add(v);
+                if (nanos[c] && v is DateTime or DateTimeOffset)
+                {
+                    var d = ColumnTyping.ToUtc(v);
+                    nanos[c] = d >= ParquetIoHandler.NanosMin && d <= ParquetIoHandler.NanosMax;
+                }
+            }
             var own = PsInternals.OwnTypeNames(row);
             if (own is null ? defaultValidated : ReferenceEquals(own, lastTypeNames)) continue;
             if (own is not null)
@@ -239,7 +293,9 @@ internal sealed class PSCustomObjectSource : TableSource
             if (own is null) defaultValidated = true;
             else validatedTypeNames.Add(own.ToArray());
         }
-        return new PSCustomObjectSource(rows, names);
+        var kinds = families.Select(f => f.Kind).ToArray();
+        for (var c = 0; c < kinds.Length; c++) nanos[c] &= kinds[c] == ColumnKind.DateTime;
+        return new PSCustomObjectSource(rows, names, (kinds, nanos));
     }
 
     private static string[]? VisibleNotes(PSObject row)
@@ -257,7 +313,11 @@ internal sealed class PSCustomObjectSource : TableSource
         return names.ToArray();
     }
 
-    private static bool Matches(PSObject row, string[] names)
+    /// <summary>
+    /// The values of a row's visible note properties into <paramref name="values"/> (unwrapped, as the general path
+    /// holds them), checking that they are exactly <paramref name="names"/> in order; false when the row has another shape.
+    /// </summary>
+    private static bool Read(PSObject row, string[] names, object?[] values)
     {
         var members = PsInternals.Members(row);
         if (members is null || members.Count < names.Length) return false;
@@ -266,8 +326,8 @@ internal sealed class PSCustomObjectSource : TableSource
         {
             var m = (PSMemberInfo)members[i]!;
             if (PsInternals.IsHidden(m)) continue;
-            if (c >= names.Length || m is not PSNoteProperty || !SameName(m.Name, names[c])) return false;
-            c++;
+            if (c >= names.Length || m is not PSNoteProperty note || !SameName(m.Name, names[c])) return false;
+            values[c++] = PsValues.Unwrap(note.Value);
         }
         return c == names.Length;
     }
@@ -277,11 +337,42 @@ internal sealed class PSCustomObjectSource : TableSource
     public override object? Get(int column, int row)
     {
         if (_rows[row] is not PSObject o) return null;
-        var members = PsInternals.Members(o)!;
+        return Cell(PsInternals.Members(o)!, column);
+    }
+
+    private object? Cell(System.Collections.Specialized.OrderedDictionary members, int column)
+    {
         // Usually the notes come first (hidden members are added after them); otherwise by name.
         var m = column < members.Count ? members[column] as PSNoteProperty : null;
         if (m is null || PsInternals.IsHidden(m) || !SameName(m.Name, Columns[column])) m = (PSNoteProperty)members[Columns[column]]!;
         return PsValues.Unwrap(m.Value);
+    }
+
+    protected override ReadOnlySpan<object?> Cells(int c, int start, int count)
+    {
+        if (_batch is null || start < _batchStart || start + count > _batchStart + _batchCount) LoadBatch(start, count);
+        return _batch![c].AsSpan(start - _batchStart, count);
+    }
+
+    /// <summary>Reads the cells of every column for rows start.. (at least count rows, up to a row group), each row's members looked up once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void LoadBatch(int start, int count)
+    {
+        var n = Math.Max(count, Math.Min(ColumnTyping.RowsPerGroup, RowCount - start));
+        if (_batch is null || _batch[0].Length < n) _batch = Columns.Select(_ => new object?[n]).ToArray();
+        var batch = _batch;
+        for (var r = 0; r < n; r++)
+        {
+            if (_rows[start + r] is not PSObject o)
+            {
+                foreach (var column in batch) column[r] = null;
+                continue;
+            }
+            var members = PsInternals.Members(o)!;
+            for (var c = 0; c < batch.Length; c++) batch[c][r] = Cell(members, c);
+        }
+        _batchStart = start;
+        _batchCount = n;
     }
 }
 
@@ -316,8 +407,37 @@ internal sealed class TypedSource : TableSource
 
     public static TableSource? TryCreate(IList items)
     {
+        var rows = SameTypeArray(items) ?? UnwrappedRows(items);
+        if (rows is null) return null;
+        var type = rows.FirstOrDefault(x => x is not null)?.GetType();
+        if (type is null || PsValues.IsScalar(rows.First(x => x is not null)!) || typeof(IEnumerable).IsAssignableFrom(type)
+            || typeof(DataRow).IsAssignableFrom(type) || type == typeof(PSObject) || type == typeof(PSCustomObject)) return null;
+        var g = Cache.GetOrAdd(type, Compile);
+        return g is null ? null : new TypedSource(rows, g);
+    }
+
+    /// <summary>
+    /// An array of a reference type other than object (Row[]: what C# and [Row[]] casts give): none of its items can be a
+    /// PSObject, so it is read in place (as object?[], arrays being covariant) when all its items are of one type.
+    /// </summary>
+    private static object?[]? SameTypeArray(IList items)
+    {
+        if (items is not object?[] array || array.GetType().GetElementType() is not { } element
+            || element == typeof(object) || element.IsAssignableFrom(typeof(PSObject))) return null;
         Type? type = null;
-        // References to the unwrapped rows (8 bytes a row): the values stay in the caller's objects.
+        foreach (var item in array)
+        {
+            if (item is null) continue;
+            if (type is null) type = item.GetType();
+            else if (item.GetType() != type) return null;
+        }
+        return array;
+    }
+
+    /// <summary>References to the unwrapped rows (8 bytes a row: the values stay in the caller's objects) when all are of one type.</summary>
+    private static object?[]? UnwrappedRows(IList items)
+    {
+        Type? type = null;
         var rows = new object?[items.Count];
         for (var r = 0; r < rows.Length; r++)
         {
@@ -330,10 +450,7 @@ internal sealed class TypedSource : TableSource
             else if (v.GetType() != type) return null;
             rows[r] = v;
         }
-        if (type is null || PsValues.IsScalar(rows.First(x => x is not null)!) || typeof(IEnumerable).IsAssignableFrom(type)
-            || typeof(DataRow).IsAssignableFrom(type) || type == typeof(PSObject) || type == typeof(PSCustomObject)) return null;
-        var g = Cache.GetOrAdd(type, Compile);
-        return g is null ? null : new TypedSource(rows, g);
+        return rows;
     }
 
     private static Getters? Compile(Type type)

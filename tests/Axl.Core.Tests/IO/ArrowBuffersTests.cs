@@ -88,6 +88,18 @@ public class ArrowBuffersTests
     }
 
     [Fact]
+    public void Buffers_reused_from_batch_to_batch_give_the_bytes_of_the_builders()
+    {
+        // The handler reuses each column's buffers across batches: a first batch with long strings and nulls, then a
+        // shorter one with short strings and no nulls, must not carry bytes of the first into the second's padding.
+        var n = ColumnTyping.RowsPerGroup + 100;
+        var rows = Enumerable.Range(0, n).Select(i => i < ColumnTyping.RowsPerGroup
+            ? new Row(i % 5 == 0 ? null : i, i % 7 == 0 ? null : i * 1.5, i % 3 == 0 ? null : new string('w', 40) + i, i % 11 == 0 ? null : i % 2 == 0, i % 13 == 0 ? null : DateTime.UnixEpoch.AddSeconds(i))
+            : new Row(-i, -i * 0.5, "s", i % 3 == 0, DateTime.UnixEpoch.AddMinutes(i))).ToArray();
+        Assert.Equal(WithBuilders(rows, TimeUnit.Nanosecond), Bytes(new ArrowIoHandler(), rows));
+    }
+
+    [Fact]
     public void All_null_and_all_valid_columns_give_the_bytes_of_the_builders()
     {
         var rows = Enumerable.Range(0, 70).Select(i => new Row(null, i, i % 2 == 0 ? "" : "é", true, null)).ToArray();

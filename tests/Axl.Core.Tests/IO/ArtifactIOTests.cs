@@ -51,6 +51,20 @@ public class ArtifactIOTests : IDisposable
     }
 
     [Fact]
+    public void A_large_durable_save_starts_the_writeback_as_it_goes_and_hashes_every_byte()
+    {
+        var data = new byte[20 << 20];
+        new Random(5).NextBytes(data);
+        var before = DurableFiles.WritebackStarts;
+        var meta = ArtifactIO.Save(IoHandlerRegistry.Get("bytes"), data, _dir.Path);
+        var file = Path.Combine(_dir.Path, meta.File);
+        Assert.Equal(data, File.ReadAllBytes(file));
+        Assert.Equal(Sha(file), meta.Sha256);
+        Assert.Equal(data.Length, meta.Size);
+        if (OperatingSystem.IsLinux()) Assert.True(DurableFiles.WritebackStarts > before, "sync_file_range asked while writing");
+    }
+
+    [Fact]
     public void Metadata_records_the_powershell_type_name()
     {
         Assert.Equal("System.Management.Automation.PSCustomObject", ArtifactIO.Save(new ClixmlIoHandler(), Obj(("a", 1)), _dir.Path, "o1").Type);
