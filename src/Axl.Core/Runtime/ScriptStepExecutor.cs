@@ -72,8 +72,6 @@ public sealed class ScriptStepHost : IDisposable
     private readonly Runspace _runspace;
     /// <summary>The workflow file loaded in the runspace (full path), null before the first load.</summary>
     private string? _loadedFile;
-    /// <summary>The definition hash of the workflow a prewarmed load found, still to compare with the run's; null once checked.</summary>
-    private string? _loadedHash;
     private AxlWorkflow? _loadedWorkflow; // the workflow as this runspace loaded it: its step bodies are bound to the file's module
     private PSModuleInfo? _invokerModule;
     private (ScriptBlock Invoke, FunctionInfo Function)? _invoker;
@@ -83,14 +81,14 @@ public sealed class ScriptStepHost : IDisposable
         // Pipelines run synchronously on the host's own thread (PipelineThread below), one for the host's life: handing a
         // step to it and back is a monitor signal, not PowerShell's pipeline-thread events (OS wait handles, a few
         // tenths of a millisecond per step), and the caller still waits with a timeout and can stop and abandon a step.
-        if (TakePrewarmed() is { } warm) (_runspace, _loadedFile, _loadedHash, _loadedWorkflow) = (warm.Runspace, warm.File, warm.Hash, warm.Workflow);
+        if (TakePrewarmed() is { } warm) (_runspace, _loadedFile, _loadedWorkflow) = (warm.Runspace, warm.File, warm.Workflow);
         else _runspace = AxlEngine.OpenRunspace(PSThreadOptions.UseCurrentThread);
         _thread = new PipelineThread();
     }
 
     // ---- Prewarming: the next host's runspace opened (and its workflow loaded) on another core ----
 
-    private sealed record Warm(Runspace Runspace, string? File, string? Hash, AxlWorkflow? Workflow);
+    private sealed record Warm(Runspace Runspace, string? File, AxlWorkflow? Workflow);
 
     private static readonly object PrewarmGate = new();
     private static Task<Warm?>? _prewarm;
@@ -103,7 +101,7 @@ public sealed class ScriptStepHost : IDisposable
     /// </summary>
     public static void Prewarm()
     {
-        lock (PrewarmGate) _prewarm ??= Task.Run(() => (Warm?)new Warm(AxlEngine.OpenRunspace(PSThreadOptions.UseCurrentThread), null, null, null));
+        lock (PrewarmGate) _prewarm ??= Task.Run(() => (Warm?)new Warm(AxlEngine.OpenRunspace(PSThreadOptions.UseCurrentThread), null, null));
     }
 
     /// <summary>
@@ -131,7 +129,7 @@ public sealed class ScriptStepHost : IDisposable
                     var output = ps.Invoke();
                     if (ps.HadErrors || output.Count != 1 || output[0]?.BaseObject is not AxlWorkflow wf)
                         throw new InvalidOperationException("the prewarmed load failed");
-                    return warm with { File = full, Hash = wf.DefinitionHash, Workflow = wf };
+                    return warm with { File = full, Workflow = wf };
                 }
                 catch (Exception)
                 {
@@ -190,8 +188,10 @@ public sealed class ScriptStepHost : IDisposable
     {
         var step = inv.Step;
         var file = inv.Workflow.SourceFile is { } f && File.Exists(f) ? f : null;
-        if (file is not null && _loadedFile == file && _loadedHash is not null && _loadedHash != inv.Workflow.DefinitionHash)
-            _loadedFile = null; // prewarmed with another definition: the load below says the file changed
+        // A prewarmed load checked no hash: one of another definition is loaded again, which says the file changed
+        // (a load here checked it already, so the comparison holds for every later step of the host).
+        if (file is not null && _loadedFile == file && _loadedWorkflow is { } loaded && loaded.DefinitionHash != inv.Workflow.DefinitionHash)
+            _loadedFile = null;
         if (file is not null && _loadedFile != file)
         {
             var load = Invoke(inv, ps => ps.AddScript(LoadScript).AddArgument(file).AddArgument(inv.Workflow.Name).AddArgument(inv.Workflow.DefinitionHash), ct, timeout: Timeout.InfiniteTimeSpan);
@@ -201,7 +201,6 @@ public sealed class ScriptStepHost : IDisposable
             _loadedWorkflow = (load.Value is PSObject p ? p.BaseObject : load.Value) as AxlWorkflow;
             _loadedFile = file;
         }
-        _loadedHash = null;
         // The body as this runspace loaded it (bound to the file's module), or, without a file, made from the step's source.
         var body = (file is not null ? _loadedWorkflow?.GetStep(step.Name)?.Body : null) ?? ScriptBlock.Create(step.Source);
         var (invoker, invokerError) = Invoker(body.Module, inv, ct);
