@@ -311,25 +311,11 @@ public static class IrDocument
 
     private static void Write(Utf8JsonWriter w, object? value)
     {
-        // Depth of the IR tree is fixed and small, so recursion here is bounded. The shapes the IR is made of come
-        // first, by their exact types (a class test, not an interface search): a 10,000-step IR has millions of values.
+        // Depth of the IR tree is fixed and small, so recursion here is bounded.
         switch (value)
         {
-            case null: w.WriteNullValue(); return;
-            case string s: w.WriteStringValue(s); return;
-            case Dictionary<string, object?> exact:
-                w.WriteStartObject();
-                foreach (var kv in exact) { w.WritePropertyName(kv.Key); Write(w, kv.Value); }
-                w.WriteEndObject();
-                return;
-            case List<object?> items:
-                w.WriteStartArray();
-                foreach (var item in items) Write(w, item);
-                w.WriteEndArray();
-                return;
-        }
-        switch (value)
-        {
+            case null: w.WriteNullValue(); break;
+            case string s: w.WriteStringValue(s); break;
             case bool b: w.WriteBooleanValue(b); break;
             case int i: w.WriteNumberValue(i); break;
             case long l: w.WriteNumberValue(l); break;
