@@ -125,12 +125,7 @@ public sealed class ArrowIoHandler : IAxlIoHandler
                 var values = buffers.Longs.AsSpan(0, n);
                 table.FillLong(c, start, values);
                 var data = Fixed<long>(output, n, out var dest);
-                var nulls = 0;
-                for (var r = 0; r < n; r++)
-                {
-                    if (values[r] is { } v) dest[r] = v;
-                    else { dest[r] = 0; nulls++; }
-                }
+                var nulls = Unwrap<long>(values, dest);
                 return new Int64Array(new ArrayData(type, n, nulls, 0, new[] { Validity(output, values, nulls), data }));
             }
             case ColumnKind.Double:
@@ -138,12 +133,7 @@ public sealed class ArrowIoHandler : IAxlIoHandler
                 var values = buffers.Doubles.AsSpan(0, n);
                 table.FillDouble(c, start, values);
                 var data = Fixed<double>(output, n, out var dest);
-                var nulls = 0;
-                for (var r = 0; r < n; r++)
-                {
-                    if (values[r] is { } v) dest[r] = v;
-                    else { dest[r] = 0; nulls++; }
-                }
+                var nulls = Unwrap<double>(values, dest);
                 return new DoubleArray(new ArrayData(type, n, nulls, 0, new[] { Validity(output, values, nulls), data }));
             }
             case ColumnKind.Bool:
@@ -185,6 +175,19 @@ public sealed class ArrowIoHandler : IAxlIoHandler
     }
 
     private static int Pad64(long bytes) => checked((int)((bytes + 63) & ~63L));
+
+    /// <summary>The values of <paramref name="values"/> into <paramref name="dest"/>, a null as 0 (its validity bit says null); how many nulls.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Unwrap<T>(ReadOnlySpan<T?> values, Span<T> dest) where T : struct
+    {
+        var nulls = 0;
+        for (var r = 0; r < values.Length; r++)
+        {
+            if (values[r] is { } v) dest[r] = v;
+            else { dest[r] = default; nulls++; }
+        }
+        return nulls;
+    }
 
     /// <summary>The value buffer of a fixed-width column of <paramref name="n"/> values (padded to 64 bytes with zeros) and its values to fill.</summary>
     private static ArrowBuffer Fixed<T>(ColumnBuffers output, int n, out Span<T> values) where T : unmanaged

@@ -97,9 +97,7 @@ internal sealed class ParquetTableWriter
             {
                 var src = (_longs ??= new long?[size]).AsSpan(0, n);
                 _table.FillLong(c, start, src);
-                var dest = MemoryMarshal.Cast<byte, long>(Values(n * 8L));
-                var k = 0;
-                for (var r = 0; r < n; r++) if (src[r] is { } v) { dest[k++] = v; Def(r); }
+                var k = Pack<long>(src, MemoryMarshal.Cast<byte, long>(Values(n * 8L)));
                 Page(n, n - k, k * 8);
                 break;
             }
@@ -124,9 +122,7 @@ internal sealed class ParquetTableWriter
             {
                 var src = (_doubles ??= new double?[size]).AsSpan(0, n);
                 _table.FillDouble(c, start, src);
-                var dest = MemoryMarshal.Cast<byte, double>(Values(n * 8L));
-                var k = 0;
-                for (var r = 0; r < n; r++) if (src[r] is { } v) { dest[k++] = v; Def(r); }
+                var k = Pack<double>(src, MemoryMarshal.Cast<byte, double>(Values(n * 8L)));
                 Page(n, n - k, k * 8);
                 break;
             }
@@ -152,6 +148,15 @@ internal sealed class ParquetTableWriter
                 break;
         }
         return new Chunk(first, _position - first, n);
+    }
+
+    /// <summary>PLAIN fixed-width values: the non-null ones of <paramref name="src"/>, packed in order, with their definition bits; how many.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private int Pack<T>(ReadOnlySpan<T?> src, Span<T> dest) where T : struct
+    {
+        var k = 0;
+        for (var r = 0; r < src.Length; r++) if (src[r] is { } v) { dest[k++] = v; Def(r); }
+        return k;
     }
 
     /// <summary>PLAIN byte arrays: a 4-byte length and the UTF-8 bytes of each value, in pages of about the page size at most.</summary>
