@@ -258,18 +258,8 @@ public sealed class CodeDeliveryTests(PowerShellFixture ps, S3rver s3) : IClassF
     }
 
     /// <summary>The built axl as a process with extra environment variables.</summary>
-    private static (int Exit, string Out, string Err) Run(Dictionary<string, string> env, params string[] args)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repo.Root };
-        psi.ArgumentList.Add(Path.Combine(Repo.Root, "artifacts", "cli", "axl.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000)) { p.Kill(true); Assert.Fail("axl did not finish within 120 s"); }
-        return (p.ExitCode, stdout.Result, stderr.Result);
-    }
+    private static (int Exit, string Out, string Err) Run(Dictionary<string, string> env, params string[] args) =>
+        CliTests.AxlWith(env.ToDictionary(kv => kv.Key, kv => (string?)kv.Value), args);
 
     /// <summary>A manifest for one step of examples/diamond, as a back end writes it.</summary>
     private static string Manifest(string hash, string step, string outputDir, string? valueFile, string? workDir, params object[] inputs) =>
