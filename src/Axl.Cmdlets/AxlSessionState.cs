@@ -45,10 +45,9 @@ public static class AxlSessionState
         var map = new Dictionary<string, Axl.Dsl.DslKeyword>(StringComparer.OrdinalIgnoreCase);
         void Add(Type type, Axl.Dsl.DslKeyword keyword)
         {
-            var attr = (CmdletAttribute)Attribute.GetCustomAttribute(type, typeof(CmdletAttribute))!;
-            map[attr.VerbName + "-" + attr.NounName] = keyword;
-            if (Attribute.GetCustomAttribute(type, typeof(AliasAttribute)) is AliasAttribute aliases)
-                foreach (var alias in aliases.AliasNames) map[alias] = keyword;
+            var (name, aliases) = NamesOf(type)!.Value;
+            map[name] = keyword;
+            foreach (var alias in aliases) map[alias] = keyword;
         }
         Add(typeof(Dsl.NewAxlWorkflowCommand), Axl.Dsl.DslKeyword.Workflow);
         Add(typeof(Dsl.AddAxlStepCommand), Axl.Dsl.DslKeyword.Step);
@@ -56,19 +55,21 @@ public static class AxlSessionState
         return map;
     });
 
+    /// <summary>A cmdlet class's command name (Verb-Noun) and aliases; null for a class that is no cmdlet.</summary>
+    private static (string Name, IEnumerable<string> Aliases)? NamesOf(Type type) =>
+        Attribute.GetCustomAttribute(type, typeof(CmdletAttribute)) is not CmdletAttribute attr ? null
+            : (attr.VerbName + "-" + attr.NounName,
+               Attribute.GetCustomAttribute(type, typeof(AliasAttribute)) is AliasAttribute a ? a.AliasNames : Enumerable.Empty<string>());
+
     public static void AddTo(InitialSessionState iss, string? formatFile = null)
     {
         var assembly = typeof(AxlSessionState).Assembly;
         var helpFile = Path.GetFileName(assembly.Location) + "-Help.xml";
         foreach (var type in assembly.GetTypes())
         {
-            var attr = (CmdletAttribute?)Attribute.GetCustomAttribute(type, typeof(CmdletAttribute));
-            if (attr is null) continue;
-            var name = attr.VerbName + "-" + attr.NounName;
+            if (NamesOf(type) is not var (name, aliases)) continue;
             iss.Commands.Add(new SessionStateCmdletEntry(name, type, helpFile));
-            if (Attribute.GetCustomAttribute(type, typeof(AliasAttribute)) is AliasAttribute aliases)
-                foreach (var alias in aliases.AliasNames)
-                    iss.Commands.Add(new SessionStateAliasEntry(alias, name));
+            foreach (var alias in aliases) iss.Commands.Add(new SessionStateAliasEntry(alias, name));
         }
         if (formatFile is not null && File.Exists(formatFile))
             iss.Formats.Add(new SessionStateFormatEntry(formatFile));
