@@ -44,7 +44,7 @@ public static class StaticWorkflowFile
         var found = new List<AxlWorkflow>();
         try
         {
-            foreach (var statement in ast.EndBlock?.Statements ?? (IEnumerable<StatementAst>)Array.Empty<StatementAst>())
+            foreach (var statement in ast.EndBlock!.Statements) // Check refused a file without one
             {
                 if (statement is not PipelineAst { PipelineElements: [CommandAst command] }) continue; // functions, assignments
                 var builder = ReadWorkflow(command, resolve, out reason);
