@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Management.Automation;
 using System.Security.Cryptography;
@@ -318,22 +317,7 @@ public static partial class StepPackages
     private static bool AllInstalled(string python, IReadOnlyList<string> list)
     {
         if (list.Any(p => !SimpleRequirementRegex().IsMatch(p))) return false;
-        try
-        {
-            var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add("-c");
-            psi.ArgumentList.Add(CheckScript);
-            foreach (var p in list) psi.ArgumentList.Add(p);
-            using var proc = Process.Start(psi)!;
-            _ = proc.StandardOutput.ReadToEndAsync();
-            _ = proc.StandardError.ReadToEnd();
-            proc.WaitForExit();
-            return proc.ExitCode == 0;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return false;
-        }
+        return ToolProcess.Run(python, new[] { "-c", CheckScript }.Concat(list), isolatePython: false).ExitCode == 0;
     }
 
     private static string? PreparePython(AxlStep step, StepPackageOptions options, Action<string>? log)
@@ -367,22 +351,11 @@ public static partial class StepPackages
         {
             // A warm environment's venv has no pip of its own: the Python it was made from installs for it (--python).
             var (pipProgram, pipPrefix) = WarmEnvironment.PipFor(python);
-            var psi = new ProcessStartInfo(pipProgram) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in pipPrefix) psi.ArgumentList.Add(a);
-            foreach (var a in new[] { "install", "--no-index", "--find-links", folder, "--target", temp, "--disable-pip-version-check", "--no-input", "--quiet" }) psi.ArgumentList.Add(a);
-            foreach (var p in list) psi.ArgumentList.Add(p);
-            using var p2 = Process.Start(psi)!;
-            var stdout = p2.StandardOutput.ReadToEndAsync();
-            var stderr = p2.StandardError.ReadToEnd();
-            p2.WaitForExit();
-            if (p2.ExitCode != 0)
-            {
-                var tail = string.Join(" | ", stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).TakeLast(4).Select(l => l.Trim()));
+            var pip = ToolProcess.Run(pipProgram, pipPrefix.Concat(new[] { "install", "--no-index", "--find-links", folder, "--target", temp, "--disable-pip-version-check", "--no-input", "--quiet" }).Concat(list), isolatePython: false);
+            if (pip.ExitCode != 0)
                 throw new AxlPackageException(
-                    $"step '{step.Name}' needs Python packages {string.Join(", ", list)}, and `{python} -m pip install --no-index --find-links {folder}` failed (exit code {p2.ExitCode}): {tail}. " +
+                    $"step '{step.Name}' needs Python packages {string.Join(", ", list)}, and `{python} -m pip install --no-index --find-links {folder}` failed (exit code {pip.ExitCode}): {ToolProcess.Tail(pip.Error)}. " +
                     $"Fix: put the missing wheels into {folder} (python3 -m pip download -d {folder} <package>), or bake them into the image (Build-AxlImage).");
-            }
-            _ = stdout.Result;
             Commit(temp, target);
         }
         finally

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -114,9 +113,9 @@ public static partial class WarmEnvironment
     private static WarmEnv PreparePython(AxlWorkflow wf, ImageDependencies deps, StepPackageOptions options, Action<string>? log)
     {
         var python = FindPython();
-        var version = Run(python, new[] { "-c", "import sys; print(sys.version); print(sys.executable)" }, null, null);
+        var version = ToolProcess.Run(python, new[] { "-c", "import sys; print(sys.version); print(sys.executable)" }, isolatePython: true);
         if (version.ExitCode != 0)
-            throw new AxlWarmEnvException($"{StepName}: {python} does not run (exit code {version.ExitCode}): {Tail(version.Error)}. Fix: install python3 or set {PythonVariable} to a working Python.");
+            throw new AxlWarmEnvException($"{StepName}: {python} does not run (exit code {version.ExitCode}): {ToolProcess.Tail(version.Error)}. Fix: install python3 or set {PythonVariable} to a working Python.");
         var uv = deps.Python == PythonDependencyKind.UvLock ? FindOnPath("uv") : null;
         var source = deps.PythonSource + (deps.PythonFiles.Count > 0 ? " " + string.Join(", ", deps.PythonFiles.Select(Path.GetFileName)) : "");
 
@@ -158,9 +157,9 @@ public static partial class WarmEnvironment
         // With a pip that has --python (22.3 and later), the venv needs no pip of its own: `venv --without-pip` takes a
         // fraction of a second where ensurepip takes seconds, and this Python's pip installs into it.
         var outerPip = PipSupportsPythonOption(python);
-        var made = Run(python, outerPip ? new[] { "-m", "venv", "--without-pip", venv } : new[] { "-m", "venv", venv }, null, null);
+        var made = ToolProcess.Run(python, outerPip ? new[] { "-m", "venv", "--without-pip", venv } : new[] { "-m", "venv", venv }, isolatePython: true);
         if (made.ExitCode != 0)
-            throw new AxlWarmEnvException($"{StepName}: `{python} -m venv {venv}` failed (exit code {made.ExitCode}): {Tail(made.Error)}. Fix: install the venv module (Debian: apt-get install python3-venv) or set {PythonVariable} to a Python that has it.");
+            throw new AxlWarmEnvException($"{StepName}: `{python} -m venv {venv}` failed (exit code {made.ExitCode}): {ToolProcess.Tail(made.Error)}. Fix: install the venv module (Debian: apt-get install python3-venv) or set {PythonVariable} to a Python that has it.");
 
         var requirements = deps.PythonFiles.Count > 0 && deps.Python == PythonDependencyKind.Requirements ? deps.PythonFiles[0] : null;
         string? temp = null;
@@ -173,10 +172,10 @@ public static partial class WarmEnvironment
         var args = new List<string> { "-m", "pip" };
         if (outerPip) { args.Add("--python"); args.Add(BinPython(venv)); }
         args.AddRange(new[] { "install", "--no-index", "--find-links", links, "--disable-pip-version-check", "--no-input", "--quiet", "-r", requirements });
-        var pip = Run(outerPip ? python : BinPython(venv), args, null, null);
+        var pip = ToolProcess.Run(outerPip ? python : BinPython(venv), args, isolatePython: true);
         if (pip.ExitCode != 0)
             throw new AxlWarmEnvException(
-                $"{StepName}: installing the workflow's Python dependencies ({deps.PythonSource}) with `pip install --no-index --find-links {links}` failed (exit code {pip.ExitCode}): {Tail(pip.Error)}. " +
+                $"{StepName}: installing the workflow's Python dependencies ({deps.PythonSource}) with `pip install --no-index --find-links {links}` failed (exit code {pip.ExitCode}): {ToolProcess.Tail(pip.Error)}. " +
                 $"Fix: put the missing wheels into {links} (python3 -m pip download -d {links} -r <requirements>), or correct the requirement.");
         log?.Invoke($"pip installed {deps.PythonSource} from {links}");
     }
@@ -187,10 +186,10 @@ public static partial class WarmEnvironment
         var project = Path.GetDirectoryName(deps.PythonFiles[1])!;
         var args = new List<string> { "sync", "--frozen", "--offline", "--no-install-project", "--python", python };
         if (options.PythonFindLinks is { } links) { args.Add("--find-links"); args.Add(Path.GetFullPath(links)); }
-        var sync = Run(uv, args, project, new Dictionary<string, string> { ["UV_PROJECT_ENVIRONMENT"] = venv });
+        var sync = ToolProcess.Run(uv, args, isolatePython: true, project, new Dictionary<string, string> { ["UV_PROJECT_ENVIRONMENT"] = venv });
         if (sync.ExitCode != 0)
             throw new AxlWarmEnvException(
-                $"{StepName}: `uv sync --frozen --offline` in {project} failed (exit code {sync.ExitCode}): {Tail(sync.Error)}. " +
+                $"{StepName}: `uv sync --frozen --offline` in {project} failed (exit code {sync.ExitCode}): {ToolProcess.Tail(sync.Error)}. " +
                 $"Fix: make the locked packages available offline (uv's cache, or wheels in {StepPackageOptions.FindLinksVariable}), or run `uv lock` again if the lock is stale.");
         log?.Invoke($"uv sync --frozen installed {deps.PythonFiles[1]}");
     }
@@ -235,7 +234,7 @@ public static partial class WarmEnvironment
     /// <summary>True when <paramref name="python"/> has a pip of 22.3 or later (which can install into another interpreter with --python).</summary>
     internal static bool PipSupportsPythonOption(string python)
     {
-        var r = Run(python, new[] { "-m", "pip", "--version" }, null, null);
+        var r = ToolProcess.Run(python, new[] { "-m", "pip", "--version" }, isolatePython: true);
         var m = PipVersion().Match(r.Output);
         if (r.ExitCode != 0 || !m.Success) return false;
         var major = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
@@ -250,7 +249,7 @@ public static partial class WarmEnvironment
     internal static (string Program, IReadOnlyList<string> Prefix) PipFor(string python)
     {
         var cfg = Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(python)!) ?? "", "pyvenv.cfg");
-        if (!File.Exists(cfg) || Run(python, new[] { "-c", "import pip" }, null, null).ExitCode == 0) return (python, new[] { "-m", "pip" });
+        if (!File.Exists(cfg) || ToolProcess.Run(python, new[] { "-c", "import pip" }, isolatePython: true).ExitCode == 0) return (python, new[] { "-m", "pip" });
         var executable = File.ReadLines(cfg).Select(l => l.Split('=', 2)).Where(kv => kv.Length == 2 && kv[0].Trim() == "executable").Select(kv => kv[1].Trim()).FirstOrDefault();
         return executable is not null && File.Exists(executable) && PipSupportsPythonOption(executable)
             ? (executable, new[] { "-m", "pip", "--python", python })
@@ -295,33 +294,6 @@ public static partial class WarmEnvironment
             }
         }
     }
-
-    private sealed record ProcessResult(int ExitCode, string Output, string Error);
-
-    private static ProcessResult Run(string program, IEnumerable<string> args, string? workingDirectory, IReadOnlyDictionary<string, string>? env)
-    {
-        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        if (env is not null) foreach (var kv in env) psi.Environment[kv.Key] = kv.Value;
-        psi.Environment.Remove("VIRTUAL_ENV");
-        psi.Environment.Remove("PYTHONPATH");
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            return new ProcessResult(p.ExitCode, stdout.Result, stderr);
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            return new ProcessResult(127, "", ex.Message);
-        }
-    }
-
-    private static string Tail(string text) =>
-        string.Join(" | ", text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim()).Where(l => l.Length > 0).TakeLast(4));
 
     [GeneratedRegex(@"^(name|version)\s*=\s*""([^""]*)""")]
     private static partial Regex TomlString();
