@@ -199,8 +199,9 @@ public sealed partial class StartupBench(BenchConfig cfg, Report report)
                      "*read ... without running it*: the workflow file read from its syntax tree with no runspace (validate, compile, step: a file whose top level has " +
                      "nothing to run); *runspace opened*: the command's own runspace (`run local`, and a file that has to run), in which *workflow loaded* runs " +
                      "Get-AxlWorkflow; then, for `run local`, the run's events (a step's first run includes opening its step host, a runspace of its own that loads the file " +
-                     "again), and for `step`, everything after the read is the step host (its runspace opened and the file loaded on the other core while the command " +
-                     "reads the file, then the step run and its output saved).");
+                     "again), and for `step`, the step host's own phases: *step host: opening* (started before the arguments are parsed), *step host: open* and " +
+                     "*step host: workflow loaded* (on the other core, while the command reads the file and binds the inputs: *step bound*), *step host taken* (the " +
+                     "command waited for it until then), *step run* and *step output saved*.");
     }
 
     private static List<(string Phase, double Ms, int Jit)> ParseTrace(string stderr)

@@ -35,6 +35,7 @@ public static class AxlCommand
     public static int Run(string[] args)
     {
         StartupTrace.Mark("main");
+        if (args is ["step", ..]) StepCommand.StartEarly(args);
         var code = Run(args, Console.Out, Console.Error);
         StartupTrace.Mark("exit");
         return code;

@@ -13,14 +13,26 @@ namespace Axl.Cli;
 /// </summary>
 public sealed class AxlEngineHost : IDisposable
 {
-    private readonly string _formatFile = Path.Combine(AppContext.BaseDirectory, "Axl.Format.ps1xml");
     private Runspace? _runspace;
 
     public AxlEngineHost()
     {
         StartupTrace.Mark("engine host: start");
-        AxlSessionState.ConfigureEngine(_formatFile, registerTypesNow: false);
+        ConfigureEngine();
         StartupTrace.Mark("engine configured");
+    }
+
+    private static int _configured;
+
+    /// <summary>
+    /// Sets the engine's session state factory (the Axl commands and views) once per process: by the first host made, or
+    /// earlier by a command that opens a runspace before it makes one (<see cref="Commands.StepCommand.StartEarly"/>).
+    /// </summary>
+    public static void ConfigureEngine()
+    {
+        if (Interlocked.Exchange(ref _configured, 1) == 1) return;
+        if (StartupTrace.Enabled) Axl.AxlEngine.StartupMark = StartupTrace.Mark;
+        AxlSessionState.ConfigureEngine(Path.Combine(AppContext.BaseDirectory, "Axl.Format.ps1xml"), registerTypesNow: false);
     }
 
     private Runspace Runspace

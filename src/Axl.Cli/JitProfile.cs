@@ -9,10 +9,14 @@ namespace Axl.Cli;
 /// another core before the main thread needs them. The profiles live in $XDG_CACHE_HOME/axl (else ~/.cache/axl), one
 /// small file per command; the runtime ignores a profile of other builds of the assemblies and does nothing on one core.
 /// AXL_JIT_PROFILE=0 turns it off; where the folder cannot be written the command starts without it.
+/// Not for `axl step`: its start already keeps both cores busy (the command reads the workflow while the step host's
+/// runspace opens on the other core), so the profile's compiling thread only competes with them (a cold step measured
+/// slower with it, in wall and CPU time: bench/README.md, "Startup"), and in a pod, where it runs, the cache starts
+/// empty every time: the profile would be written at every exit and never read.
 /// </summary>
 public static class JitProfile
 {
-    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "validate", "compile", "run", "step", "worker", "build-image" };
+    private static readonly HashSet<string> Commands = new(StringComparer.Ordinal) { "validate", "compile", "run", "worker", "build-image" };
 
     public static void Start(string[] args)
     {

@@ -18,6 +18,14 @@ public static class AxlEngine
 
     public static InitialSessionState CreateSessionState() => _factory();
 
+    /// <summary>
+    /// Where the host's startup trace takes a phase of Core's (the axl command's AXL_STARTUP_TRACE: the step host's
+    /// runspace opened, its workflow loaded, the step run, its output saved); null (the default) traces nothing.
+    /// </summary>
+    public static Action<string>? StartupMark { get; set; }
+
+    internal static void Mark(string phase) => StartupMark?.Invoke(phase);
+
     private static readonly object FirstOpenGate = new();
     private static volatile bool _opened;
 

@@ -66,6 +66,19 @@ public sealed class StepCommand : ICliCommand
 
         """;
 
+    /// <summary>
+    /// The process's first act for `axl step` with a manifest: the step host's runspace starts opening on the other core
+    /// before the arguments are even parsed (it is most of the command's start, and what the step waits for). Execute
+    /// takes it as it would one it started itself; a step that needs none (a command step, a bad manifest) leaves it.
+    /// </summary>
+    public static void StartEarly(string[] args)
+    {
+        if (!args.Any(a => a.StartsWith("--manifest", StringComparison.Ordinal)) || args.Any(a => a is "-h" or "--help")) return;
+        AxlEngineHost.ConfigureEngine();
+        ScriptStepHost.Prewarm();
+        StartupTrace.Mark("step host: opening");
+    }
+
     public int Execute(CliArguments args, TextWriter stdout, TextWriter stderr)
     {
         StepManifest manifest;

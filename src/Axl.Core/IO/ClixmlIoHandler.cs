@@ -52,6 +52,9 @@ public sealed class ClixmlIoHandler : IAxlIoHandler
         w.Write(PSSerializer.Serialize(value, Depth));
     }
 
+    /// <summary>The streaming serializer is compiled (and checked against PSSerializer) once per process: here, ahead of the first write.</summary>
+    public void Prepare() => _ = StreamingSerializer;
+
     /// <summary>Writes streamed through the engine's serializer in this process (for tests).</summary>
     internal static long StreamedWrites;
 

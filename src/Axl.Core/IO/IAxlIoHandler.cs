@@ -17,4 +17,9 @@ public interface IAxlIoHandler
     void Write(object? value, Stream destination);
     /// <summary>Reads back what <see cref="Write"/> wrote.</summary>
     object? Read(Stream source);
+    /// <summary>
+    /// Readies ahead of time what the first <see cref="Write"/> of the process needs (a serializer compiled once, say),
+    /// for a caller that has to wait for something else first (the runner waiting for its step host); nothing by default.
+    /// </summary>
+    void Prepare() { }
 }

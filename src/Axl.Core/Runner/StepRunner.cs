@@ -219,11 +219,16 @@ public static class StepRunner
             PackageEnvironment = warmEnv.Count == 0 ? packages.Environment()
                 : warmEnv.Concat(packages.Environment()).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal),
         };
+        // The output handler readied while the step host finishes opening (on another core): not after the step.
+        if (step.Kind == StepKind.Script && IoHandlerRegistry.TryGetHandler(m.Output.IoHandler, out var outputHandler)) outputHandler.Prepare();
+        AxlEngine.Mark("step bound");
         var result = step.Kind == StepKind.Command ? CommandStepExecutor.Run(inv, ct) : ScriptStepExecutor.Run(inv, ct);
+        AxlEngine.Mark("step run");
         if (!result.Success) return result;
         try
         {
             SaveOutput(m, step, result);
+            AxlEngine.Mark("step output saved");
             return result;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)

@@ -101,7 +101,12 @@ public sealed class ScriptStepHost : IDisposable
     /// </summary>
     public static void Prewarm()
     {
-        lock (PrewarmGate) _prewarm ??= Task.Run(() => (Warm?)new Warm(AxlEngine.OpenRunspace(PSThreadOptions.UseCurrentThread), null, null));
+        lock (PrewarmGate) _prewarm ??= Task.Run(() =>
+        {
+            var runspace = AxlEngine.OpenRunspace(PSThreadOptions.UseCurrentThread);
+            AxlEngine.Mark("step host: open");
+            return (Warm?)new Warm(runspace, null, null);
+        });
     }
 
     /// <summary>
@@ -129,6 +134,7 @@ public sealed class ScriptStepHost : IDisposable
                     var output = ps.Invoke();
                     if (ps.HadErrors || output.Count != 1 || output[0]?.BaseObject is not AxlWorkflow wf)
                         throw new InvalidOperationException("the prewarmed load failed");
+                    AxlEngine.Mark("step host: workflow loaded");
                     return warm with { File = full, Workflow = wf };
                 }
                 catch (Exception)
@@ -516,6 +522,7 @@ public static class ScriptStepExecutor
     public static StepAttemptResult Run(StepInvocation inv, CancellationToken ct)
     {
         using var host = new ScriptStepHost();
+        AxlEngine.Mark("step host taken");
         return host.Run(inv, ct);
     }
 }
