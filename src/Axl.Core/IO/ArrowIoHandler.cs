@@ -47,7 +47,7 @@ public sealed class ArrowIoHandler : IAxlIoHandler
         using var writer = new ArrowFileWriter(destination, schema, leaveOpen: true);
         writer.WriteStart();
         // The typed values of one batch (all its columns filled together; the text of the string columns cuts the batch).
-        var values = new ColumnBatch(table, Math.Min(ColumnTyping.RowsPerGroup, rowCount));
+        using var reader = new BatchReader(table, Math.Min(ColumnTyping.RowsPerGroup, rowCount));
         var strings = new string?[]?[kinds.Length];
         var outputs = new ColumnBuffers[kinds.Length];
         for (var c = 0; c < kinds.Length; c++) outputs[c] = new ColumnBuffers();
@@ -56,7 +56,7 @@ public sealed class ArrowIoHandler : IAxlIoHandler
         {
             // Batch boundary: at most RowsPerGroup rows, and string data well under the 2 GB of 32-bit offsets.
             var max = Math.Min(ColumnTyping.RowsPerGroup, rowCount - start);
-            values.Load(start, max);
+            var values = reader.Read(start, max, Math.Min(ColumnTyping.RowsPerGroup, rowCount - start - max));
             for (var c = 0; c < kinds.Length; c++) if (kinds[c] == ColumnKind.String) strings[c] = values.Strings(c);
             var end = start;
             long chars = 0;

@@ -37,6 +37,9 @@ internal sealed class ColumnBatch
             if (_eager || _kinds[c] == ColumnKind.String) _columns[c] = NewArray(_kinds[c], capacity);
     }
 
+    /// <summary>Every column is filled by <see cref="Load"/> (none on access): a batch another thread may load.</summary>
+    public bool Eager => _eager;
+
     /// <summary>Rows of the range loaded last.</summary>
     public int Count { get; private set; }
 
@@ -99,4 +102,64 @@ internal sealed class ColumnBatch
         ColumnKind.String => 8,
         _ => 16,
     };
+}
+
+/// <summary>
+/// The ranges of rows of a table read in order, as <see cref="ColumnBatch"/>es: when the table's rows may be read on any
+/// thread (<see cref="TableSource.ReadsOnAnyThread"/>), the next range is loaded into a second batch on the thread pool while
+/// the caller encodes the current one (two batches in memory at most; the source is read by one thread at a time).
+/// </summary>
+internal sealed class BatchReader : IDisposable
+{
+    private ColumnBatch _current;
+    private ColumnBatch? _spare;
+    private Task? _ahead;
+    private int _aheadStart, _aheadCount;
+
+    /// <summary>How many batches this process loaded ahead on another thread and used (for tests).</summary>
+    internal static long LoadedAhead => Interlocked.Read(ref _loadedAhead);
+    private static long _loadedAhead;
+
+    public BatchReader(TableSource table, int capacity)
+    {
+        _current = new ColumnBatch(table, capacity);
+        if (table.ReadsOnAnyThread && _current.Eager && table.RowCount > capacity) _spare = new ColumnBatch(table, capacity);
+    }
+
+    /// <summary>
+    /// Rows <paramref name="start"/>..+<paramref name="count"/>, valid until the next call; <paramref name="nextCount"/>: the
+    /// rows the caller will most likely ask for next, from where these end (0: none).
+    /// </summary>
+    public ColumnBatch Read(int start, int count, int nextCount)
+    {
+        if (TakeAhead() && _aheadStart == start && _aheadCount == count)
+        {
+            (_current, _spare) = (_spare!, _current);
+            Interlocked.Increment(ref _loadedAhead);
+        }
+        else _current.Load(start, count);
+        if (_spare is { } spare && nextCount > 0)
+        {
+            var next = start + count;
+            (_aheadStart, _aheadCount) = (next, nextCount);
+            _ahead = Task.Run(() => spare.Load(next, nextCount));
+        }
+        return _current;
+    }
+
+    /// <summary>Waits for the load ahead, if any (its failure rethrown); whether there was one.</summary>
+    private bool TakeAhead()
+    {
+        if (_ahead is not { } ahead) return false;
+        _ahead = null;
+        ahead.GetAwaiter().GetResult();
+        return true;
+    }
+
+    /// <summary>Waits for a load still running (the caller failed): the source is not read after the writer returns.</summary>
+    public void Dispose()
+    {
+        try { TakeAhead(); }
+        catch (Exception) { } // the caller's own failure is the one reported
+    }
 }

@@ -8,7 +8,7 @@ namespace Axl.IO;
 /// <summary>
 /// Writes a <see cref="TableSource"/> as an Apache Parquet file, in one pass and without an intermediate copy of the
 /// table: row groups of <see cref="ColumnTyping.RowsPerGroup"/> rows, the columns of a group filled from the source together
-/// (<see cref="ColumnBatch"/>, reused from group to group), encoded PLAIN (booleans bit-packed) in uncompressed data pages (v1) with definition levels
+/// (<see cref="ColumnBatch"/>; typed rows: the next group loaded on another thread while this one is encoded, <see cref="BatchReader"/>), encoded PLAIN (booleans bit-packed) in uncompressed data pages (v1) with definition levels
 /// (every column OPTIONAL, RLE/bit-packed hybrid, bit width 1), then the Thrift compact footer. The schema is the one
 /// the handler always wrote: INT64, DOUBLE, BOOLEAN, BYTE_ARRAY (STRING) and INT64 TIMESTAMP (UTC, nanoseconds or
 /// microseconds). Read by Parquet.Net (the handler's reader) and by any Parquet reader: no compression, dictionary or
@@ -63,11 +63,11 @@ internal sealed class ParquetTableWriter
         var rowCount = kinds.Length == 0 ? 0 : _table.RowCount;
         Put("PAR1"u8);
         var groups = new List<(Chunk[] Chunks, int Rows)>();
-        _batch = new ColumnBatch(_table, Math.Min(ColumnTyping.RowsPerGroup, rowCount));
+        using var reader = new BatchReader(_table, Math.Min(ColumnTyping.RowsPerGroup, rowCount));
         for (var start = 0; start < rowCount; start += ColumnTyping.RowsPerGroup)
         {
             var n = Math.Min(ColumnTyping.RowsPerGroup, rowCount - start);
-            _batch.Load(start, n);
+            _batch = reader.Read(start, n, Math.Min(ColumnTyping.RowsPerGroup, rowCount - start - n));
             var chunks = new Chunk[kinds.Length];
             for (var c = 0; c < kinds.Length; c++) chunks[c] = WriteChunk(c, kinds[c], n);
             groups.Add((chunks, n));

@@ -54,6 +54,12 @@ internal abstract class TableSource
     /// <summary>For a DateTime column: every value fits a nanosecond timestamp (1677-2262).</summary>
     public bool[] Nanos { get; private set; } = Array.Empty<bool>();
 
+    /// <summary>
+    /// The fills may run on another thread than the one that opened the table (one thread at a time): the values are
+    /// plain .NET reads, no PowerShell member that may need the caller's runspace.
+    /// </summary>
+    public virtual bool ReadsOnAnyThread => false;
+
     /// <summary>The value of a cell as the general path holds it (PSObject of a .NET value unwrapped, DBNull as null).</summary>
     public abstract object? Get(int column, int row);
 
@@ -406,6 +412,9 @@ internal sealed class TypedSource : TableSource
     }
 
     public override TablePath Path => TablePath.Typed;
+
+    /// <summary>Compiled getters of a .NET type (its rows unwrapped from any PSObject): no runspace needed.</summary>
+    public override bool ReadsOnAnyThread => true;
 
     public static TableSource? TryCreate(IList items)
     {

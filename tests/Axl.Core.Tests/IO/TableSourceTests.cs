@@ -210,6 +210,30 @@ public class TableSourceTests
         finally { ColumnBatch.ForceColumnAtATime = false; }
     }
 
+    public sealed record Small(int Id, string Name, DateTime At);
+
+    [Theory]
+    [InlineData("parquet")]
+    [InlineData("arrow")]
+    public void Typed_rows_of_many_row_groups_loaded_ahead_on_another_thread_give_the_same_bytes(string handler)
+    {
+        var rows = Enumerable.Range(0, 2 * ColumnTyping.RowsPerGroup + 1000).Select(i => new Small(i, i % 5 == 0 ? null! : "s" + i, Utc.AddSeconds(i))).ToArray();
+        var ahead = BatchReader.LoadedAhead;
+        var bytes = Write(handler, rows, general: false).Bytes;
+        Assert.True(BatchReader.LoadedAhead >= ahead + 2, "the second and third groups were loaded ahead");
+        ColumnBatch.ForceColumnAtATime = true; // one batch, filled on this thread
+        try { Assert.Equal(bytes, Write(handler, rows, general: false).Bytes); }
+        finally { ColumnBatch.ForceColumnAtATime = false; }
+        var back = Array(IoHandlerRegistry.Get(handler).Read(new MemoryStream(bytes)));
+        Assert.Equal(rows.Length, back.Length);
+        foreach (var i in new[] { 0, 1, ColumnTyping.RowsPerGroup - 1, ColumnTyping.RowsPerGroup, 2 * ColumnTyping.RowsPerGroup + 999 })
+        {
+            Assert.Equal((long)i, Prop(back[i], "Id"));
+            Assert.Equal(i % 5 == 0 ? null : "s" + i, Prop(back[i], "Name"));
+            Assert.Equal(Utc.AddSeconds(i), Prop(back[i], "At"));
+        }
+    }
+
     [Theory, MemberData(nameof(TableHandlers))]
     public void Rows_of_different_types_fall_back(string handler)
     {
