@@ -17,6 +17,9 @@ public sealed class ArrowIoHandler : IAxlIoHandler
     /// <summary>A record batch is cut before its string columns pass this many characters (Arrow utf8 offsets are 32-bit).</summary>
     private const long MaxStringCharsPerBatch = 256L * 1024 * 1024;
 
+    /// <summary>Set by tests (on their thread): a smaller <see cref="MaxStringCharsPerBatch"/>.</summary>
+    [ThreadStatic] internal static long? MaxStringCharsForTests;
+
     public string Name => "arrow";
     public string Extension => ".arrow";
     public string Description => "Apache Arrow IPC columnar table (typed, nullable columns)";
@@ -46,8 +49,8 @@ public sealed class ArrowIoHandler : IAxlIoHandler
 
         using var writer = new ArrowFileWriter(destination, schema, leaveOpen: true);
         writer.WriteStart();
-        // The typed values of one batch (all its columns filled together; the text of the string columns cuts the batch).
-        using var reader = new BatchReader(table, Math.Min(ColumnTyping.RowsPerGroup, rowCount));
+        // The typed values of one batch (all its columns filled together, the characters of its strings counted: they may cut it).
+        using var reader = new BatchReader(table, Math.Min(ColumnTyping.RowsPerGroup, rowCount), countChars: true);
         var strings = new string?[]?[kinds.Length];
         var outputs = new ColumnBuffers[kinds.Length];
         for (var c = 0; c < kinds.Length; c++) outputs[c] = new ColumnBuffers();
@@ -57,16 +60,21 @@ public sealed class ArrowIoHandler : IAxlIoHandler
             // Batch boundary: at most RowsPerGroup rows, and string data well under the 2 GB of 32-bit offsets.
             var max = Math.Min(ColumnTyping.RowsPerGroup, rowCount - start);
             var values = reader.Read(start, max, Math.Min(ColumnTyping.RowsPerGroup, rowCount - start - max));
-            for (var c = 0; c < kinds.Length; c++) if (kinds[c] == ColumnKind.String) strings[c] = values.Strings(c);
-            var end = start;
-            long chars = 0;
-            while (end - start < max)
+            var end = start + max;
+            var limit = MaxStringCharsForTests ?? MaxStringCharsPerBatch;
+            if (values.StringChars > limit)
             {
-                long rowChars = 0;
-                foreach (var s in strings) if (s?[end - start] is { } v) rowChars += v.Length;
-                if (end > start && chars + rowChars > MaxStringCharsPerBatch) break;
-                chars += rowChars;
-                end++;
+                for (var c = 0; c < kinds.Length; c++) if (kinds[c] == ColumnKind.String) strings[c] = values.Strings(c);
+                end = start;
+                long chars = 0;
+                while (end - start < max)
+                {
+                    long rowChars = 0;
+                    foreach (var s in strings) if (s?[end - start] is { } v) rowChars += v.Length;
+                    if (end > start && chars + rowChars > limit) break;
+                    chars += rowChars;
+                    end++;
+                }
             }
             var arrays = new IArrowArray[kinds.Length];
             for (var c = 0; c < kinds.Length; c++) arrays[c] = BuildArray(values, c, kinds[c], types[c], outputs[c], end - start);

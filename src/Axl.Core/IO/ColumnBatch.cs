@@ -24,11 +24,14 @@ internal sealed class ColumnBatch
     private readonly Array?[] _columns;
     private readonly Array?[] _byKind = new Array?[Enum.GetValues<ColumnKind>().Length];
     private readonly int _capacity;
+    private readonly bool _countChars;
     private int _start;
 
-    public ColumnBatch(TableSource table, int capacity)
+    /// <param name="countChars">Count the characters of the string columns while loading (<see cref="StringChars"/>).</param>
+    public ColumnBatch(TableSource table, int capacity, bool countChars = false)
     {
         _table = table;
+        _countChars = countChars;
         _kinds = table.Kinds;
         _capacity = capacity;
         _eager = !ForceColumnAtATime && (long)capacity * _kinds.Sum(k => (long)Width(k)) <= MaxEagerBytes;
@@ -43,6 +46,9 @@ internal sealed class ColumnBatch
     /// <summary>Rows of the range loaded last.</summary>
     public int Count { get; private set; }
 
+    /// <summary>With countChars: the characters of all the string values of the range loaded last.</summary>
+    public long StringChars { get; private set; }
+
     /// <summary>Loads rows <paramref name="start"/>..+<paramref name="count"/> (at most the capacity).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Load(int start, int count)
@@ -50,12 +56,19 @@ internal sealed class ColumnBatch
         if (count > _capacity) throw new ArgumentOutOfRangeException(nameof(count), $"{count} rows, the batch holds {_capacity}.");
         _start = start;
         Count = count;
+        long chars = 0;
         for (var p = 0; p < count; p += RowsPerPass)
         {
             var n = Math.Min(RowsPerPass, count - p);
             for (var c = 0; c < _kinds.Length; c++)
-                if (_columns[c] is { } column) Fill(c, column, p, n);
+            {
+                if (_columns[c] is not { } column) continue;
+                Fill(c, column, p, n);
+                if (_countChars && column is string?[] strings)
+                    foreach (var s in strings.AsSpan(p, n)) chars += s?.Length ?? 0;
+            }
         }
+        StringChars = chars;
     }
 
     public ReadOnlySpan<long?> Longs(int c) => Column<long?>(c);
@@ -120,10 +133,10 @@ internal sealed class BatchReader : IDisposable
     internal static long LoadedAhead => Interlocked.Read(ref _loadedAhead);
     private static long _loadedAhead;
 
-    public BatchReader(TableSource table, int capacity)
+    public BatchReader(TableSource table, int capacity, bool countChars = false)
     {
-        _current = new ColumnBatch(table, capacity);
-        if (table.ReadsOnAnyThread && _current.Eager && table.RowCount > capacity) _spare = new ColumnBatch(table, capacity);
+        _current = new ColumnBatch(table, capacity, countChars);
+        if (table.ReadsOnAnyThread && _current.Eager && table.RowCount > capacity) _spare = new ColumnBatch(table, capacity, countChars);
     }
 
     /// <summary>

@@ -234,6 +234,30 @@ public class TableSourceTests
         }
     }
 
+    [Fact]
+    public void Arrow_batches_cut_by_their_strings_while_the_next_group_is_loaded_ahead_give_the_same_bytes_and_rows()
+    {
+        var rows = Enumerable.Range(0, 2 * ColumnTyping.RowsPerGroup + 1000).Select(i => new Small(i, i % 5 == 0 ? null! : "s" + i, Utc.AddSeconds(i))).ToArray();
+        ArrowIoHandler.MaxStringCharsForTests = 300_000; // three groups of 131,072 rows or fewer: more than three batches
+        try
+        {
+            var bytes = Write("arrow", rows, general: false).Bytes;
+            ColumnBatch.ForceColumnAtATime = true;
+            try { Assert.Equal(bytes, Write("arrow", rows, general: false).Bytes); }
+            finally { ColumnBatch.ForceColumnAtATime = false; }
+            using var reader = new Apache.Arrow.Ipc.ArrowFileReader(new MemoryStream(bytes));
+            Assert.True(reader.RecordBatchCountAsync().GetAwaiter().GetResult() > 3, "batches cut inside the row groups");
+            var back = Array(IoHandlerRegistry.Get("arrow").Read(new MemoryStream(bytes)));
+            Assert.Equal(rows.Length, back.Length);
+            for (var i = 0; i < rows.Length; i += 997)
+            {
+                Assert.Equal((long)i, Prop(back[i], "Id"));
+                Assert.Equal(i % 5 == 0 ? null : "s" + i, Prop(back[i], "Name"));
+            }
+        }
+        finally { ArrowIoHandler.MaxStringCharsForTests = null; }
+    }
+
     [Theory, MemberData(nameof(TableHandlers))]
     public void Rows_of_different_types_fall_back(string handler)
     {
