@@ -8,7 +8,8 @@ namespace Axl.IO;
 /// <summary>
 /// Writes a <see cref="TableSource"/> as an Apache Parquet file, in one pass and without an intermediate copy of the
 /// table: row groups of <see cref="ColumnTyping.RowsPerGroup"/> rows, the columns of a group filled from the source together
-/// (<see cref="ColumnBatch"/>; typed rows: the next group loaded on another thread while this one is encoded, <see cref="BatchReader"/>), encoded PLAIN (booleans bit-packed) in uncompressed data pages (v1) with definition levels
+/// (<see cref="ColumnBatch"/>; typed rows: the next group loaded on another thread while this one is encoded,
+/// <see cref="BatchReader"/>), encoded PLAIN (booleans bit-packed) in uncompressed data pages (v1) with definition levels
 /// (every column OPTIONAL, RLE/bit-packed hybrid, bit width 1), then the Thrift compact footer. The schema is the one
 /// the handler always wrote: INT64, DOUBLE, BOOLEAN, BYTE_ARRAY (STRING) and INT64 TIMESTAMP (UTC, nanoseconds or
 /// microseconds). Read by Parquet.Net (the handler's reader) and by any Parquet reader: no compression, dictionary or
