@@ -17,6 +17,9 @@ public sealed class ArrowIoHandler : IAxlIoHandler
     /// <summary>A record batch is cut before its string columns pass this many characters (Arrow utf8 offsets are 32-bit).</summary>
     private const long MaxStringCharsPerBatch = 256L * 1024 * 1024;
 
+    /// <summary>Set by tests (on their thread): a smaller <see cref="MaxStringCharsPerBatch"/>.</summary>
+    [ThreadStatic] internal static long? MaxStringCharsForTests;
+
     public string Name => "arrow";
     public string Extension => ".arrow";
     public string Description => "Apache Arrow IPC columnar table (typed, nullable columns)";
@@ -46,11 +49,9 @@ public sealed class ArrowIoHandler : IAxlIoHandler
 
         using var writer = new ArrowFileWriter(destination, schema, leaveOpen: true);
         writer.WriteStart();
-        // Buffers of one batch: the text of the string columns (to cut the batch), one typed column at a time.
-        var size = Math.Min(ColumnTyping.RowsPerGroup, rowCount);
-        var strings = new string?[kinds.Length][];
-        for (var c = 0; c < kinds.Length; c++) if (kinds[c] == ColumnKind.String) strings[c] = new string?[size];
-        var buffers = new Buffers(size);
+        // The typed values of one batch (all its columns filled together, the characters of its strings counted: they may cut it).
+        using var reader = new BatchReader(table, Math.Min(ColumnTyping.RowsPerGroup, rowCount), countChars: true);
+        var strings = new string?[]?[kinds.Length];
         var outputs = new ColumnBuffers[kinds.Length];
         for (var c = 0; c < kinds.Length; c++) outputs[c] = new ColumnBuffers();
         var start = 0;
@@ -58,37 +59,31 @@ public sealed class ArrowIoHandler : IAxlIoHandler
         {
             // Batch boundary: at most RowsPerGroup rows, and string data well under the 2 GB of 32-bit offsets.
             var max = Math.Min(ColumnTyping.RowsPerGroup, rowCount - start);
-            for (var c = 0; c < kinds.Length; c++) if (strings[c] is { } s) table.FillString(c, start, s.AsSpan(0, max));
-            var end = start;
-            long chars = 0;
-            while (end - start < max)
+            var values = reader.Read(start, max, Math.Min(ColumnTyping.RowsPerGroup, rowCount - start - max));
+            var end = start + max;
+            var limit = MaxStringCharsForTests ?? MaxStringCharsPerBatch;
+            if (values.StringChars > limit)
             {
-                long rowChars = 0;
-                foreach (var s in strings) if (s?[end - start] is { } v) rowChars += v.Length;
-                if (end > start && chars + rowChars > MaxStringCharsPerBatch) break;
-                chars += rowChars;
-                end++;
+                for (var c = 0; c < kinds.Length; c++) if (kinds[c] == ColumnKind.String) strings[c] = values.Strings(c);
+                end = start;
+                long chars = 0;
+                while (end - start < max)
+                {
+                    long rowChars = 0;
+                    foreach (var s in strings) if (s?[end - start] is { } v) rowChars += v.Length;
+                    if (end > start && chars + rowChars > limit) break;
+                    chars += rowChars;
+                    end++;
+                }
             }
             var arrays = new IArrowArray[kinds.Length];
-            for (var c = 0; c < kinds.Length; c++) arrays[c] = BuildArray(table, c, kinds[c], types[c], strings[c], buffers, outputs[c], start, end);
+            for (var c = 0; c < kinds.Length; c++) arrays[c] = BuildArray(values, c, kinds[c], types[c], outputs[c], end - start);
             using var batch = new RecordBatch(schema, arrays, end - start);
             writer.WriteRecordBatch(batch);
             start = end;
         }
         writer.WriteEnd();
         destination.Flush();
-    }
-
-    private sealed class Buffers(int size)
-    {
-        public long?[] Longs => _longs ??= new long?[size];
-        public double?[] Doubles => _doubles ??= new double?[size];
-        public bool?[] Bools => _bools ??= new bool?[size];
-        public DateTime?[] Dates => _dates ??= new DateTime?[size];
-        private long?[]? _longs;
-        private double?[]? _doubles;
-        private bool?[]? _bools;
-        private DateTime?[]? _dates;
     }
 
     /// <summary>
@@ -115,31 +110,27 @@ public sealed class ArrowIoHandler : IAxlIoHandler
     // The arrays are made from their buffers directly (no builder appends): the same layout the Arrow builders give
     // (values padded to 64 bytes with zeros, no validity bitmap without nulls), so the same bytes; tests compare with the builders.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static IArrowArray BuildArray(TableSource table, int c, ColumnKind kind, IArrowType type, string?[]? strings, Buffers buffers, ColumnBuffers output, int start, int end)
+    private static IArrowArray BuildArray(ColumnBatch batch, int c, ColumnKind kind, IArrowType type, ColumnBuffers output, int n)
     {
-        var n = end - start;
         switch (kind)
         {
             case ColumnKind.Long:
             {
-                var values = buffers.Longs.AsSpan(0, n);
-                table.FillLong(c, start, values);
+                var values = batch.Longs(c)[..n];
                 var data = Fixed<long>(output, n, out var dest);
                 var nulls = Unwrap<long>(values, dest);
                 return new Int64Array(new ArrayData(type, n, nulls, 0, new[] { Validity(output, values, nulls), data }));
             }
             case ColumnKind.Double:
             {
-                var values = buffers.Doubles.AsSpan(0, n);
-                table.FillDouble(c, start, values);
+                var values = batch.Doubles(c)[..n];
                 var data = Fixed<double>(output, n, out var dest);
                 var nulls = Unwrap<double>(values, dest);
                 return new DoubleArray(new ArrayData(type, n, nulls, 0, new[] { Validity(output, values, nulls), data }));
             }
             case ColumnKind.Bool:
             {
-                var values = buffers.Bools.AsSpan(0, n);
-                table.FillBool(c, start, values);
+                var values = batch.Bools(c)[..n];
                 var length = Pad64((n + 7) / 8);
                 var bits = ColumnBuffers.Ensure(ref output.Data, length).AsSpan(0, length);
                 bits.Clear();
@@ -153,8 +144,7 @@ public sealed class ArrowIoHandler : IAxlIoHandler
             }
             case ColumnKind.DateTime:
             {
-                var values = buffers.Dates.AsSpan(0, n);
-                table.FillDate(c, start, values);
+                var values = batch.Dates(c)[..n];
                 var nanos = ((TimestampType)type).Unit == TimeUnit.Nanosecond;
                 var data = Fixed<long>(output, n, out var dest);
                 var nulls = 0;
@@ -170,7 +160,7 @@ public sealed class ArrowIoHandler : IAxlIoHandler
                 return new TimestampArray(new ArrayData(type, n, nulls, 0, new[] { Validity(output, values, nulls), data }));
             }
             default:
-                return Strings(type, strings.AsSpan(0, n), output);
+                return Strings(type, batch.Strings(c).AsSpan(0, n), output);
         }
     }
 

@@ -31,7 +31,8 @@ public sealed class AxlArtifactException : IOException
 
 /// <summary>
 /// Files of step artifacts. Writes are atomic: the data goes to <c>.&lt;name&gt;&lt;ext&gt;.tmp-&lt;random&gt;</c> in the target
-/// directory, is flushed to disk and renamed over <c>&lt;name&gt;&lt;ext&gt;</c>; size and SHA-256 are computed while writing.
+/// directory, is flushed to disk and renamed over <c>&lt;name&gt;&lt;ext&gt;</c>; size and SHA-256 are computed while writing
+/// (<see cref="HashingWriteStream"/>: on a second thread for a large file).
 /// Then <c>&lt;name&gt;.meta.json</c> is written the same way: it is the completion marker, so a crash at any point leaves
 /// either no metadata (incomplete) or metadata that matches the data file.
 /// </summary>
@@ -361,105 +362,5 @@ public static class ArtifactIO
             || ext.Contains('/') || ext.Contains('\\') || ext.Equals(MetadataSuffix, StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"IO handler '{handler.Name}' has the extension '{ext}', which cannot name an artifact file: it must start with '.' and be a plain file-name suffix.", nameof(handler));
         return ext;
-    }
-
-    /// <summary>
-    /// Write-only pass-through that hashes and counts what goes to the file. Seekable when the file is (Arrow's writer asks);
-    /// a handler that seeks back and overwrites makes the hash void, and the caller hashes the finished file instead.
-    /// Disposing it leaves the file open (the runtime owns the file). With <paramref name="writeback"/> (a file to be synced
-    /// when written), the disk is asked to start writing every <see cref="WritebackBytes"/> written
-    /// (<see cref="DurableFiles.StartWriteback"/>), so that the final fsync waits for the last part only.
-    /// </summary>
-    private sealed class HashingWriteStream(FileStream inner, bool writeback) : Stream
-    {
-        private const long WritebackBytes = 4 << 20;
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        private long _hashed;
-        private long _writtenBack;
-        private bool _sequential = true;
-        private bool _closed;
-
-        public override bool CanRead => false;
-        public override bool CanSeek => !_closed;
-        public override bool CanWrite => !_closed;
-        public override long Length => inner.Length;
-
-        public override long Position
-        {
-            get => inner.Position;
-            set => Seek(value, SeekOrigin.Begin);
-        }
-
-        public override long Seek(long offset, SeekOrigin origin)
-        {
-            Open();
-            var p = inner.Seek(offset, origin);
-            if (p != _hashed) _sequential = false;
-            return p;
-        }
-
-        public override void SetLength(long value)
-        {
-            Open();
-            if (value != _hashed) _sequential = false;
-            inner.SetLength(value);
-        }
-
-        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-
-        public override void Write(ReadOnlySpan<byte> buffer)
-        {
-            Open();
-            if (inner.Position != _hashed) _sequential = false;
-            inner.Write(buffer);
-            if (!_sequential) return;
-            _hash.AppendData(buffer);
-            _hashed += buffer.Length;
-            if (writeback && _hashed - _writtenBack >= WritebackBytes)
-            {
-                inner.Flush();
-                DurableFiles.StartWriteback(inner.SafeFileHandle, _writtenBack, _hashed - _writtenBack);
-                _writtenBack = _hashed;
-            }
-        }
-
-        public override void WriteByte(byte value) => Write(new ReadOnlySpan<byte>(in value));
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
-        {
-            Write(buffer.AsSpan(offset, count));
-            return Task.CompletedTask;
-        }
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            Write(buffer.Span);
-            return ValueTask.CompletedTask;
-        }
-
-        public override void Flush() { if (!_closed) inner.Flush(); }
-        public override Task FlushAsync(CancellationToken cancellationToken) { Flush(); return Task.CompletedTask; }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("An artifact being written cannot be read back.");
-
-        /// <summary>Size and hex SHA-256 of the file, or an empty hash when the writes were not one sequential pass.</summary>
-        public (long Size, string Sha) Finish()
-        {
-            _closed = true;
-            inner.Flush();
-            var sequential = _sequential && inner.Length == _hashed;
-            var hash = _hash.GetHashAndReset();
-            return sequential ? (_hashed, Convert.ToHexString(hash).ToLowerInvariant()) : (inner.Length, "");
-        }
-
-        private void Open()
-        {
-            if (_closed) throw new ObjectDisposedException(nameof(HashingWriteStream), "The artifact stream is closed: the handler wrote after returning.");
-        }
-
-        // A handler may dispose the stream it was given: that changes nothing, the file stays open for the runtime
-        // to flush and rename, and the hash lives until Release.
-        protected override void Dispose(bool disposing) { }
-
-        public void Release() => _hash.Dispose();
     }
 }

@@ -7,8 +7,9 @@ namespace Axl.IO;
 
 /// <summary>
 /// Writes a <see cref="TableSource"/> as an Apache Parquet file, in one pass and without an intermediate copy of the
-/// table: row groups of <see cref="ColumnTyping.RowsPerGroup"/> rows, each column chunk filled from the source into one
-/// reusable buffer per kind, encoded PLAIN (booleans bit-packed) in uncompressed data pages (v1) with definition levels
+/// table: row groups of <see cref="ColumnTyping.RowsPerGroup"/> rows, the columns of a group filled from the source together
+/// (<see cref="ColumnBatch"/>; typed rows: the next group loaded on another thread while this one is encoded,
+/// <see cref="BatchReader"/>), encoded PLAIN (booleans bit-packed) in uncompressed data pages (v1) with definition levels
 /// (every column OPTIONAL, RLE/bit-packed hybrid, bit width 1), then the Thrift compact footer. The schema is the one
 /// the handler always wrote: INT64, DOUBLE, BOOLEAN, BYTE_ARRAY (STRING) and INT64 TIMESTAMP (UTC, nanoseconds or
 /// microseconds). Read by Parquet.Net (the handler's reader) and by any Parquet reader: no compression, dictionary or
@@ -34,12 +35,8 @@ internal sealed class ParquetTableWriter
     private byte[] _defs = Array.Empty<byte>();
     private readonly byte[] _head = new byte[16];
 
-    // Typed buffers of one column chunk, reused across columns and row groups.
-    private long?[]? _longs;
-    private double?[]? _doubles;
-    private bool?[]? _bools;
-    private DateTime?[]? _dates;
-    private string?[]? _strings;
+    /// <summary>The typed values of the row group being written (all its columns filled together).</summary>
+    private ColumnBatch _batch = null!;
 
     private ParquetTableWriter(TableSource table, Stream destination, int pageBytes)
     {
@@ -67,12 +64,13 @@ internal sealed class ParquetTableWriter
         var rowCount = kinds.Length == 0 ? 0 : _table.RowCount;
         Put("PAR1"u8);
         var groups = new List<(Chunk[] Chunks, int Rows)>();
-        var size = Math.Min(ColumnTyping.RowsPerGroup, rowCount);
+        using var reader = new BatchReader(_table, Math.Min(ColumnTyping.RowsPerGroup, rowCount));
         for (var start = 0; start < rowCount; start += ColumnTyping.RowsPerGroup)
         {
             var n = Math.Min(ColumnTyping.RowsPerGroup, rowCount - start);
+            _batch = reader.Read(start, n, Math.Min(ColumnTyping.RowsPerGroup, rowCount - start - n));
             var chunks = new Chunk[kinds.Length];
-            for (var c = 0; c < kinds.Length; c++) chunks[c] = WriteChunk(c, kinds[c], start, n, size);
+            for (var c = 0; c < kinds.Length; c++) chunks[c] = WriteChunk(c, kinds[c], n);
             groups.Add((chunks, n));
         }
         // A table without columns (no rows, or rows without properties) is zero rows of one string column.
@@ -87,7 +85,7 @@ internal sealed class ParquetTableWriter
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private Chunk WriteChunk(int c, ColumnKind kind, int start, int n, int size)
+    private Chunk WriteChunk(int c, ColumnKind kind, int n)
     {
         var first = _position;
         EnsureDefs(n);
@@ -95,16 +93,14 @@ internal sealed class ParquetTableWriter
         {
             case ColumnKind.Long:
             {
-                var src = (_longs ??= new long?[size]).AsSpan(0, n);
-                _table.FillLong(c, start, src);
+                var src = _batch.Longs(c);
                 var k = Pack<long>(src, MemoryMarshal.Cast<byte, long>(Values(n * 8L)));
                 Page(n, n - k, k * 8);
                 break;
             }
             case ColumnKind.DateTime:
             {
-                var src = (_dates ??= new DateTime?[size]).AsSpan(0, n);
-                _table.FillDate(c, start, src);
+                var src = _batch.Dates(c);
                 var dest = MemoryMarshal.Cast<byte, long>(Values(n * 8L));
                 var nanos = _table.Nanos[c];
                 var k = 0;
@@ -120,16 +116,14 @@ internal sealed class ParquetTableWriter
             }
             case ColumnKind.Double:
             {
-                var src = (_doubles ??= new double?[size]).AsSpan(0, n);
-                _table.FillDouble(c, start, src);
+                var src = _batch.Doubles(c);
                 var k = Pack<double>(src, MemoryMarshal.Cast<byte, double>(Values(n * 8L)));
                 Page(n, n - k, k * 8);
                 break;
             }
             case ColumnKind.Bool:
             {
-                var src = (_bools ??= new bool?[size]).AsSpan(0, n);
-                _table.FillBool(c, start, src);
+                var src = _batch.Bools(c);
                 var bits = Values((n + 7) / 8);
                 bits.Clear();
                 var k = 0;
@@ -144,7 +138,7 @@ internal sealed class ParquetTableWriter
                 break;
             }
             default:
-                WriteStrings(c, start, n, size);
+                WriteStrings(c, n);
                 break;
         }
         return new Chunk(first, _position - first, n);
@@ -161,10 +155,9 @@ internal sealed class ParquetTableWriter
 
     /// <summary>PLAIN byte arrays: a 4-byte length and the UTF-8 bytes of each value, in pages of about the page size at most.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void WriteStrings(int c, int start, int n, int size)
+    private void WriteStrings(int c, int n)
     {
-        var src = (_strings ??= new string?[size]).AsSpan(0, n);
-        _table.FillString(c, start, src);
+        var src = _batch.Strings(c).AsSpan(0, n);
         var pageStart = 0;
         var length = 0;
         var nulls = 0;

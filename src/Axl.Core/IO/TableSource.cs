@@ -54,6 +54,12 @@ internal abstract class TableSource
     /// <summary>For a DateTime column: every value fits a nanosecond timestamp (1677-2262).</summary>
     public bool[] Nanos { get; private set; } = Array.Empty<bool>();
 
+    /// <summary>
+    /// The fills may run on another thread than the one that opened the table (one thread at a time): the values are
+    /// plain .NET reads, no PowerShell member that may need the caller's runspace.
+    /// </summary>
+    public virtual bool ReadsOnAnyThread => false;
+
     /// <summary>The value of a cell as the general path holds it (PSObject of a .NET value unwrapped, DBNull as null).</summary>
     public abstract object? Get(int column, int row);
 
@@ -389,6 +395,8 @@ internal sealed class TypedSource : TableSource
         public required ColumnKind?[] Kinds;
         /// <summary>Action&lt;object?[] rows, int start, T[] dest, int count&gt; per typed column (long?, double?, bool?, DateTime?, string? per Kinds): one compiled loop.</summary>
         public required Delegate?[] Batch;
+        /// <summary>The same loops with each read guarded (a getter that throws reads as null), for a batch where the fast loop threw.</summary>
+        public required Lazy<Delegate>?[] GuardedBatch;
     }
 
     private static readonly ConcurrentDictionary<Type, Getters?> Cache = new();
@@ -404,6 +412,9 @@ internal sealed class TypedSource : TableSource
     }
 
     public override TablePath Path => TablePath.Typed;
+
+    /// <summary>Compiled getters of a .NET type (its rows unwrapped from any PSObject): no runspace needed.</summary>
+    public override bool ReadsOnAnyThread => true;
 
     public static TableSource? TryCreate(IList items)
     {
@@ -424,6 +435,7 @@ internal sealed class TypedSource : TableSource
     {
         if (items is not object?[] array || array.GetType().GetElementType() is not { } element
             || element == typeof(object) || element.IsAssignableFrom(typeof(PSObject))) return null;
+        if (element.IsSealed) return array; // every item is of the element type itself: nothing to check
         Type? type = null;
         foreach (var item in array)
         {
@@ -460,6 +472,7 @@ internal sealed class TypedSource : TableSource
         var boxed = new Func<object, object?>[props.Length];
         var kinds = new ColumnKind?[props.Length];
         var batch = new Delegate?[props.Length];
+        var guarded = new Lazy<Delegate>?[props.Length];
         for (var i = 0; i < props.Length; i++)
         {
             var p = props[i];
@@ -472,24 +485,23 @@ internal sealed class TypedSource : TableSource
                     Expression.Constant(null, typeof(Nullable<>).MakeGenericType(target)))
                 : Expression.Convert(Expression.Convert(v, target), typeof(Nullable<>).MakeGenericType(target));
             if (t == typeof(long) || t == typeof(int) || t == typeof(short) || t == typeof(sbyte) || t == typeof(byte) || t == typeof(ushort) || t == typeof(uint))
-            { kinds[i] = ColumnKind.Long; batch[i] = Loop<long?>(type, p, v => Lift(v, typeof(long))); }
+            { kinds[i] = ColumnKind.Long; (batch[i], guarded[i]) = Loops<long?>(type, p, v => Lift(v, typeof(long))); }
             else if (t == typeof(double) || t == typeof(float) || t == typeof(decimal))
-            { kinds[i] = ColumnKind.Double; batch[i] = Loop<double?>(type, p, v => Lift(v, typeof(double))); }
+            { kinds[i] = ColumnKind.Double; (batch[i], guarded[i]) = Loops<double?>(type, p, v => Lift(v, typeof(double))); }
             else if (t == typeof(bool))
-            { kinds[i] = ColumnKind.Bool; batch[i] = Loop<bool?>(type, p, v => Lift(v, typeof(bool))); }
+            { kinds[i] = ColumnKind.Bool; (batch[i], guarded[i]) = Loops<bool?>(type, p, v => Lift(v, typeof(bool))); }
             else if (t == typeof(DateTime))
             {
                 kinds[i] = ColumnKind.DateTime;
-               
-                batch[i] = Loop<DateTime?>(type, p, v => nullable ? v : Expression.Convert(v, typeof(DateTime?)));
+                (batch[i], guarded[i]) = Loops<DateTime?>(type, p, v => nullable ? v : Expression.Convert(v, typeof(DateTime?)));
             }
             else if (t == typeof(string))
-            { kinds[i] = ColumnKind.String; batch[i] = Loop<string?>(type, p, v => v); }
+            { kinds[i] = ColumnKind.String; (batch[i], guarded[i]) = Loops<string?>(type, p, v => v); }
             else if (t.IsEnum || t == typeof(char) || t == typeof(Guid) || t == typeof(TimeSpan) || t == typeof(DateOnly) || t == typeof(TimeOnly))
                 kinds[i] = ColumnKind.String; // never numeric, bool or date: text through the boxed getter
             // anything else (object, ulong, DateTimeOffset, classes): typed from the values
         }
-        return new Getters { Properties = props, Boxed = boxed, Kinds = kinds, Batch = batch };
+        return new Getters { Properties = props, Boxed = boxed, Kinds = kinds, Batch = batch, GuardedBatch = guarded };
     }
 
     /// <summary>o => { try { return convert(((T)o).P); } catch { return default; } }</summary>
@@ -501,11 +513,17 @@ internal sealed class TypedSource : TableSource
         return Expression.Lambda<Func<object, TOut>>(body, o).Compile();
     }
 
+    /// <summary>The fast loop of a column and its guarded twin (<see cref="Loop"/>), compiled when first needed.</summary>
+    private static (Delegate Fast, Lazy<Delegate> Guarded) Loops<TOut>(Type type, PropertyInfo p, Func<Expression, Expression> convert) =>
+        (Loop<TOut>(type, p, convert, guarded: false), new Lazy<Delegate>(() => Loop<TOut>(type, p, convert, guarded: true)));
+
     /// <summary>
     /// (rows, start, dest, count) => { for (r = 0; r &lt; count; r++) { var o = rows[start + r]; dest[r] = o == null ? default
-    /// : try { convert(((T)o).P) } catch { default }; } }: the typed getter without a delegate call per value.
+    /// : convert(((T)o).P); } }: the typed getter without a delegate call per value. <paramref name="guarded"/>: each read in
+    /// try { } catch { default } (a handler inside the loop keeps its values out of registers: the fast loop has none, and
+    /// a batch where it throws is read again by the guarded one).
     /// </summary>
-    private static Action<object?[], int, TOut[], int> Loop<TOut>(Type type, PropertyInfo p, Func<Expression, Expression> convert)
+    private static Action<object?[], int, TOut[], int> Loop<TOut>(Type type, PropertyInfo p, Func<Expression, Expression> convert, bool guarded)
     {
         var rows = Expression.Parameter(typeof(object[]), "rows");
         var start = Expression.Parameter(typeof(int), "start");
@@ -515,7 +533,7 @@ internal sealed class TypedSource : TableSource
         var o = Expression.Variable(typeof(object), "o");
         var read = Expression.Property(type.IsValueType ? Expression.Unbox(o, type) : Expression.Convert(o, type), p);
         var value = Expression.Condition(Expression.Equal(o, Expression.Constant(null)), Expression.Default(typeof(TOut)),
-            Expression.TryCatch(convert(read), Expression.Catch(typeof(Exception), Expression.Default(typeof(TOut)))));
+            guarded ? Expression.TryCatch(convert(read), Expression.Catch(typeof(Exception), Expression.Default(typeof(TOut)))) : convert(read));
         var end = Expression.Label("end");
         var body = Expression.Block(new[] { r, o },
             Expression.Assign(r, Expression.Constant(0)),
@@ -541,7 +559,8 @@ internal sealed class TypedSource : TableSource
     {
         if (_g.Batch[c] is not Action<object?[], int, T[], int> loop) return false;
         if (scratch is null || scratch.Length < dest.Length) scratch = new T[dest.Length];
-        loop(_rows, start, scratch, dest.Length);
+        try { loop(_rows, start, scratch, dest.Length); }
+        catch (Exception) { ((Action<object?[], int, T[], int>)_g.GuardedBatch[c]!.Value)(_rows, start, scratch, dest.Length); }
         scratch.AsSpan(0, dest.Length).CopyTo(dest);
         return true;
     }

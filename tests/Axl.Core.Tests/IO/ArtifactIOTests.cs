@@ -56,12 +56,52 @@ public class ArtifactIOTests : IDisposable
         var data = new byte[20 << 20];
         new Random(5).NextBytes(data);
         var before = DurableFiles.WritebackStarts;
+        var pipelines = HashingWriteStream.PipelinesStarted;
         var meta = ArtifactIO.Save(IoHandlerRegistry.Get("bytes"), data, _dir.Path);
         var file = Path.Combine(_dir.Path, meta.File);
         Assert.Equal(data, File.ReadAllBytes(file));
         Assert.Equal(Sha(file), meta.Sha256);
         Assert.Equal(data.Length, meta.Size);
         if (OperatingSystem.IsLinux()) Assert.True(DurableFiles.WritebackStarts > before, "sync_file_range asked while writing");
+        Assert.True(HashingWriteStream.PipelinesStarted > pipelines, "the chunks went to the writer thread");
+    }
+
+    [Theory]
+    [InlineData("parquet")]
+    [InlineData("arrow")]
+    public void A_large_table_is_hashed_and_written_by_the_writer_thread_in_one_sequential_pass(string handler)
+    {
+        var pipelines = HashingWriteStream.PipelinesStarted;
+        var meta = ArtifactIO.Save(IoHandlerRegistry.Get(handler), Table(60_000), _dir.Path);
+        var file = Path.Combine(_dir.Path, meta.File);
+        Assert.True(meta.Size > 2 * HashingWriteStream.ChunkBytes, $"{meta.Size} bytes");
+        Assert.Equal(Sha(file), meta.Sha256);
+        Assert.Equal(new FileInfo(file).Length, meta.Size);
+        Assert.True(HashingWriteStream.PipelinesStarted > pipelines, "the chunks went to the writer thread");
+        var rows = Array(ArtifactIO.Load(_dir.Path));
+        Assert.Equal(60_000, rows.Length);
+        Assert.Equal("row 59999", Prop(rows[59_999], "name"));
+    }
+
+    [Fact]
+    public void A_handler_that_seeks_back_after_chunks_went_to_the_writer_thread_gets_the_bytes_and_hash_of_the_file()
+    {
+        var meta = ArtifactIO.Save(new SeekingHandler(), new string('x', 5 * HashingWriteStream.ChunkBytes + 17), _dir.Path, "big");
+        var data = File.ReadAllBytes(Path.Combine(_dir.Path, meta.File));
+        Assert.Equal(8 + 5 * HashingWriteStream.ChunkBytes + 17, data.Length);
+        Assert.Equal(5L * HashingWriteStream.ChunkBytes + 17, BitConverter.ToInt64(data, 0));
+        Assert.All(data.Skip(8), b => Assert.Equal((byte)'x', b));
+        Assert.Equal(Sha(Path.Combine(_dir.Path, meta.File)), meta.Sha256);
+    }
+
+    [Fact]
+    public void A_handler_failing_after_chunks_went_to_the_writer_thread_leaves_nothing_behind()
+    {
+        ArtifactIO.Save(new TextIoHandler(), "old", _dir.Path, "bin");
+        var ex = Assert.Throws<AxlArtifactException>(() => ArtifactIO.Save(new FailingLargeHandler(), null, _dir.Path, "bin"));
+        Assert.Equal("failed after 6 MB", ex.InnerException!.Message);
+        Assert.Equal(new[] { "bin.meta.json", "bin.txt" }, FilesInDir());
+        Assert.Equal("old", ArtifactIO.Load(_dir.Path, "bin"));
     }
 
     [Fact]
@@ -265,6 +305,21 @@ public class ArtifactIOTests : IDisposable
             destination.Position = 0;
             destination.Write(BitConverter.GetBytes((long)body.Length));
             destination.Seek(0, SeekOrigin.End);
+        }
+        public object? Read(Stream source) => throw new NotSupportedException();
+    }
+
+    /// <summary>Writes 6 MB in odd-sized pieces, then throws.</summary>
+    private sealed class FailingLargeHandler : IAxlIoHandler
+    {
+        public string Name => "test-failing-large";
+        public string Extension => ".fail";
+        public string Description => "test";
+        public void Write(object? value, Stream destination)
+        {
+            var piece = new byte[100_003];
+            for (var written = 0; written < 6 << 20; written += piece.Length) destination.Write(piece);
+            throw new InvalidOperationException("failed after 6 MB");
         }
         public object? Read(Stream source) => throw new NotSupportedException();
     }
