@@ -83,7 +83,7 @@ public static partial class ArgoCompiler
             _index = new Dictionary<AxlStep, int>(ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++) _index[order[i]] = i;
             CompileTrace.Mark("split: topological order");
-            var work = InParallel(order, 64, s => StepWork.Of(StepTemplate(s), YamlBytes(Task(s), 10)));
+            var work = PerStep(order, s => StepWork.Of(StepTemplate(s), YamlBytes(Task(s), 10)));
             _stepTemplates = new Dictionary<AxlStep, ArgoMap>(ReferenceEqualityComparer.Instance);
             _renderedTemplates = new Dictionary<object, string>(ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++)
@@ -151,11 +151,19 @@ public static partial class ArgoCompiler
             ComputeInterfaces(parts);
             CompileTrace.Mark("split: interfaces");
 
-            // Each WorkflowTemplate reads the plan and writes only its own document: all of them at once.
-            var templates = InParallel(parts, 1, p => new ArgoDocument(_wf, _o, TemplateObject(p, p.Children.Count == 0 ? GroupDag(p) : GroupOfGroupsDag(p)),
-                Storage, Delivery, ImagesOf(p), p.AllSteps.Count(), warnings, kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash, rendered: _renderedTemplates));
-            CompileTrace.Mark($"split: {parts.Count} WorkflowTemplates (trees and YAML)");
-            var overshoot = templates.Select(t => (double)t.Size / _o.MaxBytes).DefaultIfEmpty(0).Max();
+            var templates = new List<ArgoDocument>();
+            var overshoot = 0.0;
+            foreach (var p in parts)
+            {
+                var dag = p.Children.Count == 0 ? GroupDag(p) : GroupOfGroupsDag(p);
+                var tree = TemplateObject(p, dag);
+                CompileTrace.Mark($"split: part {p.Number} tree");
+                var doc = new ArgoDocument(_wf, _o, tree, Storage, Delivery, ImagesOf(p), p.AllSteps.Count(), warnings,
+                    kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash, rendered: _renderedTemplates);
+                overshoot = Math.Max(overshoot, (double)doc.Size / _o.MaxBytes);
+                templates.Add(doc);
+                CompileTrace.Mark($"split: part {p.Number} document (YAML)");
+            }
             if (overshoot > 1) return (null, overshoot);
 
             var root = new Part(0, Array.Empty<AxlStep>(), units);
@@ -473,21 +481,22 @@ public static partial class ArgoCompiler
         }
 
         /// <summary>
-        /// <paramref name="work"/> of every item (steps, groups), at the item's index, on up to
-        /// <see cref="ArgoCompileOptions.Threads"/> threads: blocks of <paramref name="block"/> items handed out in turn
-        /// keep the cores evenly busy. The work reads the plan and writes only its own result (and the locked images), so
-        /// the results are the same on any number of threads; the first failing item's error is thrown, as in one loop.
+        /// <paramref name="work"/> of every step, at the step's index in <paramref name="order"/>, on up to
+        /// <see cref="ArgoCompileOptions.Threads"/> threads: blocks of steps handed out in turn keep the cores evenly busy.
+        /// A step's work reads the IR and writes only its own result (and the locked images), so the results are the
+        /// same on any number of threads; the error of the first failing step in the order is thrown, as in one loop.
         /// </summary>
-        private TOut[] InParallel<TIn, TOut>(IReadOnlyList<TIn> items, int block, Func<TIn, TOut> work)
+        private T[] PerStep<T>(IReadOnlyList<AxlStep> order, Func<AxlStep, T> work)
         {
-            var results = new TOut[items.Count];
-            var errors = new System.Runtime.ExceptionServices.ExceptionDispatchInfo?[items.Count];
+            const int Block = 64;
+            var results = new T[order.Count];
+            var errors = new System.Runtime.ExceptionServices.ExceptionDispatchInfo?[order.Count];
             var threads = _o.Threads > 0 ? _o.Threads : Environment.ProcessorCount;
-            Parallel.For(0, (items.Count + block - 1) / block, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
+            Parallel.For(0, (order.Count + Block - 1) / Block, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
             {
-                for (var i = b * block; i < Math.Min(items.Count, (b + 1) * block); i++)
+                for (var i = b * Block; i < Math.Min(order.Count, (b + 1) * Block); i++)
                 {
-                    try { results[i] = work(items[i]); }
+                    try { results[i] = work(order[i]); }
                     catch (Exception ex) { errors[i] = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex); }
                 }
             });
