@@ -80,17 +80,6 @@ public class IrDocumentTests
         Assert.Equal("sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes)).ToLowerInvariant(), IrDocument.Hash(tree, legacy: true));
     }
 
-    /// <summary>Over <see cref="IrDocument.HashedStepBlock"/> steps the definition's steps are written in blocks on all cores: still the tree's bytes.</summary>
-    [Theory]
-    [InlineData(IrDocument.HashedStepBlock + 1, 41)]
-    [InlineData(2_500, 42)]
-    public void The_hash_of_a_large_workflow_written_in_blocks_is_of_its_tree_s_compact_json(int n, int seed)
-    {
-        var wf = Compilers.ArgoSplitTests.RandomDag(n, seed, images: 4);
-        var bytes = System.Text.Encoding.UTF8.GetBytes(IrDocument.ToJson(IrDocument.ToTree(wf, includeLocations: false), indented: false));
-        Assert.Equal("blake3:" + Blake3.Hasher.Hash(bytes).ToString(), WorkflowHasher.Compute(wf));
-    }
-
     [Fact]
     public void Diagnostics_are_included_when_given()
     {

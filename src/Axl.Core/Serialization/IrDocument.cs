@@ -43,7 +43,7 @@ public static class IrDocument
         w.WriteEndArray();
         w.WritePropertyName("steps");
         w.WriteStartArray();
-        WriteHashedSteps(w, wf.Steps);
+        foreach (var s in wf.Steps) WriteHashedStep(w, s);
         w.WriteEndArray();
         w.WritePropertyName("edges");
         w.WriteStartArray();
@@ -64,35 +64,6 @@ public static class IrDocument
         KTimeoutSeconds = JsonEncodedText.Encode("timeoutSeconds"), KEnv = JsonEncodedText.Encode("env"), KWhen = JsonEncodedText.Encode("when"),
         KPackages = JsonEncodedText.Encode("packages"), KModules = JsonEncodedText.Encode("modules"), KImage = JsonEncodedText.Encode("image"),
         KDependsOn = JsonEncodedText.Encode("dependsOn"), KSecrets = JsonEncodedText.Encode("secrets");
-
-    /// <summary>Steps per block of <see cref="WriteHashedSteps"/>; fewer steps are written in one go.</summary>
-    internal const int HashedStepBlock = 512;
-
-    /// <summary>
-    /// The steps, in blocks written on all cores (each its own writer) and copied in order: the same bytes as one
-    /// writer, as compact JSON is the values joined by commas wherever they are written.
-    /// </summary>
-    private static void WriteHashedSteps(Utf8JsonWriter w, IReadOnlyList<AxlStep> steps)
-    {
-        if (steps.Count <= HashedStepBlock)
-        {
-            foreach (var s in steps) WriteHashedStep(w, s);
-            return;
-        }
-        var blocks = new byte[(steps.Count + HashedStepBlock - 1) / HashedStepBlock][];
-        Parallel.For(0, blocks.Length, b =>
-        {
-            var buffer = new System.Buffers.ArrayBufferWriter<byte>(256 * HashedStepBlock);
-            using (var bw = new Utf8JsonWriter(buffer, Compact))
-            {
-                bw.WriteStartArray();
-                for (var i = b * HashedStepBlock; i < Math.Min(steps.Count, (b + 1) * HashedStepBlock); i++) WriteHashedStep(bw, steps[i]);
-                bw.WriteEndArray();
-            }
-            blocks[b] = buffer.WrittenSpan[1..^1].ToArray(); // the values between [ and ]
-        });
-        foreach (var block in blocks) w.WriteRawValue(block, skipInputValidation: true);
-    }
 
     /// <summary>One step as <see cref="Step"/>(s, includeLocations: false) writes, key for key.</summary>
     private static void WriteHashedStep(Utf8JsonWriter w, AxlStep s)
