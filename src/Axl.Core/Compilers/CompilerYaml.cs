@@ -1,6 +1,5 @@
 using System.Collections;
 using System.Text;
-using System.Text.RegularExpressions;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 using YamlDotNet.Serialization.EventEmitters;
@@ -265,7 +264,7 @@ public static partial class CompilerYaml
 
     internal static ScalarStyle StyleOf(string s)
     {
-        if (SafePlain().IsMatch(s) && !s.EndsWith(':') && !s.EndsWith(' ') && !s.Contains(": ", StringComparison.Ordinal) && !s.Contains(" #", StringComparison.Ordinal)
+        if (SafePlain(s) && !s.EndsWith(':') && !s.EndsWith(' ') && !s.Contains(": ", StringComparison.Ordinal) && !s.Contains(" #", StringComparison.Ordinal)
             && !s.Contains("  ", StringComparison.Ordinal) && !Yaml11Words.Contains(s)) return ScalarStyle.Plain;
         var oneLine = s.Length > 0 && s[0] != ' ' && s[^1] != ' ' && !HasControl(s);
         if (!oneLine) return ScalarStyle.DoubleQuoted;
@@ -277,9 +276,28 @@ public static partial class CompilerYaml
         s.AsSpan().IndexOfAnyInRange('\u0000', '\u001F') >= 0 || s.AsSpan().IndexOfAnyInRange('\u007F', '\u009F') >= 0;
 
     /// <summary>
-    /// Starts with a letter, '/', '_' or "-"/"--" and a letter; then letters, digits, single spaces and _ . / : @ + = , ( ) -
-    /// (block context only: the writer never uses flow style); ": " and " #" are excluded by the caller.
+    /// Starts with a letter, '/', '_' or "-"/"--" and a letter; then letters, digits, spaces and _ . / : @ + = , ( ) -
+    /// (block context only: the writer never uses flow style); ": ", " #" and double spaces are excluded by the caller.
+    /// What the pattern <c>^(--?[A-Za-z]|[A-Za-z_/])[A-Za-z0-9 _./:@+=,()-]*$</c> matches (its <c>$</c> also before one
+    /// final '\n'), without a regex: every key and value of a compile's YAML is styled (a test compares the two).
     /// </summary>
-    [GeneratedRegex(@"^(--?[A-Za-z]|[A-Za-z_/])[A-Za-z0-9 _./:@+=,()-]*$")]
-    private static partial Regex SafePlain();
+    internal static bool SafePlain(string s)
+    {
+        var text = s.AsSpan();
+        if (text.Length > 0 && text[^1] == '\n') text = text[..^1];
+        if (text.IsEmpty) return false;
+        int rest;
+        if (text[0] == '-')
+        {
+            var letter = text.Length > 1 && text[1] == '-' ? 2 : 1;
+            if (letter >= text.Length || !char.IsAsciiLetter(text[letter])) return false;
+            rest = letter + 1;
+        }
+        else if (char.IsAsciiLetter(text[0]) || text[0] is '_' or '/') rest = 1;
+        else return false;
+        return text[rest..].IndexOfAnyExcept(PlainChars) < 0;
+    }
+
+    private static readonly System.Buffers.SearchValues<char> PlainChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _./:@+=,()-");
 }

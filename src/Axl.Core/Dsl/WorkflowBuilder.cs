@@ -103,12 +103,13 @@ public sealed partial class WorkflowBuilder
         foreach (var c in _graphCalls) graphByStep[c.Step] = c;
 
         // Output types first: type-based wiring needs every step's output type.
-        var signatures = new Dictionary<StepDefinition, StepSignature>();
+        // By position: a record key would hash each definition's body text and options on every lookup.
+        var signatures = new StepSignature[_steps.Count];
         var outputTypes = new List<(StepDefinition Def, string? Name, Type? Type)>(_steps.Count);
-        foreach (var d in _steps)
+        for (var i = 0; i < _steps.Count; i++)
         {
-            var sig = Signature(d);
-            signatures[d] = sig;
+            var d = _steps[i];
+            var sig = signatures[i] = Signature(d);
             var outName = d.Options.OutputType ?? sig.OutputTypeName;
             var outType = d.Options.OutputType is not null ? Signatures.Resolve(d.Options.OutputType) : sig.OutputType;
             outputTypes.Add((d, outName, outType));
@@ -116,11 +117,8 @@ public sealed partial class WorkflowBuilder
 
         var steps = new List<AxlStep>(_steps.Count);
         var edges = new List<AxlEdge>();
-        foreach (var d in _steps)
-        {
-            var step = BuildStep(d, wfOptions, signatures[d], outputTypes, defByName, paramByName, graphByStep, edges);
-            steps.Add(step);
-        }
+        for (var i = 0; i < _steps.Count; i++)
+            steps.Add(BuildStep(_steps[i], wfOptions, signatures[i], outputTypes, defByName, paramByName, graphByStep, edges));
         foreach (var c in _graphCalls)
             if (!defByName.ContainsKey(c.Step))
                 Report(DiagnosticIds.GraphCall, $"the Graph block calls '{c.Step}', which is not a step of this workflow.", "define the step with Step, or fix the name.", c.Location, null);

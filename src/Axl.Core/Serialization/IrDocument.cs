@@ -288,6 +288,20 @@ public static class IrDocument
         return Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
     }
 
+    /// <summary>
+    /// The JSON <paramref name="write"/> writes for <paramref name="value"/>, with <see cref="ToJson(object?, bool)"/>'s
+    /// options, through one buffer per thread (for the many small documents of a compile).
+    /// </summary>
+    public static string ToJson<T>(T value, Action<Utf8JsonWriter, T> write, bool indented)
+    {
+        var buffer = _jsonBuffer ??= new System.Buffers.ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        using (var w = new Utf8JsonWriter(buffer, indented ? Indented : Compact)) write(w, value);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    [ThreadStatic] private static System.Buffers.ArrayBufferWriter<byte>? _jsonBuffer;
+
     /// <summary>BLAKE3 of the compact JSON of a tree, as "blake3:&lt;hex&gt;" (<see cref="Hashing.ContentHash"/>).</summary>
     public static string Hash(object? tree) => Hash(tree, legacy: false);
 

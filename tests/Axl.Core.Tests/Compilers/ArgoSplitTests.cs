@@ -50,7 +50,7 @@ public sealed class ArgoSplitTests
     /// steps have a condition on a step they take (and on a parameter), some an order edge (-DependsOn) to an earlier
     /// step, some take a workflow parameter, some retry.
     /// </summary>
-    internal static AxlWorkflow RandomDag(int n, int seed, string? store = null, string name = "random", bool uniform = false, double conditionRate = 0.12)
+    internal static AxlWorkflow RandomDag(int n, int seed, string? store = null, string name = "random", bool uniform = false, double conditionRate = 0.12, int images = 0)
     {
         var rng = new Random(seed);
         var b = new WorkflowBuilder(name, new WorkflowDefinitionOptions { ArtifactStore = store }, new SourceLocation(File, 1));
@@ -81,7 +81,11 @@ public sealed class ArgoSplitTests
                 var j = rng.Next(i);
                 if (!inputs.Contains(j)) dependsOn = [$"s{j}"];
             }
-            var options = new StepOptions { When = when, DependsOn = dependsOn, Retries = rng.NextDouble() < 0.05 ? 2 : null };
+            var options = new StepOptions
+            {
+                When = when, DependsOn = dependsOn, Retries = rng.NextDouble() < 0.05 ? 2 : null,
+                Image = images > 0 && i % 7 == 3 ? $"registry.example/axl-{i % images}:1" : null, // without a draw: the same graph as without images
+            };
             var all = names.Concat(parameters).Select(x => "$" + x).ToList();
             b.AddStep($"s{i}", all.Count == 0 ? "1" : $"param({string.Join(", ", all)}) 1", options, new SourceLocation(File, i + 4));
         }
@@ -262,6 +266,46 @@ public sealed class ArgoSplitTests
         var (d, resolved) = Check(() => RandomDag(n, seed, uniform: true, conditionRate: conditions), Options());
         Assert.True(d.IsSplit);
         Assert.NotEmpty(resolved.Gates);
+    }
+
+    /// <summary>
+    /// A split compile makes its step templates and their YAML on several threads: the same bytes, images and objects
+    /// as on one thread (more threads than cores, so the blocks of steps interleave).
+    /// </summary>
+    [Theory]
+    [InlineData(3_000, 31, null, 0)]
+    [InlineData(2_000, 32, "s3://axl-artifacts/runs/team-a", 5)]
+    [InlineData(1_000, 33, "pvc:5Gi", 3)]
+    public void Step_templates_made_on_several_threads_give_the_bytes_of_one_thread(int n, int seed, string? store, int images)
+    {
+        var o = Options(store?.StartsWith("s3://", StringComparison.Ordinal) == true ? S3 : null);
+        var one = ArgoCompiler.Compile(RandomDag(n, seed, store, images: images), o with { Threads = 1 });
+        var many = ArgoCompiler.Compile(RandomDag(n, seed, store, images: images), o with { Threads = 7 });
+        Assert.True(one.IsSplit);
+        Assert.Equal(one.Templates.Count, many.Templates.Count);
+        Assert.Equal(one.ToYamlAll(), many.ToYamlAll());
+        Assert.Equal(one.Images, many.Images);
+        Assert.Equal(images + 1, one.Images.Count); // the steps' own images and the default one
+    }
+
+    /// <summary>On several threads a step that cannot be compiled is still the first such step in the order, as on one.</summary>
+    [Fact]
+    public void The_first_failing_step_is_reported_on_any_number_of_threads()
+    {
+        var b = new WorkflowBuilder("broken", null, new SourceLocation(File, 1));
+        b.AddStep("s0", "1", null, new SourceLocation(File, 2));
+        for (var i = 1; i < 1_000; i++)
+        {
+            // Steps 700 and 900 take a secret with no Kubernetes source, which Argo pods cannot read.
+            var env = i is 700 or 900 ? new System.Collections.Hashtable { ["TOKEN"] = new SecretReference { EnvironmentVariable = "T" + i } } : null;
+            b.AddStep($"s{i}", $"param($s{i - 1}) 1", new StepOptions { Env = env }, new SourceLocation(File, i + 2));
+        }
+        var wf = b.Build();
+        foreach (var threads in new[] { 1, 7 })
+        {
+            var ex = Assert.Throws<AxlCompileException>(() => ArgoCompiler.Compile(wf, Options() with { Threads = threads }));
+            Assert.Contains("step 's700'", ex.Message, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

@@ -33,6 +33,18 @@ public sealed class CompilerYamlTests
         }
     }
 
+    /// <summary>SafePlain without a regex decides as the pattern it replaces, on the tricky strings and random ones.</summary>
+    [Fact]
+    public void The_plain_scalar_check_matches_its_pattern()
+    {
+        var pattern = new System.Text.RegularExpressions.Regex(@"^(--?[A-Za-z]|[A-Za-z_/])[A-Za-z0-9 _./:@+=,()-]*$");
+        var rng = new Random(11);
+        const string alphabet = "aZ09 -_/.:@+=,()#'\"\n\t{}~é";
+        var strings = Tricky.Concat(new[] { "a\n", "a\n\n", "\n", "-\n", "--a\n", "-a-", "--", "--1", "-_", "_", "/" })
+            .Concat(Enumerable.Range(0, 20_000).Select(_ => new string(Enumerable.Range(0, rng.Next(0, 7)).Select(_ => alphabet[rng.Next(alphabet.Length)]).ToArray())));
+        foreach (var s in strings) Assert.True(pattern.IsMatch(s) == CompilerYaml.SafePlain(s), $"'{s}'");
+    }
+
     [Fact]
     public void The_direct_writer_writes_what_YamlDotNet_writes_for_random_trees()
     {

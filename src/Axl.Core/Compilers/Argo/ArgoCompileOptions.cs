@@ -100,5 +100,11 @@ public sealed record ArgoCompileOptions
     /// </summary>
     public int DeadlineGraceSeconds { get; init; } = 60;
 
+    /// <summary>
+    /// The threads a split compile makes its step templates and their YAML on: 0 (the default) for one per core, 1
+    /// for the calling thread alone. The output is the same bytes on any number (tests compare 1 with several).
+    /// </summary>
+    internal int Threads { get; init; }
+
     public static ArgoCompileOptions Default { get; } = new();
 }

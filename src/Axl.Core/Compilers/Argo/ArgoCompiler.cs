@@ -403,7 +403,7 @@ public static partial class ArgoCompiler
 
             var args = CompilerSteps.RunnerArgs(manifest, _code is null ? null : CodeArchivePath);
             var image = CompilerSteps.ImageOf(_wf, s, _o.Image);
-            _images.Add(image);
+            lock (_images) _images.Add(image); // a split compile makes step templates on several threads
             var container = Map()
                 .With("name", ContainerName)
                 .With("image", image)

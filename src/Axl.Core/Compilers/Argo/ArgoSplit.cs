@@ -82,18 +82,23 @@ public static partial class ArgoCompiler
             var order = _wf.TopologicalOrder();
             _index = new Dictionary<AxlStep, int>(ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++) _index[order[i]] = i;
-            _stepTemplates = new Dictionary<AxlStep, ArgoMap>(ReferenceEqualityComparer.Instance);
             CompileTrace.Mark("split: topological order");
-            foreach (var s in order) _stepTemplates[s] = StepTemplate(s);
-            CompileTrace.Mark("split: step templates");
+            var work = PerStep(order, s => StepWork.Of(StepTemplate(s), YamlBytes(Task(s), 10)));
+            _stepTemplates = new Dictionary<AxlStep, ArgoMap>(ReferenceEqualityComparer.Instance);
+            _renderedTemplates = new Dictionary<object, string>(ReferenceEqualityComparer.Instance);
+            for (var i = 0; i < order.Count; i++)
+            {
+                _stepTemplates[order[i]] = work[i].Template;
+                if (work[i].Yaml is { } yaml) _renderedTemplates[work[i].Template] = yaml;
+            }
+            CompileTrace.Mark("split: step templates and their YAML");
             MapItems(order);
             CompileTrace.Mark("split: items mapped");
 
             // Bytes of each step's template and task as they sit in a WorkflowTemplate, plus its share of the group's interface.
             var cost = new Dictionary<AxlStep, long>(ReferenceEqualityComparer.Instance);
-            _renderedTemplates = new Dictionary<object, string>(ReferenceEqualityComparer.Instance);
-            foreach (var s in order)
-                cost[s] = TemplateBytes(_stepTemplates[s]) + YamlBytes(Task(s), 10) + 260L * _consumes[s].Count;
+            for (var i = 0; i < order.Count; i++)
+                cost[order[i]] = work[i].TemplateBytes + work[i].TaskBytes + 260L * _consumes[order[i]].Count;
             CompileTrace.Mark("split: step costs");
             var overhead = YamlBytes(TemplateObject(new Part(0, Array.Empty<AxlStep>(), Array.Empty<Part>()), Map().With("name", Entrypoint)), 0) + 512;
             var budget = _o.MaxBytes - overhead - _o.MaxBytes / 16;
@@ -460,13 +465,43 @@ public static partial class ArgoCompiler
         private List<Item> NeedsOf(Part p) =>
             p.AllSteps.SelectMany(s => _consumes[s]).Where(i => !p.Contains(i.Step)).Distinct().ToList();
 
-        /// <summary>Bytes of a step template in a WorkflowTemplate (as <see cref="YamlBytes"/> at indent 4), keeping its YAML for the document.</summary>
-        private long TemplateBytes(ArgoMap template)
+        /// <summary>
+        /// A step's template, its YAML (null when the direct writer leaves it to YamlDotNet), kept for the documents, and
+        /// the bytes of the template and of the step's task as they sit in a WorkflowTemplate (<see cref="YamlBytes"/> at
+        /// indents 4 and 10).
+        /// </summary>
+        private readonly record struct StepWork(ArgoMap Template, string? Yaml, long TemplateBytes, long TaskBytes)
         {
-            if (CompilerYaml.Render(template) is not { } yaml) return YamlBytes(template, 4);
-            _renderedTemplates[template] = yaml;
-            long lines = yaml.AsSpan().Count('\n');
-            return yaml.Length + lines * 4;
+            public static StepWork Of(ArgoMap template, long taskBytes)
+            {
+                if (CompilerYaml.Render(template) is not { } yaml) return new(template, null, YamlBytes(template, 4), taskBytes);
+                long lines = yaml.AsSpan().Count('\n');
+                return new(template, yaml, yaml.Length + lines * 4, taskBytes);
+            }
+        }
+
+        /// <summary>
+        /// <paramref name="work"/> of every step, at the step's index in <paramref name="order"/>, on up to
+        /// <see cref="ArgoCompileOptions.Threads"/> threads: blocks of steps handed out in turn keep the cores evenly busy.
+        /// A step's work reads the IR and writes only its own result (and the locked images), so the results are the
+        /// same on any number of threads; the error of the first failing step in the order is thrown, as in one loop.
+        /// </summary>
+        private T[] PerStep<T>(IReadOnlyList<AxlStep> order, Func<AxlStep, T> work)
+        {
+            const int Block = 64;
+            var results = new T[order.Count];
+            var errors = new System.Runtime.ExceptionServices.ExceptionDispatchInfo?[order.Count];
+            var threads = _o.Threads > 0 ? _o.Threads : Environment.ProcessorCount;
+            Parallel.For(0, (order.Count + Block - 1) / Block, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
+            {
+                for (var i = b * Block; i < Math.Min(order.Count, (b + 1) * Block); i++)
+                {
+                    try { results[i] = work(order[i]); }
+                    catch (Exception ex) { errors[i] = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex); }
+                }
+            });
+            foreach (var e in errors) e?.Throw();
+            return results;
         }
 
         /// <summary>Bytes of <paramref name="tree"/> as YAML, with <paramref name="indent"/> more spaces on each line (its place in the document).</summary>
