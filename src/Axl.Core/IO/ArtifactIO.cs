@@ -53,9 +53,7 @@ public static class ArtifactIO
     /// it durable later (<see cref="DurableFiles.Sync"/>, many files at once) and must not record the artifact as done
     /// before that. Readers in this machine's lifetime see the complete file either way (temp file + rename).
     /// </summary>
-    /// <remarks>With <paramref name="writeMetadata"/> false the metadata is returned but not written: the caller writes it
-    /// (<see cref="WriteMetadata"/>) before anything reads the artifact from disk; until then it is incomplete.</remarks>
-    public static ArtifactMetadata Save(IAxlIoHandler handler, object? value, string directory, string name = "output", bool durable = true, bool writeMetadata = true)
+    public static ArtifactMetadata Save(IAxlIoHandler handler, object? value, string directory, string name = "output", bool durable = true)
     {
         ArgumentNullException.ThrowIfNull(handler);
         CheckName(name);
@@ -95,7 +93,7 @@ public static class ArtifactIO
         }
         var metadata = new ArtifactMetadata(name, handler.Name, extension, fileName, size, "sha256:" + sha,
             PsValues.TypeName(value), DateTime.UtcNow, AxlInfo.Version);
-        if (writeMetadata) WriteMetadata(directory, metadata);
+        WriteMetadata(directory, metadata);
         return metadata;
     }
 
@@ -103,9 +101,9 @@ public static class ArtifactIO
     /// Puts an existing file (written by a command step, or its captured stdout) in place as the artifact
     /// <c>&lt;directory&gt;/&lt;name&gt;&lt;ext&gt;</c> of <paramref name="handler"/>, atomically, and writes its metadata.
     /// The source is copied; with <paramref name="moveSource"/> it is moved instead (a rename when on the same volume).
-    /// <paramref name="durable"/>, <paramref name="writeMetadata"/>: as for <see cref="Save"/>.
+    /// <paramref name="durable"/>: as for <see cref="Save"/>.
     /// </summary>
-    public static ArtifactMetadata SaveFile(string sourcePath, string directory, IAxlIoHandler handler, string name = "output", bool moveSource = false, bool durable = true, bool writeMetadata = true)
+    public static ArtifactMetadata SaveFile(string sourcePath, string directory, IAxlIoHandler handler, string name = "output", bool moveSource = false, bool durable = true)
     {
         ArgumentNullException.ThrowIfNull(handler);
         CheckName(name);
@@ -151,7 +149,7 @@ public static class ArtifactIO
         }
         var metadata = new ArtifactMetadata(name, handler.Name, extension, fileName, size, "sha256:" + sha,
             null, DateTime.UtcNow, AxlInfo.Version);
-        if (writeMetadata) WriteMetadata(directory, metadata);
+        WriteMetadata(directory, metadata);
         return metadata;
     }
 
@@ -295,11 +293,7 @@ public static class ArtifactIO
         return null;
     }
 
-    /// <summary>
-    /// Writes the artifact's metadata (<c>&lt;name&gt;.meta.json</c>, atomically, not synced): the marker that says its
-    /// data file is complete. Written after the data file is in place.
-    /// </summary>
-    public static void WriteMetadata(string directory, ArtifactMetadata m)
+    private static void WriteMetadata(string directory, ArtifactMetadata m)
     {
         var fileName = m.Name + MetadataSuffix;
         var target = Path.Combine(directory, fileName);

@@ -113,15 +113,13 @@ public static class StepRunner
     /// <summary>
     /// Saves the step's output (and its value file). With <paramref name="durable"/> false nothing is synced to disk: the
     /// caller syncs <see cref="OutputFiles"/> before it records the step as done (group commit, see LocalRunner).
-    /// With <paramref name="writeMetadata"/> false the artifact's metadata is returned, not written (the caller writes it
-    /// with <see cref="ArtifactIO.WriteMetadata"/> before anything reads the artifact from disk).
     /// </summary>
-    public static ArtifactMetadata SaveOutput(StepManifest m, AxlStep step, StepAttemptResult result, bool durable, bool writeMetadata = true)
+    public static ArtifactMetadata SaveOutput(StepManifest m, AxlStep step, StepAttemptResult result, bool durable)
     {
         var handler = IoHandlerRegistry.Get(m.Output.IoHandler);
         var meta = result.OutputFile is not null
-            ? ArtifactIO.SaveFile(result.OutputFile, m.Output.Directory, handler, moveSource: true, durable: durable, writeMetadata: writeMetadata)
-            : ArtifactIO.Save(handler, result.Value, m.Output.Directory, durable: durable, writeMetadata: writeMetadata);
+            ? ArtifactIO.SaveFile(result.OutputFile, m.Output.Directory, handler, moveSource: true, durable: durable)
+            : ArtifactIO.Save(handler, result.Value, m.Output.Directory, durable: durable);
         if (m.Output.ValueFile is { } valueFile)
         {
             var value = result.OutputFile is not null ? File.ReadAllText(Path.Combine(m.Output.Directory, meta.File)) : result.Value;

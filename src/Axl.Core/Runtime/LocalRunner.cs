@@ -437,7 +437,7 @@ public sealed class LocalRunner
                 bool pass;
                 try
                 {
-                    pass = ConditionEvaluator.Evaluate(condition, LoadOutput, _parameters);
+                    pass = ConditionEvaluator.Evaluate(condition, name => ArtifactIO.Load(_results[name].Directory), _parameters);
                 }
                 catch (Exception ex) when (ex is InvalidOperationException or IOException or FormatException)
                 {
@@ -608,10 +608,8 @@ public sealed class LocalRunner
                 try
                 {
                     // Not synced here: the committer makes it durable with the other steps' outputs before it records
-                    // the step as done; the steps after this one read it from the page cache meanwhile. Its metadata is
-                    // written by the committer too, before that sync (or by the first step that needs it on disk before).
-                    var meta = StepRunner.SaveOutput(invocation.Manifest, step, result, durable: false, writeMetadata: _containers is not null);
-                    var pending = _containers is not null ? null : _unwritten[step.Name] = new UnwrittenMetadata(r.Directory, meta);
+                    // the step as done; the steps after this one read it from the page cache meanwhile.
+                    var meta = StepRunner.SaveOutput(invocation.Manifest, step, result, durable: false);
                     if (_containers is not null) ContainerSteps.RemoveStaging(r.Directory);
                     t = _trace?.Add("artifact saved", t) ?? t;
                     r.OutputPath = Path.Combine(r.Directory, meta.File);
@@ -622,7 +620,7 @@ public sealed class LocalRunner
                     var output = r.OutputPath;
                     Finish(step, r, StepStatus.Succeeded, null, StepRunner.OutputFiles(invocation.Manifest, meta),
                         beforeRecord: _options.UseHash ? () => ContentStore.Adopt(_options.RunRoot, output, meta.Sha256) : null,
-                        afterRecord: () => WriteCacheEntry(r), prepare: pending is null ? null : pending.Write);
+                        afterRecord: () => WriteCacheEntry(r));
                     _trace?.Add("step done (record queued), event", t);
                     return;
                 }
@@ -681,48 +679,6 @@ public sealed class LocalRunner
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, ArtifactMetadata> _savedHere = new(StringComparer.OrdinalIgnoreCase);
 
     private sealed record Bound(StepManifest Manifest, StepBinding Binding, string? WorkingDirectory);
-
-    /// <summary>
-    /// The artifacts this run saved whose metadata (output.meta.json, the marker that says the artifact is complete) is
-    /// not necessarily on disk yet, by step: the committer writes it before it syncs the step's files, off the step's
-    /// path. Whatever reads such an artifact from disk before that (a command step, a path input) writes it first.
-    /// </summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, UnwrittenMetadata> _unwritten = new(StringComparer.OrdinalIgnoreCase);
-
-    /// <summary>An artifact's metadata, written once by whichever thread needs it first.</summary>
-    private sealed class UnwrittenMetadata(string directory, ArtifactMetadata metadata)
-    {
-        private readonly object _gate = new();
-        private bool _written;
-
-        public void Write()
-        {
-            lock (_gate)
-            {
-                if (_written) return;
-                ArtifactIO.WriteMetadata(directory, metadata);
-                _written = true;
-            }
-        }
-    }
-
-    /// <summary>An upstream step's output: with the metadata this run holds when it saved it, else verified from disk.</summary>
-    private object? LoadOutput(string step) => _savedHere.TryGetValue(step, out var meta)
-        ? ArtifactIO.Load(_results[step].Directory, meta) : ArtifactIO.Load(_results[step].Directory);
-
-    /// <summary>Writes the metadata of the step's upstream artifacts it reads from disk by path (a command step, a path input).</summary>
-    private void WriteInputMetadata(AxlStep step)
-    {
-        foreach (var b in step.Inputs)
-        {
-            if (b.Source != BindingSource.Step || (step.Kind != StepKind.Command && b.Mode != InputMode.Path) || !_unwritten.TryGetValue(b.SourceName!, out var meta)) continue;
-            try { meta.Write(); }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new AxlInputException($"input '{b.Name}' of step '{step.Name}' (the output of step '{b.SourceName}') cannot be read: its metadata could not be written: {ex.Message}", FailureKind.Infrastructure, ex);
-            }
-        }
-    }
 
     /// <summary>
     /// The step's content key: its definition, its inputs (upstream outputs by their SHA-256, parameter values, constants)
@@ -793,7 +749,6 @@ public sealed class LocalRunner
             WorkDir = workdir,
             RunId = _run.RunId,
         });
-        WriteInputMetadata(step);
         var binding = StepRunner.Bind(manifest, _wf, step, _parameters, saved: name => _savedHere.GetValueOrDefault(name));
         r.Key = StepKey(step, legacy: false);
         // A run recorded before keys were BLAKE3 has SHA-256 keys: recompute this step's key that way to reuse its output.
@@ -823,13 +778,13 @@ public sealed class LocalRunner
     }
 
     private void Finish(AxlStep step, AxlStepResult r, StepStatus status, StepError? error,
-        IReadOnlyList<string>? durable = null, Action? beforeRecord = null, Action? afterRecord = null, Action? prepare = null)
+        IReadOnlyList<string>? durable = null, Action? beforeRecord = null, Action? afterRecord = null)
     {
         if (error is not null && !_mask.IsEmpty) error = error with { Message = _mask.Apply(error.Message), ScriptLine = error.ScriptLine is null ? null : _mask.Apply(error.ScriptLine) };
         r.Status = status;
         r.Error = error;
         r.EndTime = DateTimeOffset.UtcNow;
-        Record(r, durable, beforeRecord, afterRecord, prepare);
+        Record(r, durable, beforeRecord, afterRecord);
         Interlocked.Increment(ref _done);
         if (status == StepStatus.Succeeded)
             Emit(RunEventKind.StepSucceeded, step.Name, $"step '{step.Name}' succeeded in {r.Duration?.TotalMilliseconds:0} ms ({r.OutputSize} bytes, {r.OutputHandler})", "Succeeded");
@@ -843,12 +798,10 @@ public sealed class LocalRunner
     /// steps after it); only its record waits. <paramref name="r"/> is not changed after it is handed in.
     /// <paramref name="beforeRecord"/> runs just before step.json is written (the store link: made only for durable
     /// bytes), <paramref name="afterRecord"/> just after (the cache journal line: it vouches for a recorded step only).
-    /// <paramref name="prepare"/> writes what the record vouches for besides <paramref name="durable"/> (the artifact's
-    /// metadata) before they are synced.
     /// </summary>
-    private void Record(AxlStepResult r, IReadOnlyList<string>? durable = null, Action? beforeRecord = null, Action? afterRecord = null, Action? prepare = null)
+    private void Record(AxlStepResult r, IReadOnlyList<string>? durable = null, Action? beforeRecord = null, Action? afterRecord = null)
     {
-        _commits!.Commit(r.Name, durable ?? Array.Empty<string>(), prepare: prepare, record: () =>
+        _commits!.Commit(r.Name, durable ?? Array.Empty<string>(), () =>
         {
             // Records are written in the order steps finished, so an upstream step's failed commit is known here.
             if (_wf.GetStep(r.Name)?.Upstream.FirstOrDefault(_uncommitted.Contains) is { } up)

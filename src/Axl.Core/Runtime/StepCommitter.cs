@@ -10,8 +10,6 @@ namespace Axl.Runtime;
 /// the records in the order they were handed in: a step's record never precedes the record of a step that finished
 /// before it (its upstream steps), and never precedes its artifact's bytes on disk. A crash before the commit loses only
 /// records: those steps are not recorded as done (their step.json still says running) and run again on resume.
-/// A record may come with files to write first (an artifact's metadata): the thread writes them before the sync, so they
-/// are durable with the rest, and a record whose files could not be written is not written either.
 /// </summary>
 internal sealed class StepCommitter : IDisposable
 {
@@ -26,7 +24,7 @@ internal sealed class StepCommitter : IDisposable
     private Exception? _bug;
 
     /// <summary>A record to write: <see cref="Record"/> returns false when it chose not to write it (the step is then not recorded).</summary>
-    private sealed record Entry(string Step, IReadOnlyList<string> Files, Func<bool> Record, bool Provisional = false, Action? Prepare = null);
+    private sealed record Entry(string Step, IReadOnlyList<string> Files, Func<bool> Record, bool Provisional = false);
 
     /// <param name="onFailure">Called (on the committer's thread) with the step's name when its files cannot be made durable
     /// or its record cannot be written: that record is not written.</param>
@@ -43,13 +41,8 @@ internal sealed class StepCommitter : IDisposable
     /// <summary>Queues <paramref name="record"/>, to run once <paramref name="files"/> (none: at once, in order) are durable.</summary>
     public void Commit(string step, IReadOnlyList<string> files, Action record) => Commit(step, files, () => { record(); return true; });
 
-    /// <summary>
-    /// As <see cref="Commit(string, IReadOnlyList{string}, Action)"/>; <paramref name="record"/> returns false when it did
-    /// not write the record. <paramref name="prepare"/> (optional) writes files the record vouches for: it runs on this
-    /// thread before the sync that makes them durable with <paramref name="files"/>; when it throws an IO error, the record
-    /// is not written (as when the files cannot be synced).
-    /// </summary>
-    public void Commit(string step, IReadOnlyList<string> files, Func<bool> record, Action? prepare = null) => Enqueue(new Entry(step, files, record, Prepare: prepare));
+    /// <summary>As <see cref="Commit(string, IReadOnlyList{string}, Action)"/>; <paramref name="record"/> returns false when it did not write the record.</summary>
+    public void Commit(string step, IReadOnlyList<string> files, Func<bool> record) => Enqueue(new Entry(step, files, record));
 
     private void Enqueue(Entry entry)
     {
@@ -94,8 +87,6 @@ internal sealed class StepCommitter : IDisposable
             }
             var t = RunTrace.Now();
             foreach (var e in batch) files.AddRange(e.Files);
-            var unprepared = Prepare(batch);
-            t = _trace?.Add("committer: files before the sync", t) ?? t;
             Exception? syncFailure = null;
             try { _sync(files); }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { syncFailure = ex; }
@@ -104,7 +95,6 @@ internal sealed class StepCommitter : IDisposable
             {
                 var e = batch[i];
                 if (e.Provisional && Superseded(batch, i)) { held[e.Step] = e; continue; }
-                if (unprepared?.Contains(i) == true) { WriteHeld(held, e.Step); continue; }
                 // When the batch's sync failed, the records whose own files sync now are still written.
                 if (syncFailure is not null && e.Files.Count > 0)
                 {
@@ -132,28 +122,6 @@ internal sealed class StepCommitter : IDisposable
                 Monitor.PulseAll(_gate);
             }
         }
-    }
-
-    /// <summary>Runs the batch's <see cref="Entry.Prepare"/> actions in order; returns the indexes of those that failed (their steps reported), or null.</summary>
-    private HashSet<int>? Prepare(List<Entry> batch)
-    {
-        HashSet<int>? failed = null;
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (batch[i].Prepare is not { } prepare) continue;
-            try { prepare(); }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                (failed ??= new()).Add(i);
-                _onFailure(batch[i].Step, ex);
-            }
-            catch (Exception ex)
-            {
-                (failed ??= new()).Add(i);
-                _bug ??= ex;
-            }
-        }
-        return failed;
     }
 
     /// <summary>The provisional record held back for <paramref name="step"/>'s later record, which was not written: written now.</summary>

@@ -163,30 +163,6 @@ public sealed class LocalRunnerTests : IDisposable
     }
 
     [Fact]
-    public void A_step_that_reads_its_input_from_disk_by_path_finds_the_upstream_artifact_complete()
-    {
-        // The committer writes an artifact's metadata off the step's path; a command step or a path input reads the
-        // upstream folder from disk, so its metadata (the completion marker) is written before such a step starts.
-        var wf = Build("bypath", b => b
-            .AddStep("a", "'value-a'")
-            .AddStep("p", "param($a) Test-Path -LiteralPath (Join-Path (Split-Path -Parent $a) 'output.meta.json')", new StepOptions { InputMode = "Path" })
-            .AddStep("c", (string?)null, new StepOptions { CommandSpecified = true, Command = "bash", ArgumentList = new[] { "-c", "test -f \"$(dirname \"$1\")/output.meta.json\" && echo yes", "x", "{a}" } }));
-        var options = Options(throttle: 1);
-        // A slow disk: the committer's first sync (of a's record as running) lasts until a has finished and the steps
-        // after it have started, so the committer has not written a's metadata when they start.
-        var syncs = 0;
-        var slow = new RunOptions
-        {
-            RunRoot = options.RunRoot, ThrottleLimit = 1, RetryBackoff = options.RetryBackoff, KillGrace = options.KillGrace,
-            SyncFiles = files => { if (Interlocked.Increment(ref syncs) == 1) Thread.Sleep(3000); Axl.IO.DurableFiles.Sync(files); },
-        };
-        var run = LocalRunner.Run(wf, slow);
-        Assert.Equal(RunStatus.Succeeded, run.Status);
-        Assert.Equal(true, Value(run.GetOutput("p")));
-        Assert.Equal("yes", ((string)Value(run.GetOutput("c"))!).Trim());
-    }
-
-    [Fact]
     public void Command_failures_report_the_exit_code_and_stderr_and_are_retried()
     {
         var wf = Build("cmdfail", b => b.AddStep("fails", (string?)null, new StepOptions
@@ -349,9 +325,7 @@ public sealed class LocalRunnerTests : IDisposable
     {
         // Group commit: a step's record (step.json) is written by the committer after its artifact is synced, so at an
         // event it may still say running; what must hold at every event is the order: no record says done for an
-        // artifact that is not complete, or before the records of the steps it takes from; a step starts from its
-        // upstream's data file in place (its metadata, the completion marker, may still be on its way: the committer
-        // writes it before the sync; the run holds it meanwhile). When the run returns, every artifact is complete.
+        // artifact that is not complete, or before the records of the steps it takes from; a step starts from a complete one.
         var wf = Build("order", b => b.AddStep("a", "'value-a'").AddStep("b", "param($a) $a + '!'").AddStep("c", "param($b) $b + '?'"));
         var seen = new List<string>();
         var violations = new List<string>();
@@ -374,27 +348,26 @@ public sealed class LocalRunnerTests : IDisposable
                 // A step that starts has no completion marker and no record saying it is done.
                 seen.Add($"{e.Step} started: marker {File.Exists(Path.Combine(dir, "output.meta.json"))}, record {record}");
                 foreach (var up in wf.GetStep(e.Step)!.Upstream)
-                    seen.Add($"  {up} then: data {File.Exists(Path.Combine(runDir, up, "output.clixml"))}");
+                    seen.Add($"  {up} then: complete {ArtifactIO.IsComplete(Path.Combine(runDir, up), verifyHash: true)}");
             }
             if (e.Kind == RunEventKind.StepSucceeded)
-                seen.Add($"{e.Step} succeeded: data {File.Exists(Path.Combine(dir, "output.clixml"))}");
+                seen.Add($"{e.Step} succeeded: complete {ArtifactIO.IsComplete(dir, verifyHash: true)}");
         });
         Assert.Equal(RunStatus.Succeeded, run.Status);
         Assert.Empty(violations);
         Assert.Equal(new[]
         {
             "a started: marker False, record none",
-            "a succeeded: data True",
+            "a succeeded: complete True",
             "b started: marker False, record none",
-            "  a then: data True",
-            "b succeeded: data True",
+            "  a then: complete True",
+            "b succeeded: complete True",
             "c started: marker False, record none",
-            "  b then: data True",
-            "c succeeded: data True",
+            "  b then: complete True",
+            "c succeeded: complete True",
         }, seen);
-        // When the run returns, every record is written and every artifact is complete.
+        // When the run returns, every record is written.
         Assert.All(RunStore.Load(run.Directory).Steps, s => Assert.Equal(StepStatus.Succeeded, s.Status));
-        Assert.All(RunStore.Load(run.Directory).Steps, s => Assert.True(ArtifactIO.IsComplete(s.Directory, verifyHash: true), s.Name));
     }
 
     [Fact]

@@ -46,34 +46,6 @@ public class StepCommitterTests : IDisposable
     }
 
     [Fact]
-    public void Files_a_record_writes_first_are_written_before_the_sync_and_a_record_whose_files_fail_is_not_written()
-    {
-        // An artifact's metadata is written by the committer: before the sync that makes it durable, so the record that
-        // vouches for it never precedes it; when it cannot be written, neither is the record (the step reruns on resume),
-        // and its provisional record (running) is written in its place.
-        var log = new List<string>();
-        using var committer = new StepCommitter((s, ex) => { lock (log) log.Add($"failed {s}: {ex.Message}"); },
-            files => { lock (log) log.Add("sync " + string.Join(",", files.Select(Path.GetFileName))); });
-        using var started = new ManualResetEventSlim();
-        using var hold = new ManualResetEventSlim();
-        committer.Commit("first", Array.Empty<string>(), () => { started.Set(); hold.Wait(); return true; }); // the rest comes in one batch
-        started.Wait();
-        foreach (var n in new[] { "a", "b", "c" })
-        {
-            var file = Write(n + ".bin", n);
-            committer.CommitProvisional(n, () => { lock (log) log.Add("running " + n); });
-            committer.Commit(n, new[] { file }, () => { lock (log) log.Add("record " + n); return true; }, prepare: () =>
-            {
-                if (n == "b") throw new IOException("EIO (a test disk)");
-                lock (log) log.Add("meta " + n);
-            });
-        }
-        hold.Set();
-        committer.Flush();
-        Assert.Equal(new[] { "sync ", "meta a", "failed b: EIO (a test disk)", "meta c", "sync a.bin,b.bin,c.bin", "record a", "running b", "record c" }, log);
-    }
-
-    [Fact]
     public void What_is_handed_in_while_a_sync_goes_on_is_synced_together_in_one_call()
     {
         using var firstSyncStarted = new ManualResetEventSlim();
