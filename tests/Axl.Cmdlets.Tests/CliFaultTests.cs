@@ -142,11 +142,12 @@ public sealed class CliFaultTests(ITestOutputHelper output) : IDisposable
         var runDir = Path.Combine(Root, "commits", "killed");
         using (var run = new Running(Axl(Repo.Root, "run", "local", file, "--run-root", Root, "--run-id", "killed", "--quiet")))
         {
-            // Killed once a seeded number of step folders exist: mid-run, with records in flight.
+            // Killed once a seeded number of steps have written their output: mid-run, with records in flight. (Not by
+            // counting step folders: they are made ahead of their steps.)
             var target = 5 + new Random(seed).Next(0, 25);
             var deadline = DateTime.UtcNow.AddSeconds(90);
             while (!run.Process.HasExited && DateTime.UtcNow < deadline
-                   && (!Directory.Exists(runDir) || Directory.GetDirectories(runDir).Length < target)) Thread.Sleep(5);
+                   && (!Directory.Exists(runDir) || Directory.GetDirectories(runDir).Count(d => File.Exists(Path.Combine(d, "output.clixml"))) < target)) Thread.Sleep(5);
             Assert.False(run.Process.HasExited, $"seed {seed}: the run ended before the kill point ({target} steps)");
             run.Process.Kill(entireProcessTree: true); // SIGKILL
             run.Wait();

@@ -50,6 +50,7 @@ public sealed class LocalRunner
     private WarmEnv _warm = WarmEnv.None;
     private IReadOnlyDictionary<string, string> _warmEnv = new Dictionary<string, string>();
     private ContainerSteps? _containers;
+    private StepFolders _folders = StepFolders.None;
 
     private LocalRunner(AxlWorkflow wf, RunOptions options, Action<RunEvent>? onEvent, CancellationToken ct)
     {
@@ -80,6 +81,7 @@ public sealed class LocalRunner
             throw;
         }
         tp = _trace?.Add("run: prepare", tp) ?? tp;
+        _folders = StepFolders.MakeAhead(_wf.Steps.Select(s => (s.Name, _results[s.Name].Directory)).ToList());
         _hosts = new ScriptStepHostPool(_options.IsolateSteps);
         _commits = new StepCommitter(CommitFailed, _options.SyncFiles, _trace);
         using var abort = _options.Abort.Register(AbortNow);
@@ -101,6 +103,7 @@ public sealed class LocalRunner
         }
         finally
         {
+            _folders.Dispose(); // no folder is made after this
             _commits.Dispose(); // what is queued is written first (after a failure too)
             lock (_saveGate)
             {
@@ -484,9 +487,13 @@ public sealed class LocalRunner
         var t = RunTrace.Now();
         var r = _results[step.Name];
         // A new run's step folder is new: nothing to clean. One that exists (a resumed run, a retry of the run) may hold
-        // what a killed writer left.
-        var fresh = !Directory.Exists(r.Directory);
-        Directory.CreateDirectory(r.Directory);
+        // what a killed writer left. Most are made new ahead of their steps, on another thread.
+        var fresh = _folders.Claim(step.Name);
+        if (!fresh)
+        {
+            fresh = !Directory.Exists(r.Directory);
+            Directory.CreateDirectory(r.Directory);
+        }
         if (!fresh) ArtifactIO.CleanTemporaryFiles(r.Directory);
         r.Status = StepStatus.Running;
         r.StartTime = DateTimeOffset.UtcNow;
