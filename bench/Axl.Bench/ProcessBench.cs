@@ -100,9 +100,22 @@ public sealed class ProcessBench(BenchConfig cfg, Report report)
             new Figure("run-fan", $"`axl run local` fan{n}", new[] { axl, "run", "local", fanFile, "--run-root", scratch, "--quiet" }, null, scratch),
         });
 
+        // A figure's files are moved aside, not deleted, until the section ends: on ext4 without a journal (this
+        // machine's root) an inode freed in the last seconds is not reused, and every new file scans past the recently
+        // freed ones, so deleting the previous figure's thousand files just before a figure would charge it for them
+        // (bench/README.md, "Whole processes").
+        var trash = Path.Combine(_work, "trash");
+        var moved = 0;
+        void PutAside(string? folder)
+        {
+            if (folder is null || !Directory.Exists(folder)) return;
+            Directory.CreateDirectory(trash);
+            Directory.Move(folder, Path.Combine(trash, (moved++).ToString(CultureInfo.InvariantCulture)));
+        }
+
         double RunOnce(Figure f)
         {
-            if (f.Clean is not null && Directory.Exists(f.Clean)) Directory.Delete(f.Clean, recursive: true);
+            PutAside(f.Clean);
             Harness.Collect();
             if (f.Key == "dd")
             {
@@ -112,10 +125,11 @@ public sealed class ProcessBench(BenchConfig cfg, Report report)
                 return t;
             }
             var seconds = Launch(dotnet, f.Args, _work, f.Label, f.Expect);
-            if (f.Clean is not null && Directory.Exists(f.Clean)) Directory.Delete(f.Clean, recursive: true);
+            PutAside(f.Clean);
             return seconds;
         }
 
+        if (Directory.Exists(trash)) Directory.Delete(trash, recursive: true); // a previous run's, before the warm-up round
         Console.WriteLine($"  whole processes: warming up (each once, not kept)");
         foreach (var f in figures) RunOnce(f);
         var samples = figures.ToDictionary(f => f.Key, _ => new List<double>());
@@ -129,6 +143,7 @@ public sealed class ProcessBench(BenchConfig cfg, Report report)
             meter.Stop(excludeSeconds: StartupBench.ChildCpu() - children);
             Console.WriteLine($"    round {round}: " + string.Join(", ", figures.Select(f => $"{f.Key} {Fmt.Seconds(samples[f.Key][^1])}")));
         }
+        if (Directory.Exists(trash)) Directory.Delete(trash, recursive: true);
 
         double Ratio(string a, string b) => DispatchBench.Median(samples[a].Select((x, i) => x / samples[b][i]).ToList());
         string Spread(string key)

@@ -203,16 +203,32 @@ public static class StaticWorkflowReader
             }
             else return "an argument that is not an expression";
         }
-        var positions = spec.Where(s => s.Position >= 0).OrderBy(s => s.Position).Where(s => !named.ContainsKey(s.Name)).ToList();
-        if (positional.Count > positions.Count) return "more positional arguments than positional parameters";
-        for (var i = 0; i < positional.Count; i++)
+        // Positional arguments go to the positional parameters not bound by name, in position order.
+        var position = 0;
+        foreach (var argument in positional)
         {
-            var why = Convert(positions[i], positional[i], bodyOf, out var value);
+            var ps = NextPositional(spec, named, ref position);
+            if (ps is null) return "more positional arguments than positional parameters";
+            var why = Convert(ps, argument, bodyOf, out var value);
             if (why is not null) return why;
-            bound[positions[i].Name] = value;
+            bound[ps.Name] = value;
         }
         if (!bound.ContainsKey("Name")) return "no name";
         return null;
+    }
+
+    /// <summary>The positional parameter at or after position <paramref name="next"/> not bound by name (then past it), or null.</summary>
+    private static ParamSpec? NextPositional(ParamSpec[] spec, Dictionary<string, object?> named, ref int next)
+    {
+        while (true)
+        {
+            ParamSpec? at = null;
+            foreach (var s in spec)
+                if (s.Position >= next && (at is null || s.Position < at.Position)) at = s;
+            if (at is null) return null;
+            next = at.Position + 1;
+            if (!named.ContainsKey(at.Name)) return at;
+        }
     }
 
     private static string? Convert(ParamSpec ps, ExpressionAst ast, Func<ScriptBlockAst, ScriptBlock> bodyOf, out object? value)

@@ -668,7 +668,7 @@ internal sealed class ColumnDictionarySource : TableSource
         var lists = new List<IList>();
         foreach (DictionaryEntry e in dict)
         {
-            if (PsValues.Unwrap(e.Value) is not IList list || list is string || e.Key is not string name) return null;
+            if (PsValues.Unwrap(e.Value) is not IList list || e.Key is not string name) return null;
             if (list is Array { Rank: not 1 }) return null;
             names.Add(name);
             lists.Add(list);
@@ -725,7 +725,7 @@ internal sealed class ColumnDictionarySource : TableSource
 
     public override void FillString(int c, int start, Span<string?> dest)
     {
-        if (_lists[c] is string[] a) a.AsSpan(start, dest.Length).CopyTo(dest);
+        if (_lists[c] is string?[] a) a.AsSpan(start, dest.Length).CopyTo(dest);
         else base.FillString(c, start, dest);
     }
 }
