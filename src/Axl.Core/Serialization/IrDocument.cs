@@ -281,25 +281,25 @@ public static class IrDocument
     private static readonly JsonWriterOptions Indented = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true };
 
     /// <summary>Writes a tree as JSON (nulls kept, key order kept).</summary>
-    public static string ToJson(object? tree, bool indented = true)
-    {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms, indented ? Indented : Compact)) Write(w, tree);
-        return Encoding.UTF8.GetString(ms.GetBuffer(), 0, (int)ms.Length);
-    }
+    public static string ToJson(object? tree, bool indented = true) => ToJson(tree, Write, indented);
 
     /// <summary>
-    /// The JSON <paramref name="write"/> writes for <paramref name="value"/>, with <see cref="ToJson(object?, bool)"/>'s
-    /// options, through one buffer per thread (for the many small documents of a compile).
+    /// The JSON <paramref name="write"/> writes for <paramref name="value"/> (<see cref="ToJson(object?, bool)"/>'s
+    /// options), through a buffer kept per thread for the next document (the many small documents of a compile): taken
+    /// out while in use, so a nested call makes its own, and not kept when a large document grew it.
     /// </summary>
     public static string ToJson<T>(T value, Action<Utf8JsonWriter, T> write, bool indented)
     {
-        var buffer = _jsonBuffer ??= new System.Buffers.ArrayBufferWriter<byte>(4096);
+        var buffer = _jsonBuffer ?? new System.Buffers.ArrayBufferWriter<byte>(4096);
+        _jsonBuffer = null;
         buffer.ResetWrittenCount();
         using (var w = new Utf8JsonWriter(buffer, indented ? Indented : Compact)) write(w, value);
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        var json = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        if (buffer.Capacity <= KeptJsonBufferBytes) _jsonBuffer = buffer;
+        return json;
     }
 
+    private const int KeptJsonBufferBytes = 1 << 20;
     [ThreadStatic] private static System.Buffers.ArrayBufferWriter<byte>? _jsonBuffer;
 
     /// <summary>BLAKE3 of the compact JSON of a tree, as "blake3:&lt;hex&gt;" (<see cref="Hashing.ContentHash"/>).</summary>
