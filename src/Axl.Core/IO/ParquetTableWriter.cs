@@ -35,9 +35,6 @@ internal sealed class ParquetTableWriter
     private byte[] _defs = Array.Empty<byte>();
     private readonly byte[] _head = new byte[16];
 
-    /// <summary>The typed values of the row group being written (all its columns filled together).</summary>
-    private ColumnBatch _batch = null!;
-
     private ParquetTableWriter(TableSource table, Stream destination, int pageBytes)
     {
         _table = table;
@@ -68,9 +65,10 @@ internal sealed class ParquetTableWriter
         for (var start = 0; start < rowCount; start += ColumnTyping.RowsPerGroup)
         {
             var n = Math.Min(ColumnTyping.RowsPerGroup, rowCount - start);
-            _batch = reader.Read(start, n, Math.Min(ColumnTyping.RowsPerGroup, rowCount - start - n));
+            // The typed values of the group, all its columns filled together.
+            var batch = reader.Read(start, n, Math.Min(ColumnTyping.RowsPerGroup, rowCount - start - n));
             var chunks = new Chunk[kinds.Length];
-            for (var c = 0; c < kinds.Length; c++) chunks[c] = WriteChunk(c, kinds[c], n);
+            for (var c = 0; c < kinds.Length; c++) chunks[c] = WriteChunk(batch, c, kinds[c], n);
             groups.Add((chunks, n));
         }
         // A table without columns (no rows, or rows without properties) is zero rows of one string column.
@@ -85,7 +83,7 @@ internal sealed class ParquetTableWriter
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private Chunk WriteChunk(int c, ColumnKind kind, int n)
+    private Chunk WriteChunk(ColumnBatch batch, int c, ColumnKind kind, int n)
     {
         var first = _position;
         EnsureDefs(n);
@@ -93,14 +91,14 @@ internal sealed class ParquetTableWriter
         {
             case ColumnKind.Long:
             {
-                var src = _batch.Longs(c);
+                var src = batch.Longs(c);
                 var k = Pack<long>(src, MemoryMarshal.Cast<byte, long>(Values(n * 8L)));
                 Page(n, n - k, k * 8);
                 break;
             }
             case ColumnKind.DateTime:
             {
-                var src = _batch.Dates(c);
+                var src = batch.Dates(c);
                 var dest = MemoryMarshal.Cast<byte, long>(Values(n * 8L));
                 var nanos = _table.Nanos[c];
                 var k = 0;
@@ -116,14 +114,14 @@ internal sealed class ParquetTableWriter
             }
             case ColumnKind.Double:
             {
-                var src = _batch.Doubles(c);
+                var src = batch.Doubles(c);
                 var k = Pack<double>(src, MemoryMarshal.Cast<byte, double>(Values(n * 8L)));
                 Page(n, n - k, k * 8);
                 break;
             }
             case ColumnKind.Bool:
             {
-                var src = _batch.Bools(c);
+                var src = batch.Bools(c);
                 var bits = Values((n + 7) / 8);
                 bits.Clear();
                 var k = 0;
@@ -138,7 +136,7 @@ internal sealed class ParquetTableWriter
                 break;
             }
             default:
-                WriteStrings(c, n);
+                WriteStrings(batch, c, n);
                 break;
         }
         return new Chunk(first, _position - first, n);
@@ -155,9 +153,9 @@ internal sealed class ParquetTableWriter
 
     /// <summary>PLAIN byte arrays: a 4-byte length and the UTF-8 bytes of each value, in pages of about the page size at most.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void WriteStrings(int c, int n)
+    private void WriteStrings(ColumnBatch batch, int c, int n)
     {
-        var src = _batch.Strings(c).AsSpan(0, n);
+        var src = batch.Strings(c).AsSpan(0, n);
         var pageStart = 0;
         var length = 0;
         var nulls = 0;
