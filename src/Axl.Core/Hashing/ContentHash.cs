@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 namespace Axl.Hashing;
 
 /// <summary>
-/// Axl's own content ids: BLAKE3 (256-bit), written "blake3:" and 64 lowercase hex digits. The workflow hash (IR and
+/// Axl's own content ids: BLAKE3 (256-bit, <see cref="Blake3Hasher"/>), written "blake3:" and 64 lowercase hex digits. The workflow hash (IR and
 /// code), the steps' cache and resume keys and every id Axl alone computes and checks use it. What a third party
 /// verifies keeps that party's algorithm: S3's and the code archive's SHA-256, OCI digests, artifact files' SHA-256
 /// (<see cref="Sha256Text"/>).
@@ -18,16 +18,18 @@ public static class ContentHash
     public const string Prefix = "blake3:";
 
     /// <summary>The BLAKE3 id of some bytes.</summary>
-    public static string Of(ReadOnlySpan<byte> data) => FromDigest(Blake3.Hasher.Hash(data).AsSpan());
+    public static string Of(ReadOnlySpan<byte> data) => FromDigest(Blake3Hasher.Hash(data));
 
     /// <summary>The BLAKE3 id of a stream's bytes from its position to its end.</summary>
     public static string Of(Stream data)
     {
-        using var hasher = Blake3.Hasher.New();
+        var hasher = new Blake3Hasher();
         var buffer = new byte[1 << 16];
         int n;
         while ((n = data.Read(buffer, 0, buffer.Length)) > 0) hasher.Update(buffer.AsSpan(0, n));
-        return FromDigest(hasher.Finalize().AsSpan());
+        Span<byte> digest = stackalloc byte[Blake3Hasher.OutputLength];
+        hasher.Finalize(digest);
+        return FromDigest(digest);
     }
 
     /// <summary>A BLAKE3 digest computed elsewhere (incrementally), in the same form.</summary>
