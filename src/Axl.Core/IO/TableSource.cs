@@ -51,8 +51,58 @@ internal abstract class TableSource
     public string[] Columns { get; protected init; } = Array.Empty<string>();
     public int RowCount { get; protected init; }
     public ColumnKind[] Kinds { get; private set; } = Array.Empty<ColumnKind>();
-    /// <summary>For a DateTime column: every value fits a nanosecond timestamp (1677-2262).</summary>
-    public bool[] Nanos { get; private set; } = Array.Empty<bool>();
+
+    /// <summary>
+    /// For a DateTime column: every value fits a nanosecond timestamp (1677-2262). Unless the source found it while checking
+    /// its rows, the first call reads every date column once to find it (<see cref="NanosKnown"/>).
+    /// </summary>
+    public bool[] Nanos
+    {
+        get
+        {
+            if (!NanosKnown) CheckNanos();
+            return _nanos;
+        }
+    }
+
+    /// <summary>Whether <see cref="Nanos"/> is known without reading the dates (no date column, or found while checking the rows).</summary>
+    public bool NanosKnown { get; private set; }
+
+    private bool[] _nanos = Array.Empty<bool>();
+
+    /// <summary>
+    /// Writes the table with <paramref name="write"/>(nanos, check). When <see cref="Nanos"/> is not known yet and the
+    /// destination can start over (an artifact being written, <see cref="HashingWriteStream"/>), every date column is first
+    /// taken to fit nanoseconds (the usual case) and the writer checks each date as it encodes it (check true), throwing
+    /// <see cref="NanosDoNotFit"/> at the first that does not: then the file starts over with <see cref="Nanos"/> read
+    /// from the dates. Else <see cref="Nanos"/> is read first. Either way the bytes are those of a write with the real fits.
+    /// </summary>
+    public void Write(Stream destination, Action<bool[], bool> write)
+    {
+        if (NanosKnown || destination is not HashingWriteStream restartable)
+        {
+            write(Nanos, false);
+            return;
+        }
+        var guess = new bool[Kinds.Length];
+        for (var c = 0; c < guess.Length; c++) guess[c] = Kinds[c] == ColumnKind.DateTime;
+        try { write(guess, true); }
+        catch (NanosDoNotFit)
+        {
+            NanosRestarts++;
+            restartable.Restart();
+            write(Nanos, false);
+        }
+    }
+
+    /// <summary>Thrown by a writer checking its dates (<see cref="Write"/>) at one outside the nanosecond range.</summary>
+    internal sealed class NanosDoNotFit() : Exception("A date does not fit a nanosecond timestamp.");
+
+    /// <summary>Whether a UTC instant fits a nanosecond timestamp (what <see cref="Nanos"/> says of every date of a column).</summary>
+    public static bool FitsNanos(DateTime utc) => utc >= ParquetIoHandler.NanosMin && utc <= ParquetIoHandler.NanosMax;
+
+    /// <summary>How many writes on this thread started over because a date did not fit nanoseconds (for tests).</summary>
+    [ThreadStatic] internal static int NanosRestarts;
 
     /// <summary>
     /// The fills may run on another thread than the one that opened the table (one thread at a time): the values are
@@ -99,18 +149,25 @@ internal abstract class TableSource
         if (Analyzed is { } found)
         {
             Kinds = found.Kinds;
-            Nanos = found.Nanos;
+            _nanos = found.Nanos;
+            NanosKnown = true;
             return;
         }
         var kinds = new ColumnKind[Columns.Length];
-        var nanos = new bool[Columns.Length];
         for (var c = 0; c < kinds.Length; c++)
-        {
             kinds[c] = StaticKind(c) is { } k ? (k == ColumnKind.String || AnyValue(c, k) ? k : ColumnKind.String) : InferFromValues(c);
-            if (kinds[c] == ColumnKind.DateTime) nanos[c] = FitsNanos(c);
-        }
         Kinds = kinds;
-        Nanos = nanos;
+        _nanos = new bool[kinds.Length];
+        NanosKnown = !kinds.Contains(ColumnKind.DateTime);
+    }
+
+    /// <summary>Reads every date column once for <see cref="Nanos"/>.</summary>
+    private void CheckNanos()
+    {
+        var nanos = new bool[Kinds.Length];
+        for (var c = 0; c < nanos.Length; c++) nanos[c] = Kinds[c] == ColumnKind.DateTime && AllFitNanos(c);
+        _nanos = nanos;
+        NanosKnown = true;
     }
 
     private const int ScanBatch = 4096;
@@ -131,7 +188,7 @@ internal abstract class TableSource
         return false;
     }
 
-    private bool FitsNanos(int c)
+    private bool AllFitNanos(int c)
     {
         var b = new DateTime?[Math.Min(ScanBatch, Math.Max(1, RowCount))];
         for (var start = 0; start < RowCount; start += ScanBatch)
@@ -140,7 +197,7 @@ internal abstract class TableSource
             var span = b.AsSpan(0, n);
             FillDate(c, start, span);
             foreach (var v in span)
-                if (v is { } d && (d < ParquetIoHandler.NanosMin || d > ParquetIoHandler.NanosMax)) return false;
+                if (v is { } d && !FitsNanos(d)) return false;
         }
         return true;
     }
@@ -282,8 +339,7 @@ internal sealed class PSCustomObjectSource : TableSource
                 families[c].Add(v);
                 if (nanos[c] && v is DateTime or DateTimeOffset)
                 {
-                    var d = ColumnTyping.ToUtc(v);
-                    nanos[c] = d >= ParquetIoHandler.NanosMin && d <= ParquetIoHandler.NanosMax;
+                    nanos[c] = FitsNanos(ColumnTyping.ToUtc(v));
                 }
             }
             var own = PsInternals.OwnTypeNames(row);
