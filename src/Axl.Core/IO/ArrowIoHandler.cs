@@ -227,9 +227,9 @@ public sealed class ArrowIoHandler : IAxlIoHandler
             offsets[r] = at;
             if (values[r] is { } s)
             {
-                var max = at + (long)Encoding.UTF8.GetMaxByteCount(s.Length);
+                var max = at + ColumnTyping.MaxUtf8Bytes(s.Length);
                 if (max > int.MaxValue) throw new InvalidOperationException("A record batch's strings passed 2 GB of UTF-8.");
-                at += Encoding.UTF8.GetBytes(s, ColumnBuffers.Ensure(ref output.Data, max, at).AsSpan(at));
+                at += ColumnTyping.Utf8(s, ColumnBuffers.Ensure(ref output.Data, max, at).AsSpan(at));
             }
             else nulls++;
         }

@@ -170,9 +170,9 @@ internal sealed class ParquetTableWriter
         {
             if (src[r] is { } s)
             {
-                var max = 4 + (long)Encoding.UTF8.GetMaxByteCount(s.Length);
+                var max = 4 + ColumnTyping.MaxUtf8Bytes(s.Length);
                 if (length + max > _values.Length) Grow(length + max, length);
-                var written = Encoding.UTF8.GetBytes(s, _values.AsSpan(length + 4));
+                var written = ColumnTyping.Utf8(s, _values.AsSpan(length + 4));
                 BinaryPrimitives.WriteInt32LittleEndian(_values.AsSpan(length), written);
                 length += 4 + written;
                 Def(r - pageStart);

@@ -212,6 +212,12 @@ internal abstract class TableSource
 
     // ---- typed fills: the general versions convert each cell as the writers always have; sources override for speed ----
 
+    /// <summary>
+    /// Fills dest[at..at+count] (long?[], double?[], bool?[], DateTime?[] or string?[] as the column's kind) with rows
+    /// start.. as the Fill* methods would, when the source writes into the array itself (no copy); false: it does not.
+    /// </summary>
+    public virtual bool FillArray(int c, int start, Array dest, int at, int count) => false;
+
     private object?[]? _cells;
 
     /// <summary>The cells of column <paramref name="c"/> for rows start..start+count, as <see cref="Get"/> gives them (valid until the next call).</summary>
@@ -449,7 +455,7 @@ internal sealed class TypedSource : TableSource
         public required PropertyInfo[] Properties;
         public required Func<object, object?>[] Boxed;
         public required ColumnKind?[] Kinds;
-        /// <summary>Action&lt;object?[] rows, int start, T[] dest, int count&gt; per typed column (long?, double?, bool?, DateTime?, string? per Kinds): one compiled loop.</summary>
+        /// <summary>Action&lt;object?[] rows, int start, T[] dest, int at, int count&gt; per typed column (long?, double?, bool?, DateTime?, string? per Kinds): one compiled loop.</summary>
         public required Delegate?[] Batch;
         /// <summary>The same loops with each read guarded (a getter that throws reads as null), for a batch where the fast loop threw.</summary>
         public required Lazy<Delegate>?[] GuardedBatch;
@@ -574,16 +580,17 @@ internal sealed class TypedSource : TableSource
         (Loop<TOut>(type, p, convert, guarded: false), new Lazy<Delegate>(() => Loop<TOut>(type, p, convert, guarded: true)));
 
     /// <summary>
-    /// (rows, start, dest, count) => { for (r = 0; r &lt; count; r++) { var o = rows[start + r]; dest[r] = o == null ? default
-    /// : convert(((T)o).P); } }: the typed getter without a delegate call per value. <paramref name="guarded"/>: each read in
+    /// (rows, start, dest, at, count) => { for (r = 0; r &lt; count; r++) { var o = rows[start + r]; dest[at + r] = o == null ? default
+    /// : convert(((T)o).P); } }: the typed getter without a delegate call per value, writing into the caller's array. <paramref name="guarded"/>: each read in
     /// try { } catch { default } (a handler inside the loop keeps its values out of registers: the fast loop has none, and
     /// a batch where it throws is read again by the guarded one).
     /// </summary>
-    private static Action<object?[], int, TOut[], int> Loop<TOut>(Type type, PropertyInfo p, Func<Expression, Expression> convert, bool guarded)
+    private static Action<object?[], int, TOut[], int, int> Loop<TOut>(Type type, PropertyInfo p, Func<Expression, Expression> convert, bool guarded)
     {
         var rows = Expression.Parameter(typeof(object[]), "rows");
         var start = Expression.Parameter(typeof(int), "start");
         var dest = Expression.Parameter(typeof(TOut[]), "dest");
+        var at = Expression.Parameter(typeof(int), "at");
         var count = Expression.Parameter(typeof(int), "count");
         var r = Expression.Variable(typeof(int), "r");
         var o = Expression.Variable(typeof(object), "o");
@@ -597,14 +604,14 @@ internal sealed class TypedSource : TableSource
                 Expression.IfThenElse(Expression.LessThan(r, count),
                     Expression.Block(
                         Expression.Assign(o, Expression.ArrayIndex(rows, Expression.Add(start, r))),
-                        Expression.Assign(Expression.ArrayAccess(dest, r), value),
+                        Expression.Assign(Expression.ArrayAccess(dest, Expression.Add(at, r)), value),
                         Expression.PostIncrementAssign(r)),
                     Expression.Break(end)),
                 end));
-        return Expression.Lambda<Action<object?[], int, TOut[], int>>(body, rows, start, dest, count).Compile();
+        return Expression.Lambda<Action<object?[], int, TOut[], int, int>>(body, rows, start, dest, at, count).Compile();
     }
 
-    // Scratch arrays of the compiled loops (one batch of one column at a time), copied to the caller's span.
+    // Scratch arrays of the compiled loops for a fill into a span (one batch of one column at a time), copied to it.
     private long?[]? _longs;
     private double?[]? _doubles;
     private bool?[]? _bools;
@@ -613,12 +620,35 @@ internal sealed class TypedSource : TableSource
 
     private bool Batch<T>(int c, int start, Span<T> dest, ref T[]? scratch)
     {
-        if (_g.Batch[c] is not Action<object?[], int, T[], int> loop) return false;
         if (scratch is null || scratch.Length < dest.Length) scratch = new T[dest.Length];
-        try { loop(_rows, start, scratch, dest.Length); }
-        catch (Exception) { ((Action<object?[], int, T[], int>)_g.GuardedBatch[c]!.Value)(_rows, start, scratch, dest.Length); }
+        if (!Batch(c, start, scratch, 0, dest.Length)) return false;
         scratch.AsSpan(0, dest.Length).CopyTo(dest);
         return true;
+    }
+
+    /// <summary>The compiled loop of column <paramref name="c"/> into dest[at..at+count]; false when the column has none.</summary>
+    private bool Batch<T>(int c, int start, T[] dest, int at, int count)
+    {
+        if (_g.Batch[c] is not Action<object?[], int, T[], int, int> loop) return false;
+        try { loop(_rows, start, dest, at, count); }
+        catch (Exception) { ((Action<object?[], int, T[], int, int>)_g.GuardedBatch[c]!.Value)(_rows, start, dest, at, count); }
+        return true;
+    }
+
+    public override bool FillArray(int c, int start, Array dest, int at, int count)
+    {
+        switch (dest)
+        {
+            case long?[] a: return Batch(c, start, a, at, count);
+            case double?[] a: return Batch(c, start, a, at, count);
+            case bool?[] a: return Batch(c, start, a, at, count);
+            case string?[] a: return Batch(c, start, a, at, count);
+            case DateTime?[] a:
+                if (!Batch(c, start, a, at, count)) return false;
+                foreach (ref var v in a.AsSpan(at, count)) if (v is { } d) v = ColumnTyping.ToUtc(d);
+                return true;
+            default: return false;
+        }
     }
 
     protected override ColumnKind? StaticKind(int column) => _g.Kinds[column];
