@@ -2,7 +2,6 @@ using System.Runtime.CompilerServices;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
-using System.Text;
 using Array = System.Array;
 
 namespace Axl.IO;
