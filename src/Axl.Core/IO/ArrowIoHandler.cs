@@ -2,7 +2,6 @@ using System.Runtime.CompilerServices;
 using Apache.Arrow;
 using Apache.Arrow.Ipc;
 using Apache.Arrow.Types;
-using System.Text;
 using Array = System.Array;
 
 namespace Axl.IO;
@@ -24,10 +23,17 @@ public sealed class ArrowIoHandler : IAxlIoHandler
     public string Extension => ".arrow";
     public string Description => "Apache Arrow IPC columnar table (typed, nullable columns)";
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Write(object? value, Stream destination)
     {
         var table = TableSource.Open(value);
+        table.Write(destination, (nanos, check) => Write(table, destination, nanos, check));
+    }
+
+    /// <param name="nanos">Per column: dates as nanoseconds (else microseconds).</param>
+    /// <param name="checkNanos">The nanoseconds are a guess: each date is checked (<see cref="TableSource.Write"/>).</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Write(TableSource table, Stream destination, bool[] nanos, bool checkNanos)
+    {
         var kinds = table.Kinds;
         var types = new IArrowType[kinds.Length];
         var builder = new Schema.Builder();
@@ -38,7 +44,7 @@ public sealed class ArrowIoHandler : IAxlIoHandler
                 ColumnKind.Long => Int64Type.Default,
                 ColumnKind.Double => DoubleType.Default,
                 ColumnKind.Bool => BooleanType.Default,
-                ColumnKind.DateTime => new TimestampType(table.Nanos[c] ? TimeUnit.Nanosecond : TimeUnit.Microsecond, "UTC"),
+                ColumnKind.DateTime => new TimestampType(nanos[c] ? TimeUnit.Nanosecond : TimeUnit.Microsecond, "UTC"),
                 _ => StringType.Default,
             };
             var type = types[c];
@@ -77,7 +83,7 @@ public sealed class ArrowIoHandler : IAxlIoHandler
                 }
             }
             var arrays = new IArrowArray[kinds.Length];
-            for (var c = 0; c < kinds.Length; c++) arrays[c] = BuildArray(values, c, kinds[c], types[c], outputs[c], end - start);
+            for (var c = 0; c < kinds.Length; c++) arrays[c] = BuildArray(values, c, kinds[c], types[c], outputs[c], end - start, checkNanos);
             using var batch = new RecordBatch(schema, arrays, end - start);
             writer.WriteRecordBatch(batch);
             start = end;
@@ -110,7 +116,7 @@ public sealed class ArrowIoHandler : IAxlIoHandler
     // The arrays are made from their buffers directly (no builder appends): the same layout the Arrow builders give
     // (values padded to 64 bytes with zeros, no validity bitmap without nulls), so the same bytes; tests compare with the builders.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static IArrowArray BuildArray(ColumnBatch batch, int c, ColumnKind kind, IArrowType type, ColumnBuffers output, int n)
+    private static IArrowArray BuildArray(ColumnBatch batch, int c, ColumnKind kind, IArrowType type, ColumnBuffers output, int n, bool checkNanos)
     {
         switch (kind)
         {
@@ -146,12 +152,14 @@ public sealed class ArrowIoHandler : IAxlIoHandler
             {
                 var values = batch.Dates(c)[..n];
                 var nanos = ((TimestampType)type).Unit == TimeUnit.Nanosecond;
+                var check = nanos && checkNanos;
                 var data = Fixed<long>(output, n, out var dest);
                 var nulls = 0;
                 for (var r = 0; r < n; r++)
                 {
                     if (values[r] is { } d)
                     {
+                        if (check && !TableSource.FitsNanos(d)) throw new TableSource.NanosDoNotFit();
                         var ticks = d.Ticks - DateTime.UnixEpoch.Ticks;
                         dest[r] = nanos ? ticks * 100 : ticks / 10;
                     }
@@ -218,9 +226,9 @@ public sealed class ArrowIoHandler : IAxlIoHandler
             offsets[r] = at;
             if (values[r] is { } s)
             {
-                var max = at + (long)Encoding.UTF8.GetMaxByteCount(s.Length);
+                var max = at + ColumnTyping.MaxUtf8Bytes(s.Length);
                 if (max > int.MaxValue) throw new InvalidOperationException("A record batch's strings passed 2 GB of UTF-8.");
-                at += Encoding.UTF8.GetBytes(s, ColumnBuffers.Ensure(ref output.Data, max, at).AsSpan(at));
+                at += ColumnTyping.Utf8(s, ColumnBuffers.Ensure(ref output.Data, max, at).AsSpan(at));
             }
             else nulls++;
         }

@@ -90,6 +90,7 @@ internal sealed class ColumnBatch
     private void Fill(int c, Array column, int at, int n)
     {
         var start = _start + at;
+        if (_table.FillArray(c, start, column, at, n)) return;
         switch (_kinds[c])
         {
             case ColumnKind.Long: _table.FillLong(c, start, ((long?[])column).AsSpan(at, n)); break;

@@ -81,4 +81,28 @@ internal static class ColumnTyping
     };
 
     public static string? ToStr(object? v) => PsValues.ToInvariantString(v);
+
+    /// <summary>The most bytes <see cref="Utf8"/> writes for <paramref name="chars"/> characters (as Encoding.UTF8.GetMaxByteCount).</summary>
+    public static long MaxUtf8Bytes(int chars) => (chars + 1L) * 3;
+
+    /// <summary>
+    /// The UTF-8 bytes of <paramref name="s"/> into <paramref name="dest"/>, exactly as Encoding.UTF8 writes them; how many.
+    /// A short ASCII string (a table's usual cell) is copied a character a byte, without the encoder's call overhead.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static int Utf8(string s, Span<byte> dest)
+    {
+        if (s.Length <= 32 && s.Length <= dest.Length)
+        {
+            var i = 0;
+            for (; i < s.Length; i++)
+            {
+                var ch = s[i];
+                if (ch > 0x7F) break;
+                dest[i] = (byte)ch;
+            }
+            if (i == s.Length) return i;
+        }
+        return System.Text.Encoding.UTF8.GetBytes(s, dest);
+    }
 }

@@ -140,6 +140,23 @@ internal sealed class HashingWriteStream(FileStream inner, bool writeback) : Str
         return sequential ? (_hashed, Convert.ToHexString(hash).ToLowerInvariant()) : (inner.Length, "");
     }
 
+    /// <summary>
+    /// Drops everything written so far (the file emptied, the hash and size started again): the handler writes the file
+    /// again from its start (<see cref="TableSource.Write"/>).
+    /// </summary>
+    internal void Restart()
+    {
+        Open();
+        Stop();
+        _filled = 0;
+        inner.Flush();
+        inner.SetLength(0);
+        inner.Seek(0, SeekOrigin.Begin);
+        _hash.GetHashAndReset();
+        _position = _hashed = _writtenBack = 0;
+        _sequential = true;
+    }
+
     /// <summary>Stops the writer thread if the handler failed midway, and returns the chunks; the file stays open.</summary>
     public void Release()
     {

@@ -29,17 +29,22 @@ internal sealed class ParquetTableWriter
     private readonly Stream _out;
     private readonly TableSource _table;
     private readonly int _pageBytes;
+    /// <summary>Per column: dates as nanoseconds (else microseconds); <see cref="_checkNanos"/>: a guess to check on each date.</summary>
+    private readonly bool[] _nanos;
+    private readonly bool _checkNanos;
     private long _position;
     private readonly ThriftCompactWriter _thrift = new();
     private byte[] _values = Array.Empty<byte>();
     private byte[] _defs = Array.Empty<byte>();
     private readonly byte[] _head = new byte[16];
 
-    private ParquetTableWriter(TableSource table, Stream destination, int pageBytes)
+    private ParquetTableWriter(TableSource table, Stream destination, int pageBytes, bool[] nanos, bool checkNanos)
     {
         _table = table;
         _out = destination;
         _pageBytes = pageBytes;
+        _nanos = nanos;
+        _checkNanos = checkNanos;
     }
 
     private readonly record struct Chunk(long FirstPage, long Bytes, long Values);
@@ -51,7 +56,7 @@ internal sealed class ParquetTableWriter
     public static void Write(TableSource table, Stream destination, int pageBytes = DefaultPageBytes)
     {
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("The parquet writer needs a little-endian machine.");
-        new ParquetTableWriter(table, destination, pageBytes).WriteFile();
+        table.Write(destination, (nanos, check) => new ParquetTableWriter(table, destination, pageBytes, nanos, check).WriteFile());
     }
 
     private void WriteFile()
@@ -74,7 +79,7 @@ internal sealed class ParquetTableWriter
         // A table without columns (no rows, or rows without properties) is zero rows of one string column.
         var columns = kinds.Length == 0
             ? new[] { (Name: RowTable.ScalarColumn, Kind: ColumnKind.String, Nanos: false) }
-            : names.Select((name, c) => (Name: name, Kind: kinds[c], Nanos: _table.Nanos[c])).ToArray();
+            : names.Select((name, c) => (Name: name, Kind: kinds[c], Nanos: _nanos[c])).ToArray();
         var footer = Footer(columns, groups, rowCount);
         Put(footer);
         BinaryPrimitives.WriteInt32LittleEndian(_head, footer.Length);
@@ -100,11 +105,13 @@ internal sealed class ParquetTableWriter
             {
                 var src = batch.Dates(c);
                 var dest = MemoryMarshal.Cast<byte, long>(Values(n * 8L));
-                var nanos = _table.Nanos[c];
+                var nanos = _nanos[c];
+                var check = nanos && _checkNanos;
                 var k = 0;
                 for (var r = 0; r < n; r++)
                 {
                     if (src[r] is not { } d) continue;
+                    if (check && !TableSource.FitsNanos(d)) throw new TableSource.NanosDoNotFit();
                     var ticks = d.Ticks - DateTime.UnixEpoch.Ticks;
                     dest[k++] = nanos ? ticks * 100 : ticks / 10;
                     Def(r);
@@ -163,9 +170,9 @@ internal sealed class ParquetTableWriter
         {
             if (src[r] is { } s)
             {
-                var max = 4 + (long)Encoding.UTF8.GetMaxByteCount(s.Length);
+                var max = 4 + ColumnTyping.MaxUtf8Bytes(s.Length);
                 if (length + max > _values.Length) Grow(length + max, length);
-                var written = Encoding.UTF8.GetBytes(s, _values.AsSpan(length + 4));
+                var written = ColumnTyping.Utf8(s, _values.AsSpan(length + 4));
                 BinaryPrimitives.WriteInt32LittleEndian(_values.AsSpan(length), written);
                 length += 4 + written;
                 Def(r - pageStart);

@@ -51,8 +51,58 @@ internal abstract class TableSource
     public string[] Columns { get; protected init; } = Array.Empty<string>();
     public int RowCount { get; protected init; }
     public ColumnKind[] Kinds { get; private set; } = Array.Empty<ColumnKind>();
-    /// <summary>For a DateTime column: every value fits a nanosecond timestamp (1677-2262).</summary>
-    public bool[] Nanos { get; private set; } = Array.Empty<bool>();
+
+    /// <summary>
+    /// For a DateTime column: every value fits a nanosecond timestamp (1677-2262). Unless the source found it while checking
+    /// its rows, the first call reads every date column once to find it (<see cref="NanosKnown"/>).
+    /// </summary>
+    public bool[] Nanos
+    {
+        get
+        {
+            if (!NanosKnown) CheckNanos();
+            return _nanos;
+        }
+    }
+
+    /// <summary>Whether <see cref="Nanos"/> is known without reading the dates (no date column, or found while checking the rows).</summary>
+    public bool NanosKnown { get; private set; }
+
+    private bool[] _nanos = Array.Empty<bool>();
+
+    /// <summary>
+    /// Writes the table with <paramref name="write"/>(nanos, check). When <see cref="Nanos"/> is not known yet and the
+    /// destination can start over (an artifact being written, <see cref="HashingWriteStream"/>), every date column is first
+    /// taken to fit nanoseconds (the usual case) and the writer checks each date as it encodes it (check true), throwing
+    /// <see cref="NanosDoNotFit"/> at the first that does not: then the file starts over with <see cref="Nanos"/> read
+    /// from the dates. Else <see cref="Nanos"/> is read first. Either way the bytes are those of a write with the real fits.
+    /// </summary>
+    public void Write(Stream destination, Action<bool[], bool> write)
+    {
+        if (NanosKnown || destination is not HashingWriteStream restartable)
+        {
+            write(Nanos, false);
+            return;
+        }
+        var guess = new bool[Kinds.Length];
+        for (var c = 0; c < guess.Length; c++) guess[c] = Kinds[c] == ColumnKind.DateTime;
+        try { write(guess, true); }
+        catch (NanosDoNotFit)
+        {
+            NanosRestarts++;
+            restartable.Restart();
+            write(Nanos, false);
+        }
+    }
+
+    /// <summary>Thrown by a writer checking its dates (<see cref="Write"/>) at one outside the nanosecond range.</summary>
+    internal sealed class NanosDoNotFit() : Exception("A date does not fit a nanosecond timestamp.");
+
+    /// <summary>Whether a UTC instant fits a nanosecond timestamp (what <see cref="Nanos"/> says of every date of a column).</summary>
+    public static bool FitsNanos(DateTime utc) => utc >= ParquetIoHandler.NanosMin && utc <= ParquetIoHandler.NanosMax;
+
+    /// <summary>How many writes on this thread started over because a date did not fit nanoseconds (for tests).</summary>
+    [ThreadStatic] internal static int NanosRestarts;
 
     /// <summary>
     /// The fills may run on another thread than the one that opened the table (one thread at a time): the values are
@@ -99,18 +149,25 @@ internal abstract class TableSource
         if (Analyzed is { } found)
         {
             Kinds = found.Kinds;
-            Nanos = found.Nanos;
+            _nanos = found.Nanos;
+            NanosKnown = true;
             return;
         }
         var kinds = new ColumnKind[Columns.Length];
-        var nanos = new bool[Columns.Length];
         for (var c = 0; c < kinds.Length; c++)
-        {
             kinds[c] = StaticKind(c) is { } k ? (k == ColumnKind.String || AnyValue(c, k) ? k : ColumnKind.String) : InferFromValues(c);
-            if (kinds[c] == ColumnKind.DateTime) nanos[c] = FitsNanos(c);
-        }
         Kinds = kinds;
-        Nanos = nanos;
+        _nanos = new bool[kinds.Length];
+        NanosKnown = !kinds.Contains(ColumnKind.DateTime);
+    }
+
+    /// <summary>Reads every date column once for <see cref="Nanos"/>.</summary>
+    private void CheckNanos()
+    {
+        var nanos = new bool[Kinds.Length];
+        for (var c = 0; c < nanos.Length; c++) nanos[c] = Kinds[c] == ColumnKind.DateTime && AllFitNanos(c);
+        _nanos = nanos;
+        NanosKnown = true;
     }
 
     private const int ScanBatch = 4096;
@@ -131,7 +188,7 @@ internal abstract class TableSource
         return false;
     }
 
-    private bool FitsNanos(int c)
+    private bool AllFitNanos(int c)
     {
         var b = new DateTime?[Math.Min(ScanBatch, Math.Max(1, RowCount))];
         for (var start = 0; start < RowCount; start += ScanBatch)
@@ -140,7 +197,7 @@ internal abstract class TableSource
             var span = b.AsSpan(0, n);
             FillDate(c, start, span);
             foreach (var v in span)
-                if (v is { } d && (d < ParquetIoHandler.NanosMin || d > ParquetIoHandler.NanosMax)) return false;
+                if (v is { } d && !FitsNanos(d)) return false;
         }
         return true;
     }
@@ -154,6 +211,12 @@ internal abstract class TableSource
     }
 
     // ---- typed fills: the general versions convert each cell as the writers always have; sources override for speed ----
+
+    /// <summary>
+    /// Fills dest[at..at+count] (long?[], double?[], bool?[], DateTime?[] or string?[] as the column's kind) with rows
+    /// start.. as the Fill* methods would, when the source writes into the array itself (no copy); false: it does not.
+    /// </summary>
+    public virtual bool FillArray(int c, int start, Array dest, int at, int count) => false;
 
     private object?[]? _cells;
 
@@ -282,8 +345,7 @@ internal sealed class PSCustomObjectSource : TableSource
                 families[c].Add(v);
                 if (nanos[c] && v is DateTime or DateTimeOffset)
                 {
-                    var d = ColumnTyping.ToUtc(v);
-                    nanos[c] = d >= ParquetIoHandler.NanosMin && d <= ParquetIoHandler.NanosMax;
+                    nanos[c] = FitsNanos(ColumnTyping.ToUtc(v));
                 }
             }
             var own = PsInternals.OwnTypeNames(row);
@@ -393,7 +455,7 @@ internal sealed class TypedSource : TableSource
         public required PropertyInfo[] Properties;
         public required Func<object, object?>[] Boxed;
         public required ColumnKind?[] Kinds;
-        /// <summary>Action&lt;object?[] rows, int start, T[] dest, int count&gt; per typed column (long?, double?, bool?, DateTime?, string? per Kinds): one compiled loop.</summary>
+        /// <summary>Action&lt;object?[] rows, int start, T[] dest, int at, int count&gt; per typed column (long?, double?, bool?, DateTime?, string? per Kinds): one compiled loop.</summary>
         public required Delegate?[] Batch;
         /// <summary>The same loops with each read guarded (a getter that throws reads as null), for a batch where the fast loop threw.</summary>
         public required Lazy<Delegate>?[] GuardedBatch;
@@ -518,16 +580,17 @@ internal sealed class TypedSource : TableSource
         (Loop<TOut>(type, p, convert, guarded: false), new Lazy<Delegate>(() => Loop<TOut>(type, p, convert, guarded: true)));
 
     /// <summary>
-    /// (rows, start, dest, count) => { for (r = 0; r &lt; count; r++) { var o = rows[start + r]; dest[r] = o == null ? default
-    /// : convert(((T)o).P); } }: the typed getter without a delegate call per value. <paramref name="guarded"/>: each read in
+    /// (rows, start, dest, at, count) => { for (r = 0; r &lt; count; r++) { var o = rows[start + r]; dest[at + r] = o == null ? default
+    /// : convert(((T)o).P); } }: the typed getter without a delegate call per value, writing into the caller's array. <paramref name="guarded"/>: each read in
     /// try { } catch { default } (a handler inside the loop keeps its values out of registers: the fast loop has none, and
     /// a batch where it throws is read again by the guarded one).
     /// </summary>
-    private static Action<object?[], int, TOut[], int> Loop<TOut>(Type type, PropertyInfo p, Func<Expression, Expression> convert, bool guarded)
+    private static Action<object?[], int, TOut[], int, int> Loop<TOut>(Type type, PropertyInfo p, Func<Expression, Expression> convert, bool guarded)
     {
         var rows = Expression.Parameter(typeof(object[]), "rows");
         var start = Expression.Parameter(typeof(int), "start");
         var dest = Expression.Parameter(typeof(TOut[]), "dest");
+        var at = Expression.Parameter(typeof(int), "at");
         var count = Expression.Parameter(typeof(int), "count");
         var r = Expression.Variable(typeof(int), "r");
         var o = Expression.Variable(typeof(object), "o");
@@ -541,14 +604,14 @@ internal sealed class TypedSource : TableSource
                 Expression.IfThenElse(Expression.LessThan(r, count),
                     Expression.Block(
                         Expression.Assign(o, Expression.ArrayIndex(rows, Expression.Add(start, r))),
-                        Expression.Assign(Expression.ArrayAccess(dest, r), value),
+                        Expression.Assign(Expression.ArrayAccess(dest, Expression.Add(at, r)), value),
                         Expression.PostIncrementAssign(r)),
                     Expression.Break(end)),
                 end));
-        return Expression.Lambda<Action<object?[], int, TOut[], int>>(body, rows, start, dest, count).Compile();
+        return Expression.Lambda<Action<object?[], int, TOut[], int, int>>(body, rows, start, dest, at, count).Compile();
     }
 
-    // Scratch arrays of the compiled loops (one batch of one column at a time), copied to the caller's span.
+    // Scratch arrays of the compiled loops for a fill into a span (one batch of one column at a time), copied to it.
     private long?[]? _longs;
     private double?[]? _doubles;
     private bool?[]? _bools;
@@ -557,12 +620,35 @@ internal sealed class TypedSource : TableSource
 
     private bool Batch<T>(int c, int start, Span<T> dest, ref T[]? scratch)
     {
-        if (_g.Batch[c] is not Action<object?[], int, T[], int> loop) return false;
         if (scratch is null || scratch.Length < dest.Length) scratch = new T[dest.Length];
-        try { loop(_rows, start, scratch, dest.Length); }
-        catch (Exception) { ((Action<object?[], int, T[], int>)_g.GuardedBatch[c]!.Value)(_rows, start, scratch, dest.Length); }
+        if (!Batch(c, start, scratch, 0, dest.Length)) return false;
         scratch.AsSpan(0, dest.Length).CopyTo(dest);
         return true;
+    }
+
+    /// <summary>The compiled loop of column <paramref name="c"/> into dest[at..at+count]; false when the column has none.</summary>
+    private bool Batch<T>(int c, int start, T[] dest, int at, int count)
+    {
+        if (_g.Batch[c] is not Action<object?[], int, T[], int, int> loop) return false;
+        try { loop(_rows, start, dest, at, count); }
+        catch (Exception) { ((Action<object?[], int, T[], int, int>)_g.GuardedBatch[c]!.Value)(_rows, start, dest, at, count); }
+        return true;
+    }
+
+    public override bool FillArray(int c, int start, Array dest, int at, int count)
+    {
+        switch (dest)
+        {
+            case long?[] a: return Batch(c, start, a, at, count);
+            case double?[] a: return Batch(c, start, a, at, count);
+            case bool?[] a: return Batch(c, start, a, at, count);
+            case string?[] a: return Batch(c, start, a, at, count);
+            case DateTime?[] a:
+                if (!Batch(c, start, a, at, count)) return false;
+                foreach (ref var v in a.AsSpan(at, count)) if (v is { } d) v = ColumnTyping.ToUtc(d);
+                return true;
+            default: return false;
+        }
     }
 
     protected override ColumnKind? StaticKind(int column) => _g.Kinds[column];

@@ -175,4 +175,18 @@ public class ParquetTableWriterTests
     }
 
     private sealed record Rec(long Id, double? Score, string? Name, bool Flag, DateTime At);
+
+    [Fact]
+    public void Strings_are_encoded_as_Encoding_UTF8_encodes_them()
+    {
+        var cases = new[] { "", "a", "item-12345", new string('x', 32), new string('x', 33), new string('x', 31) + "é", "é", "日本語", "\ud800 lone",
+            "emoji 😀", "tab\tnul\0", new string('y', 100) + "ü", "\u007f\u0080" };
+        var dest = new byte[1024];
+        foreach (var s in cases)
+        {
+            var n = ColumnTyping.Utf8(s, dest);
+            Assert.Equal(System.Text.Encoding.UTF8.GetBytes(s), dest.AsSpan(0, n).ToArray());
+            Assert.True(n <= ColumnTyping.MaxUtf8Bytes(s.Length));
+        }
+    }
 }

@@ -234,6 +234,42 @@ public class TableSourceTests
         }
     }
 
+    public sealed record Dated(int Id, DateTime At, DateTime? Later);
+
+    [Theory]
+    [InlineData("parquet")]
+    [InlineData("arrow")]
+    public void A_saved_table_takes_its_dates_to_fit_nanoseconds_and_starts_over_at_one_that_does_not(string handler)
+    {
+        // An artifact's dates are not read before it is written: it is written with nanoseconds, each date checked, and
+        // starts over with the real fits at a date outside 1677-2262; the bytes are those of the write that read them first.
+        var io = IoHandlerRegistry.Get(handler);
+        var n = 2 * ColumnTyping.RowsPerGroup + 500;
+        var old = new DateTime(1600, 2, 3, 4, 5, 6, DateTimeKind.Utc);
+        var late = new DateTime(2300, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        Dated[] Rows(int count, int oldAt, int lateAt) => Enumerable.Range(0, count).Select(i => new Dated(i, i == oldAt ? old : Utc.AddSeconds(i),
+            i % 3 == 0 ? null : i == lateAt ? late : Utc.AddDays(i % 1000))).ToArray();
+        using var dir = new TempDir();
+        // (rows, old date at, late date at, starts over): none outside; one in the first rows (before any byte reached the
+        // file, and after a megabyte did), one in the last row group, one in each column.
+        foreach (var (count, oldAt, lateAt, restarts) in new[] { (n, -1, -1, 0), (100, 5, -1, 1), (n, 5, -1, 1), (n, -1, n - 2, 1), (n, 2 * ColumnTyping.RowsPerGroup + 10, 7, 1) })
+        {
+            var rows = Rows(count, oldAt, lateAt);
+            var before = TableSource.NanosRestarts;
+            var meta = ArtifactIO.Save(io, rows, dir.Path);
+            Assert.Equal(restarts, TableSource.NanosRestarts - before);
+            var file = File.ReadAllBytes(Path.Combine(dir.Path, meta.File));
+            Assert.Equal(Bytes(io, rows), file);
+            Assert.Equal(file.Length, meta.Size);
+            Assert.Equal("sha256:" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(file)).ToLowerInvariant(), meta.Sha256);
+            var back = Array(ArtifactIO.Load(dir.Path));
+            Assert.Equal(count, back.Length);
+            if (oldAt >= 0) Assert.Equal(old, Prop(back[oldAt], "At"));
+            if (lateAt >= 0) Assert.Equal(late, Prop(back[lateAt], "Later"));
+            Assert.Equal(Utc.AddSeconds(count - 1), Prop(back[count - 1], "At"));
+        }
+    }
+
     [Fact]
     public void Arrow_batches_cut_by_their_strings_while_the_next_group_is_loaded_ahead_give_the_same_bytes_and_rows()
     {
