@@ -25,19 +25,15 @@ public static partial class CompilerYaml
         .WithTypeConverter(new PlainScalarConverter())
         .Build();
 
-    public static string Serialize(object tree) => BlockWriter.TryWrite(tree, null) ?? Serializer.Serialize(tree);
+    /// <remarks>
+    /// A <see cref="RenderedMap"/> that is a list item is copied in from its text instead of written again: the same
+    /// bytes, as block YAML is the same text shifted right wherever it sits.
+    /// </remarks>
+    public static string Serialize(object tree) => BlockWriter.TryWrite(tree) ?? Serializer.Serialize(tree);
 
     /// <summary>
-    /// <see cref="Serialize"/> with some maps of the tree written before (<paramref name="rendered"/>: each map, by
-    /// reference, and its own <see cref="Render"/> text), copied in at their place instead of written again: the same
-    /// bytes, as block YAML is the same text shifted right wherever it sits. Only maps that are list items are looked up.
-    /// </summary>
-    public static string Serialize(object tree, IReadOnlyDictionary<object, string>? rendered) =>
-        BlockWriter.TryWrite(tree, rendered) ?? Serializer.Serialize(tree);
-
-    /// <summary>
-    /// The direct writer's text of a map for <see cref="Serialize(object, IReadOnlyDictionary{object, string})"/>; null
-    /// when the map has something the direct writer leaves to YamlDotNet (then it cannot be copied in).
+    /// The direct writer's text of a map, for a <see cref="RenderedMap"/>; null when the map has something the direct
+    /// writer leaves to YamlDotNet (then it cannot be copied in).
     /// </summary>
     public static string? Render(object tree)
     {
@@ -65,7 +61,7 @@ public static partial class CompilerYaml
     internal static string SerializeWithYamlDotNet(object tree) => Serializer.Serialize(tree);
 
     /// <summary>The direct writer alone: null when the tree has something it leaves to YamlDotNet.</summary>
-    internal static string? SerializeDirect(object tree) => BlockWriter.TryWrite(tree, null);
+    internal static string? SerializeDirect(object tree) => BlockWriter.TryWrite(tree);
 
     /// <summary>
     /// Block-style YAML as YamlDotNet writes it with indented sequences and no line width: "key: value", nested maps and
@@ -78,14 +74,13 @@ public static partial class CompilerYaml
         /// <summary>YamlDotNet's default line break (EmitterSettings.NewLine).</summary>
         private static readonly string NewLine = Environment.NewLine;
         private readonly StringBuilder _sb;
-        private IReadOnlyDictionary<object, string>? _rendered;
 
         public BlockWriter(int capacity) => _sb = new StringBuilder(capacity);
 
-        public static string? TryWrite(object tree, IReadOnlyDictionary<object, string>? rendered)
+        public static string? TryWrite(object tree)
         {
             if (tree is not IDictionary<string, object?> root || root.Count == 0) return null;
-            var w = new BlockWriter(16 * 1024) { _rendered = rendered };
+            var w = new BlockWriter(16 * 1024);
             return w.MapBody(root, 0, inline: false) ? w._sb.ToString() : null;
         }
 
@@ -168,8 +163,8 @@ public static partial class CompilerYaml
                 _sb.Append(' ', indent).Append("- ");
                 switch (item)
                 {
-                    case IDictionary<string, object?> m when _rendered is not null && _rendered.TryGetValue(m, out var text):
-                        AppendShifted(text, indent + 2);
+                    case RenderedMap r:
+                        AppendShifted(r.Yaml, indent + 2);
                         break;
                     case IDictionary<string, object?> { Count: 0 }: _sb.Append("{}").Append(NewLine); break;
                     case IDictionary<string, object?> m:

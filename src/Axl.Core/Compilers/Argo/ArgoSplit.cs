@@ -72,9 +72,11 @@ public static partial class ArgoCompiler
         private Dictionary<AxlStep, int> _index = null!;
         private Dictionary<AxlStep, List<Item>> _consumes = null!;
         private Dictionary<Item, List<AxlStep>> _consumers = null!;
-        private Dictionary<AxlStep, ArgoMap> _stepTemplates = null!;
-        /// <summary>The YAML of each step template, written once to plan the split and copied into its WorkflowTemplate.</summary>
-        private Dictionary<object, string> _renderedTemplates = null!;
+        /// <summary>
+        /// Each step's template: its YAML, written once to plan the split and copied into its WorkflowTemplate, with the
+        /// map built again only when asked for (<see cref="RenderedMap"/>); the map itself when the direct writer left it.
+        /// </summary>
+        private Dictionary<AxlStep, IDictionary<string, object?>> _stepTemplates = null!;
 
         /// <summary>The workflow as WorkflowTemplates within the limits and a parent that calls them.</summary>
         public ArgoDocument Split(IReadOnlyList<AxlDiagnostic> warnings)
@@ -83,14 +85,9 @@ public static partial class ArgoCompiler
             _index = new Dictionary<AxlStep, int>(ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++) _index[order[i]] = i;
             CompileTrace.Mark("split: topological order");
-            var work = PerStep(order, s => StepWork.Of(StepTemplate(s), YamlBytes(Task(s), 10)));
-            _stepTemplates = new Dictionary<AxlStep, ArgoMap>(ReferenceEqualityComparer.Instance);
-            _renderedTemplates = new Dictionary<object, string>(ReferenceEqualityComparer.Instance);
-            for (var i = 0; i < order.Count; i++)
-            {
-                _stepTemplates[order[i]] = work[i].Template;
-                if (work[i].Yaml is { } yaml) _renderedTemplates[work[i].Template] = yaml;
-            }
+            var work = PerStep(order, s => StepWork.Of(StepTemplate(s), () => StepTemplate(s), YamlBytes(Task(s), 10)));
+            _stepTemplates = new Dictionary<AxlStep, IDictionary<string, object?>>(order.Count, ReferenceEqualityComparer.Instance);
+            for (var i = 0; i < order.Count; i++) _stepTemplates[order[i]] = work[i].Template;
             CompileTrace.Mark("split: step templates and their YAML");
             MapItems(order);
             CompileTrace.Mark("split: items mapped");
@@ -159,7 +156,7 @@ public static partial class ArgoCompiler
                 var tree = TemplateObject(p, dag);
                 CompileTrace.Mark($"split: part {p.Number} tree");
                 var doc = new ArgoDocument(_wf, _o, tree, Storage, Delivery, ImagesOf(p), p.AllSteps.Count(), warnings,
-                    kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash, rendered: _renderedTemplates);
+                    kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash);
                 overshoot = Math.Max(overshoot, (double)doc.Size / _o.MaxBytes);
                 templates.Add(doc);
                 CompileTrace.Mark($"split: part {p.Number} document (YAML)");
@@ -466,17 +463,18 @@ public static partial class ArgoCompiler
             p.AllSteps.SelectMany(s => _consumes[s]).Where(i => !p.Contains(i.Step)).Distinct().ToList();
 
         /// <summary>
-        /// A step's template, its YAML (null when the direct writer leaves it to YamlDotNet), kept for the documents, and
-        /// the bytes of the template and of the step's task as they sit in a WorkflowTemplate (<see cref="YamlBytes"/> at
-        /// indents 4 and 10).
+        /// A step's template as the documents take it (a <see cref="RenderedMap"/> of its YAML, or the map itself when
+        /// the direct writer leaves it to YamlDotNet) and the bytes of the template and of the step's task as they sit
+        /// in a WorkflowTemplate (<see cref="YamlBytes"/> at indents 4 and 10).
         /// </summary>
-        private readonly record struct StepWork(ArgoMap Template, string? Yaml, long TemplateBytes, long TaskBytes)
+        private readonly record struct StepWork(IDictionary<string, object?> Template, long TemplateBytes, long TaskBytes)
         {
-            public static StepWork Of(ArgoMap template, long taskBytes)
+            /// <param name="again">Builds the same template again (for a reader of the tree after its map was let go).</param>
+            public static StepWork Of(ArgoMap template, Func<ArgoMap> again, long taskBytes)
             {
-                if (CompilerYaml.Render(template) is not { } yaml) return new(template, null, YamlBytes(template, 4), taskBytes);
+                if (CompilerYaml.Render(template) is not { } yaml) return new(template, YamlBytes(template, 4), taskBytes);
                 long lines = yaml.AsSpan().Count('\n');
-                return new(template, yaml, yaml.Length + lines * 4, taskBytes);
+                return new(new RenderedMap(yaml, again), yaml.Length + lines * 4, taskBytes);
             }
         }
 
