@@ -60,7 +60,24 @@ public static partial class ArgoCompiler
         /// <summary>The groups of a group of groups (empty for a group of steps).</summary>
         public IReadOnlyList<Part> Children { get; }
         public IEnumerable<AxlStep> AllSteps => _steps;
+        /// <summary>Every step inside, as a set (for lookups without a delegate per call).</summary>
+        public HashSet<AxlStep> StepSet => _steps;
         public bool Contains(AxlStep s) => _steps.Contains(s);
+
+        private Dictionary<AxlStep, Part>? _childOf;
+
+        /// <summary>The first of <see cref="Children"/> that holds <paramref name="s"/>, or null (one lookup, not a walk over the children).</summary>
+        public Part? ChildHolding(AxlStep s)
+        {
+            if (_childOf is null)
+            {
+                var map = new Dictionary<AxlStep, Part>(_steps.Count, ReferenceEqualityComparer.Instance);
+                foreach (var c in Children)
+                    foreach (var step in c.AllSteps) map.TryAdd(step, c);
+                _childOf = map;
+            }
+            return _childOf.GetValueOrDefault(s);
+        }
         public string TaskName => PartTaskPrefix + Number.ToString(CultureInfo.InvariantCulture);
         public string TemplateName { get; set; } = "";
         public List<Item> Needs { get; } = new();
@@ -148,19 +165,15 @@ public static partial class ArgoCompiler
             ComputeInterfaces(parts);
             CompileTrace.Mark("split: interfaces");
 
-            var templates = new List<ArgoDocument>();
-            var overshoot = 0.0;
-            foreach (var p in parts)
+            // Each part's tree and YAML reads the plan and writes only its own document: on several threads, in order.
+            var templates = InParallel(parts, 1, p =>
             {
                 var dag = p.Children.Count == 0 ? GroupDag(p) : GroupOfGroupsDag(p);
-                var tree = TemplateObject(p, dag);
-                CompileTrace.Mark($"split: part {p.Number} tree");
-                var doc = new ArgoDocument(_wf, _o, tree, Storage, Delivery, ImagesOf(p), p.AllSteps.Count(), warnings,
+                return new ArgoDocument(_wf, _o, TemplateObject(p, dag), Storage, Delivery, ImagesOf(p), p.StepSet.Count, warnings,
                     kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash);
-                overshoot = Math.Max(overshoot, (double)doc.Size / _o.MaxBytes);
-                templates.Add(doc);
-                CompileTrace.Mark($"split: part {p.Number} document (YAML)");
-            }
+            });
+            CompileTrace.Mark($"split: {parts.Count} part documents (trees and YAML)");
+            var overshoot = templates.Max(doc => (double)doc.Size / _o.MaxBytes);
             if (overshoot > 1) return (null, overshoot);
 
             var root = new Part(0, Array.Empty<AxlStep>(), units);
@@ -194,14 +207,19 @@ public static partial class ArgoCompiler
             var volume = _storage.Kind == ArgoStorageKind.Volume;
             foreach (var s in order)
             {
-                var items = new List<Item>();
-                if (!volume) items.AddRange(DataUpstream(s).Select(u => new Item(ItemKind.Artifact, u)));
+                var distinct = new List<Item>();
+                void Add(Item item)
+                {
+                    if (!distinct.Contains(item)) distinct.Add(item);
+                }
+                if (!volume)
+                    foreach (var u in DataUpstream(s)) Add(new Item(ItemKind.Artifact, u));
                 if (s.Condition is { } c)
                     foreach (var r in c.References())
-                        if (!r.IsParameter && _wf.GetStep(r.Name) is { } u) items.Add(new Item(ItemKind.Value, u));
-                foreach (var name in s.Upstream)
-                    if (_maySkip.Contains(name)) items.Add(new Item(ItemKind.Status, _wf.GetStep(name)!));
-                var distinct = items.Distinct().ToList();
+                        if (!r.IsParameter && _wf.GetStep(r.Name) is { } u) Add(new Item(ItemKind.Value, u));
+                if (_maySkip.Count > 0)
+                    foreach (var name in s.Upstream)
+                        if (_maySkip.Contains(name)) Add(new Item(ItemKind.Status, _wf.GetStep(name)!));
                 _consumes[s] = distinct;
                 foreach (var item in distinct)
                 {
@@ -212,11 +230,23 @@ public static partial class ArgoCompiler
         }
 
         /// <summary>Tasks a gate for step <paramref name="u"/> takes: two when u can end both Skipped (its condition) and Omitted (a step above it skipped).</summary>
-        private int GateTasks(AxlStep u) => u.Condition is not null && u.Upstream.Any(_maySkip.Contains) ? 2 : 1;
+        private int GateTasks(AxlStep u)
+        {
+            if (u.Condition is null) return 1;
+            foreach (var name in u.Upstream)
+                if (_maySkip.Contains(name)) return 2;
+            return 1;
+        }
 
         /// <summary>Steps outside <paramref name="inside"/> that <paramref name="s"/> comes after and that may be skipped: each needs a gate.</summary>
-        private IEnumerable<AxlStep> GatedUpstream(AxlStep s, Func<AxlStep, bool> inside) =>
-            s.Upstream.Where(_maySkip.Contains).Select(n => _wf.GetStep(n)!).Where(u => !inside(u));
+        private IReadOnlyList<AxlStep> GatedUpstream(AxlStep s, HashSet<AxlStep> inside)
+        {
+            List<AxlStep>? gated = null;
+            if (_maySkip.Count > 0)
+                foreach (var name in s.Upstream)
+                    if (_maySkip.Contains(name) && _wf.GetStep(name)! is var u && !inside.Contains(u)) (gated ??= new List<AxlStep>()).Add(u);
+            return gated ?? (IReadOnlyList<AxlStep>)Array.Empty<AxlStep>();
+        }
 
         /// <summary>Cuts the steps, in topological order, into groups within the item limits and the byte budget.</summary>
         private List<Part> Groups(IReadOnlyList<AxlStep> order, Dictionary<AxlStep, long> cost, long budget, List<Part> parts)
@@ -226,6 +256,8 @@ public static partial class ArgoCompiler
             var inCurrent = new HashSet<AxlStep>(ReferenceEqualityComparer.Instance);
             var gated = new HashSet<AxlStep>(ReferenceEqualityComparer.Instance);
             var inputParameters = new HashSet<Item>();
+            var newGates = new List<AxlStep>();
+            var newParameters = new List<Item>();
             long bytes = 0;
             var gateTasks = 0;
 
@@ -247,13 +279,21 @@ public static partial class ArgoCompiler
             {
                 for (var fresh = current.Count == 0; ; fresh = true)
                 {
-                    var newGates = GatedUpstream(s, inCurrent.Contains).Where(u => !gated.Contains(u)).Distinct().ToList();
-                    var extraTasks = newGates.Sum(GateTasks);
+                    newGates.Clear();
+                    var extraTasks = 0;
+                    foreach (var u in GatedUpstream(s, inCurrent))
+                        if (!gated.Contains(u) && !newGates.Contains(u))
+                        {
+                            newGates.Add(u);
+                            extraTasks += GateTasks(u);
+                        }
                     var tasks = current.Count + 1 + gateTasks + extraTasks;
                     var templates = current.Count + 1 + 1 + (gateTasks + extraTasks > 0 ? 1 : 0);
                     var add = cost[s] + 160L * extraTasks;
                     // The group's input parameters: values and outcomes of steps outside (a step's readers come after it).
-                    var newParameters = _consumes[s].Where(i => i.Kind != ItemKind.Artifact && !inCurrent.Contains(i.Step) && !inputParameters.Contains(i)).ToList();
+                    newParameters.Clear();
+                    foreach (var i in _consumes[s])
+                        if (i.Kind != ItemKind.Artifact && !inCurrent.Contains(i.Step) && !inputParameters.Contains(i)) newParameters.Add(i);
                     var parameterCount = inputParameters.Count + newParameters.Count;
                     if (tasks <= _o.MaxDagTasks && templates <= _o.MaxTemplates && parameterCount <= _o.MaxInputParameters && bytes + add <= budget)
                     {
@@ -332,8 +372,19 @@ public static partial class ArgoCompiler
                 p.Needs.Clear();
                 p.Exports.Clear();
                 p.Needs.AddRange(p.AllSteps.SelectMany(s => _consumes[s]).Where(i => !p.Contains(i.Step)).Distinct().OrderBy(Order));
-                p.Exports.AddRange(_consumers.Where(kv => p.Contains(kv.Key.Step) && kv.Value.Any(c => !p.Contains(c))).Select(kv => kv.Key).OrderBy(Order));
+                var exports = new List<Item>();
+                foreach (var s in p.AllSteps)
+                    for (var kind = ItemKind.Artifact; kind <= ItemKind.Status; kind++)
+                        if (_consumers.TryGetValue(new Item(kind, s), out var readers) && ReadOutside(readers, p)) exports.Add(new Item(kind, s));
+                p.Exports.AddRange(exports.OrderBy(Order));
             }
+        }
+
+        private static bool ReadOutside(List<AxlStep> readers, Part p)
+        {
+            foreach (var c in readers)
+                if (!p.Contains(c)) return true;
+            return false;
         }
 
         /// <summary>A WorkflowTemplate holding one group's DAG (and, for a group of steps, the gate and step templates).</summary>
@@ -342,7 +393,7 @@ public static partial class ArgoCompiler
             var templates = new List<object?> { dag };
             if (p.Steps.Count > 0)
             {
-                if (p.Steps.Any(s => GatedUpstream(s, p.Contains).Any()))
+                if (p.Steps.Any(s => GatedUpstream(s, p.StepSet).Count > 0))
                     templates.Add(Map().With("name", GateTemplate).With("suspend", Map().With("duration", "0")));
                 templates.AddRange(p.Steps.Select(s => (object?)_stepTemplates[s]));
             }
@@ -367,7 +418,7 @@ public static partial class ArgoCompiler
         private ArgoMap GroupDag(Part p)
         {
             var tasks = new List<object?>();
-            var gates = p.Steps.SelectMany(s => GatedUpstream(s, p.Contains)).Distinct().OrderBy(u => _index[u]);
+            var gates = p.Steps.SelectMany(s => GatedUpstream(s, p.StepSet)).Distinct().OrderBy(u => _index[u]);
             foreach (var u in gates)
             {
                 var status = "'{{inputs.parameters." + ItemName(new Item(ItemKind.Status, u)) + "}}'";
@@ -391,7 +442,7 @@ public static partial class ArgoCompiler
         private ArgoMap GroupOfGroupsDag(Part p) => Map()
             .With("name", Entrypoint)
             .With("inputs", Inputs(p))
-            .With("outputs", Outputs(p, i => "tasks." + p.Children.First(c => c.Contains(i.Step)).TaskName + (i.Kind == ItemKind.Artifact ? ".outputs.artifacts." : ".outputs.parameters.") + ItemName(i)))
+            .With("outputs", Outputs(p, i => "tasks." + p.ChildHolding(i.Step)!.TaskName + (i.Kind == ItemKind.Artifact ? ".outputs.artifacts." : ".outputs.parameters.") + ItemName(i)))
             .With("dag", Map().With("tasks", p.Children.Select(c => (object?)PartTask(c, p)).ToList()));
 
         private ArgoMap Inputs(Part p) => Map()
@@ -436,7 +487,7 @@ public static partial class ArgoCompiler
         /// </summary>
         private ArgoMap PartTask(Part child, Part container)
         {
-            Part? Sibling(AxlStep s) => container.Contains(s) ? container.Children.FirstOrDefault(c => c.Contains(s)) : null;
+            Part? Sibling(AxlStep s) => container.Contains(s) ? container.ChildHolding(s) : null;
             var after = new SortedSet<int>();
             foreach (var s in child.AllSteps)
                 foreach (var name in s.Upstream)
@@ -484,17 +535,23 @@ public static partial class ArgoCompiler
         /// A step's work reads the IR and writes only its own result (and the locked images), so the results are the
         /// same on any number of threads; the error of the first failing step in the order is thrown, as in one loop.
         /// </summary>
-        private T[] PerStep<T>(IReadOnlyList<AxlStep> order, Func<AxlStep, T> work)
+        private T[] PerStep<T>(IReadOnlyList<AxlStep> order, Func<AxlStep, T> work) => InParallel(order, 64, work);
+
+        /// <summary>
+        /// <paramref name="work"/> of every item, at the item's index, on up to <see cref="ArgoCompileOptions.Threads"/>
+        /// threads, handing out blocks of <paramref name="block"/> items in turn; the error of the first failing item in
+        /// the list is thrown, as in one loop.
+        /// </summary>
+        private T[] InParallel<TItem, T>(IReadOnlyList<TItem> items, int block, Func<TItem, T> work)
         {
-            const int Block = 64;
-            var results = new T[order.Count];
-            var errors = new System.Runtime.ExceptionServices.ExceptionDispatchInfo?[order.Count];
+            var results = new T[items.Count];
+            var errors = new System.Runtime.ExceptionServices.ExceptionDispatchInfo?[items.Count];
             var threads = _o.Threads > 0 ? _o.Threads : Environment.ProcessorCount;
-            Parallel.For(0, (order.Count + Block - 1) / Block, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
+            Parallel.For(0, (items.Count + block - 1) / block, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
             {
-                for (var i = b * Block; i < Math.Min(order.Count, (b + 1) * Block); i++)
+                for (var i = b * block; i < Math.Min(items.Count, (b + 1) * block); i++)
                 {
-                    try { results[i] = work(order[i]); }
+                    try { results[i] = work(items[i]); }
                     catch (Exception ex) { errors[i] = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex); }
                 }
             });
