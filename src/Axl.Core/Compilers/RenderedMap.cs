@@ -5,7 +5,8 @@ namespace Axl.Compilers;
 
 /// <summary>
 /// A map of a compiled tree whose YAML (<see cref="CompilerYaml.Render"/>'s text) was written before: the direct YAML
-/// writer copies <see cref="Yaml"/> in where the map sits as a list item, the same bytes as writing it again. Anything
+/// writer copies <see cref="Yaml"/> in where the map sits as a list item (as it is at <see cref="ItemIndent"/>, shifted
+/// elsewhere), the same bytes as writing it again. Anything
 /// else that reads the tree (JSON for the Kubernetes API, tests, the YamlDotNet path) sees the map itself, built again
 /// by <c>build</c> on first use: a split compile keeps 10,000 step templates as one string each instead of as trees
 /// of maps and lists that every garbage collection of the compile would copy.
@@ -15,16 +16,21 @@ public sealed class RenderedMap : IDictionary<string, object?>, IReadOnlyDiction
     private readonly Func<IDictionary<string, object?>> _build;
     private IDictionary<string, object?>? _map;
 
-    /// <param name="yaml">The map's text from <see cref="CompilerYaml.Render"/>.</param>
+    /// <param name="yaml">The map's text from <see cref="CompilerYaml.Render"/> at <paramref name="itemIndent"/>.</param>
+    /// <param name="itemIndent">The list item indent the text was written for.</param>
     /// <param name="build">Makes the same map again (a pure function of the compile's input).</param>
-    public RenderedMap(string yaml, Func<IDictionary<string, object?>> build)
+    public RenderedMap(string yaml, int itemIndent, Func<IDictionary<string, object?>> build)
     {
         Yaml = yaml;
+        ItemIndent = itemIndent;
         _build = build;
     }
 
-    /// <summary>The map's YAML at indent 0.</summary>
+    /// <summary>The map's YAML as a list item at <see cref="ItemIndent"/>, without its "- ".</summary>
     public string Yaml { get; }
+
+    /// <summary>The indent of the "- " the text was written for.</summary>
+    public int ItemIndent { get; }
 
     // Built at most once per reader that needs it; building twice on two threads gives equal maps.
     private IDictionary<string, object?> Map => _map ??= _build();

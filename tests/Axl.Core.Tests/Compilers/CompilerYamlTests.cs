@@ -134,9 +134,12 @@ public sealed class CompilerYamlTests
             foreach (var (list, index) in places.Where(_ => rng.Next(3) > 0))
             {
                 var m = (ArgoMap)list[index]!;
-                if (CompilerYaml.Render(m) is not { } text) continue;
-                Assert.Equal(CompilerYaml.Serialize(m), text);
-                list[index] = new RenderedMap(text, () => m);
+                // Written for some list indent: copied in as it is where it matches, shifted elsewhere.
+                var itemIndent = rng.Next(4) * 2;
+                if (CompilerYaml.Render(m, itemIndent) is not { } text) continue;
+                var alone = CompilerYaml.Serialize(m);
+                Assert.Equal(alone.TrimEnd('\n').Replace("\n", "\n" + new string(' ', itemIndent + 2)) + "\n", text);
+                list[index] = new RenderedMap(text, itemIndent, () => m);
                 rendered++;
             }
             copied += rendered;

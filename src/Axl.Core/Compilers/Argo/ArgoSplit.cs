@@ -94,6 +94,12 @@ public static partial class ArgoCompiler
         /// map built again only when asked for (<see cref="RenderedMap"/>); the map itself when the direct writer left it.
         /// </summary>
         private Dictionary<AxlStep, IDictionary<string, object?>> _stepTemplates = null!;
+        /// <summary>
+        /// Each step's DAG task as the unsplit compile makes it, as YAML (null when the direct writer left it): what the
+        /// group's DAG copies in for a step whose upstream steps are all in its group (<see cref="Task(AxlStep, Part?)"/>
+        /// gives the same map then).
+        /// </summary>
+        private Dictionary<AxlStep, RenderedMap?> _stepTasks = null!;
 
         /// <summary>The workflow as WorkflowTemplates within the limits and a parent that calls them.</summary>
         public ArgoDocument Split(IReadOnlyList<AxlDiagnostic> warnings)
@@ -102,9 +108,14 @@ public static partial class ArgoCompiler
             _index = new Dictionary<AxlStep, int>(ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++) _index[order[i]] = i;
             CompileTrace.Mark("split: topological order");
-            var work = PerStep(order, s => StepWork.Of(StepTemplate(s), () => StepTemplate(s), YamlBytes(Task(s), 10)));
+            var work = PerStep(order, s => StepWork.Of(StepTemplate(s), () => StepTemplate(s), Task(s), () => Task(s)));
             _stepTemplates = new Dictionary<AxlStep, IDictionary<string, object?>>(order.Count, ReferenceEqualityComparer.Instance);
-            for (var i = 0; i < order.Count; i++) _stepTemplates[order[i]] = work[i].Template;
+            _stepTasks = new Dictionary<AxlStep, RenderedMap?>(order.Count, ReferenceEqualityComparer.Instance);
+            for (var i = 0; i < order.Count; i++)
+            {
+                _stepTemplates[order[i]] = work[i].Template;
+                _stepTasks[order[i]] = work[i].Task;
+            }
             CompileTrace.Mark("split: step templates and their YAML");
             MapItems(order);
             CompileTrace.Mark("split: items mapped");
@@ -430,12 +441,27 @@ public static partial class ArgoCompiler
                 }
                 tasks.Add(gate.With("when", status + " == 'Succeeded'"));
             }
-            tasks.AddRange(p.Steps.Select(s => (object?)Task(s, p)));
+            foreach (var s in p.Steps) tasks.Add(_stepTasks[s] is { } rendered && AllInside(s, p) ? rendered : Task(s, p));
             return Map()
                 .With("name", Entrypoint)
                 .With("inputs", Inputs(p))
                 .With("outputs", Outputs(p, i => "tasks." + i.Step.KubernetesName + (i.Kind == ItemKind.Artifact ? ".outputs.artifacts." + OutputArtifact : ".outputs.parameters." + ValueParameter)))
                 .With("dag", Map().With("tasks", tasks));
+        }
+
+        /// <summary>
+        /// Whether every step <paramref name="s"/> comes after or reads from (artifacts, condition values, outcomes) is in
+        /// group <paramref name="p"/>: then its task in the group is its task in the unsplit DAG.
+        /// </summary>
+        private bool AllInside(AxlStep s, Part p)
+        {
+            if (_wf.Options.WarmEnv) return false;
+            foreach (var name in s.Upstream)
+                if (!p.Contains(_wf.GetStep(name)!)) return false;
+            // The artifacts it reads (unless on a shared volume) and the steps its condition reads.
+            foreach (var i in _consumes[s])
+                if (!p.Contains(i.Step)) return false;
+            return true;
         }
 
         /// <summary>The DAG of a group of groups: one templateRef task per group.</summary>
@@ -513,19 +539,38 @@ public static partial class ArgoCompiler
         private List<Item> NeedsOf(Part p) =>
             p.AllSteps.SelectMany(s => _consumes[s]).Where(i => !p.Contains(i.Step)).Distinct().ToList();
 
+        /// <summary>List item indent of a step template in a WorkflowTemplate (spec.templates).</summary>
+        private const int TemplateIndent = 4;
+        /// <summary>List item indent of a task in a WorkflowTemplate's DAG (spec.templates[0].dag.tasks).</summary>
+        private const int TaskIndent = 10;
+
         /// <summary>
         /// A step's template as the documents take it (a <see cref="RenderedMap"/> of its YAML, or the map itself when
-        /// the direct writer leaves it to YamlDotNet) and the bytes of the template and of the step's task as they sit
-        /// in a WorkflowTemplate (<see cref="YamlBytes"/> at indents 4 and 10).
+        /// the direct writer leaves it to YamlDotNet), its unsplit DAG task as YAML (null when left to YamlDotNet), and
+        /// the bytes of the template and of the task as they sit in a WorkflowTemplate (<see cref="YamlBytes"/> at
+        /// indents <see cref="TemplateIndent"/> and <see cref="TaskIndent"/>).
         /// </summary>
-        private readonly record struct StepWork(IDictionary<string, object?> Template, long TemplateBytes, long TaskBytes)
+        private readonly record struct StepWork(IDictionary<string, object?> Template, RenderedMap? Task, long TemplateBytes, long TaskBytes)
         {
             /// <param name="again">Builds the same template again (for a reader of the tree after its map was let go).</param>
-            public static StepWork Of(ArgoMap template, Func<ArgoMap> again, long taskBytes)
+            /// <param name="taskAgain">Builds the same task again.</param>
+            public static StepWork Of(ArgoMap template, Func<ArgoMap> again, ArgoMap task, Func<ArgoMap> taskAgain)
             {
-                if (CompilerYaml.Render(template) is not { } yaml) return new(template, YamlBytes(template, 4), taskBytes);
+                var (renderedTask, taskBytes) = Rendered(task, TaskIndent, taskAgain);
+                var (renderedTemplate, templateBytes) = Rendered(template, TemplateIndent, again);
+                return new(renderedTemplate ?? (IDictionary<string, object?>)template, renderedTask, templateBytes, taskBytes);
+            }
+
+            /// <summary>
+            /// <paramref name="map"/> written for a list at <paramref name="indent"/> and its bytes as <see cref="YamlBytes"/>
+            /// counts them (the text at indent 0 plus <paramref name="indent"/> per line): the text's lines after the first
+            /// carry indent + 2 spaces each.
+            /// </summary>
+            private static (RenderedMap? Map, long Bytes) Rendered(ArgoMap map, int indent, Func<ArgoMap> again)
+            {
+                if (CompilerYaml.Render(map, indent) is not { } yaml) return (null, YamlBytes(map, indent));
                 long lines = yaml.AsSpan().Count('\n');
-                return new(new RenderedMap(yaml, again), yaml.Length + lines * 4, taskBytes);
+                return (new RenderedMap(yaml, indent, again), yaml.Length - (lines - 1) * (indent + 2) + lines * indent);
             }
         }
 
