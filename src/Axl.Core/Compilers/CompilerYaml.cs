@@ -25,24 +25,31 @@ public static partial class CompilerYaml
         .WithTypeConverter(new PlainScalarConverter())
         .Build();
 
-    public static string Serialize(object tree) => BlockWriter.TryWrite(tree, null) ?? Serializer.Serialize(tree);
+    /// <remarks>
+    /// A <see cref="RenderedMap"/> that is a list item is copied in from its text instead of written again: the same
+    /// bytes, as block YAML is the same text shifted right wherever it sits.
+    /// </remarks>
+    public static string Serialize(object tree) => BlockWriter.TryWrite(tree) ?? Serializer.Serialize(tree);
+
+    /// <summary>Most characters a thread's document writer keeps between documents (a split compile's parts are about 200 KB each).</summary>
+    private const int KeptDocumentChars = 1 << 20;
 
     /// <summary>
-    /// <see cref="Serialize"/> with some maps of the tree written before (<paramref name="rendered"/>: each map, by
-    /// reference, and its own <see cref="Render"/> text), copied in at their place instead of written again: the same
-    /// bytes, as block YAML is the same text shifted right wherever it sits. Only maps that are list items are looked up.
+    /// The thread's writer for whole documents: its buffer grows to the largest document once and is then reused (a
+    /// split compile writes its parts on each thread in turn), instead of a new builder grown block by block for each.
     /// </summary>
-    public static string Serialize(object tree, IReadOnlyDictionary<object, string>? rendered) =>
-        BlockWriter.TryWrite(tree, rendered) ?? Serializer.Serialize(tree);
+    [ThreadStatic] private static BlockWriter? _documentWriter;
 
     /// <summary>
-    /// The direct writer's text of a map for <see cref="Serialize(object, IReadOnlyDictionary{object, string})"/>; null
-    /// when the map has something the direct writer leaves to YamlDotNet (then it cannot be copied in).
+    /// The direct writer's text of a map as a list item at <paramref name="itemIndent"/> (its "- " that many spaces in),
+    /// for a <see cref="RenderedMap"/>: the first line without the "- ", every other line itemIndent + 2 spaces in, so a
+    /// list at that indent copies it in as it is. Null when the map has something the direct writer leaves to YamlDotNet
+    /// (then it cannot be copied in).
     /// </summary>
-    public static string? Render(object tree)
+    public static string? Render(object tree, int itemIndent = 0)
     {
         var w = _measurer ??= new BlockWriter(4 * 1024);
-        return w.Rewrite(tree) ? w.Text : null;
+        return w.RewriteItem(tree, itemIndent) ? w.Text : null;
     }
 
     /// <summary>
@@ -65,7 +72,7 @@ public static partial class CompilerYaml
     internal static string SerializeWithYamlDotNet(object tree) => Serializer.Serialize(tree);
 
     /// <summary>The direct writer alone: null when the tree has something it leaves to YamlDotNet.</summary>
-    internal static string? SerializeDirect(object tree) => BlockWriter.TryWrite(tree, null);
+    internal static string? SerializeDirect(object tree) => BlockWriter.TryWrite(tree);
 
     /// <summary>
     /// Block-style YAML as YamlDotNet writes it with indented sequences and no line width: "key: value", nested maps and
@@ -78,36 +85,41 @@ public static partial class CompilerYaml
         /// <summary>YamlDotNet's default line break (EmitterSettings.NewLine).</summary>
         private static readonly string NewLine = Environment.NewLine;
         private readonly StringBuilder _sb;
-        private IReadOnlyDictionary<object, string>? _rendered;
 
         public BlockWriter(int capacity) => _sb = new StringBuilder(capacity);
 
-        public static string? TryWrite(object tree, IReadOnlyDictionary<object, string>? rendered)
+        public static string? TryWrite(object tree)
         {
             if (tree is not IDictionary<string, object?> root || root.Count == 0) return null;
-            var w = new BlockWriter(16 * 1024) { _rendered = rendered };
-            return w.MapBody(root, 0, inline: false) ? w._sb.ToString() : null;
+            // Taken out while in use: a nested write (a RenderedMap built again by a writer elsewhere) makes its own.
+            var w = _documentWriter ?? new BlockWriter(16 * 1024);
+            _documentWriter = null;
+            var text = w.Rewrite(root) ? w._sb.ToString() : null;
+            if (w._sb.Capacity <= KeptDocumentChars) _documentWriter = w;
+            return text;
         }
 
         public string Text => _sb.ToString();
 
         /// <summary>
-        /// A map's text written at indent 0 (<see cref="Render"/>), as a list item at <paramref name="indent"/>: its first
-        /// line right after "- ", every other line <paramref name="indent"/> spaces further in.
+        /// A map's text whose lines after the first are <paramref name="from"/> spaces in (<see cref="Render"/> at item
+        /// indent from - 2), with those lines <paramref name="to"/> spaces in instead.
         /// </summary>
-        private void AppendShifted(string text, int indent)
+        private void AppendShifted(string text, int from, int to)
         {
             var start = 0;
+            var skip = 0;
             while (true)
             {
                 var end = text.IndexOf('\n', start);
                 if (end < 0 || end == text.Length - 1)
                 {
-                    _sb.Append(text, start, text.Length - start);
+                    _sb.Append(text, start + skip, text.Length - start - skip);
                     return;
                 }
-                _sb.Append(text, start, end + 1 - start).Append(' ', indent);
+                _sb.Append(text, start + skip, end + 1 - start - skip).Append(' ', to);
                 start = end + 1;
+                skip = from;
             }
         }
 
@@ -116,6 +128,13 @@ public static partial class CompilerYaml
         {
             _sb.Clear();
             return tree is IDictionary<string, object?> { Count: > 0 } root && MapBody(root, 0, inline: false);
+        }
+
+        /// <summary>Writes map <paramref name="tree"/> as a list item at <paramref name="itemIndent"/>, without its "- ", into the cleared buffer.</summary>
+        public bool RewriteItem(object tree, int itemIndent)
+        {
+            _sb.Clear();
+            return tree is IDictionary<string, object?> { Count: > 0 } root && MapBody(root, itemIndent + 2, inline: true);
         }
 
         public int Length => _sb.Length;
@@ -168,8 +187,11 @@ public static partial class CompilerYaml
                 _sb.Append(' ', indent).Append("- ");
                 switch (item)
                 {
-                    case IDictionary<string, object?> m when _rendered is not null && _rendered.TryGetValue(m, out var text):
-                        AppendShifted(text, indent + 2);
+                    case RenderedMap r when r.ItemIndent == indent:
+                        _sb.Append(r.Yaml);
+                        break;
+                    case RenderedMap r:
+                        AppendShifted(r.Yaml, r.ItemIndent + 2, indent + 2);
                         break;
                     case IDictionary<string, object?> { Count: 0 }: _sb.Append("{}").Append(NewLine); break;
                     case IDictionary<string, object?> m:

@@ -288,6 +288,30 @@ public sealed class ArgoSplitTests
         Assert.Equal(images + 1, one.Images.Count); // the steps' own images and the default one
     }
 
+    /// <summary>
+    /// A split document keeps its step templates and most DAG tasks as the YAML written to plan the split
+    /// (<see cref="RenderedMap"/>): its tree still holds every map (built again when read), and those maps written out
+    /// again, as plain maps, give the document's bytes.
+    /// </summary>
+    [Theory]
+    [InlineData(600, 41, null)]
+    [InlineData(400, 42, "pvc:5Gi")]
+    public void The_tree_of_a_split_document_written_again_gives_its_YAML(int n, int seed, string? store)
+    {
+        var d = ArgoCompiler.Compile(RandomDag(n, seed, store), Options());
+        Assert.True(d.IsSplit);
+        var copied = 0;
+        foreach (var t in d.Templates)
+        {
+            var templates = L(Get(t.Tree, "spec", "templates"));
+            copied += templates.Count(x => x is RenderedMap);
+            copied += L(Get(templates[0], "dag", "tasks")).Count(x => x is RenderedMap);
+            Assert.Equal(t.ToYaml(), CompilerYaml.Serialize(Copy(t.Tree)));
+        }
+        Assert.True(copied > n, $"only {copied} maps of {n} steps were copied in");
+        Assert.Equal(d.ToYaml(), CompilerYaml.Serialize(Copy(d.Tree)));
+    }
+
     /// <summary>On several threads a step that cannot be compiled is still the first such step in the order, as on one.</summary>
     [Fact]
     public void The_first_failing_step_is_reported_on_any_number_of_threads()

@@ -1,5 +1,6 @@
 using Axl.Compilers;
 using Axl.Compilers.Argo;
+using Axl.Serialization;
 
 namespace Axl.Core.Tests.Compilers;
 
@@ -108,14 +109,14 @@ public sealed class CompilerYamlTests
             for (var i = 0; i < count; i++) m["k" + i] = Node(depth);
             return m;
         }
-        void ListItemMaps(object? node, List<ArgoMap> found)
+        void ListItemMaps(object? node, List<(List<object?> List, int Index)> found)
         {
             if (node is ArgoMap m) foreach (var v in m.Values) ListItemMaps(v, found);
             else if (node is List<object?> l)
-                foreach (var item in l)
+                for (var i = 0; i < l.Count; i++)
                 {
-                    if (item is ArgoMap im) found.Add(im);
-                    ListItemMaps(item, found);
+                    if (l[i] is ArgoMap) found.Add((l, i));
+                    ListItemMaps(l[i], found);
                 }
         }
 
@@ -124,18 +125,28 @@ public sealed class CompilerYamlTests
         {
             var tree = Map(0, rng.Next(1, 6));
             var whole = CompilerYaml.Serialize(tree);
-            var maps = new List<ArgoMap>();
-            ListItemMaps(tree, maps);
-            var rendered = new Dictionary<object, string>(ReferenceEqualityComparer.Instance);
-            foreach (var m in maps.Where(_ => rng.Next(3) > 0))
-                if (CompilerYaml.Render(m) is { } text)
-                {
-                    Assert.Equal(CompilerYaml.Serialize(m), text);
-                    rendered[m] = text;
-                }
-            copied += rendered.Count;
-            Assert.True(whole == CompilerYaml.Serialize(tree, rendered), $"tree {i}:\n{whole}");
+            var json = IrDocument.ToJson(tree);
+            var places = new List<(List<object?> List, int Index)>();
+            ListItemMaps(tree, places);
+            // Innermost first, so an outer map's copy holds the inner RenderedMaps as the compiler's trees do.
+            places.Reverse();
+            var rendered = 0;
+            foreach (var (list, index) in places.Where(_ => rng.Next(3) > 0))
+            {
+                var m = (ArgoMap)list[index]!;
+                // Written for some list indent: copied in as it is where it matches, shifted elsewhere.
+                var itemIndent = rng.Next(4) * 2;
+                if (CompilerYaml.Render(m, itemIndent) is not { } text) continue;
+                var alone = CompilerYaml.Serialize(m);
+                Assert.Equal(alone.TrimEnd('\n').Replace("\n", "\n" + new string(' ', itemIndent + 2)) + "\n", text);
+                list[index] = new RenderedMap(text, itemIndent, () => m);
+                rendered++;
+            }
+            copied += rendered;
+            Assert.True(whole == CompilerYaml.Serialize(tree), $"tree {i}:\n{whole}");
             Assert.Equal(((long)whole.Length, (long)whole.Count(c => c == '\n')), CompilerYaml.Measure(tree));
+            // Every other reader sees the maps themselves.
+            Assert.Equal(json, IrDocument.ToJson(tree));
         }
         Assert.True(copied > 100, $"only {copied} maps were copied in");
     }

@@ -16,8 +16,7 @@ public sealed class ArgoDocument
     private readonly string _yaml;
 
     internal ArgoDocument(AxlWorkflow wf, ArgoCompileOptions options, ArgoMap tree, ArgoStorage storage, CodeDelivery delivery, IReadOnlyList<string> images, int taskCount, IReadOnlyList<AxlDiagnostic> warnings,
-        IReadOnlyList<ArgoDocument>? templates = null, ArgoKind? kind = null, string? name = null, string? workflowHash = null,
-        IReadOnlyDictionary<object, string>? rendered = null)
+        IReadOnlyList<ArgoDocument>? templates = null, ArgoKind? kind = null, string? name = null, string? workflowHash = null)
     {
         Tree = tree;
         var k = kind ?? options.Kind;
@@ -32,8 +31,8 @@ public sealed class ArgoDocument
         CodeDelivery = delivery;
         Images = images;
         Warnings = warnings;
-        // rendered: maps of the tree whose YAML was written before (a split compile's step templates, measured to plan the split).
-        _yaml = CompilerYaml.Serialize(tree, rendered);
+        // A split compile's step templates sit in the tree as RenderedMaps: their YAML, written to plan the split, is copied in.
+        _yaml = CompilerYaml.Serialize(tree);
         Size = Encoding.UTF8.GetByteCount(_yaml);
     }
 

@@ -60,7 +60,24 @@ public static partial class ArgoCompiler
         /// <summary>The groups of a group of groups (empty for a group of steps).</summary>
         public IReadOnlyList<Part> Children { get; }
         public IEnumerable<AxlStep> AllSteps => _steps;
+        /// <summary>Every step inside, as a set (for lookups without a delegate per call).</summary>
+        public HashSet<AxlStep> StepSet => _steps;
         public bool Contains(AxlStep s) => _steps.Contains(s);
+
+        private Dictionary<AxlStep, Part>? _childOf;
+
+        /// <summary>The first of <see cref="Children"/> that holds <paramref name="s"/>, or null (one lookup, not a walk over the children).</summary>
+        public Part? ChildHolding(AxlStep s)
+        {
+            if (_childOf is null)
+            {
+                var map = new Dictionary<AxlStep, Part>(_steps.Count, ReferenceEqualityComparer.Instance);
+                foreach (var c in Children)
+                    foreach (var step in c.AllSteps) map.TryAdd(step, c);
+                _childOf = map;
+            }
+            return _childOf.GetValueOrDefault(s);
+        }
         public string TaskName => PartTaskPrefix + Number.ToString(CultureInfo.InvariantCulture);
         public string TemplateName { get; set; } = "";
         public List<Item> Needs { get; } = new();
@@ -72,9 +89,17 @@ public static partial class ArgoCompiler
         private Dictionary<AxlStep, int> _index = null!;
         private Dictionary<AxlStep, List<Item>> _consumes = null!;
         private Dictionary<Item, List<AxlStep>> _consumers = null!;
-        private Dictionary<AxlStep, ArgoMap> _stepTemplates = null!;
-        /// <summary>The YAML of each step template, written once to plan the split and copied into its WorkflowTemplate.</summary>
-        private Dictionary<object, string> _renderedTemplates = null!;
+        /// <summary>
+        /// Each step's template: its YAML, written once to plan the split and copied into its WorkflowTemplate, with the
+        /// map built again only when asked for (<see cref="RenderedMap"/>); the map itself when the direct writer left it.
+        /// </summary>
+        private Dictionary<AxlStep, IDictionary<string, object?>> _stepTemplates = null!;
+        /// <summary>
+        /// Each step's DAG task as the unsplit compile makes it, as YAML (null when the direct writer left it): what the
+        /// group's DAG copies in for a step whose upstream steps are all in its group (<see cref="Task(AxlStep, Part?)"/>
+        /// gives the same map then).
+        /// </summary>
+        private Dictionary<AxlStep, RenderedMap?> _stepTasks = null!;
 
         /// <summary>The workflow as WorkflowTemplates within the limits and a parent that calls them.</summary>
         public ArgoDocument Split(IReadOnlyList<AxlDiagnostic> warnings)
@@ -83,13 +108,13 @@ public static partial class ArgoCompiler
             _index = new Dictionary<AxlStep, int>(ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++) _index[order[i]] = i;
             CompileTrace.Mark("split: topological order");
-            var work = PerStep(order, s => StepWork.Of(StepTemplate(s), YamlBytes(Task(s), 10)));
-            _stepTemplates = new Dictionary<AxlStep, ArgoMap>(ReferenceEqualityComparer.Instance);
-            _renderedTemplates = new Dictionary<object, string>(ReferenceEqualityComparer.Instance);
+            var work = PerStep(order, s => StepWork.Of(StepTemplate(s), () => StepTemplate(s), Task(s), () => Task(s)));
+            _stepTemplates = new Dictionary<AxlStep, IDictionary<string, object?>>(order.Count, ReferenceEqualityComparer.Instance);
+            _stepTasks = new Dictionary<AxlStep, RenderedMap?>(order.Count, ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++)
             {
                 _stepTemplates[order[i]] = work[i].Template;
-                if (work[i].Yaml is { } yaml) _renderedTemplates[work[i].Template] = yaml;
+                _stepTasks[order[i]] = work[i].Task;
             }
             CompileTrace.Mark("split: step templates and their YAML");
             MapItems(order);
@@ -151,19 +176,15 @@ public static partial class ArgoCompiler
             ComputeInterfaces(parts);
             CompileTrace.Mark("split: interfaces");
 
-            var templates = new List<ArgoDocument>();
-            var overshoot = 0.0;
-            foreach (var p in parts)
+            // Each part's tree and YAML reads the plan and writes only its own document: on several threads, in order.
+            var templates = InParallel(parts, 1, p =>
             {
                 var dag = p.Children.Count == 0 ? GroupDag(p) : GroupOfGroupsDag(p);
-                var tree = TemplateObject(p, dag);
-                CompileTrace.Mark($"split: part {p.Number} tree");
-                var doc = new ArgoDocument(_wf, _o, tree, Storage, Delivery, ImagesOf(p), p.AllSteps.Count(), warnings,
-                    kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash, rendered: _renderedTemplates);
-                overshoot = Math.Max(overshoot, (double)doc.Size / _o.MaxBytes);
-                templates.Add(doc);
-                CompileTrace.Mark($"split: part {p.Number} document (YAML)");
-            }
+                return new ArgoDocument(_wf, _o, TemplateObject(p, dag), Storage, Delivery, ImagesOf(p), p.StepSet.Count, warnings,
+                    kind: ArgoKind.WorkflowTemplate, name: p.TemplateName, workflowHash: hash);
+            });
+            CompileTrace.Mark($"split: {parts.Count} part documents (trees and YAML)");
+            var overshoot = templates.Max(doc => (double)doc.Size / _o.MaxBytes);
             if (overshoot > 1) return (null, overshoot);
 
             var root = new Part(0, Array.Empty<AxlStep>(), units);
@@ -197,14 +218,19 @@ public static partial class ArgoCompiler
             var volume = _storage.Kind == ArgoStorageKind.Volume;
             foreach (var s in order)
             {
-                var items = new List<Item>();
-                if (!volume) items.AddRange(DataUpstream(s).Select(u => new Item(ItemKind.Artifact, u)));
+                var distinct = new List<Item>();
+                void Add(Item item)
+                {
+                    if (!distinct.Contains(item)) distinct.Add(item);
+                }
+                if (!volume)
+                    foreach (var u in DataUpstream(s)) Add(new Item(ItemKind.Artifact, u));
                 if (s.Condition is { } c)
                     foreach (var r in c.References())
-                        if (!r.IsParameter && _wf.GetStep(r.Name) is { } u) items.Add(new Item(ItemKind.Value, u));
-                foreach (var name in s.Upstream)
-                    if (_maySkip.Contains(name)) items.Add(new Item(ItemKind.Status, _wf.GetStep(name)!));
-                var distinct = items.Distinct().ToList();
+                        if (!r.IsParameter && _wf.GetStep(r.Name) is { } u) Add(new Item(ItemKind.Value, u));
+                if (_maySkip.Count > 0)
+                    foreach (var name in s.Upstream)
+                        if (_maySkip.Contains(name)) Add(new Item(ItemKind.Status, _wf.GetStep(name)!));
                 _consumes[s] = distinct;
                 foreach (var item in distinct)
                 {
@@ -215,11 +241,23 @@ public static partial class ArgoCompiler
         }
 
         /// <summary>Tasks a gate for step <paramref name="u"/> takes: two when u can end both Skipped (its condition) and Omitted (a step above it skipped).</summary>
-        private int GateTasks(AxlStep u) => u.Condition is not null && u.Upstream.Any(_maySkip.Contains) ? 2 : 1;
+        private int GateTasks(AxlStep u)
+        {
+            if (u.Condition is null) return 1;
+            foreach (var name in u.Upstream)
+                if (_maySkip.Contains(name)) return 2;
+            return 1;
+        }
 
         /// <summary>Steps outside <paramref name="inside"/> that <paramref name="s"/> comes after and that may be skipped: each needs a gate.</summary>
-        private IEnumerable<AxlStep> GatedUpstream(AxlStep s, Func<AxlStep, bool> inside) =>
-            s.Upstream.Where(_maySkip.Contains).Select(n => _wf.GetStep(n)!).Where(u => !inside(u));
+        private IReadOnlyList<AxlStep> GatedUpstream(AxlStep s, HashSet<AxlStep> inside)
+        {
+            List<AxlStep>? gated = null;
+            if (_maySkip.Count > 0)
+                foreach (var name in s.Upstream)
+                    if (_maySkip.Contains(name) && _wf.GetStep(name)! is var u && !inside.Contains(u)) (gated ??= new List<AxlStep>()).Add(u);
+            return gated ?? (IReadOnlyList<AxlStep>)Array.Empty<AxlStep>();
+        }
 
         /// <summary>Cuts the steps, in topological order, into groups within the item limits and the byte budget.</summary>
         private List<Part> Groups(IReadOnlyList<AxlStep> order, Dictionary<AxlStep, long> cost, long budget, List<Part> parts)
@@ -229,6 +267,8 @@ public static partial class ArgoCompiler
             var inCurrent = new HashSet<AxlStep>(ReferenceEqualityComparer.Instance);
             var gated = new HashSet<AxlStep>(ReferenceEqualityComparer.Instance);
             var inputParameters = new HashSet<Item>();
+            var newGates = new List<AxlStep>();
+            var newParameters = new List<Item>();
             long bytes = 0;
             var gateTasks = 0;
 
@@ -250,13 +290,21 @@ public static partial class ArgoCompiler
             {
                 for (var fresh = current.Count == 0; ; fresh = true)
                 {
-                    var newGates = GatedUpstream(s, inCurrent.Contains).Where(u => !gated.Contains(u)).Distinct().ToList();
-                    var extraTasks = newGates.Sum(GateTasks);
+                    newGates.Clear();
+                    var extraTasks = 0;
+                    foreach (var u in GatedUpstream(s, inCurrent))
+                        if (!gated.Contains(u) && !newGates.Contains(u))
+                        {
+                            newGates.Add(u);
+                            extraTasks += GateTasks(u);
+                        }
                     var tasks = current.Count + 1 + gateTasks + extraTasks;
                     var templates = current.Count + 1 + 1 + (gateTasks + extraTasks > 0 ? 1 : 0);
                     var add = cost[s] + 160L * extraTasks;
                     // The group's input parameters: values and outcomes of steps outside (a step's readers come after it).
-                    var newParameters = _consumes[s].Where(i => i.Kind != ItemKind.Artifact && !inCurrent.Contains(i.Step) && !inputParameters.Contains(i)).ToList();
+                    newParameters.Clear();
+                    foreach (var i in _consumes[s])
+                        if (i.Kind != ItemKind.Artifact && !inCurrent.Contains(i.Step) && !inputParameters.Contains(i)) newParameters.Add(i);
                     var parameterCount = inputParameters.Count + newParameters.Count;
                     if (tasks <= _o.MaxDagTasks && templates <= _o.MaxTemplates && parameterCount <= _o.MaxInputParameters && bytes + add <= budget)
                     {
@@ -335,8 +383,19 @@ public static partial class ArgoCompiler
                 p.Needs.Clear();
                 p.Exports.Clear();
                 p.Needs.AddRange(p.AllSteps.SelectMany(s => _consumes[s]).Where(i => !p.Contains(i.Step)).Distinct().OrderBy(Order));
-                p.Exports.AddRange(_consumers.Where(kv => p.Contains(kv.Key.Step) && kv.Value.Any(c => !p.Contains(c))).Select(kv => kv.Key).OrderBy(Order));
+                var exports = new List<Item>();
+                foreach (var s in p.AllSteps)
+                    for (var kind = ItemKind.Artifact; kind <= ItemKind.Status; kind++)
+                        if (_consumers.TryGetValue(new Item(kind, s), out var readers) && ReadOutside(readers, p)) exports.Add(new Item(kind, s));
+                p.Exports.AddRange(exports.OrderBy(Order));
             }
+        }
+
+        private static bool ReadOutside(List<AxlStep> readers, Part p)
+        {
+            foreach (var c in readers)
+                if (!p.Contains(c)) return true;
+            return false;
         }
 
         /// <summary>A WorkflowTemplate holding one group's DAG (and, for a group of steps, the gate and step templates).</summary>
@@ -345,7 +404,7 @@ public static partial class ArgoCompiler
             var templates = new List<object?> { dag };
             if (p.Steps.Count > 0)
             {
-                if (p.Steps.Any(s => GatedUpstream(s, p.Contains).Any()))
+                if (p.Steps.Any(s => GatedUpstream(s, p.StepSet).Count > 0))
                     templates.Add(Map().With("name", GateTemplate).With("suspend", Map().With("duration", "0")));
                 templates.AddRange(p.Steps.Select(s => (object?)_stepTemplates[s]));
             }
@@ -370,7 +429,7 @@ public static partial class ArgoCompiler
         private ArgoMap GroupDag(Part p)
         {
             var tasks = new List<object?>();
-            var gates = p.Steps.SelectMany(s => GatedUpstream(s, p.Contains)).Distinct().OrderBy(u => _index[u]);
+            var gates = p.Steps.SelectMany(s => GatedUpstream(s, p.StepSet)).Distinct().OrderBy(u => _index[u]);
             foreach (var u in gates)
             {
                 var status = "'{{inputs.parameters." + ItemName(new Item(ItemKind.Status, u)) + "}}'";
@@ -382,7 +441,7 @@ public static partial class ArgoCompiler
                 }
                 tasks.Add(gate.With("when", status + " == 'Succeeded'"));
             }
-            tasks.AddRange(p.Steps.Select(s => (object?)Task(s, p)));
+            foreach (var s in p.Steps) tasks.Add(_stepTasks[s] is { } rendered && AllInside(s, p) ? rendered : Task(s, p));
             return Map()
                 .With("name", Entrypoint)
                 .With("inputs", Inputs(p))
@@ -390,11 +449,26 @@ public static partial class ArgoCompiler
                 .With("dag", Map().With("tasks", tasks));
         }
 
+        /// <summary>
+        /// Whether every step <paramref name="s"/> comes after or reads from (artifacts, condition values, outcomes) is in
+        /// group <paramref name="p"/>: then its task in the group is its task in the unsplit DAG.
+        /// </summary>
+        private bool AllInside(AxlStep s, Part p)
+        {
+            if (_wf.Options.WarmEnv) return false;
+            foreach (var name in s.Upstream)
+                if (!p.Contains(_wf.GetStep(name)!)) return false;
+            // The artifacts it reads (unless on a shared volume) and the steps its condition reads.
+            foreach (var i in _consumes[s])
+                if (!p.Contains(i.Step)) return false;
+            return true;
+        }
+
         /// <summary>The DAG of a group of groups: one templateRef task per group.</summary>
         private ArgoMap GroupOfGroupsDag(Part p) => Map()
             .With("name", Entrypoint)
             .With("inputs", Inputs(p))
-            .With("outputs", Outputs(p, i => "tasks." + p.Children.First(c => c.Contains(i.Step)).TaskName + (i.Kind == ItemKind.Artifact ? ".outputs.artifacts." : ".outputs.parameters.") + ItemName(i)))
+            .With("outputs", Outputs(p, i => "tasks." + p.ChildHolding(i.Step)!.TaskName + (i.Kind == ItemKind.Artifact ? ".outputs.artifacts." : ".outputs.parameters.") + ItemName(i)))
             .With("dag", Map().With("tasks", p.Children.Select(c => (object?)PartTask(c, p)).ToList()));
 
         private ArgoMap Inputs(Part p) => Map()
@@ -439,7 +513,7 @@ public static partial class ArgoCompiler
         /// </summary>
         private ArgoMap PartTask(Part child, Part container)
         {
-            Part? Sibling(AxlStep s) => container.Contains(s) ? container.Children.FirstOrDefault(c => c.Contains(s)) : null;
+            Part? Sibling(AxlStep s) => container.Contains(s) ? container.ChildHolding(s) : null;
             var after = new SortedSet<int>();
             foreach (var s in child.AllSteps)
                 foreach (var name in s.Upstream)
@@ -465,18 +539,38 @@ public static partial class ArgoCompiler
         private List<Item> NeedsOf(Part p) =>
             p.AllSteps.SelectMany(s => _consumes[s]).Where(i => !p.Contains(i.Step)).Distinct().ToList();
 
+        /// <summary>List item indent of a step template in a WorkflowTemplate (spec.templates).</summary>
+        private const int TemplateIndent = 4;
+        /// <summary>List item indent of a task in a WorkflowTemplate's DAG (spec.templates[0].dag.tasks).</summary>
+        private const int TaskIndent = 10;
+
         /// <summary>
-        /// A step's template, its YAML (null when the direct writer leaves it to YamlDotNet), kept for the documents, and
-        /// the bytes of the template and of the step's task as they sit in a WorkflowTemplate (<see cref="YamlBytes"/> at
-        /// indents 4 and 10).
+        /// A step's template as the documents take it (a <see cref="RenderedMap"/> of its YAML, or the map itself when
+        /// the direct writer leaves it to YamlDotNet), its unsplit DAG task as YAML (null when left to YamlDotNet), and
+        /// the bytes of the template and of the task as they sit in a WorkflowTemplate (<see cref="YamlBytes"/> at
+        /// indents <see cref="TemplateIndent"/> and <see cref="TaskIndent"/>).
         /// </summary>
-        private readonly record struct StepWork(ArgoMap Template, string? Yaml, long TemplateBytes, long TaskBytes)
+        private readonly record struct StepWork(IDictionary<string, object?> Template, RenderedMap? Task, long TemplateBytes, long TaskBytes)
         {
-            public static StepWork Of(ArgoMap template, long taskBytes)
+            /// <param name="again">Builds the same template again (for a reader of the tree after its map was let go).</param>
+            /// <param name="taskAgain">Builds the same task again.</param>
+            public static StepWork Of(ArgoMap template, Func<ArgoMap> again, ArgoMap task, Func<ArgoMap> taskAgain)
             {
-                if (CompilerYaml.Render(template) is not { } yaml) return new(template, null, YamlBytes(template, 4), taskBytes);
+                var (renderedTask, taskBytes) = Rendered(task, TaskIndent, taskAgain);
+                var (renderedTemplate, templateBytes) = Rendered(template, TemplateIndent, again);
+                return new(renderedTemplate ?? (IDictionary<string, object?>)template, renderedTask, templateBytes, taskBytes);
+            }
+
+            /// <summary>
+            /// <paramref name="map"/> written for a list at <paramref name="indent"/> and its bytes as <see cref="YamlBytes"/>
+            /// counts them (the text at indent 0 plus <paramref name="indent"/> per line): the text's lines after the first
+            /// carry indent + 2 spaces each.
+            /// </summary>
+            private static (RenderedMap? Map, long Bytes) Rendered(ArgoMap map, int indent, Func<ArgoMap> again)
+            {
+                if (CompilerYaml.Render(map, indent) is not { } yaml) return (null, YamlBytes(map, indent));
                 long lines = yaml.AsSpan().Count('\n');
-                return new(template, yaml, yaml.Length + lines * 4, taskBytes);
+                return (new RenderedMap(yaml, indent, again), yaml.Length - (lines - 1) * (indent + 2) + lines * indent);
             }
         }
 
@@ -486,17 +580,23 @@ public static partial class ArgoCompiler
         /// A step's work reads the IR and writes only its own result (and the locked images), so the results are the
         /// same on any number of threads; the error of the first failing step in the order is thrown, as in one loop.
         /// </summary>
-        private T[] PerStep<T>(IReadOnlyList<AxlStep> order, Func<AxlStep, T> work)
+        private T[] PerStep<T>(IReadOnlyList<AxlStep> order, Func<AxlStep, T> work) => InParallel(order, 64, work);
+
+        /// <summary>
+        /// <paramref name="work"/> of every item, at the item's index, on up to <see cref="ArgoCompileOptions.Threads"/>
+        /// threads, handing out blocks of <paramref name="block"/> items in turn; the error of the first failing item in
+        /// the list is thrown, as in one loop.
+        /// </summary>
+        private T[] InParallel<TItem, T>(IReadOnlyList<TItem> items, int block, Func<TItem, T> work)
         {
-            const int Block = 64;
-            var results = new T[order.Count];
-            var errors = new System.Runtime.ExceptionServices.ExceptionDispatchInfo?[order.Count];
+            var results = new T[items.Count];
+            var errors = new System.Runtime.ExceptionServices.ExceptionDispatchInfo?[items.Count];
             var threads = _o.Threads > 0 ? _o.Threads : Environment.ProcessorCount;
-            Parallel.For(0, (order.Count + Block - 1) / Block, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
+            Parallel.For(0, (items.Count + block - 1) / block, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
             {
-                for (var i = b * Block; i < Math.Min(order.Count, (b + 1) * Block); i++)
+                for (var i = b * block; i < Math.Min(items.Count, (b + 1) * block); i++)
                 {
-                    try { results[i] = work(order[i]); }
+                    try { results[i] = work(items[i]); }
                     catch (Exception ex) { errors[i] = System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ex); }
                 }
             });
