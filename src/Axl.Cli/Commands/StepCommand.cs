@@ -74,7 +74,8 @@ public sealed class StepCommand : ICliCommand
     public static void StartEarly(string[] args)
     {
         if (!args.Any(a => a.StartsWith("--manifest", StringComparison.Ordinal)) || args.Any(a => a is "-h" or "--help")) return;
-        AxlEngineHost.ConfigureEngine();
+        // The type accelerators are registered on this thread once the file is read (Execute), not by the runspace opening.
+        AxlEngineHost.ConfigureEngine(typesByCommand: true);
         ScriptStepHost.Prewarm();
         StartupTrace.Mark("step host: opening");
     }
@@ -133,10 +134,13 @@ public sealed class StepCommand : ICliCommand
             var outcome = ManifestStepRun.Run(manifest, args.Option("--workflow-archive"), file =>
             {
                 var (workflows, errors) = host.LoadWorkflows(file, runsBodies: false);
+                // Before any script runs in a runspace of this process (StartEarly left them to this command): here, on this
+                // thread, while the step host's runspace is still opening on the other.
+                AxlEngineHost.RegisterTypes();
                 // A script step's file is loaded in the prewarmed runspace too, when reading it wrote nothing.
                 if (host.ReadWithoutRunningIt && workflows.FirstOrDefault(w => w.Name.Equals(manifest.Workflow, StringComparison.OrdinalIgnoreCase)) is { } wf
                     && wf.Steps.FirstOrDefault(s => s.Name == manifest.Step) is { Kind: Axl.Model.StepKind.Script })
-                    ScriptStepHost.PrewarmLoad(file, wf.Name);
+                    ScriptStepHost.PrewarmLoad(file, wf);
                 return (workflows, errors.Select(e => e.Exception.Message).ToList());
             }, line => Write(stdout, line), cancel.Token, grace, StepPreferences.FromFlags(args.Has("--verbose"), args.Has("--debug")),
                 new CodeArchiveCheck(args.Option("--workflow-archive-sha256"), limits));

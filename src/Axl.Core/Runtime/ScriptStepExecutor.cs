@@ -128,8 +128,16 @@ public sealed class ScriptStepHost : IDisposable
     /// Only for a file whose top level writes nothing (one <see cref="Axl.Dsl.StaticWorkflowFile"/> reads): a load in
     /// the background has no step log to write to. The host then compares the definition hash it found with the run's,
     /// and loads again (failing as it always did) when they differ; a load that fails here leaves a fresh host.
+    /// Both hashes of that comparison are taken ahead: the loaded one after the load, the run's
+    /// (<paramref name="workflow"/>, as the caller read it) on the calling thread while the runspace opens.
     /// </summary>
-    public static void PrewarmLoad(string file, string workflow)
+    public static void PrewarmLoad(string file, AxlWorkflow workflow)
+    {
+        PrewarmLoad(file, workflow.Name);
+        _ = workflow.DefinitionHash;
+    }
+
+    private static void PrewarmLoad(string file, string workflow)
     {
         var full = Path.GetFullPath(file);
         lock (PrewarmGate)
@@ -148,6 +156,7 @@ public sealed class ScriptStepHost : IDisposable
                     var output = ps.Invoke();
                     if (ps.HadErrors || output.Count != 1) throw new InvalidOperationException("the prewarmed load failed");
                     var wf = Loaded(warm.Runspace, full, workflow, hash: null, output[0]);
+                    _ = wf.DefinitionHash; // what the host compares first
                     AxlEngine.Mark("step host: workflow loaded");
                     return warm with { File = full, Workflow = wf };
                 }
