@@ -140,17 +140,20 @@ public sealed class ScriptStepHost : IDisposable
     private static void PrewarmLoad(string file, string workflow)
     {
         var full = Path.GetFullPath(file);
+        // Made here, on the caller's thread while the runspace opens: the process's first PowerShell.Create starts the
+        // engine's telemetry (its client, a metric, their threads), a tenth of the way from opening to loaded.
+        var ps = PowerShell.Create();
         lock (PrewarmGate)
         {
             Prewarm();
             _prewarm = _prewarm!.ContinueWith(opened =>
             {
+                using var owned = ps;
                 var warm = opened.Result;
                 if (warm is null) return null;
                 try
                 {
                     // UseCurrentThread: the load runs on this thread, the host's steps later on its own pipeline thread.
-                    using var ps = PowerShell.Create();
                     ps.Runspace = warm.Runspace;
                     AddLoad(ps, warm.Runspace, full, workflow);
                     var output = ps.Invoke();
