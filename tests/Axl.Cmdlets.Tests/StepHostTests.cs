@@ -194,14 +194,15 @@ public sealed class StepHostTests(PowerShellFixture ps) : IDisposable
 
     /// <summary>
     /// A step that reports what its scope holds: the preference variables its host set, an Axl type by its accelerator, and
-    /// whether any of the step driver's own variables reached it (none may).
+    /// whether any of the variables the host's loading of the file and setting of preferences used reached it (none may;
+    /// the invoker's own parameters, $__axlBody and the like, always could).
     /// </summary>
     private string ScopeProbeWorkflow() => _dir.Write("probe.axl.ps1", """
         AxlWorkflow probe {
             Step look -IoHandler json {
                 [ordered]@{
                     ErrorAction = "$ErrorActionPreference"; Verbose = "$VerbosePreference"; Debug = "$DebugPreference"; Warning = "$WarningPreference"
-                    Driver = ($null -ne $__axlPreferences) -or ($null -ne $__axlPreference) -or ($null -ne $__axlDef)
+                    Driver = ($null -ne $__axlPreference) -or ($null -ne $__axlDef) -or ($null -ne $__axlFile) -or ($null -ne $__axlHash)
                     Type = [AxlWorkflow].FullName
                     Here = Split-Path -Leaf (Get-Location).Path
                 }
@@ -222,7 +223,7 @@ public sealed class StepHostTests(PowerShellFixture ps) : IDisposable
     }
 
     [Fact]
-    public void A_steps_scope_holds_its_preferences_and_the_Axl_types_and_nothing_of_the_driver_under_axl_step_and_Invoke_AxlLocalRun()
+    public void A_steps_scope_holds_its_preferences_and_the_Axl_types_and_none_of_the_hosts_loading_variables_under_axl_step_and_Invoke_AxlLocalRun()
     {
         var flow = ScopeProbeWorkflow();
         var output = Path.Combine(_dir.Path, "out", "look");
@@ -239,6 +240,28 @@ public sealed class StepHostTests(PowerShellFixture ps) : IDisposable
         r.ShouldSucceed();
         AssertProbe(Path.Combine((string)r.Objects.Single(), "look", "output.json"), "SilentlyContinue");
     }
+
+    [Fact]
+    public void Axl_step_runs_with_the_engines_telemetry_off_unless_told_otherwise()
+    {
+        var flow = _dir.Write("tele.axl.ps1", "AxlWorkflow tele { Step show -IoHandler json { [string] $env:POWERSHELL_TELEMETRY_OPTOUT } }\n");
+        var output = Path.Combine(_dir.Path, "out", "show");
+        var manifest = JsonSerializer.Serialize(new
+        {
+            schemaVersion = 1, workflow = "tele", workflowFile = Path.GetFileName(flow), workDir = _dir.Path, step = "show",
+            inputs = Array.Empty<object>(), output = new { directory = output, ioHandler = "json" },
+        });
+        string Seen(string? value)
+        {
+            var (exit, stdout, stderr) = CliTests.AxlWith(new Dictionary<string, string?> { [StepCommandTelemetry] = value }, "step", "--manifest-json", manifest);
+            Assert.True(exit == 0, stdout + stderr);
+            return JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "output.json"))).RootElement.GetString()!;
+        }
+        Assert.Equal("1", Seen(null));
+        Assert.Equal("0", Seen("0"));
+    }
+
+    private const string StepCommandTelemetry = "POWERSHELL_TELEMETRY_OPTOUT";
 
     /// <summary>The IO manifest of the noisy workflow's one step, as a compiled workflow hands it to the runner.</summary>
     private string TalkManifest(string flow) => JsonSerializer.Serialize(new
