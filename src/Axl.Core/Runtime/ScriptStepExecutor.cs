@@ -23,7 +23,7 @@ public sealed class ScriptStepHost : IDisposable
     // Loading the workflow file into a host: Get-AxlWorkflow alone in a pipeline, under $ErrorActionPreference = 'Stop'
     // set in the runspace's global scope (a file's top level and its functions see it, and an error the command writes
     // stops it), then the checks and the location in C#. It was a script once: its parsing, compiling and dynamic
-    // binding (a tenth of a second of JIT-compiled call sites in a cold `axl step`) are gone; what it did is the same.
+    // binding (about a hundred JIT-compiled methods of call sites and stubs in a cold `axl step`) are gone; what it did is the same.
 
     /// <summary>The command that loads <paramref name="file"/> (a full path) in a host's runspace; run it with <see cref="Loaded"/> after it.</summary>
     private static void AddLoad(PowerShell ps, Runspace runspace, string file, string workflow)
@@ -141,7 +141,7 @@ public sealed class ScriptStepHost : IDisposable
     {
         var full = Path.GetFullPath(file);
         // Made here, on the caller's thread while the runspace opens: the process's first PowerShell.Create starts the
-        // engine's telemetry (its client, a metric, their threads), a tenth of the way from opening to loaded.
+        // engine's telemetry (its client, a metric, their threads): about a tenth of the way from opening to loaded.
         var ps = PowerShell.Create();
         lock (PrewarmGate)
         {
@@ -250,7 +250,7 @@ public sealed class ScriptStepHost : IDisposable
         }
         // The body as this runspace loaded it (bound to the file's module), or, without a file, made from the step's source.
         var body = (file is not null ? _loadedWorkflow?.GetStep(step.Name)?.Body : null) ?? ScriptBlock.Create(step.Source);
-        var (invoker, invokerError) = Invoker(body.Module, inv, ct);
+        var (invoker, invokerError) = Invoker(body.Module, inv);
         if (invoker is null) return StepAttemptResult.Fail(invokerError!);
         var tr = RunTrace.Current;
         var t0 = RunTrace.Now();
@@ -268,9 +268,9 @@ public sealed class ScriptStepHost : IDisposable
 
     /// <summary>
     /// The step invoker for bodies of <paramref name="module"/> (the workflow file's), made once per host and module;
-    /// unbound (it runs in the caller's scope) for a body without a module. A failure (a cancelled run) comes back as the error.
+    /// unbound (it runs in the caller's scope) for a body without a module. A failure of the engine's calls comes back as the error.
     /// </summary>
-    private ((ScriptBlock Invoke, FunctionInfo Function)? Invoker, StepError? Error) Invoker(PSModuleInfo? module, StepInvocation inv, CancellationToken ct)
+    private ((ScriptBlock Invoke, FunctionInfo Function)? Invoker, StepError? Error) Invoker(PSModuleInfo? module, StepInvocation inv)
     {
         if (_invoker is not null && ReferenceEquals(_invokerModule, module)) return (_invoker, null);
         (ScriptBlock, FunctionInfo)? made = null;
