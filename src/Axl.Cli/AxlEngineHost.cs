@@ -27,12 +27,21 @@ public sealed class AxlEngineHost : IDisposable
     /// <summary>
     /// Sets the engine's session state factory (the Axl commands and views) once per process: by the first host made, or
     /// earlier by a command that opens a runspace before it makes one (<see cref="Commands.StepCommand.StartEarly"/>).
+    /// <paramref name="typesByCommand"/>: the command registers the Axl type accelerators itself (<see cref="RegisterTypes"/>)
+    /// before any of its runspaces runs a script, instead of the first runspace on its way to open.
     /// </summary>
-    public static void ConfigureEngine()
+    public static void ConfigureEngine(bool typesByCommand = false)
     {
         if (Interlocked.Exchange(ref _configured, 1) == 1) return;
         if (StartupTrace.Enabled) Axl.AxlEngine.StartupMark = StartupTrace.Mark;
-        AxlSessionState.ConfigureEngine(Path.Combine(AppContext.BaseDirectory, "Axl.Format.ps1xml"), registerTypesNow: false);
+        AxlSessionState.ConfigureEngine(Path.Combine(AppContext.BaseDirectory, "Axl.Format.ps1xml"), registerTypesNow: false, typesByHost: typesByCommand);
+    }
+
+    /// <summary>Registers the Axl type accelerators now (once per process; later calls cost a lock).</summary>
+    public static void RegisterTypes()
+    {
+        AxlSessionState.RegisterTypes();
+        StartupTrace.Mark("type accelerators registered");
     }
 
     private Runspace Runspace
@@ -41,6 +50,7 @@ public sealed class AxlEngineHost : IDisposable
         {
             if (_runspace is not null) return _runspace;
             _runspace = Axl.AxlEngine.OpenRunspace();
+            AxlSessionState.RegisterTypes(); // before its first script, whoever configured the engine
             StartupTrace.Mark("runspace opened");
             return _runspace;
         }

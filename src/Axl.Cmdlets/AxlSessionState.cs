@@ -24,15 +24,21 @@ public static class AxlSessionState
     /// </summary>
     /// <param name="registerTypesNow">False: register the accelerators with the first session state made (the axl command,
     /// whose workflow files are often read without a runspace at all: <see cref="Axl.Dsl.StaticWorkflowFile"/>).</param>
-    public static void ConfigureEngine(string? formatFile = null, bool registerTypesNow = true)
+    /// <param name="typesByHost">True: the session states made do not register them; the host calls <see cref="RegisterTypes"/>
+    /// itself, on a thread of its choosing, before any of its runspaces runs a script (`axl step`: on the command's thread
+    /// while the step host's runspace opens on the other, not on the runspace's way to open).</param>
+    public static void ConfigureEngine(string? formatFile = null, bool registerTypesNow = true, bool typesByHost = false)
     {
         Axl.AxlEngine.SessionStateFactory = () =>
         {
-            AxlTypeAccelerators.Register(null);
+            if (!typesByHost) AxlTypeAccelerators.Register(null);
             return Create(formatFile);
         };
         if (registerTypesNow) AxlTypeAccelerators.Register(Runspace.DefaultRunspace);
     }
+
+    /// <summary>Registers the Axl type accelerators (once per process): for a host configured with typesByHost.</summary>
+    public static void RegisterTypes() => AxlTypeAccelerators.Register(null);
 
     /// <summary>
     /// The DSL keyword a command name is in a fresh Axl session, where nothing but the Axl cmdlets and their aliases

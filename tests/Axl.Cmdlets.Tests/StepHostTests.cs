@@ -192,6 +192,77 @@ public sealed class StepHostTests(PowerShellFixture ps) : IDisposable
         Assert.DoesNotContain("WARNING", quiet.Err);
     }
 
+    /// <summary>
+    /// A step that reports what its scope holds: the preference variables its host set, an Axl type by its accelerator, and
+    /// whether any of the variables the host's loading of the file and setting of preferences used reached it (none may;
+    /// the invoker's own parameters, $__axlBody and the like, always could).
+    /// </summary>
+    private string ScopeProbeWorkflow() => _dir.Write("probe.axl.ps1", """
+        AxlWorkflow probe {
+            Step look -IoHandler json {
+                [ordered]@{
+                    ErrorAction = "$ErrorActionPreference"; Verbose = "$VerbosePreference"; Debug = "$DebugPreference"; Warning = "$WarningPreference"
+                    Driver = ($null -ne $__axlPreference) -or ($null -ne $__axlDef) -or ($null -ne $__axlFile) -or ($null -ne $__axlHash)
+                    Type = [AxlWorkflow].FullName
+                    Here = Split-Path -Leaf (Get-Location).Path
+                }
+            }
+        }
+        """);
+
+    private void AssertProbe(string outputJson, string verbose)
+    {
+        var o = JsonDocument.Parse(File.ReadAllText(outputJson)).RootElement;
+        Assert.Equal("Stop", o.GetProperty("ErrorAction").GetString());
+        Assert.Equal(verbose, o.GetProperty("Verbose").GetString());
+        Assert.Equal("SilentlyContinue", o.GetProperty("Debug").GetString());
+        Assert.Equal("Continue", o.GetProperty("Warning").GetString());
+        Assert.False(o.GetProperty("Driver").GetBoolean());
+        Assert.Equal("Axl.Model.AxlWorkflow", o.GetProperty("Type").GetString());
+        Assert.Equal(Path.GetFileName(_dir.Path), o.GetProperty("Here").GetString());
+    }
+
+    [Fact]
+    public void A_steps_scope_holds_its_preferences_and_the_Axl_types_and_none_of_the_hosts_loading_variables_under_axl_step_and_Invoke_AxlLocalRun()
+    {
+        var flow = ScopeProbeWorkflow();
+        var output = Path.Combine(_dir.Path, "out", "look");
+        var manifest = JsonSerializer.Serialize(new
+        {
+            schemaVersion = 1, workflow = "probe", workflowFile = Path.GetFileName(flow), workDir = _dir.Path, step = "look",
+            inputs = Array.Empty<object>(), output = new { directory = output, ioHandler = "json" },
+        });
+        var (exit, stdout, stderr) = CliTests.Axl("step", "--manifest-json", manifest, "--verbose");
+        Assert.True(exit == 0, stdout + stderr);
+        AssertProbe(Path.Combine(output, "output.json"), "Continue");
+
+        var r = ps.Run("(Invoke-AxlLocalRun -Path $flow -RunRoot $root).Directory", new Dictionary<string, object> { ["flow"] = flow, ["root"] = Root });
+        r.ShouldSucceed();
+        AssertProbe(Path.Combine((string)r.Objects.Single(), "look", "output.json"), "SilentlyContinue");
+    }
+
+    [Fact]
+    public void Axl_step_runs_with_the_engines_telemetry_off_unless_told_otherwise()
+    {
+        var flow = _dir.Write("tele.axl.ps1", "AxlWorkflow tele { Step show -IoHandler json { [string] $env:POWERSHELL_TELEMETRY_OPTOUT } }\n");
+        var output = Path.Combine(_dir.Path, "out", "show");
+        var manifest = JsonSerializer.Serialize(new
+        {
+            schemaVersion = 1, workflow = "tele", workflowFile = Path.GetFileName(flow), workDir = _dir.Path, step = "show",
+            inputs = Array.Empty<object>(), output = new { directory = output, ioHandler = "json" },
+        });
+        string Seen(string? value)
+        {
+            var (exit, stdout, stderr) = CliTests.AxlWith(new Dictionary<string, string?> { [StepCommandTelemetry] = value }, "step", "--manifest-json", manifest);
+            Assert.True(exit == 0, stdout + stderr);
+            return JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "output.json"))).RootElement.GetString()!;
+        }
+        Assert.Equal("1", Seen(null));
+        Assert.Equal("0", Seen("0"));
+    }
+
+    private const string StepCommandTelemetry = "POWERSHELL_TELEMETRY_OPTOUT";
+
     /// <summary>The IO manifest of the noisy workflow's one step, as a compiled workflow hands it to the runner.</summary>
     private string TalkManifest(string flow) => JsonSerializer.Serialize(new
     {

@@ -60,6 +60,9 @@ public sealed class StepCommand : ICliCommand
         A package missing with no source configured fails the step before it runs. Baked images
         (axl build-image) hold their modules already: nothing is installed at run time there.
 
+        PowerShell's own telemetry is off in a step (POWERSHELL_TELEMETRY_OPTOUT=1, as in the runner image) unless
+        POWERSHELL_TELEMETRY_OPTOUT is set already.
+
         Exit codes: 0 success; 1 the step failed (its code or its input values); 3 infrastructure (an input
         artifact missing or corrupted, the workflow code missing or not the one compiled, a bad manifest):
         safe to retry; 2 internal error; 130 cancelled.
@@ -74,13 +77,30 @@ public sealed class StepCommand : ICliCommand
     public static void StartEarly(string[] args)
     {
         if (!args.Any(a => a.StartsWith("--manifest", StringComparison.Ordinal)) || args.Any(a => a is "-h" or "--help")) return;
-        AxlEngineHost.ConfigureEngine();
+        OptOutOfEngineTelemetry();
+        // The type accelerators are registered on this thread once the file is read (Execute), not by the runspace opening.
+        AxlEngineHost.ConfigureEngine(typesByCommand: true);
         ScriptStepHost.Prewarm();
         StartupTrace.Mark("step host: opening");
     }
 
+    /// <summary>The variable with which PowerShell's engine sends no telemetry (runner/Dockerfile sets it in the image).</summary>
+    public const string TelemetryOptOutVariable = "POWERSHELL_TELEMETRY_OPTOUT";
+
+    /// <summary>
+    /// A step runs with the PowerShell engine's telemetry off, as in the runner image, unless POWERSHELL_TELEMETRY_OPTOUT
+    /// is set already (then as it says): a step host sends nothing anywhere, and the telemetry client the engine would
+    /// start (its configuration, a metric per PowerShell.Create, its threads, the flush when the process ends, which
+    /// formats an exception's stack trace when nothing can be reached) is about a tenth of a cold step's CPU time.
+    /// </summary>
+    public static void OptOutOfEngineTelemetry()
+    {
+        if (Environment.GetEnvironmentVariable(TelemetryOptOutVariable) is null) Environment.SetEnvironmentVariable(TelemetryOptOutVariable, "1");
+    }
+
     public int Execute(CliArguments args, TextWriter stdout, TextWriter stderr)
     {
+        OptOutOfEngineTelemetry(); // before the engine's first PowerShell.Create, when StartEarly did not run
         StepManifest manifest;
         try
         {
@@ -133,10 +153,13 @@ public sealed class StepCommand : ICliCommand
             var outcome = ManifestStepRun.Run(manifest, args.Option("--workflow-archive"), file =>
             {
                 var (workflows, errors) = host.LoadWorkflows(file, runsBodies: false);
+                // Before any script runs in a runspace of this process (StartEarly left them to this command): here, on this
+                // thread, while the step host's runspace is still opening on the other.
+                AxlEngineHost.RegisterTypes();
                 // A script step's file is loaded in the prewarmed runspace too, when reading it wrote nothing.
                 if (host.ReadWithoutRunningIt && workflows.FirstOrDefault(w => w.Name.Equals(manifest.Workflow, StringComparison.OrdinalIgnoreCase)) is { } wf
                     && wf.Steps.FirstOrDefault(s => s.Name == manifest.Step) is { Kind: Axl.Model.StepKind.Script })
-                    ScriptStepHost.PrewarmLoad(file, wf.Name);
+                    ScriptStepHost.PrewarmLoad(file, wf);
                 return (workflows, errors.Select(e => e.Exception.Message).ToList());
             }, line => Write(stdout, line), cancel.Token, grace, StepPreferences.FromFlags(args.Has("--verbose"), args.Has("--debug")),
                 new CodeArchiveCheck(args.Option("--workflow-archive-sha256"), limits));

@@ -20,51 +20,65 @@ namespace Axl.Runtime;
 /// </summary>
 public sealed class ScriptStepHost : IDisposable
 {
-    private const string LoadScript = """
-        param($__axlFile, $__axlWorkflow, $__axlHash)
-        $ErrorActionPreference = 'Stop'
-        $__axlDef = @(Get-AxlWorkflow -LiteralPath $__axlFile -Name ([System.Management.Automation.WildcardPattern]::Escape($__axlWorkflow)))
-        if ($__axlDef.Count -eq 0) { throw [System.InvalidOperationException]::new("workflow '$__axlWorkflow' is no longer defined in $__axlFile") }
-        if ($__axlHash -and $__axlDef[0].DefinitionHash -ne $__axlHash) {
-            throw [System.InvalidOperationException]::new("$__axlFile changed after the run started (definition hash $($__axlDef[0].DefinitionHash.Substring(7, 12)), expected $($__axlHash.Substring(7, 12))); start a new run, or resume this one to pick up the change")
-        }
-        $global:__axlLoadedWorkflow = $__axlDef[0]
-        # Steps run in the workflow file's folder, like command steps (and like the runner in /axl/workdir).
-        $null = $ExecutionContext.SessionState.Path.SetLocation([System.IO.Path]::GetDirectoryName($__axlFile))
-        $__axlDef[0]
-        """;
+    // Loading the workflow file into a host: Get-AxlWorkflow alone in a pipeline, under $ErrorActionPreference = 'Stop'
+    // set in the runspace's global scope (a file's top level and its functions see it, and an error the command writes
+    // stops it), then the checks and the location in C#. It was a script once: its parsing, compiling and dynamic
+    // binding (about a hundred JIT-compiled methods of call sites and stubs in a cold `axl step`) are gone; what it did is the same.
+
+    /// <summary>The command that loads <paramref name="file"/> (a full path) in a host's runspace; run it with <see cref="Loaded"/> after it.</summary>
+    private static void AddLoad(PowerShell ps, Runspace runspace, string file, string workflow)
+    {
+        WithRunspace(runspace, s => s.SetVariable("global:ErrorActionPreference", "Stop"));
+        ps.AddCommand("Get-AxlWorkflow").AddParameter("LiteralPath", file).AddParameter("Name", WildcardPattern.Escape(workflow));
+    }
+
+    /// <summary>
+    /// What a load returned, checked: the workflow is still defined and (given <paramref name="hash"/>) still has the
+    /// definition the run started with. Then, as a loaded host always has: the workflow in $global:__axlLoadedWorkflow and
+    /// the location at the file's folder (steps run there, like command steps and the runner in /axl/workdir).
+    /// Throws InvalidOperationException with the reason otherwise.
+    /// </summary>
+    private static AxlWorkflow Loaded(Runspace runspace, string file, string workflow, string? hash, object? output)
+    {
+        var wf = (output is object[] items ? items.FirstOrDefault() : output) is var first && Base(first) is AxlWorkflow w ? w
+            : throw new InvalidOperationException($"workflow '{workflow}' is no longer defined in {file}");
+        if (!string.IsNullOrEmpty(hash) && !string.Equals(wf.DefinitionHash, hash, StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"{file} changed after the run started (definition hash {wf.DefinitionHash.Substring(7, 12)}, expected {hash.Substring(7, 12)}); start a new run, or resume this one to pick up the change");
+        WithRunspace(runspace, s =>
+        {
+            s.SetVariable("global:__axlLoadedWorkflow", wf);
+            s.Path.SetLocation(Path.GetDirectoryName(file)!);
+        });
+        return wf;
+    }
+
+    /// <summary>
+    /// Runs engine calls outside a pipeline as a pipeline on this thread would make them: with the runspace as the
+    /// thread's default (where PSModuleInfo.NewBoundScriptBlock and the providers find their engine).
+    /// </summary>
+    private static void WithRunspace(Runspace runspace, Action<SessionStateProxy> action)
+    {
+        var outer = Runspace.DefaultRunspace;
+        Runspace.DefaultRunspace = runspace;
+        try { action(runspace.SessionStateProxy); }
+        finally { Runspace.DefaultRunspace = outer; }
+    }
 
     // What runs a step: its preference variables set in a fresh child scope of the file's scope, then the body with its
-    // arguments. Bound to the file's module once per host (InvokerScript), not parsed and bound per step; each step's
+    // arguments. Bound to the file's module once per host (MakeInvoker), not parsed and bound per step; each step's
     // pipeline is one command, a FunctionInfo compiled once per host (a script's text would be compiled per pipeline).
+    // The preferences are parameters (a hashtable splatted by name), so they are variables of this scope as
+    // $ErrorActionPreference is, with no call sites to bind at run time.
     private const string InvokeBlock = """
-        param($__axlBody, $__axlArgs, $__axlPreferences)
+        param($__axlBody, $__axlArgs, $VerbosePreference, $DebugPreference, $InformationPreference, $WarningPreference, $ProgressPreference)
         $ErrorActionPreference = 'Stop'
-        # The engine's own calls, not Set-Variable and Remove-Variable: those would load the Utility module into
-        # every new host (a tenth of a second of a cold `axl run local`). $ExecutionContext.SessionState is the
-        # file's module here and its current scope this block's, so they set and remove what the cmdlets would;
-        # the $private: variable keeps this block's variables out of compiled locals (as the cmdlets' names did),
-        # so that they can be removed.
-        foreach ($private:__axlPreference in $__axlPreferences.GetEnumerator()) { $ExecutionContext.SessionState.PSVariable.Set($__axlPreference.Key, $__axlPreference.Value) }
-        $ExecutionContext.SessionState.PSVariable.Remove('__axlPreference'); $ExecutionContext.SessionState.PSVariable.Remove('__axlPreferences')
         & $__axlBody @__axlArgs
         """;
 
-    /// <summary>
-    /// Makes the invoker: <see cref="InvokeBlock"/> bound to the module (the file's scope, where its functions and
-    /// variables are; none: the caller's), and the FunctionInfo of a function that calls it with a step's body, arguments
-    /// and preferences. The function is removed from the function table at once (through the provider API, which loads
-    /// no module): steps do not see it, and its FunctionInfo runs without being looked up by name.
-    /// </summary>
-    private const string InvokerScript = """
-        param($__axlModule, $__axlBlock)
-        $__axlInvoke = [scriptblock]::Create($__axlBlock)
-        if ($__axlModule) { $__axlInvoke = $__axlModule.NewBoundScriptBlock($__axlInvoke) }
-        $__axlInvoke
-        ${function:global:__axlInvokeStep} = [scriptblock]::Create('param($__axlInvoke, $__axlBody, $__axlArgs, $__axlPreferences) & $__axlInvoke $__axlBody $__axlArgs $__axlPreferences')
-        $ExecutionContext.InvokeCommand.GetCommand('__axlInvokeStep', [System.Management.Automation.CommandTypes]::Function)
-        $ExecutionContext.SessionState.InvokeProvider.Item.Remove('function:\__axlInvokeStep', $false)
-        """;
+    /// <summary>The function each step's pipeline runs: the invoker with a step's body, arguments and preferences.</summary>
+    private const string InvokeStepFunction = "param($__axlInvoke, $__axlBody, $__axlArgs, $__axlPreferences) & $__axlInvoke $__axlBody $__axlArgs @__axlPreferences";
+
+    private const string InvokeStepName = "__axlInvokeStep";
 
     /// <summary>How long a cancelled (not timed-out) step may take to stop before it is abandoned.</summary>
     private static readonly TimeSpan CancelStopWait = TimeSpan.FromSeconds(3);
@@ -114,26 +128,38 @@ public sealed class ScriptStepHost : IDisposable
     /// Only for a file whose top level writes nothing (one <see cref="Axl.Dsl.StaticWorkflowFile"/> reads): a load in
     /// the background has no step log to write to. The host then compares the definition hash it found with the run's,
     /// and loads again (failing as it always did) when they differ; a load that fails here leaves a fresh host.
+    /// Both hashes of that comparison are taken ahead: the loaded one after the load, the run's
+    /// (<paramref name="workflow"/>, as the caller read it) on the calling thread while the runspace opens.
     /// </summary>
-    public static void PrewarmLoad(string file, string workflow)
+    public static void PrewarmLoad(string file, AxlWorkflow workflow)
+    {
+        PrewarmLoad(file, workflow.Name);
+        _ = workflow.DefinitionHash;
+    }
+
+    private static void PrewarmLoad(string file, string workflow)
     {
         var full = Path.GetFullPath(file);
+        // Made here, on the caller's thread while the runspace opens: the process's first PowerShell.Create starts the
+        // engine's telemetry (its client, a metric, their threads): about a tenth of the way from opening to loaded.
+        var ps = PowerShell.Create();
         lock (PrewarmGate)
         {
             Prewarm();
             _prewarm = _prewarm!.ContinueWith(opened =>
             {
+                using var owned = ps;
                 var warm = opened.Result;
                 if (warm is null) return null;
                 try
                 {
                     // UseCurrentThread: the load runs on this thread, the host's steps later on its own pipeline thread.
-                    using var ps = PowerShell.Create();
                     ps.Runspace = warm.Runspace;
-                    ps.AddScript(LoadScript).AddArgument(full).AddArgument(workflow).AddArgument(null);
+                    AddLoad(ps, warm.Runspace, full, workflow);
                     var output = ps.Invoke();
-                    if (ps.HadErrors || output.Count != 1 || output[0]?.BaseObject is not AxlWorkflow wf)
-                        throw new InvalidOperationException("the prewarmed load failed");
+                    if (ps.HadErrors || output.Count != 1) throw new InvalidOperationException("the prewarmed load failed");
+                    var wf = Loaded(warm.Runspace, full, workflow, hash: null, output[0]);
+                    _ = wf.DefinitionHash; // what the host compares first
                     AxlEngine.Mark("step host: workflow loaded");
                     return warm with { File = full, Workflow = wf };
                 }
@@ -200,16 +226,31 @@ public sealed class ScriptStepHost : IDisposable
             _loadedFile = null;
         if (file is not null && _loadedFile != file)
         {
-            var load = Invoke(inv, ps => ps.AddScript(LoadScript).AddArgument(file).AddArgument(inv.Workflow.Name).AddArgument(inv.Workflow.DefinitionHash), ct, timeout: Timeout.InfiniteTimeSpan);
-            if (!load.Success)
-                return StepAttemptResult.Fail(load.Error! with { Kind = load.Error!.Kind == FailureKind.Cancelled ? FailureKind.Cancelled : FailureKind.Infrastructure,
-                    Message = $"loading {file} for step '{step.Name}' failed: {load.Error.Message}" });
-            _loadedWorkflow = (load.Value is PSObject p ? p.BaseObject : load.Value) as AxlWorkflow;
-            _loadedFile = file;
+            var load = Invoke(inv, ps => AddLoad(ps, _runspace, file, inv.Workflow.Name), ct, timeout: Timeout.InfiniteTimeSpan);
+            var loadError = load.Error;
+            if (load.Success)
+            {
+                try
+                {
+                    _loadedWorkflow = Loaded(_runspace, file, inv.Workflow.Name, inv.Workflow.DefinitionHash, load.Value);
+                    _loadedFile = file;
+                }
+                catch (InvalidOperationException ex)
+                {
+                    loadError = new StepError(ex.Message, FailureKind.Infrastructure, step.Location.File, step.Location.Line);
+                }
+                catch (RuntimeException ex)
+                {
+                    loadError = ToError(ex, inv);
+                }
+            }
+            if (loadError is not null)
+                return StepAttemptResult.Fail(loadError with { Kind = loadError.Kind == FailureKind.Cancelled ? FailureKind.Cancelled : FailureKind.Infrastructure,
+                    Message = $"loading {file} for step '{step.Name}' failed: {loadError.Message}" });
         }
         // The body as this runspace loaded it (bound to the file's module), or, without a file, made from the step's source.
         var body = (file is not null ? _loadedWorkflow?.GetStep(step.Name)?.Body : null) ?? ScriptBlock.Create(step.Source);
-        var (invoker, invokerError) = Invoker(body.Module, inv, ct);
+        var (invoker, invokerError) = Invoker(body.Module, inv);
         if (invoker is null) return StepAttemptResult.Fail(invokerError!);
         var tr = RunTrace.Current;
         var t0 = RunTrace.Now();
@@ -227,17 +268,48 @@ public sealed class ScriptStepHost : IDisposable
 
     /// <summary>
     /// The step invoker for bodies of <paramref name="module"/> (the workflow file's), made once per host and module;
-    /// unbound (it runs in the caller's scope) for a body without a module. A failure (a cancelled run) comes back as the error.
+    /// unbound (it runs in the caller's scope) for a body without a module. A failure of the engine's calls comes back as the error.
     /// </summary>
-    private ((ScriptBlock Invoke, FunctionInfo Function)? Invoker, StepError? Error) Invoker(PSModuleInfo? module, StepInvocation inv, CancellationToken ct)
+    private ((ScriptBlock Invoke, FunctionInfo Function)? Invoker, StepError? Error) Invoker(PSModuleInfo? module, StepInvocation inv)
     {
         if (_invoker is not null && ReferenceEquals(_invokerModule, module)) return (_invoker, null);
-        var made = Invoke(inv, ps => ps.AddScript(InvokerScript, useLocalScope: true).AddArgument(module).AddArgument(InvokeBlock), ct, timeout: Timeout.InfiniteTimeSpan);
-        if (!made.Success) return (null, made.Error);
-        if (made.Value is not object[] { Length: 2 } pair || Base(pair[0]) is not ScriptBlock invoke || Base(pair[1]) is not FunctionInfo function)
+        (ScriptBlock, FunctionInfo)? made = null;
+        var work = _thread.Start(() => made = MakeInvoker(_runspace, module));
+        work.Wait(Timeout.InfiniteTimeSpan, CancellationToken.None); // engine calls only, no user code: a few milliseconds
+        try
+        {
+            work.Result();
+        }
+        catch (RuntimeException ex)
+        {
+            return (null, ToError(ex, inv));
+        }
+        if (made is null)
             return (null, new StepError($"step '{inv.Step.Name}' could not be bound to the scope of {inv.Workflow.SourceFile}", FailureKind.Infrastructure));
-        (_invoker, _invokerModule) = ((invoke, function), module);
+        (_invoker, _invokerModule) = (made, module);
         return (_invoker, null);
+    }
+
+    /// <summary>
+    /// Makes the invoker on the host's pipeline thread: <see cref="InvokeBlock"/> bound to the module (the file's scope,
+    /// where its functions and variables are; none: the caller's), and the FunctionInfo of a function that calls it with a
+    /// step's body, arguments and preferences. The function is defined in the global scope and removed from the function
+    /// table at once (through the provider API, which loads no module): steps do not see it, and its FunctionInfo runs
+    /// without being looked up by name.
+    /// </summary>
+    private static (ScriptBlock, FunctionInfo)? MakeInvoker(Runspace runspace, PSModuleInfo? module)
+    {
+        (ScriptBlock, FunctionInfo)? made = null;
+        WithRunspace(runspace, s =>
+        {
+            var invoke = ScriptBlock.Create(InvokeBlock);
+            if (module is not null) invoke = module.NewBoundScriptBlock(invoke);
+            s.InvokeProvider.Item.New(@"function:\", InvokeStepName, null, ScriptBlock.Create(InvokeStepFunction));
+            var function = s.InvokeCommand.GetCommand(InvokeStepName, CommandTypes.Function) as FunctionInfo;
+            s.InvokeProvider.Item.Remove(@"function:\" + InvokeStepName, false);
+            if (function is not null) made = (invoke, function);
+        });
+        return made;
     }
 
     private static object? Base(object? o) => o is PSObject p ? p.BaseObject : o;
