@@ -30,6 +30,43 @@ public static class ContentHash
         return FromDigest(hasher.Finalize().AsSpan());
     }
 
+    /// <summary>
+    /// The BLAKE3 id of the bytes <paramref name="write"/> writes to the stream it is given, hashed as they arrive: a
+    /// document of many megabytes (the IR of a 10,000-step workflow) is never held whole, nor copied as it grows.
+    /// </summary>
+    public static string OfWritten<T>(T state, Action<Stream, T> write)
+    {
+        using var stream = new HashingStream();
+        write(stream, state);
+        return FromDigest(stream.Finalize().AsSpan());
+    }
+
+    /// <summary>A write-only stream that feeds what is written to it to a BLAKE3 hasher.</summary>
+    private sealed class HashingStream : Stream
+    {
+        private Blake3.Hasher _hasher = Blake3.Hasher.New();
+        private long _length;
+
+        public Blake3.Hash Finalize() => _hasher.Finalize();
+        public override void Write(ReadOnlySpan<byte> buffer) { _hasher.Update(buffer); _length += buffer.Length; }
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public override void WriteByte(byte value) => Write(new ReadOnlySpan<byte>(in value));
+        public override void Flush() { }
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _length;
+        public override long Position { get => _length; set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) _hasher.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
     /// <summary>A BLAKE3 digest computed elsewhere (incrementally), in the same form.</summary>
     public static string FromDigest(ReadOnlySpan<byte> digest) => Prefix + Convert.ToHexString(digest).ToLowerInvariant();
 
