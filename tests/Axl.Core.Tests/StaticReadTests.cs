@@ -60,6 +60,8 @@ public class StaticReadTests
     [InlineData(1, 1)]
     [InlineData(100_000, 7)]
     [InlineData(100_000, 65_536)]
+    [InlineData(3_000_000, 40_000)]
+    [InlineData(2 << 20, 1 << 20)]
     public void A_hash_of_written_pieces_is_the_hash_of_their_bytes(int length, int piece)
     {
         var data = new byte[length];

@@ -41,14 +41,43 @@ public static class ContentHash
         return FromDigest(stream.Finalize().AsSpan());
     }
 
-    /// <summary>A write-only stream that feeds what is written to it to a BLAKE3 hasher.</summary>
+    /// <summary>
+    /// A write-only stream that feeds what is written to it to a BLAKE3 hasher in pieces of a fixed megabyte (whole
+    /// chunks): the hasher takes those through its many-chunk SIMD code, where the few kilobytes a JSON writer flushes
+    /// at a time (not whole chunks) go largely one block at a time.
+    /// </summary>
     private sealed class HashingStream : Stream
     {
+        private const int PieceBytes = 1 << 20;
         private Blake3.Hasher _hasher = Blake3.Hasher.New();
+        private byte[]? _piece = System.Buffers.ArrayPool<byte>.Shared.Rent(PieceBytes);
+        private int _filled;
         private long _length;
 
-        public Blake3.Hash Finalize() => _hasher.Finalize();
-        public override void Write(ReadOnlySpan<byte> buffer) { _hasher.Update(buffer); _length += buffer.Length; }
+        public Blake3.Hash Finalize()
+        {
+            _hasher.Update(_piece!.AsSpan(0, _filled));
+            _filled = 0;
+            return _hasher.Finalize();
+        }
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            _length += buffer.Length;
+            while (buffer.Length > 0)
+            {
+                var n = Math.Min(buffer.Length, PieceBytes - _filled);
+                buffer[..n].CopyTo(_piece!.AsSpan(_filled));
+                _filled += n;
+                buffer = buffer[n..];
+                if (_filled == PieceBytes)
+                {
+                    _hasher.Update(_piece.AsSpan(0, PieceBytes));
+                    _filled = 0;
+                }
+            }
+        }
+
         public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
         public override void WriteByte(byte value) => Write(new ReadOnlySpan<byte>(in value));
         public override void Flush() { }
@@ -62,7 +91,12 @@ public static class ContentHash
         public override void SetLength(long value) => throw new NotSupportedException();
         protected override void Dispose(bool disposing)
         {
-            if (disposing) _hasher.Dispose();
+            if (disposing && _piece is { } piece)
+            {
+                _piece = null;
+                System.Buffers.ArrayPool<byte>.Shared.Return(piece);
+                _hasher.Dispose();
+            }
             base.Dispose(disposing);
         }
     }
