@@ -39,7 +39,7 @@ public static partial class GraphEvaluator
     {
         try
         {
-            if (d.Body is not null) return StepSignature.FromScriptBlock(d.Body);
+            if (d.HasBody) return StepSignature.FromAst(d.BodyAst);
             if (d.BodyText is not null) return StepSignature.FromText(d.BodyText);
         }
         catch (ParseException) { }

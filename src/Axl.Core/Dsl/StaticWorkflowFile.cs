@@ -188,7 +188,7 @@ public static class StaticWorkflowFile
             Modules = StaticWorkflowReader.Get<object[]>(bound, "Modules"), WarmEnv = bound.TryGetValue("WarmEnv", out var w) && w is true,
             Description = S("Description"), Labels = StaticWorkflowReader.Get<System.Collections.Hashtable>(bound, "Labels"),
         }, location);
-        why = StaticWorkflowReader.TryRead(definition, body => body.GetScriptBlock(), builder, resolve);
+        why = StaticWorkflowReader.TryRead(definition, bodyOf: null, builder, resolve);
         if (why is not null) { why = $"workflow '{builder.Name}' (line {command.Extent.StartLineNumber}): {why}"; return null; }
         return builder;
     }

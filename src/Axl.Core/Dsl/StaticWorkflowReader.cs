@@ -62,9 +62,10 @@ public static class StaticWorkflowReader
 
     /// <summary>
     /// Reads a block's syntax tree; <paramref name="bodyOf"/> makes each step body's script block from its AST (bound to the
-    /// file's module when the file runs, unbound when it is read without running: <see cref="StaticWorkflowFile"/>).
+    /// file's module when the file runs); null keeps each body as its AST, made into an unbound script block only when
+    /// asked for (a file read without running it: <see cref="StaticWorkflowFile"/>).
     /// </summary>
-    public static string? TryRead(ScriptBlockAst block, Func<ScriptBlockAst, ScriptBlock> bodyOf, WorkflowBuilder builder, Func<string, DslKeyword> resolve)
+    public static string? TryRead(ScriptBlockAst block, Func<ScriptBlockAst, ScriptBlock>? bodyOf, WorkflowBuilder builder, Func<string, DslKeyword> resolve)
     {
         if (block.ParamBlock is not null || block.BeginBlock is not null || block.ProcessBlock is not null || block.DynamicParamBlock is not null)
             return Where(block, "the block has a param, begin, process or dynamicparam block");
@@ -89,7 +90,7 @@ public static class StaticWorkflowReader
 
     private static string Where(Ast ast, string why) => $"line {ast.Extent.StartLineNumber}: {why}";
 
-    private static string? ReadStatement(StatementAst statement, Func<ScriptBlockAst, ScriptBlock> bodyOf, WorkflowBuilder builder,
+    private static string? ReadStatement(StatementAst statement, Func<ScriptBlockAst, ScriptBlock>? bodyOf, WorkflowBuilder builder,
         Dictionary<string, DslKeyword> keywords, Func<string, DslKeyword> resolve, List<Action> records)
     {
         if (statement is not PipelineAst { PipelineElements.Count: 1 } pipeline || pipeline.PipelineElements[0] is not CommandAst command)
@@ -133,8 +134,13 @@ public static class StaticWorkflowReader
             ArgumentList = Get<string[]>(bound, "ArgumentList"), Stdin = Get<string>(bound, "Stdin"),
             OutputType = Get<string>(bound, "OutputType"), Description = Get<string>(bound, "Description"),
         };
-        var body = Get<ScriptBlock>(bound, "ScriptBlock");
-        records.Add(() => builder.AddStep(name, body, options, location));
+        if (bound.TryGetValue("ScriptBlock", out var tree) && tree is ScriptBlockAst bodyAst)
+            records.Add(() => builder.AddStep(name, bodyAst, options, location));
+        else
+        {
+            var body = Get<ScriptBlock>(bound, "ScriptBlock");
+            records.Add(() => builder.AddStep(name, body, options, location));
+        }
         return null;
     }
 
@@ -168,7 +174,7 @@ public static class StaticWorkflowReader
         new("Type", Kind.String), new("Description", Kind.String), new("Sensitive", Kind.Switch),
     };
 
-    internal static string? Bind(CommandAst command, ParamSpec[] spec, Func<ScriptBlockAst, ScriptBlock> bodyOf, out Dictionary<string, object?> bound)
+    internal static string? Bind(CommandAst command, ParamSpec[] spec, Func<ScriptBlockAst, ScriptBlock>? bodyOf, out Dictionary<string, object?> bound)
     {
         var named = bound = new Dictionary<string, object?>(StringComparer.OrdinalIgnoreCase);
         var positional = new List<ExpressionAst>();
@@ -231,13 +237,13 @@ public static class StaticWorkflowReader
         }
     }
 
-    private static string? Convert(ParamSpec ps, ExpressionAst ast, Func<ScriptBlockAst, ScriptBlock> bodyOf, out object? value)
+    private static string? Convert(ParamSpec ps, ExpressionAst ast, Func<ScriptBlockAst, ScriptBlock>? bodyOf, out object? value)
     {
         value = null;
         if (ps.Kind == Kind.ScriptBlock)
         {
             if (ast is not ScriptBlockExpressionAst sbe) return $"-{ps.Name} is not a script block literal";
-            value = bodyOf(sbe.ScriptBlock);
+            value = bodyOf is null ? sbe.ScriptBlock : bodyOf(sbe.ScriptBlock);
             return null;
         }
         if (!TryLiteral(ast, out var literal)) return $"-{ps.Name} is not a literal";

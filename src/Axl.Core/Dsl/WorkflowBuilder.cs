@@ -2,6 +2,7 @@ using System.Collections;
 using System.Collections.ObjectModel;
 using System.Globalization;
 using System.Management.Automation;
+using System.Management.Automation.Language;
 using System.Text.RegularExpressions;
 using Axl.IO;
 using Axl.Model;
@@ -10,7 +11,28 @@ using Axl.Validation;
 namespace Axl.Dsl;
 
 /// <summary>A step as recorded by the Step keyword, before wiring.</summary>
-public sealed record StepDefinition(string Name, ScriptBlock? Body, string? BodyText, StepOptions Options, SourceLocation Location);
+public sealed record StepDefinition(string Name, ScriptBlock? Body, string? BodyText, StepOptions Options, SourceLocation Location)
+{
+    /// <summary>
+    /// A step whose body is kept as its syntax tree until someone asks for the script block (a file read without
+    /// running it: the IR, hashes and compiled code need the text and the param block, not a script block per step,
+    /// whose making draws a random id each).
+    /// </summary>
+    internal StepDefinition(string name, ScriptBlockAst bodyAst, string bodyText, StepOptions options, SourceLocation location)
+        : this(name, (ScriptBlock?)null, bodyText, options, location) => _bodyAst = bodyAst;
+
+    private readonly ScriptBlockAst? _bodyAst;
+    private ScriptBlock? _body = Body;
+
+    /// <summary>The step body as a script block (made from <see cref="BodyAst"/> on first use when the step was read from its tree).</summary>
+    public ScriptBlock? Body { get => _body ??= _bodyAst?.GetScriptBlock(); init => _body = value; }
+
+    /// <summary>The step body's syntax tree, without making a script block when there is none yet.</summary>
+    public ScriptBlockAst? BodyAst => _bodyAst ?? _body?.Ast as ScriptBlockAst;
+
+    /// <summary>True when the body is a script or a syntax tree (<see cref="Body"/> is not null).</summary>
+    internal bool HasBody => _bodyAst is not null || _body is not null;
+}
 
 /// <summary>A workflow parameter as recorded by the Parameter keyword.</summary>
 public sealed record ParameterDefinition(string Name, object? Default, string? Type, string? Description, SourceLocation Location, bool Sensitive = false);
@@ -55,10 +77,25 @@ public sealed partial class WorkflowBuilder
         return this;
     }
 
+    /// <summary>Adds a step from its body's syntax tree (the tree of a <c>{ }</c> literal), with the text a script block of it gives.</summary>
+    internal WorkflowBuilder AddStep(string name, ScriptBlockAst body, StepOptions? options, SourceLocation location)
+    {
+        _steps.Add(new StepDefinition(name, body, NormalizeSource(ScriptBlockText(body)), options ?? new StepOptions(), location));
+        return this;
+    }
+
+    // What ScriptBlock.ToString() gives for a script block made from the tree (the text between the braces), without
+    // making one; where the engine has no such member, through a script block.
+    private static readonly Func<ScriptBlockAst, string>? SerializedText = typeof(ScriptBlockAst)
+        .GetMethod("ToStringForSerialization", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance, Type.EmptyTypes) is { } m
+        && m.ReturnType == typeof(string) ? m.CreateDelegate<Func<ScriptBlockAst, string>>() : null;
+
+    internal static string ScriptBlockText(ScriptBlockAst body) => SerializedText is { } text ? text(body) : body.GetScriptBlock().ToString();
+
     /// <summary>Adds a step from source text (C# callers and tests); the text is the body without braces.</summary>
     public WorkflowBuilder AddStep(string name, string? bodyText, StepOptions? options = null, SourceLocation location = default)
     {
-        _steps.Add(new StepDefinition(name, null, bodyText is null ? null : NormalizeSource(bodyText), options ?? new StepOptions(), location));
+        _steps.Add(new StepDefinition(name, (ScriptBlock?)null, bodyText is null ? null : NormalizeSource(bodyText), options ?? new StepOptions(), location));
         return this;
     }
 
@@ -177,7 +214,7 @@ public sealed partial class WorkflowBuilder
     {
         try
         {
-            if (d.Body is not null) return StepSignature.FromScriptBlock(d.Body);
+            if (d.HasBody) return StepSignature.FromAst(d.BodyAst);
             if (d.BodyText is not null) return StepSignature.FromText(d.BodyText);
         }
         catch (ParseException ex)
@@ -202,8 +239,8 @@ public sealed partial class WorkflowBuilder
             Kind = isCommand ? StepKind.Command : StepKind.Script,
             Description = o.Description,
             Source = d.BodyText,
-            Body = d.Body,
             Location = d.Location,
+            BodySource = d,
             Command = o.Command,
             Arguments = o.ArgumentList?.ToArray() ?? Array.Empty<string>(),
             Stdin = o.Stdin,
@@ -228,7 +265,7 @@ public sealed partial class WorkflowBuilder
 
         // Input modes.
         step.InputMode = isCommand ? InputMode.Path : wf.DefaultInputMode;
-        var modes = new Dictionary<string, InputMode>(StringComparer.OrdinalIgnoreCase);
+        var modes = o.InputMode is null ? NoModes : new Dictionary<string, InputMode>(StringComparer.OrdinalIgnoreCase);
         switch (Unwrap(o.InputMode))
         {
             case null: break;
@@ -251,7 +288,7 @@ public sealed partial class WorkflowBuilder
                 Report(DiagnosticIds.InvalidInputMode, $"input mode of type {o.InputMode!.GetType().Name} is not understood.", "use 'object', 'path' or a hashtable of parameter name to mode.", d.Location, d.Name);
                 break;
         }
-        step.InputModes = new ReadOnlyDictionary<string, InputMode>(modes);
+        if (modes.Count > 0) step.InputModes = new ReadOnlyDictionary<string, InputMode>(modes);
 
         if (isCommand && o.InputMode is not null && (step.InputMode != InputMode.Path || modes.Values.Any(m => m != InputMode.Path)))
             Report(DiagnosticIds.InvalidInputMode, "command steps always receive their inputs as file paths; -InputMode object has no effect on them.", "remove -InputMode from the command step.", d.Location, d.Name);
@@ -267,9 +304,10 @@ public sealed partial class WorkflowBuilder
             Report(DiagnosticIds.InvalidOption, $"retries must be 0 or more, got {step.Retries}.", "use -Retries 0 (no retry) or a positive count.", d.Location, d.Name);
 
         // Environment.
-        var env = new SortedDictionary<string, string>(StringComparer.Ordinal);
-        var secrets = new SortedDictionary<string, SecretReference>(StringComparer.Ordinal);
         if (o.Env is not null)
+        {
+            var env = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            var secrets = new SortedDictionary<string, SecretReference>(StringComparer.Ordinal);
             foreach (DictionaryEntry e in o.Env)
             {
                 var key = Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? "";
@@ -283,8 +321,9 @@ public sealed partial class WorkflowBuilder
                 }
                 else env[key] = Convert.ToString(Unwrap(e.Value), CultureInfo.InvariantCulture) ?? "";
             }
-        step.Env = new ReadOnlyDictionary<string, string>(env);
-        step.Secrets = new ReadOnlyDictionary<string, SecretReference>(secrets);
+            if (env.Count > 0) step.Env = new ReadOnlyDictionary<string, string>(env);
+            if (secrets.Count > 0) step.Secrets = new ReadOnlyDictionary<string, SecretReference>(secrets);
+        }
 
         // Inputs and data edges.
         var inputs = new List<InputBinding>();
@@ -297,14 +336,25 @@ public sealed partial class WorkflowBuilder
         else BindScriptInputs(d, step, sig, outputTypes, defByName, paramByName, graphByStep, inputs, modes);
         step.Inputs = inputs;
         // Upstream names in first-seen order; the set keeps this linear for a step with thousands of inputs.
+        // (The set is made at the second name: most steps have one upstream step or none.)
         var upstream = new List<string>();
-        var upstreamSet = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        HashSet<string>? upstreamSet = null;
+        bool AddUpstream(string name)
+        {
+            if (upstream.Count > 0)
+            {
+                upstreamSet ??= new HashSet<string>(upstream, StringComparer.OrdinalIgnoreCase);
+                if (!upstreamSet.Add(name)) return false;
+            }
+            upstream.Add(name);
+            return true;
+        }
         foreach (var b in inputs)
             if (b.Source == BindingSource.Step && b.SourceName is not null)
             {
                 var source = CanonicalName(b.SourceName, defByName);
                 edges.Add(new AxlEdge(source, d.Name, EdgeKind.Data, b.Name));
-                if (upstreamSet.Add(source)) upstream.Add(source);
+                AddUpstream(source);
             }
         if (step.Stdin is not null)
         {
@@ -314,11 +364,7 @@ public sealed partial class WorkflowBuilder
         {
             if (defByName.TryGetValue(dep, out var target))
             {
-                if (upstreamSet.Add(target.Name))
-                {
-                    edges.Add(new AxlEdge(target.Name, d.Name, EdgeKind.Order, null));
-                    upstream.Add(target.Name);
-                }
+                if (AddUpstream(target.Name)) edges.Add(new AxlEdge(target.Name, d.Name, EdgeKind.Order, null));
             }
             else Report(DiagnosticIds.UnknownDependency, $"-DependsOn names '{dep}', which is not a step of this workflow.", $"use one of: {Names(_steps.Select(s => s.Name))}.", d.Location, d.Name);
         }
@@ -500,6 +546,9 @@ public sealed partial class WorkflowBuilder
         }
         return result;
     }
+
+    // The input modes of a step without -InputMode: never written to (only a hashtable -InputMode fills the map).
+    private static readonly Dictionary<string, InputMode> NoModes = new(StringComparer.OrdinalIgnoreCase);
 
     private void Report(string id, string message, string? fix, SourceLocation location, string? step) =>
         _diagnostics.Add(new AxlDiagnostic(id, DiagnosticSeverity.Error, message, fix, location, Name, step));

@@ -32,6 +32,77 @@ public static class ContentHash
         return FromDigest(digest);
     }
 
+    /// <summary>
+    /// The BLAKE3 id of the bytes <paramref name="write"/> writes to the stream it is given, hashed as they arrive: a
+    /// document of many megabytes (the IR of a 10,000-step workflow) is never held whole, nor copied as it grows.
+    /// </summary>
+    public static string OfWritten<T>(T state, Action<Stream, T> write)
+    {
+        using var stream = new HashingStream();
+        write(stream, state);
+        return FromDigest(stream.Finalize().AsSpan());
+    }
+
+    /// <summary>
+    /// A write-only stream that feeds what is written to it to a BLAKE3 hasher in pieces of a fixed megabyte (whole
+    /// chunks): the hasher takes those through its many-chunk SIMD code, where the few kilobytes a JSON writer flushes
+    /// at a time (not whole chunks) go largely one block at a time.
+    /// </summary>
+    private sealed class HashingStream : Stream
+    {
+        private const int PieceBytes = 1 << 20;
+        private Blake3.Hasher _hasher = Blake3.Hasher.New();
+        private byte[]? _piece = System.Buffers.ArrayPool<byte>.Shared.Rent(PieceBytes);
+        private int _filled;
+        private long _length;
+
+        public Blake3.Hash Finalize()
+        {
+            _hasher.Update(_piece!.AsSpan(0, _filled));
+            _filled = 0;
+            return _hasher.Finalize();
+        }
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            _length += buffer.Length;
+            while (buffer.Length > 0)
+            {
+                var n = Math.Min(buffer.Length, PieceBytes - _filled);
+                buffer[..n].CopyTo(_piece!.AsSpan(_filled));
+                _filled += n;
+                buffer = buffer[n..];
+                if (_filled == PieceBytes)
+                {
+                    _hasher.Update(_piece.AsSpan(0, PieceBytes));
+                    _filled = 0;
+                }
+            }
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+        public override void WriteByte(byte value) => Write(new ReadOnlySpan<byte>(in value));
+        public override void Flush() { }
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => _length;
+        public override long Position { get => _length; set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && _piece is { } piece)
+            {
+                _piece = null;
+                System.Buffers.ArrayPool<byte>.Shared.Return(piece);
+                _hasher.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+    }
+
     /// <summary>A BLAKE3 digest computed elsewhere (incrementally), in the same form.</summary>
     public static string FromDigest(ReadOnlySpan<byte> digest) => Prefix + Convert.ToHexString(digest).ToLowerInvariant();
 

@@ -10,10 +10,7 @@ namespace Axl.Hashing;
 /// </summary>
 public static class WorkflowHasher
 {
-    public static string Compute(AxlWorkflow wf)
-    {
-        using var ms = new MemoryStream();
-        IrDocument.WriteDefinition(ms, wf);
-        return ContentHash.Of(ms.GetBuffer().AsSpan(0, (int)ms.Length));
-    }
+    // The JSON goes to the hasher as it is written (IrDocument.WriteDefinition flushes as it goes): never a buffer of the
+    // whole document, which for a 10,000-step workflow is megabytes grown (and copied) by doubling, twice over.
+    public static string Compute(AxlWorkflow wf) => ContentHash.OfWritten(wf, static (stream, w) => IrDocument.WriteDefinition(stream, w));
 }

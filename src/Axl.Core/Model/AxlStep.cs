@@ -8,6 +8,12 @@ public sealed class AxlStep
 {
     internal AxlStep() { }
 
+    // The empty maps every step without such options shares (read-only views of maps no one else holds): a 10,000-step
+    // workflow would otherwise make 60,000 empty ones.
+    internal static readonly IReadOnlyDictionary<string, InputMode> NoInputModes = new ReadOnlyDictionary<string, InputMode>(new Dictionary<string, InputMode>());
+    internal static readonly IReadOnlyDictionary<string, string> NoEnv = new ReadOnlyDictionary<string, string>(new SortedDictionary<string, string>(StringComparer.Ordinal));
+    internal static readonly IReadOnlyDictionary<string, SecretReference> NoSecrets = new ReadOnlyDictionary<string, SecretReference>(new SortedDictionary<string, SecretReference>(StringComparer.Ordinal));
+
     public string Name { get; internal set; } = "";
     /// <summary>The DNS-1123 form of the name used by Kubernetes back ends ("load_data" -> "load-data").</summary>
     public string KubernetesName { get; internal set; } = "";
@@ -17,7 +23,9 @@ public sealed class AxlStep
     /// <summary>Script text of the step body (script steps), line endings normalised to LF.</summary>
     public string? Source { get; internal set; }
     /// <summary>The live script block, when the workflow was loaded in this session. Not part of the IR contract.</summary>
-    public ScriptBlock? Body { get; internal set; }
+    public ScriptBlock? Body => BodySource?.Body;
+    /// <summary>The definition the step was built from, whose script block is made only when <see cref="Body"/> is asked for.</summary>
+    internal Dsl.StepDefinition? BodySource { get; set; }
     public SourceLocation Location { get; internal set; }
 
     public string? Command { get; internal set; }
@@ -32,15 +40,15 @@ public sealed class AxlStep
 
     public string IoHandler => Output.IoHandler;
     public InputMode InputMode { get; internal set; }
-    public IReadOnlyDictionary<string, InputMode> InputModes { get; internal set; } = new ReadOnlyDictionary<string, InputMode>(new Dictionary<string, InputMode>());
+    public IReadOnlyDictionary<string, InputMode> InputModes { get; internal set; } = NoInputModes;
 
     public ResourceSpec Resources { get; internal set; } = ResourceSpec.Empty;
     public int Retries { get; internal set; }
     /// <summary>Timeout in seconds, null for none.</summary>
     public int? TimeoutSeconds { get; internal set; }
-    public IReadOnlyDictionary<string, string> Env { get; internal set; } = new ReadOnlyDictionary<string, string>(new SortedDictionary<string, string>(StringComparer.Ordinal));
+    public IReadOnlyDictionary<string, string> Env { get; internal set; } = NoEnv;
     /// <summary>Environment variables whose values come from secrets at run time (variable name to reference; never a value).</summary>
-    public IReadOnlyDictionary<string, SecretReference> Secrets { get; internal set; } = new ReadOnlyDictionary<string, SecretReference>(new SortedDictionary<string, SecretReference>(StringComparer.Ordinal));
+    public IReadOnlyDictionary<string, SecretReference> Secrets { get; internal set; } = NoSecrets;
     /// <summary>Condition text as written (-When).</summary>
     public string? When { get; internal set; }
     /// <summary>Parsed condition, null when there is none or it did not parse.</summary>

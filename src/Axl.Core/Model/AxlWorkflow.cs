@@ -11,8 +11,7 @@ public sealed class AxlWorkflow
 {
     private readonly Dictionary<string, AxlStep> _byName;
     private readonly Dictionary<string, AxlParameter> _parametersByName;
-    private readonly Dictionary<string, List<AxlEdge>> _incoming;
-    private readonly Dictionary<string, List<AxlEdge>> _outgoing;
+    private EdgeIndex? _edgeIndex;
     private IReadOnlyList<AxlStep>? _order;
     private string? _hash;
     private string? _definitionHash;
@@ -39,13 +38,30 @@ public sealed class AxlWorkflow
         foreach (var s in steps) _byName.TryAdd(s.Name, s);
         _parametersByName = new Dictionary<string, AxlParameter>(parameters.Count, StringComparer.OrdinalIgnoreCase);
         foreach (var p in parameters) _parametersByName.TryAdd(p.Name, p);
-        _incoming = new Dictionary<string, List<AxlEdge>>(StringComparer.OrdinalIgnoreCase);
-        _outgoing = new Dictionary<string, List<AxlEdge>>(StringComparer.OrdinalIgnoreCase);
-        foreach (var e in edges)
+    }
+
+    /// <summary>Each step's incoming and outgoing edges, made on the first question (validate never asks: two lists per step).</summary>
+    private sealed class EdgeIndex
+    {
+        public readonly Dictionary<string, List<AxlEdge>> Incoming = new(StringComparer.OrdinalIgnoreCase);
+        public readonly Dictionary<string, List<AxlEdge>> Outgoing = new(StringComparer.OrdinalIgnoreCase);
+
+        public EdgeIndex(IReadOnlyList<AxlEdge> edges)
         {
-            (_outgoing.TryGetValue(e.From, out var o) ? o : _outgoing[e.From] = new()).Add(e);
-            (_incoming.TryGetValue(e.To, out var i) ? i : _incoming[e.To] = new()).Add(e);
+            foreach (var e in edges)
+            {
+                (Outgoing.TryGetValue(e.From, out var o) ? o : Outgoing[e.From] = new()).Add(e);
+                (Incoming.TryGetValue(e.To, out var i) ? i : Incoming[e.To] = new()).Add(e);
+            }
         }
+    }
+
+    private EdgeIndex Index => Volatile.Read(ref _edgeIndex) ?? MakeIndex();
+
+    private EdgeIndex MakeIndex()
+    {
+        var made = new EdgeIndex(Edges);
+        return Interlocked.CompareExchange(ref _edgeIndex, made, null) ?? made;
     }
 
     public string Name { get; }
@@ -133,8 +149,8 @@ public sealed class AxlWorkflow
     public AxlStep? GetStep(string name) => _byName.TryGetValue(name, out var s) ? s : null;
     public bool ContainsStep(string name) => _byName.ContainsKey(name);
 
-    public IReadOnlyList<AxlEdge> IncomingEdges(string step) => _incoming.TryGetValue(step, out var l) ? l : (IReadOnlyList<AxlEdge>)Array.Empty<AxlEdge>();
-    public IReadOnlyList<AxlEdge> OutgoingEdges(string step) => _outgoing.TryGetValue(step, out var l) ? l : (IReadOnlyList<AxlEdge>)Array.Empty<AxlEdge>();
+    public IReadOnlyList<AxlEdge> IncomingEdges(string step) => Index.Incoming.TryGetValue(step, out var l) ? l : (IReadOnlyList<AxlEdge>)Array.Empty<AxlEdge>();
+    public IReadOnlyList<AxlEdge> OutgoingEdges(string step) => Index.Outgoing.TryGetValue(step, out var l) ? l : (IReadOnlyList<AxlEdge>)Array.Empty<AxlEdge>();
 
     /// <summary>Steps in a topological order (stable: definition order among ready steps). Throws when the graph has a cycle.</summary>
     public IReadOnlyList<AxlStep> TopologicalOrder()

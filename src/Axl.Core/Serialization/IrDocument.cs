@@ -43,14 +43,25 @@ public static class IrDocument
         w.WriteEndArray();
         w.WritePropertyName("steps");
         w.WriteStartArray();
-        foreach (var s in wf.Steps) WriteHashedStep(w, s);
+        foreach (var s in wf.Steps)
+        {
+            WriteHashedStep(w, s);
+            // The writer keeps what it wrote until flushed: flushing as it goes keeps its buffer small.
+            if (w.BytesPending >= FlushBytes) w.Flush();
+        }
         w.WriteEndArray();
         w.WritePropertyName("edges");
         w.WriteStartArray();
-        foreach (var e in wf.Edges) Write(w, Edge(e));
+        foreach (var e in wf.Edges)
+        {
+            Write(w, Edge(e));
+            if (w.BytesPending >= FlushBytes) w.Flush();
+        }
         w.WriteEndArray();
         w.WriteEndObject();
     }
+
+    private const int FlushBytes = 1 << 15;
 
     private static readonly JsonEncodedText KName = JsonEncodedText.Encode("name"), KKubernetesName = JsonEncodedText.Encode("kubernetesName"),
         KKind = JsonEncodedText.Encode("kind"), KDescription = JsonEncodedText.Encode("description"), KSource = JsonEncodedText.Encode("source"),

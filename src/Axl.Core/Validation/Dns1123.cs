@@ -8,6 +8,8 @@ public static partial class Dns1123
 {
     public const int MaxLength = 63;
 
+    private static readonly System.Buffers.SearchValues<char> LowerAlphanumerics = System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789");
+
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
     private static partial Regex LabelRegex();
 
@@ -22,6 +24,8 @@ public static partial class Dns1123
     /// <summary>Lower-cases, turns '_', '.' and spaces into '-', drops other characters, collapses and trims hyphens.</summary>
     public static string Normalize(string name)
     {
+        // Already lower-case letters and digits only (most step names): the name itself, nothing to build.
+        if (name.AsSpan().IndexOfAnyExcept(LowerAlphanumerics) < 0) return name;
         var sb = new StringBuilder(name.Length);
         foreach (var ch in name)
         {
