@@ -40,27 +40,29 @@ public static class ContentHash
     {
         using var stream = new HashingStream();
         write(stream, state);
-        return FromDigest(stream.Finalize().AsSpan());
+        Span<byte> digest = stackalloc byte[Blake3Hasher.OutputLength];
+        stream.Finalize(digest);
+        return FromDigest(digest);
     }
 
     /// <summary>
     /// A write-only stream that feeds what is written to it to a BLAKE3 hasher in pieces of a fixed megabyte (whole
-    /// chunks): the hasher takes those through its many-chunk SIMD code, where the few kilobytes a JSON writer flushes
-    /// at a time (not whole chunks) go largely one block at a time.
+    /// chunks): the hasher takes those through its eight-chunk vector code, where of the few kilobytes a JSON writer
+    /// flushes at a time (not whole chunks) a large share would go one chunk at a time.
     /// </summary>
     private sealed class HashingStream : Stream
     {
         private const int PieceBytes = 1 << 20;
-        private Blake3.Hasher _hasher = Blake3.Hasher.New();
+        private readonly Blake3Hasher _hasher = new();
         private byte[]? _piece = System.Buffers.ArrayPool<byte>.Shared.Rent(PieceBytes);
         private int _filled;
         private long _length;
 
-        public Blake3.Hash Finalize()
+        public void Finalize(Span<byte> digest)
         {
             _hasher.Update(_piece!.AsSpan(0, _filled));
             _filled = 0;
-            return _hasher.Finalize();
+            _hasher.Finalize(digest);
         }
 
         public override void Write(ReadOnlySpan<byte> buffer)
@@ -97,7 +99,6 @@ public static class ContentHash
             {
                 _piece = null;
                 System.Buffers.ArrayPool<byte>.Shared.Return(piece);
-                _hasher.Dispose();
             }
             base.Dispose(disposing);
         }
