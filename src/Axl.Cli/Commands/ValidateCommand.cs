@@ -41,7 +41,7 @@ public sealed class ValidateCommand : ICliCommand
         {
             var (workflows, errors) = host.LoadWorkflows(reference, runsBodies: false);
             loadErrors.AddRange(errors);
-            foreach (var wf in workflows) results.Add((wf, WorkflowValidator.Validate(wf)));
+            foreach (var wf in workflows) results.Add((wf, WorkflowValidator.ValidateWhileHashing(wf)));
         }
         var valid = loadErrors.Count == 0 && results.All(r => r.Diagnostics.All(d => !d.IsError));
 

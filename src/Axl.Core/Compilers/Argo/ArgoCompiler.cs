@@ -54,9 +54,9 @@ public static partial class ArgoCompiler
         ArgumentNullException.ThrowIfNull(wf);
         options ??= ArgoCompileOptions.Default;
         CompileTrace.Mark("argo: start");
-        var diagnostics = WorkflowValidator.Validate(wf);
+        var diagnostics = WorkflowValidator.ValidateWhileHashing(wf, options.CodeRoot ?? options.CodeArchive?.CodeRoot);
         if (diagnostics.Any(d => d.IsError)) throw new AxlInvalidWorkflowException(wf, diagnostics);
-        CompileTrace.Mark("argo: validated");
+        CompileTrace.Mark("argo: validated (the definition and code hashes made meanwhile)");
         var compilation = new Compilation(wf, options);
         CompileTrace.Mark("argo: compilation set up (hash, options)");
         var warnings = diagnostics.Where(d => !d.IsError).ToList();
