@@ -80,11 +80,29 @@ public static class CompilerSteps
     /// <summary>Upstream steps whose output this step reads (one artifact each), in input order.</summary>
     public static List<AxlStep> DataUpstream(AxlWorkflow wf, AxlStep s)
     {
-        var result = new List<AxlStep>();
-        var seen = new HashSet<AxlStep>(ReferenceEqualityComparer.Instance);
+        var result = new List<AxlStep>(s.Inputs.Count);
+        // A step's few inputs are told apart by a look along the list; a set is made only for a step with many (a join
+        // of thousands), where that look would be quadratic. Compilers call this two or three times for every step.
+        HashSet<AxlStep>? seen = null;
         foreach (var b in s.Inputs)
-            if (b.Source == BindingSource.Step && wf.GetStep(b.SourceName!) is { } up && seen.Add(up)) result.Add(up);
+        {
+            if (b.Source != BindingSource.Step || wf.GetStep(b.SourceName!) is not { } up) continue;
+            if (seen is null && result.Count < 16)
+            {
+                if (!ContainsSame(result, up)) result.Add(up);
+                continue;
+            }
+            seen ??= new HashSet<AxlStep>(result, ReferenceEqualityComparer.Instance);
+            if (seen.Add(up)) result.Add(up);
+        }
         return result;
+
+        static bool ContainsSame(List<AxlStep> list, AxlStep step)
+        {
+            foreach (var x in list)
+                if (ReferenceEquals(x, step)) return true;
+            return false;
+        }
     }
 
     /// <summary>Workflow parameters this step's inputs read, in input order, by their canonical names.</summary>

@@ -218,19 +218,16 @@ public static partial class ArgoCompiler
             var volume = _storage.Kind == ArgoStorageKind.Volume;
             foreach (var s in order)
             {
+                // Artifacts first: DataUpstream gives each upstream step once, so they need no check against each other.
                 var distinct = new List<Item>();
-                void Add(Item item)
-                {
-                    if (!distinct.Contains(item)) distinct.Add(item);
-                }
                 if (!volume)
-                    foreach (var u in DataUpstream(s)) Add(new Item(ItemKind.Artifact, u));
+                    foreach (var u in DataUpstream(s)) distinct.Add(new Item(ItemKind.Artifact, u));
                 if (s.Condition is { } c)
                     foreach (var r in c.References())
-                        if (!r.IsParameter && _wf.GetStep(r.Name) is { } u) Add(new Item(ItemKind.Value, u));
+                        if (!r.IsParameter && _wf.GetStep(r.Name) is { } u && !distinct.Contains(new Item(ItemKind.Value, u))) distinct.Add(new Item(ItemKind.Value, u));
                 if (_maySkip.Count > 0)
                     foreach (var name in s.Upstream)
-                        if (_maySkip.Contains(name)) Add(new Item(ItemKind.Status, _wf.GetStep(name)!));
+                        if (_maySkip.Contains(name) && !distinct.Contains(new Item(ItemKind.Status, _wf.GetStep(name)!))) distinct.Add(new Item(ItemKind.Status, _wf.GetStep(name)!));
                 _consumes[s] = distinct;
                 foreach (var item in distinct)
                 {
