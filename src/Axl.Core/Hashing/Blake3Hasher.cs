@@ -137,11 +137,7 @@ public sealed class Blake3Hasher
         {
             CompressFull(cv, block, counter, blockLength, flags, output);
             // The node just made is the right child of a parent whose left child is the subtree on the stack.
-            for (var w = 0; w < 8; w++)
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(block[(w * 4)..], _stack[i * 8 + w]);
-                BinaryPrimitives.WriteUInt32LittleEndian(block[(32 + w * 4)..], output[w]);
-            }
+            ParentBlock(_stack.AsSpan(i * 8, 8), output[..8], block);
             Iv.CopyTo(cv);
             counter = 0;
             blockLength = BlockLength;
@@ -176,15 +172,21 @@ public sealed class Blake3Hasher
         for (var total = _chunkCounter + 1; (total & 1) == 0; total >>= 1)
         {
             _stackDepth--;
-            for (var w = 0; w < 8; w++)
-            {
-                BinaryPrimitives.WriteUInt32LittleEndian(block[(w * 4)..], _stack[_stackDepth * 8 + w]);
-                BinaryPrimitives.WriteUInt32LittleEndian(block[(32 + w * 4)..], cv[w]);
-            }
+            ParentBlock(_stack.AsSpan(_stackDepth * 8, 8), cv, block);
             Compress(Iv, block, 0, BlockLength, Parent, cv);
         }
         cv.CopyTo(_stack.AsSpan(_stackDepth * 8));
         _stackDepth++;
+    }
+
+    /// <summary>A parent node's block: the left child's chaining value, then the right child's, as little-endian words.</summary>
+    private static void ParentBlock(ReadOnlySpan<uint> left, ReadOnlySpan<uint> right, Span<byte> block)
+    {
+        for (var w = 0; w < 8; w++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(block[(w * 4)..], left[w]);
+            BinaryPrimitives.WriteUInt32LittleEndian(block[(32 + w * 4)..], right[w]);
+        }
     }
 
     /// <summary>The compression function, keeping the first 8 words of the output (a chaining value).</summary>
