@@ -101,14 +101,15 @@ public sealed class ScriptStepHost : IDisposable
         // Pipelines run synchronously on the host's own thread (PipelineThread below), one for the host's life: handing a
         // step to it and back is a monitor signal, not PowerShell's pipeline-thread events (OS wait handles, a few
         // tenths of a millisecond per step), and the caller still waits with a timeout and can stop and abandon a step.
-        if (TakePrewarmed() is { } warm) (_runspace, _loadedFile, _loadedWorkflow, _fileModule) = (warm.Runspace, warm.File, warm.Workflow, warm.Module);
+        if (TakePrewarmed() is { } warm)
+            (_runspace, _loadedFile, _loadedWorkflow, _fileModule, _invoker, _invokerModule) = (warm.Runspace, warm.File, warm.Workflow, warm.Module, warm.Invoker, warm.Module);
         else _runspace = AxlEngine.OpenRunspace(PSThreadOptions.UseCurrentThread);
         _thread = new PipelineThread();
     }
 
     // ---- Prewarming: the next host's runspace opened (and its workflow loaded) on another core ----
 
-    private sealed record Warm(Runspace Runspace, string? File, AxlWorkflow? Workflow, PSModuleInfo? Module);
+    private sealed record Warm(Runspace Runspace, string? File, AxlWorkflow? Workflow, PSModuleInfo? Module, (ScriptBlock Invoke, FunctionInfo Function)? Invoker);
 
     private static readonly object PrewarmGate = new();
     private static Task<Warm?>? _prewarm;
@@ -125,7 +126,7 @@ public sealed class ScriptStepHost : IDisposable
         {
             var runspace = AxlEngine.OpenRunspace(PSThreadOptions.UseCurrentThread);
             AxlEngine.Mark("step host: open");
-            return (Warm?)new Warm(runspace, null, null, null);
+            return (Warm?)new Warm(runspace, null, null, null, null);
         });
     }
 
@@ -134,7 +135,7 @@ public sealed class ScriptStepHost : IDisposable
     /// <paramref name="workflow"/> as the caller read it without running it (<see cref="Axl.Dsl.StaticWorkflowFile"/>):
     /// the file is not run again (no Get-AxlWorkflow: most of a cold step's wait after the runspace is open), its module
     /// is made from that read (<see cref="Axl.Dsl.WorkflowLoader.ModuleOfRead"/>: the same scope, functions and variables a
-    /// load leaves), and the step bodies are bound to it when they run. The loaded definition is the caller's own read,
+    /// load leaves) with the invoker bound to it, and the step bodies are bound to it when they run. The loaded definition is the caller's own read,
     /// so the host's definition-hash check compares the read with itself; the run's check against the manifest is the
     /// caller's. Anything that fails here leaves a fresh host, which loads the file on the spot (reporting its error as always).
     /// </summary>
@@ -159,8 +160,9 @@ public sealed class ScriptStepHost : IDisposable
                         if (module is not null) Settle(s, full, workflow);
                     });
                     if (module is null) return warm;
+                    var invoker = MakeInvoker(warm.Runspace, module); // the steps' invoker, bound to that module, made here too
                     AxlEngine.Mark("step host: workflow loaded");
-                    return warm with { File = full, Workflow = workflow, Module = module };
+                    return warm with { File = full, Workflow = workflow, Module = module, Invoker = invoker };
                 }
                 catch (Exception)
                 {
