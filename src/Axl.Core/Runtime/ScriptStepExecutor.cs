@@ -135,9 +135,10 @@ public sealed class ScriptStepHost : IDisposable
     /// <paramref name="workflow"/> as the caller read it without running it (<see cref="Axl.Dsl.StaticWorkflowFile"/>):
     /// the file is not run again (no Get-AxlWorkflow: most of a cold step's wait after the runspace is open), its module
     /// is made from that read (<see cref="Axl.Dsl.WorkflowLoader.ModuleOfRead"/>: the same scope, functions and variables a
-    /// load leaves) with the invoker bound to it, and the step bodies are bound to it when they run. The loaded definition is the caller's own read,
-    /// so the host's definition-hash check compares the read with itself; the run's check against the manifest is the
-    /// caller's. Anything that fails here leaves a fresh host, which loads the file on the spot (reporting its error as always).
+    /// load leaves) with the invoker bound to it, and the step bodies are bound to it when they run. The loaded definition
+    /// is the caller's own read, so the host's definition-hash check compares the read with itself; the run's check
+    /// against the manifest is the caller's. Anything that fails here leaves a fresh host, which loads the file on the
+    /// spot (reporting its error as always).
     /// </summary>
     public static void PrewarmLoad(string file, AxlWorkflow workflow)
     {
