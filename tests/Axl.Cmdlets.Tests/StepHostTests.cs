@@ -323,4 +323,84 @@ public sealed class StepHostTests(PowerShellFixture ps) : IDisposable
         Assert.Contains("[talk] host text", o);
         Assert.Contains("[talk] counting rows", r.Verbose); // -Verbose at submission reached the job's axl
     }
+
+    /// <summary>
+    /// A file `axl step` reads without running it (functions, literal assignments, a static block): its step host binds
+    /// the step to a module made from that read instead of loading the file again. Each step reports what the file's scope
+    /// gave it, so the two ways can be compared output for output.
+    /// </summary>
+    private string ReadableWorkflow() => _dir.Write("readable.axl.ps1", """
+        function Get-Top { "top $(Get-Later)" }
+        $script:Factor = 3
+        $plain = 'plain'
+        function Get-Later { 'later' }
+        $table = @{ a = 1 }
+
+        AxlWorkflow readable {
+            Step look -IoHandler json {
+                $script:Written = 'written'
+                $top = Get-Command Get-Top
+                [ordered]@{
+                    Top = Get-Top; Factor = $script:Factor; Plain = $plain; Table = $table.a; Written = $script:Written
+                    Root = $PSScriptRoot; Command = $PSCommandPath; Here = (Get-Location).Path
+                    Invocation = "$($MyInvocation.ScriptName):$($MyInvocation.ScriptLineNumber)"
+                    TopFile = "$($top.ScriptBlock.File):$($top.ScriptBlock.Ast.Extent.StartLineNumber)"; TopModule = $null -ne $top.Module
+                    ScriptScope = @(Get-Variable -Scope Script | ForEach-Object Name | Sort-Object)
+                    FileScope = @("$script:__axlPath", "$script:PSScriptRoot", "$script:PSCommandPath")
+                    ErrorAction = "$global:ErrorActionPreference"
+                }
+            }
+            Step boom { $null = Get-Top
+                throw "bang at $script:Factor" }
+        }
+        """);
+
+    private string ReadableManifest(string flow, string step) => JsonSerializer.Serialize(new
+    {
+        schemaVersion = 1, workflow = "readable", workflowFile = Path.GetFileName(flow), workDir = _dir.Path, step,
+        inputs = Array.Empty<object>(), output = new { directory = Path.Combine(_dir.Path, "out", step), ioHandler = "json" },
+    });
+
+    [Fact]
+    public void Axl_step_of_a_file_read_without_running_it_sees_what_a_load_of_the_file_gives()
+    {
+        var flow = ReadableWorkflow();
+        var trace = new Dictionary<string, string?> { ["AXL_STARTUP_TRACE"] = "1" };
+        // AXL_LOADER=execute: the file is run by the command and loaded again by Get-AxlWorkflow in the step host.
+        var loading = new Dictionary<string, string?>(trace) { ["AXL_LOADER"] = "execute" };
+        (string Output, string Error, string Trace) Step(Dictionary<string, string?> env, string step)
+        {
+            var (exit, stdout, stderr) = CliTests.AxlWith(env, "step", "--manifest-json", ReadableManifest(flow, step));
+            var file = Path.Combine(_dir.Path, "out", step, "output.json");
+            var output = File.Exists(file) ? File.ReadAllText(file) : "";
+            if (File.Exists(file)) File.Delete(file);
+            var failed = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)
+                .Where(l => l.GetProperty("status").GetString() == "Failed").Select(l => $"{exit} {l.GetProperty("error_kind")} {l.GetProperty("message")}").SingleOrDefault() ?? $"{exit}";
+            return (output, failed, stderr);
+        }
+
+        var read = Step(trace, "look");
+        var loaded = Step(loading, "look");
+        Assert.Contains("step host: workflow loaded", read.Trace);   // bound to the module made from the read
+        Assert.DoesNotContain("step host: workflow loaded", loaded.Trace);
+        Assert.Equal("0", read.Error);
+        Assert.Equal(loaded.Output, read.Output);
+        var o = JsonDocument.Parse(read.Output).RootElement;
+        Assert.Equal("top later", o.GetProperty("Top").GetString());
+        Assert.Equal(3, o.GetProperty("Factor").GetInt32());
+        Assert.Equal("plain", o.GetProperty("Plain").GetString());
+        Assert.Equal(1, o.GetProperty("Table").GetInt32());
+        Assert.Equal(_dir.Path, o.GetProperty("Root").GetString());
+        Assert.Equal(flow, o.GetProperty("Command").GetString());
+        Assert.Equal(_dir.Path, o.GetProperty("Here").GetString());
+        Assert.Equal($"{flow}:1", o.GetProperty("TopFile").GetString());
+        Assert.Contains("Written", o.GetProperty("ScriptScope").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(flow, o.GetProperty("FileScope")[0].GetString());
+
+        var boom = Step(trace, "boom");
+        Assert.Equal(Step(loading, "boom").Error, boom.Error);
+        Assert.StartsWith("1 ", boom.Error);
+        Assert.Contains("bang at 3", boom.Error);
+        Assert.Contains($"{flow}:22", boom.Error); // the throw's file and line
+    }
 }

@@ -156,7 +156,8 @@ public sealed class StepCommand : ICliCommand
                 // Before any script runs in a runspace of this process (StartEarly left them to this command): here, on this
                 // thread, while the step host's runspace is still opening on the other.
                 AxlEngineHost.RegisterTypes();
-                // A script step's file is loaded in the prewarmed runspace too, when reading it wrote nothing.
+                // A script step's file read without running it: the prewarmed runspace gets the file's module from this read
+                // (not by loading the file again), and the step is bound to it.
                 if (host.ReadWithoutRunningIt && workflows.FirstOrDefault(w => w.Name.Equals(manifest.Workflow, StringComparison.OrdinalIgnoreCase)) is { } wf
                     && wf.Steps.FirstOrDefault(s => s.Name == manifest.Step) is { Kind: Axl.Model.StepKind.Script })
                     ScriptStepHost.PrewarmLoad(file, wf);

@@ -66,6 +66,19 @@ public static class StaticWorkflowFile
     }
 
     /// <summary>
+    /// The syntax tree of the whole file <paramref name="read"/> was read from by <see cref="TryRead"/> (the root its step
+    /// bodies hang from); null for a workflow made any other way (its bodies are script blocks, or there are none).
+    /// </summary>
+    public static ScriptBlockAst? FileAst(AxlWorkflow read)
+    {
+        var bodies = read.Steps.Select(s => s.BodySource).Where(d => d is { HasBody: true }).ToList();
+        if (bodies.Count == 0 || bodies.Any(d => !d!.ReadFromTree)) return null;
+        Ast? node = bodies[0]!.BodyAst;
+        while (node?.Parent is { } parent) node = parent;
+        return node as ScriptBlockAst;
+    }
+
+    /// <summary>
     /// <see cref="Parser.ParseFile"/> without the list of every token it also returns: a 10,000-step file has a few
     /// hundred thousand tokens, which live (and are copied from generation to generation by the collector) until the
     /// parse ends, about a third of the parse. The same steps through the engine's own internal entry points (the

@@ -32,6 +32,9 @@ public sealed record StepDefinition(string Name, ScriptBlock? Body, string? Body
 
     /// <summary>True when the body is a script or a syntax tree (<see cref="Body"/> is not null).</summary>
     internal bool HasBody => _bodyAst is not null || _body is not null;
+
+    /// <summary>True when the step was read from its file's syntax tree (a file read without running it), not recorded with a script block.</summary>
+    internal bool ReadFromTree => _bodyAst is not null;
 }
 
 /// <summary>A workflow parameter as recorded by the Parameter keyword.</summary>

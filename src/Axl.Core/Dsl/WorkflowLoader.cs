@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using System.Management.Automation.Language;
 using Axl.Model;
 
 namespace Axl.Dsl;
@@ -111,6 +112,27 @@ public static class WorkflowLoader
         if (match.Count == 0)
             throw new AxlLoadException("Axl.WorkflowNotFound", $"{full}: no workflow named '{name}'; the file defines: {string.Join(", ", found.Select(w => w.Name))}.", full, 0);
         return match;
+    }
+
+    /// <summary>
+    /// The file module <see cref="Load"/> of its file would leave, for a workflow <see cref="StaticWorkflowFile"/> read
+    /// (null for any other: its steps hold no syntax tree of the file): a step body bound to it
+    /// (<c>module.NewBoundScriptBlock(step.Body)</c>, as the AxlWorkflow keyword binds a static block's bodies) sees what it
+    /// sees after a load, without the file being run again. Such a file's top level holds only function definitions,
+    /// literal assignments and static AxlWorkflow blocks, and reading a static block defines nothing in the module; so
+    /// the definitions and assignments alone (the file's own syntax nodes, with its file and lines) run, dot-sourced by
+    /// the same <see cref="Runner"/> in a new module the same way, which leaves the same variables in its scope
+    /// ($__axlPath, the file's path, with the runner's automatic ones). Call it with the runspace as the thread's default.
+    /// </summary>
+    public static PSModuleInfo? ModuleOfRead(CommandInvocationIntrinsics invoke, AxlWorkflow read)
+    {
+        if (StaticWorkflowFile.FileAst(read) is not { EndBlock: { } end } file || string.IsNullOrEmpty(file.Extent.File)) return null;
+        var kept = end.Statements.Where(s => s is FunctionDefinitionAst or AssignmentStatementAst).Select(s => (StatementAst)s.Copy()).ToList();
+        var top = new ScriptBlockAst(file.Extent, paramBlock: null, new StatementBlockAst(end.Extent, kept, traps: null), isFilter: false).GetScriptBlock();
+        var module = new PSModuleInfo(linkToGlobal: false);
+        invoke.InvokeScript(useLocalScope: false, module.NewBoundScriptBlock(Runner), input: null, top);
+        module.SessionState.PSVariable.Set("__axlPath", System.IO.Path.GetFullPath(file.Extent.File));
+        return module;
     }
 
     /// <summary>

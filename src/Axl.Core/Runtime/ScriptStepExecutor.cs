@@ -2,6 +2,7 @@ using System.Collections;
 using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using Axl.Dsl;
 using Axl.Model;
 
 namespace Axl.Runtime;
@@ -44,12 +45,15 @@ public sealed class ScriptStepHost : IDisposable
             : throw new InvalidOperationException($"workflow '{workflow}' is no longer defined in {file}");
         if (!string.IsNullOrEmpty(hash) && !string.Equals(wf.DefinitionHash, hash, StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"{file} changed after the run started (definition hash {wf.DefinitionHash.Substring(7, 12)}, expected {hash.Substring(7, 12)}); start a new run, or resume this one to pick up the change");
-        WithRunspace(runspace, s =>
-        {
-            s.SetVariable("global:__axlLoadedWorkflow", wf);
-            s.Path.SetLocation(Path.GetDirectoryName(file)!);
-        });
+        WithRunspace(runspace, s => Settle(s, file, wf));
         return wf;
+    }
+
+    /// <summary>What a loaded host always has: the workflow in $global:__axlLoadedWorkflow and the location at the file's folder.</summary>
+    private static void Settle(SessionStateProxy s, string file, AxlWorkflow wf)
+    {
+        s.SetVariable("global:__axlLoadedWorkflow", wf);
+        s.Path.SetLocation(Path.GetDirectoryName(file)!);
     }
 
     /// <summary>
@@ -87,6 +91,8 @@ public sealed class ScriptStepHost : IDisposable
     /// <summary>The workflow file loaded in the runspace (full path), null before the first load.</summary>
     private string? _loadedFile;
     private AxlWorkflow? _loadedWorkflow; // the workflow as this runspace loaded it: its step bodies are bound to the file's module
+    /// <summary>The file's module when the workflow was not loaded but read (<see cref="PrewarmLoad"/>): its bodies are bound to it when run.</summary>
+    private PSModuleInfo? _fileModule;
     private PSModuleInfo? _invokerModule;
     private (ScriptBlock Invoke, FunctionInfo Function)? _invoker;
 
@@ -95,14 +101,15 @@ public sealed class ScriptStepHost : IDisposable
         // Pipelines run synchronously on the host's own thread (PipelineThread below), one for the host's life: handing a
         // step to it and back is a monitor signal, not PowerShell's pipeline-thread events (OS wait handles, a few
         // tenths of a millisecond per step), and the caller still waits with a timeout and can stop and abandon a step.
-        if (TakePrewarmed() is { } warm) (_runspace, _loadedFile, _loadedWorkflow) = (warm.Runspace, warm.File, warm.Workflow);
+        if (TakePrewarmed() is { } warm)
+            (_runspace, _loadedFile, _loadedWorkflow, _fileModule, _invoker, _invokerModule) = (warm.Runspace, warm.File, warm.Workflow, warm.Module, warm.Invoker, warm.Module);
         else _runspace = AxlEngine.OpenRunspace(PSThreadOptions.UseCurrentThread);
         _thread = new PipelineThread();
     }
 
     // ---- Prewarming: the next host's runspace opened (and its workflow loaded) on another core ----
 
-    private sealed record Warm(Runspace Runspace, string? File, AxlWorkflow? Workflow);
+    private sealed record Warm(Runspace Runspace, string? File, AxlWorkflow? Workflow, PSModuleInfo? Module, (ScriptBlock Invoke, FunctionInfo Function)? Invoker);
 
     private static readonly object PrewarmGate = new();
     private static Task<Warm?>? _prewarm;
@@ -119,49 +126,44 @@ public sealed class ScriptStepHost : IDisposable
         {
             var runspace = AxlEngine.OpenRunspace(PSThreadOptions.UseCurrentThread);
             AxlEngine.Mark("step host: open");
-            return (Warm?)new Warm(runspace, null, null);
+            return (Warm?)new Warm(runspace, null, null, null, null);
         });
     }
 
     /// <summary>
-    /// Loads <paramref name="file"/> into the prewarmed runspace once it is open, as the host's first step would.
-    /// Only for a file whose top level writes nothing (one <see cref="Axl.Dsl.StaticWorkflowFile"/> reads): a load in
-    /// the background has no step log to write to. The host then compares the definition hash it found with the run's,
-    /// and loads again (failing as it always did) when they differ; a load that fails here leaves a fresh host.
-    /// Both hashes of that comparison are taken ahead: the loaded one after the load, the run's
-    /// (<paramref name="workflow"/>, as the caller read it) on the calling thread while the runspace opens.
+    /// Makes the prewarmed runspace, once it is open, what loading <paramref name="file"/> would make it, for
+    /// <paramref name="workflow"/> as the caller read it without running it (<see cref="Axl.Dsl.StaticWorkflowFile"/>):
+    /// the file is not run again (no Get-AxlWorkflow: most of a cold step's wait after the runspace is open), its module
+    /// is made from that read (<see cref="Axl.Dsl.WorkflowLoader.ModuleOfRead"/>: the same scope, functions and variables a
+    /// load leaves) with the invoker bound to it, and the step bodies are bound to it when they run. The loaded definition
+    /// is the caller's own read, so the host's definition-hash check compares the read with itself; the run's check
+    /// against the manifest is the caller's. Anything that fails here leaves a fresh host, which loads the file on the
+    /// spot (reporting its error as always).
     /// </summary>
     public static void PrewarmLoad(string file, AxlWorkflow workflow)
     {
-        PrewarmLoad(file, workflow.Name);
-        _ = workflow.DefinitionHash;
-    }
-
-    private static void PrewarmLoad(string file, string workflow)
-    {
         var full = Path.GetFullPath(file);
-        // Made here, on the caller's thread while the runspace opens: the process's first PowerShell.Create starts the
-        // engine's telemetry (its client, a metric, their threads): about a tenth of the way from opening to loaded.
-        var ps = PowerShell.Create();
+        _ = workflow.DefinitionHash; // what the host compares first, taken on this thread while the runspace opens
         lock (PrewarmGate)
         {
             Prewarm();
             _prewarm = _prewarm!.ContinueWith(opened =>
             {
-                using var owned = ps;
                 var warm = opened.Result;
                 if (warm is null) return null;
                 try
                 {
-                    // UseCurrentThread: the load runs on this thread, the host's steps later on its own pipeline thread.
-                    ps.Runspace = warm.Runspace;
-                    AddLoad(ps, warm.Runspace, full, workflow);
-                    var output = ps.Invoke();
-                    if (ps.HadErrors || output.Count != 1) throw new InvalidOperationException("the prewarmed load failed");
-                    var wf = Loaded(warm.Runspace, full, workflow, hash: null, output[0]);
-                    _ = wf.DefinitionHash; // what the host compares first
+                    PSModuleInfo? module = null;
+                    WithRunspace(warm.Runspace, s =>
+                    {
+                        s.SetVariable("global:ErrorActionPreference", "Stop"); // as AddLoad sets it
+                        module = WorkflowLoader.ModuleOfRead(s.InvokeCommand, workflow);
+                        if (module is not null) Settle(s, full, workflow);
+                    });
+                    if (module is null) return warm;
+                    var invoker = MakeInvoker(warm.Runspace, module); // the steps' invoker, bound to that module, made here too
                     AxlEngine.Mark("step host: workflow loaded");
-                    return warm with { File = full, Workflow = wf };
+                    return warm with { File = full, Workflow = workflow, Module = module, Invoker = invoker };
                 }
                 catch (Exception)
                 {
@@ -234,6 +236,7 @@ public sealed class ScriptStepHost : IDisposable
                 {
                     _loadedWorkflow = Loaded(_runspace, file, inv.Workflow.Name, inv.Workflow.DefinitionHash, load.Value);
                     _loadedFile = file;
+                    _fileModule = null;
                 }
                 catch (InvalidOperationException ex)
                 {
@@ -249,7 +252,7 @@ public sealed class ScriptStepHost : IDisposable
                     Message = $"loading {file} for step '{step.Name}' failed: {loadError.Message}" });
         }
         // The body as this runspace loaded it (bound to the file's module), or, without a file, made from the step's source.
-        var body = (file is not null ? _loadedWorkflow?.GetStep(step.Name)?.Body : null) ?? ScriptBlock.Create(step.Source);
+        var body = (file is not null ? LoadedBody(step.Name) : null) ?? ScriptBlock.Create(step.Source);
         var (invoker, invokerError) = Invoker(body.Module, inv);
         if (invoker is null) return StepAttemptResult.Fail(invokerError!);
         var tr = RunTrace.Current;
@@ -288,6 +291,15 @@ public sealed class ScriptStepHost : IDisposable
             return (null, new StepError($"step '{inv.Step.Name}' could not be bound to the scope of {inv.Workflow.SourceFile}", FailureKind.Infrastructure));
         (_invoker, _invokerModule) = (made, module);
         return (_invoker, null);
+    }
+
+    /// <summary>The body of step <paramref name="name"/> as the runspace loaded it: bound to the file's module (now, when the workflow was read rather than loaded).</summary>
+    private ScriptBlock? LoadedBody(string name)
+    {
+        var body = _loadedWorkflow?.GetStep(name)?.Body;
+        if (body is null || _fileModule is not { } module) return body;
+        WithRunspace(_runspace, _ => body = module.NewBoundScriptBlock(body));
+        return body;
     }
 
     /// <summary>
