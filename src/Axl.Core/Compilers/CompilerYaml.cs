@@ -82,8 +82,6 @@ public static partial class CompilerYaml
     {
         /// <summary>Longer keys would be written by YamlDotNet as complex keys ("? key"); the compilers never make them.</summary>
         private const int MaxKeyLength = 128;
-        /// <summary>YamlDotNet's default line break (EmitterSettings.NewLine).</summary>
-        private static readonly string NewLine = Environment.NewLine;
         private readonly StringBuilder _sb;
 
         public BlockWriter(int capacity) => _sb = new StringBuilder(capacity);
@@ -217,48 +215,54 @@ public static partial class CompilerYaml
             return true;
         }
 
-        private void AppendScalar(string s)
-        {
-            switch (StyleOf(s))
-            {
-                case ScalarStyle.Plain:
-                    _sb.Append(s);
-                    break;
-                case ScalarStyle.SingleQuoted:
-                    _sb.Append('\'');
-                    AppendEscaped(s, '\'', "''", null, null);
-                    _sb.Append('\'');
-                    break;
-                default:
-                    _sb.Append('"');
-                    AppendEscaped(s, '"', "\\\"", '\\', "\\\\");
-                    _sb.Append('"');
-                    break;
-            }
-        }
-
-        private void AppendEscaped(string s, char c1, string r1, char? c2, string? r2)
-        {
-            // Most strings (names, paths, a manifest's JSON in single quotes) have nothing to escape: one vectorized look.
-            if (c2 is null ? s.AsSpan().IndexOf(c1) < 0 : s.AsSpan().IndexOfAny(c1, c2.Value) < 0)
-            {
-                _sb.Append(s);
-                return;
-            }
-            var start = 0;
-            for (var i = 0; i < s.Length; i++)
-            {
-                var c = s[i];
-                if (c != c1 && c != c2) continue;
-                _sb.Append(s, start, i - start).Append(c == c1 ? r1 : r2);
-                start = i + 1;
-            }
-            _sb.Append(s, start, s.Length - start);
-        }
-
-        /// <summary>Printable ASCII only (space to '~'): anything else (control characters, non-ASCII) goes through YamlDotNet.</summary>
-        private static bool Printable(string s) => s.AsSpan().IndexOfAnyExceptInRange(' ', '~') < 0;
+        private void AppendScalar(string s) => CompilerYaml.AppendScalar(_sb, s);
     }
+
+    /// <summary>YamlDotNet's default line break (EmitterSettings.NewLine).</summary>
+    private static readonly string NewLine = Environment.NewLine;
+
+    /// <summary>A printable string as the direct writers write a key or value: plain, single-quoted or double-quoted by <see cref="StyleOf"/>.</summary>
+    private static void AppendScalar(StringBuilder sb, string s)
+    {
+        switch (StyleOf(s))
+        {
+            case ScalarStyle.Plain:
+                sb.Append(s);
+                break;
+            case ScalarStyle.SingleQuoted:
+                sb.Append('\'');
+                AppendEscaped(sb, s, '\'', "''", null, null);
+                sb.Append('\'');
+                break;
+            default:
+                sb.Append('"');
+                AppendEscaped(sb, s, '"', "\\\"", '\\', "\\\\");
+                sb.Append('"');
+                break;
+        }
+    }
+
+    private static void AppendEscaped(StringBuilder sb, string s, char c1, string r1, char? c2, string? r2)
+    {
+        // Most strings (names, paths, a manifest's JSON in single quotes) have nothing to escape: one vectorized look.
+        if (c2 is null ? s.AsSpan().IndexOf(c1) < 0 : s.AsSpan().IndexOfAny(c1, c2.Value) < 0)
+        {
+            sb.Append(s);
+            return;
+        }
+        var start = 0;
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (c != c1 && c != c2) continue;
+            sb.Append(s, start, i - start).Append(c == c1 ? r1 : r2);
+            start = i + 1;
+        }
+        sb.Append(s, start, s.Length - start);
+    }
+
+    /// <summary>Printable ASCII only (space to '~'): anything else (control characters, non-ASCII) goes through YamlDotNet.</summary>
+    private static bool Printable(string s) => s.AsSpan().IndexOfAnyExceptInRange(' ', '~') < 0;
 
     /// <summary>Plain when unambiguous in YAML 1.1 and 1.2; single quotes for one-line text; double quotes (with escapes) otherwise.</summary>
     private sealed class StringStyler(IEventEmitter next) : ChainedEventEmitter(next)

@@ -108,7 +108,7 @@ public static partial class ArgoCompiler
             _index = new Dictionary<AxlStep, int>(ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++) _index[order[i]] = i;
             CompileTrace.Mark("split: topological order");
-            var work = PerStep(order, s => StepWork.Of(StepTemplate(s), () => StepTemplate(s), Task(s), () => Task(s)));
+            var work = PerStep(order, s => StepWork.Of(StepTemplateYaml(s, TemplateIndent), () => StepTemplate(s), TaskYaml(s, TaskIndent), () => Task(s)));
             _stepTemplates = new Dictionary<AxlStep, IDictionary<string, object?>>(order.Count, ReferenceEqualityComparer.Instance);
             _stepTasks = new Dictionary<AxlStep, RenderedMap?>(order.Count, ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++)
@@ -549,25 +549,34 @@ public static partial class ArgoCompiler
         /// </summary>
         private readonly record struct StepWork(IDictionary<string, object?> Template, RenderedMap? Task, long TemplateBytes, long TaskBytes)
         {
-            /// <param name="again">Builds the same template again (for a reader of the tree after its map was let go).</param>
-            /// <param name="taskAgain">Builds the same task again.</param>
-            public static StepWork Of(ArgoMap template, Func<ArgoMap> again, ArgoMap task, Func<ArgoMap> taskAgain)
+            /// <param name="templateYaml">The template's YAML written straight from the step (<see cref="StepTemplateYaml"/>), or null to build and write its tree.</param>
+            /// <param name="template">Builds the template's tree (when there is no YAML yet, or for a reader of the tree later).</param>
+            /// <param name="taskYaml">The task's YAML written straight from the step (<see cref="TaskYaml"/>), or null.</param>
+            /// <param name="task">Builds the task's tree.</param>
+            public static StepWork Of(string? templateYaml, Func<ArgoMap> template, string? taskYaml, Func<ArgoMap> task)
             {
-                var (renderedTask, taskBytes) = Rendered(task, TaskIndent, taskAgain);
-                var (renderedTemplate, templateBytes) = Rendered(template, TemplateIndent, again);
-                return new(renderedTemplate ?? (IDictionary<string, object?>)template, renderedTask, templateBytes, taskBytes);
+                var (renderedTask, taskBytes) = Rendered(taskYaml, TaskIndent, task);
+                var (renderedTemplate, templateBytes) = Rendered(templateYaml, TemplateIndent, template);
+                return new(renderedTemplate.Map ?? (IDictionary<string, object?>)renderedTemplate.Tree!, renderedTask.Map, templateBytes, taskBytes);
             }
 
             /// <summary>
-            /// <paramref name="map"/> written for a list at <paramref name="indent"/> and its bytes as <see cref="YamlBytes"/>
-            /// counts them (the text at indent 0 plus <paramref name="indent"/> per line): the text's lines after the first
-            /// carry indent + 2 spaces each.
+            /// A map as a list item at <paramref name="indent"/>: <paramref name="yaml"/>, else the tree's text when the
+            /// direct writer takes it, else the tree itself; and its bytes as <see cref="YamlBytes"/> counts them (the text
+            /// at indent 0 plus <paramref name="indent"/> per line): the text's lines after the first carry indent + 2
+            /// spaces each.
             /// </summary>
-            private static (RenderedMap? Map, long Bytes) Rendered(ArgoMap map, int indent, Func<ArgoMap> again)
+            private static ((RenderedMap? Map, ArgoMap? Tree), long Bytes) Rendered(string? yaml, int indent, Func<ArgoMap> build)
             {
-                if (CompilerYaml.Render(map, indent) is not { } yaml) return (null, YamlBytes(map, indent));
+                ArgoMap? tree = null;
+                if (yaml is null)
+                {
+                    tree = build();
+                    if (CompilerYaml.Render(tree, indent) is not { } text) return ((null, tree), YamlBytes(tree, indent));
+                    yaml = text;
+                }
                 long lines = yaml.AsSpan().Count('\n');
-                return (new RenderedMap(yaml, indent, again), yaml.Length - (lines - 1) * (indent + 2) + lines * indent);
+                return ((new RenderedMap(yaml, indent, build), null), yaml.Length - (lines - 1) * (indent + 2) + lines * indent);
             }
         }
 

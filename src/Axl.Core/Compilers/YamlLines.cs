@@ -1,0 +1,82 @@
+using System.Text;
+
+namespace Axl.Compilers;
+
+public static partial class CompilerYaml
+{
+    /// <summary>
+    /// Block YAML written line by line by a compiler that knows the shape of the map it writes, with no tree of maps and
+    /// lists made first: a split Argo compile writes 10,000 step templates, and building each as a tree only to walk it
+    /// once was most of its time and garbage. The text is what <see cref="Render"/> gives for the same tree (a map as a
+    /// list item, its first entry right after the "- " that is not part of the text): the same structure and the same
+    /// scalar styling (<see cref="StyleOf"/>); the compiler's tests compare the two on every step of every golden workflow.
+    /// A value that is not printable ASCII leaves the text unusable (<see cref="Text"/> is null): the caller then builds
+    /// the tree, whose YamlDotNet path handles it.
+    /// </summary>
+    internal sealed class Lines
+    {
+        private readonly StringBuilder _sb = new(4 * 1024);
+        private bool _ok;
+        private bool _inline;
+
+        /// <summary>The thread's writer (one at a time: callers take it, write one map and read <see cref="Text"/>).</summary>
+        [ThreadStatic] private static Lines? _current;
+
+        /// <summary>The thread's writer, cleared for a map written as a list item (its first entry without indent).</summary>
+        public static Lines Start()
+        {
+            var w = _current ??= new Lines();
+            w._sb.Clear();
+            w._ok = true;
+            w._inline = true;
+            return w;
+        }
+
+        /// <summary>The map's text, or null when a value was left to YamlDotNet.</summary>
+        public string? Text => _ok ? _sb.ToString() : null;
+
+        /// <summary>"key:" (a nested map or a non-empty list follows on the next lines). <paramref name="key"/> is a plain literal.</summary>
+        public Lines Key(int indent, string key)
+        {
+            Indent(indent);
+            _sb.Append(key).Append(':').Append(NewLine);
+            return this;
+        }
+
+        /// <summary>"key: value", the value styled as a scalar. <paramref name="key"/> is a plain literal.</summary>
+        public Lines Pair(int indent, string key, string value)
+        {
+            Indent(indent);
+            _sb.Append(key).Append(": ");
+            return Value(value);
+        }
+
+        /// <summary>"- value": a scalar as a list item.</summary>
+        public Lines Item(int indent, string value)
+        {
+            _sb.Append(' ', indent).Append("- ");
+            return Value(value);
+        }
+
+        /// <summary>"- key: value": the first entry of a map that is a list item (its other entries at indent + 2).</summary>
+        public Lines ItemPair(int indent, string key, string value)
+        {
+            _sb.Append(' ', indent).Append("- ").Append(key).Append(": ");
+            return Value(value);
+        }
+
+        private void Indent(int indent)
+        {
+            if (_inline) _inline = false;
+            else _sb.Append(' ', indent);
+        }
+
+        private Lines Value(string value)
+        {
+            if (Printable(value)) AppendScalar(_sb, value);
+            else _ok = false;
+            _sb.Append(NewLine);
+            return this;
+        }
+    }
+}
