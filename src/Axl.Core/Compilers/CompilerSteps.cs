@@ -59,7 +59,9 @@ public static class CompilerSteps
     /// </summary>
     public static StepManifest Manifest(AxlWorkflow wf, AxlStep s, ManifestLayout layout, Delivery.CodeArchiveLocation? code, string? codeRoot)
     {
-        var manifest = ManifestBuilder.For(wf, s, layout with { WorkflowHash = WorkflowHash(wf, codeRoot) });
+        // A layout made with the hash already (once per compile) is taken as it is, not copied for every step.
+        var hash = WorkflowHash(wf, codeRoot);
+        var manifest = ManifestBuilder.For(wf, s, layout.WorkflowHash == hash ? layout : layout with { WorkflowHash = hash });
         if (code is null) return manifest;
         var sha = code.Sha256?.Trim().ToLowerInvariant() ?? "";
         if (!System.Text.RegularExpressions.Regex.IsMatch(sha, "^sha256:[0-9a-f]{64}$"))

@@ -103,19 +103,20 @@ public static partial class CompilerYaml
         /// A map's text whose lines after the first are <paramref name="from"/> spaces in (<see cref="Render"/> at item
         /// indent from - 2), with those lines <paramref name="to"/> spaces in instead.
         /// </summary>
-        private void AppendShifted(string text, int from, int to)
+        private void AppendShifted(ReadOnlySpan<char> text, int from, int to)
         {
             var start = 0;
             var skip = 0;
             while (true)
             {
-                var end = text.IndexOf('\n', start);
+                var next = text[start..].IndexOf('\n');
+                var end = next < 0 ? -1 : start + next;
                 if (end < 0 || end == text.Length - 1)
                 {
-                    _sb.Append(text, start + skip, text.Length - start - skip);
+                    _sb.Append(text[(start + skip)..]);
                     return;
                 }
-                _sb.Append(text, start + skip, end + 1 - start - skip).Append(' ', to);
+                _sb.Append(text[(start + skip)..(end + 1)]).Append(' ', to);
                 start = end + 1;
                 skip = from;
             }
@@ -189,7 +190,7 @@ public static partial class CompilerYaml
                         _sb.Append(r.Yaml);
                         break;
                     case RenderedMap r:
-                        AppendShifted(r.Yaml, r.ItemIndent + 2, indent + 2);
+                        AppendShifted(r.Yaml.Span, r.ItemIndent + 2, indent + 2);
                         break;
                     case IDictionary<string, object?> { Count: 0 }: _sb.Append("{}").Append(NewLine); break;
                     case IDictionary<string, object?> m:

@@ -4,13 +4,40 @@ namespace Axl.Compilers;
 
 public static partial class CompilerYaml
 {
+    /// <summary>Chars of each buffer <see cref="Keep"/> fills: 512 KiB, on the large object heap, which collections do not compact.</summary>
+    private const int KeptChunkChars = 256 * 1024;
+
+    [ThreadStatic] private static char[]? _keptChunk;
+    [ThreadStatic] private static int _keptUsed;
+
+    /// <summary>
+    /// <paramref name="text"/>'s chars copied into a large buffer of the thread, filled text after text and never
+    /// reused: for texts kept to the end of a compile (a split compile's 10,000 step templates, 11 MB). As 10,000 strings
+    /// each garbage collection during the compile copied the new ones once more (young to old); a few large arrays
+    /// stay where they are.
+    /// </summary>
+    internal static ReadOnlyMemory<char> Keep(StringBuilder text)
+    {
+        var length = text.Length;
+        if (length > KeptChunkChars / 4) return text.ToString().AsMemory();
+        if (_keptChunk is null || KeptChunkChars - _keptUsed < length)
+        {
+            _keptChunk = new char[KeptChunkChars];
+            _keptUsed = 0;
+        }
+        var kept = _keptChunk.AsMemory(_keptUsed, length);
+        text.CopyTo(0, kept.Span, length);
+        _keptUsed += length;
+        return kept;
+    }
+
     /// <summary>
     /// Block YAML written line by line by a compiler that knows the shape of the map it writes, with no tree of maps and
     /// lists made first: a split Argo compile writes 10,000 step templates, and building each as a tree only to walk it
     /// once was most of its time and garbage. The text is what <see cref="Render"/> gives for the same tree (a map as a
     /// list item, its first entry right after the "- " that is not part of the text): the same structure and the same
     /// scalar styling (<see cref="StyleOf"/>); the compiler's tests compare the two on every step of every golden workflow.
-    /// A value that is not printable ASCII leaves the text unusable (<see cref="Text"/> is null): the caller then builds
+    /// A value that is not printable ASCII leaves the text unusable (<see cref="Kept"/> is null): the caller then builds
     /// the tree, whose YamlDotNet path handles it.
     /// </summary>
     internal sealed class Lines
@@ -19,7 +46,7 @@ public static partial class CompilerYaml
         private bool _ok;
         private bool _inline;
 
-        /// <summary>The thread's writer (one at a time: callers take it, write one map and read <see cref="Text"/>).</summary>
+        /// <summary>The thread's writer (one at a time: callers take it, write one map and read <see cref="Kept"/>).</summary>
         [ThreadStatic] private static Lines? _current;
 
         /// <summary>The thread's writer, cleared for a map written as a list item (its first entry without indent).</summary>
@@ -32,8 +59,8 @@ public static partial class CompilerYaml
             return w;
         }
 
-        /// <summary>The map's text, or null when a value was left to YamlDotNet.</summary>
-        public string? Text => _ok ? _sb.ToString() : null;
+        /// <summary>The map's text copied into the thread's kept buffers (<see cref="Keep"/>), or null when a value was left to YamlDotNet.</summary>
+        public ReadOnlyMemory<char>? Kept => _ok ? Keep(_sb) : null;
 
         /// <summary>"key:" (a nested map or a non-empty list follows on the next lines). <paramref name="key"/> is a plain literal.</summary>
         public Lines Key(int indent, string key)

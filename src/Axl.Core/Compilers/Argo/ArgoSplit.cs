@@ -553,7 +553,7 @@ public static partial class ArgoCompiler
             /// <param name="template">Builds the template's tree (when there is no YAML yet, or for a reader of the tree later).</param>
             /// <param name="taskYaml">The task's YAML written straight from the step (<see cref="TaskYaml"/>), or null.</param>
             /// <param name="task">Builds the task's tree.</param>
-            public static StepWork Of(string? templateYaml, Func<ArgoMap> template, string? taskYaml, Func<ArgoMap> task)
+            public static StepWork Of(ReadOnlyMemory<char>? templateYaml, Func<ArgoMap> template, ReadOnlyMemory<char>? taskYaml, Func<ArgoMap> task)
             {
                 var (renderedTask, taskBytes) = Rendered(taskYaml, TaskIndent, task);
                 var (renderedTemplate, templateBytes) = Rendered(templateYaml, TemplateIndent, template);
@@ -566,17 +566,17 @@ public static partial class ArgoCompiler
             /// at indent 0 plus <paramref name="indent"/> per line): the text's lines after the first carry indent + 2
             /// spaces each.
             /// </summary>
-            private static ((RenderedMap? Map, ArgoMap? Tree), long Bytes) Rendered(string? yaml, int indent, Func<ArgoMap> build)
+            private static ((RenderedMap? Map, ArgoMap? Tree), long Bytes) Rendered(ReadOnlyMemory<char>? yaml, int indent, Func<ArgoMap> build)
             {
-                ArgoMap? tree = null;
                 if (yaml is null)
                 {
-                    tree = build();
+                    var tree = build();
                     if (CompilerYaml.Render(tree, indent) is not { } text) return ((null, tree), YamlBytes(tree, indent));
-                    yaml = text;
+                    yaml = text.AsMemory();
                 }
-                long lines = yaml.AsSpan().Count('\n');
-                return ((new RenderedMap(yaml, indent, build), null), yaml.Length - (lines - 1) * (indent + 2) + lines * indent);
+                var t = yaml.Value;
+                long lines = t.Span.Count('\n');
+                return ((new RenderedMap(t, indent, build), null), t.Length - (lines - 1) * (indent + 2) + lines * indent);
             }
         }
 

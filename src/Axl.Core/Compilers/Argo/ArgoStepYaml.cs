@@ -16,7 +16,7 @@ public static partial class ArgoCompiler
         /// environment, secrets, resources, or a value that is not printable ASCII. The tests compare it with the tree's
         /// YAML on every step of every golden workflow.
         /// </summary>
-        private string? StepTemplateYaml(AxlStep s, int itemIndent)
+        private ReadOnlyMemory<char>? StepTemplateYaml(AxlStep s, int itemIndent)
         {
             if (_code is not null || _storage.Kind == ArgoStorageKind.S3 || _wf.Options.WarmEnv || s.Secrets.Count > 0 || !s.Resources.IsEmpty) return null;
             var manifest = CompilerSteps.Manifest(_wf, s, _layout, _code, _codeRoot);
@@ -24,7 +24,7 @@ public static partial class ArgoCompiler
             var dataUpstream = volume ? null : DataUpstream(s);
             var parameters = ParametersUsed(s);
             var image = CompilerSteps.ImageOf(_wf, s, _o.Image);
-            lock (_images) _images.Add(image); // steps are written on several threads
+            AddImage(image);
 
             var i = itemIndent + 2; // the map's entries
             var w = CompilerYaml.Lines.Start().Pair(i, "name", s.KubernetesName);
@@ -69,7 +69,7 @@ public static partial class ArgoCompiler
                 foreach (var (name, value) in env.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.ItemPair(i + 4, "name", name).Pair(i + 6, "value", value);
             }
             if (volume) w.Key(i + 2, "volumeMounts").ItemPair(i + 4, "name", VolumeName).Pair(i + 6, "mountPath", DataRoot);
-            return w.Text;
+            return w.Kept;
         }
 
         /// <summary>
@@ -78,7 +78,7 @@ public static partial class ArgoCompiler
         /// is. Null for what it leaves to the tree: a condition, an upstream step that may be skipped (depends), a warm
         /// environment, or a value that is not printable ASCII.
         /// </summary>
-        private string? TaskYaml(AxlStep s, int itemIndent)
+        private ReadOnlyMemory<char>? TaskYaml(AxlStep s, int itemIndent)
         {
             if (s.Condition is not null || _wf.Options.WarmEnv) return null;
             foreach (var u in s.Upstream)
@@ -108,7 +108,7 @@ public static partial class ArgoCompiler
                         w.ItemPair(i + 4, "name", u.KubernetesName).Pair(i + 6, "from", "{{tasks." + u.KubernetesName + ".outputs.artifacts." + OutputArtifact + "}}");
                 }
             }
-            return w.Text;
+            return w.Kept;
         }
     }
 }
