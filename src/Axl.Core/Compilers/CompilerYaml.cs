@@ -12,7 +12,7 @@ namespace Axl.Compilers;
 /// type ("2", "true", "yes", "on", "1.0", "~") quoted, so integer-or-string fields stay strings.
 /// <para>
 /// Two writers give the same bytes: a direct block writer for the trees the compilers build (maps with string keys,
-/// lists, booleans and strings of printable ASCII: a 10,000-step Argo workflow is 10+ MB of YAML, and YamlDotNet's
+/// lists, booleans, whole numbers (int, long) and strings of printable ASCII: a 10,000-step Argo workflow is 10+ MB of YAML, and YamlDotNet's
 /// reflective object walk takes seconds for it), and YamlDotNet's serializer for anything else (other scalar types,
 /// nulls, non-ASCII or control characters, nested lists). Tests check the two agree on random trees.
 /// </para>
@@ -163,7 +163,7 @@ public static partial class CompilerYaml
                         _sb.Append(NewLine);
                         if (!MapBody(m, indent + 2, inline: false)) return false;
                         break;
-                    case string or bool:
+                    case string or bool or int or long:
                         _sb.Append(' ');
                         if (!Scalar(value)) return false;
                         _sb.Append(NewLine);
@@ -196,7 +196,7 @@ public static partial class CompilerYaml
                     case IDictionary<string, object?> m:
                         if (!MapBody(m, indent + 2, inline: true)) return false;
                         break;
-                    case string or bool:
+                    case string or bool or int or long:
                         if (!Scalar(item)) return false;
                         _sb.Append(NewLine);
                         break;
@@ -210,6 +210,10 @@ public static partial class CompilerYaml
         private bool Scalar(object? value)
         {
             if (value is bool b) { _sb.Append(b ? "true" : "false"); return true; }
+            // Whole numbers as YamlDotNet writes them, plain (a split parent's parallelism: without them that document,
+            // the last of a compile, went to YamlDotNet, whose first use in a fresh process costs tens of milliseconds).
+            if (value is int i) { _sb.Append(i.ToString(System.Globalization.CultureInfo.InvariantCulture)); return true; }
+            if (value is long l) { _sb.Append(l.ToString(System.Globalization.CultureInfo.InvariantCulture)); return true; }
             var s = (string)value!;
             if (!Printable(s)) return false;
             AppendScalar(s);

@@ -4,22 +4,26 @@ namespace Axl.Compilers;
 
 public static partial class CompilerYaml
 {
-    /// <summary>Chars of each buffer <see cref="Keep"/> fills: 512 KiB, on the large object heap, which collections do not compact.</summary>
-    private const int KeptChunkChars = 256 * 1024;
+    /// <summary>
+    /// Chars of each buffer <see cref="Keep"/> fills: 64 KiB, under the large object heap's threshold (85,000 bytes), as
+    /// 20 MB of large arrays in a compile counted against the large object budget and made the full collections of
+    /// the engine's heap come sooner (the part documents, written next, took longer); a young collection moves a
+    /// buffer as one copy.
+    /// </summary>
+    private const int KeptChunkChars = 32 * 1024;
 
     [ThreadStatic] private static char[]? _keptChunk;
     [ThreadStatic] private static int _keptUsed;
 
     /// <summary>
-    /// <paramref name="text"/>'s chars copied into a large buffer of the thread, filled text after text and never
-    /// reused: for texts kept to the end of a compile (a split compile's 10,000 step templates, 11 MB). As 10,000 strings
-    /// each garbage collection during the compile copied the new ones once more (young to old); a few large arrays
-    /// stay where they are.
+    /// <paramref name="text"/>'s chars copied into a buffer of the thread, filled text after text and never reused:
+    /// for texts kept to the end of a compile (a split compile's 10,000 step templates and tasks, 11 MB). As 20,000
+    /// strings each collection during the compile moved every new one on its own; a few hundred buffers move as blocks.
     /// </summary>
     internal static ReadOnlyMemory<char> Keep(StringBuilder text)
     {
         var length = text.Length;
-        if (length > KeptChunkChars / 4) return text.ToString().AsMemory();
+        if (length > KeptChunkChars / 4) return text.ToString().AsMemory(); // a rare long text: a buffer of its own
         if (_keptChunk is null || KeptChunkChars - _keptUsed < length)
         {
             _keptChunk = new char[KeptChunkChars];
