@@ -293,10 +293,13 @@ public static partial class CompilerYaml
         "y", "n", "yes", "no", "on", "off", "true", "false", "null",
     };
 
+    /// <summary>The longest of <see cref="Yaml11Words"/>: a longer string is none of them, known without hashing it (every key and value is styled).</summary>
+    private static readonly int LongestYaml11Word = Yaml11Words.Max(w => w.Length);
+
     internal static ScalarStyle StyleOf(string s)
     {
         if (SafePlain(s) && !s.EndsWith(':') && !s.EndsWith(' ') && !s.Contains(": ", StringComparison.Ordinal) && !s.Contains(" #", StringComparison.Ordinal)
-            && !s.Contains("  ", StringComparison.Ordinal) && !Yaml11Words.Contains(s)) return ScalarStyle.Plain;
+            && !s.Contains("  ", StringComparison.Ordinal) && !(s.Length <= LongestYaml11Word && Yaml11Words.Contains(s))) return ScalarStyle.Plain;
         var oneLine = s.Length > 0 && s[0] != ' ' && s[^1] != ' ' && !HasControl(s);
         if (!oneLine) return ScalarStyle.DoubleQuoted;
         return s.Contains('\'') && !s.Contains('"') && !s.Contains('\\') ? ScalarStyle.DoubleQuoted : ScalarStyle.SingleQuoted;

@@ -16,12 +16,12 @@ public static partial class ArgoCompiler
         /// environment, secrets, resources, or a value that is not printable ASCII. The tests compare it with the tree's
         /// YAML on every step of every golden workflow.
         /// </summary>
-        private ReadOnlyMemory<char>? StepTemplateYaml(AxlStep s, int itemIndent)
+        /// <param name="dataUpstream">The step's <see cref="DataUpstream"/> (null on a shared volume): made once for the template, the task and the items.</param>
+        private ReadOnlyMemory<char>? StepTemplateYaml(AxlStep s, int itemIndent, List<AxlStep>? dataUpstream)
         {
             if (_code is not null || _storage.Kind == ArgoStorageKind.S3 || _wf.Options.WarmEnv || s.Secrets.Count > 0 || !s.Resources.IsEmpty) return null;
             var manifest = CompilerSteps.Manifest(_wf, s, _layout, _code, _codeRoot);
             var volume = _storage.Kind == ArgoStorageKind.Volume;
-            var dataUpstream = volume ? null : DataUpstream(s);
             var parameters = ParametersUsed(s);
             var image = CompilerSteps.ImageOf(_wf, s, _o.Image);
             AddImage(image);
@@ -78,13 +78,13 @@ public static partial class ArgoCompiler
         /// is. Null for what it leaves to the tree: a condition, an upstream step that may be skipped (depends), a warm
         /// environment, or a value that is not printable ASCII.
         /// </summary>
-        private ReadOnlyMemory<char>? TaskYaml(AxlStep s, int itemIndent)
+        /// <param name="dataUpstream">The step's <see cref="DataUpstream"/>, null on a shared volume.</param>
+        private ReadOnlyMemory<char>? TaskYaml(AxlStep s, int itemIndent, List<AxlStep>? dataUpstream)
         {
             if (s.Condition is not null || _wf.Options.WarmEnv) return null;
             foreach (var u in s.Upstream)
                 if (_maySkip.Contains(u)) return null;
             var parameters = ParametersUsed(s);
-            var dataUpstream = _storage.Kind == ArgoStorageKind.Volume ? null : DataUpstream(s);
 
             var i = itemIndent + 2;
             var w = CompilerYaml.Lines.Start().Pair(i, "name", s.KubernetesName).Pair(i, "template", s.KubernetesName);
