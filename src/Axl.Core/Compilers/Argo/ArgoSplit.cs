@@ -570,8 +570,9 @@ public static partial class ArgoCompiler
             /// <param name="consumes">What the step reads from others (<see cref="Compilation.Consumes"/>).</param>
             public static StepWork Of(ReadOnlyMemory<char>? templateYaml, Func<ArgoMap> template, ReadOnlyMemory<char>? taskYaml, Func<ArgoMap> task, List<Item> consumes)
             {
-                var (renderedTask, taskBytes) = Rendered(taskYaml, TaskIndent, task);
+                // The template first: a step that cannot be compiled fails on its template's error, as when both were trees.
                 var (renderedTemplate, templateBytes) = Rendered(templateYaml, TemplateIndent, template);
+                var (renderedTask, taskBytes) = Rendered(taskYaml, TaskIndent, task);
                 return new(renderedTemplate.Map ?? (IDictionary<string, object?>)renderedTemplate.Tree!, renderedTask.Map, templateBytes, taskBytes, consumes);
             }
 
