@@ -24,11 +24,20 @@ public static class CompilerSteps
     /// </summary>
     public static List<object?> RunnerArgs(StepManifest manifest, string? workflowArchive, IEnumerable<KeyValuePair<string, string>>? env = null)
     {
-        var args = new List<object?> { "step" };
-        if (workflowArchive is not null) args.AddRange(new object?[] { "--workflow-archive", workflowArchive });
+        var args = new List<object?>(8) { "step" };
+        if (workflowArchive is not null)
+        {
+            args.Add("--workflow-archive");
+            args.Add(workflowArchive);
+        }
         if (env is not null)
-            foreach (var (name, value) in env) args.AddRange(new object?[] { "--env", name + "=" + value });
-        args.AddRange(new object?[] { "--manifest-json", manifest.ToJson(indented: false) });
+            foreach (var (name, value) in env)
+            {
+                args.Add("--env");
+                args.Add(name + "=" + value);
+            }
+        args.Add("--manifest-json");
+        args.Add(manifest.ToJson(indented: false));
         return args;
     }
 
@@ -59,7 +68,9 @@ public static class CompilerSteps
     /// </summary>
     public static StepManifest Manifest(AxlWorkflow wf, AxlStep s, ManifestLayout layout, Delivery.CodeArchiveLocation? code, string? codeRoot)
     {
-        var manifest = ManifestBuilder.For(wf, s, layout with { WorkflowHash = WorkflowHash(wf, codeRoot) });
+        // A layout made with the hash already (once per compile) is taken as it is, not copied for every step.
+        var hash = WorkflowHash(wf, codeRoot);
+        var manifest = ManifestBuilder.For(wf, s, layout.WorkflowHash == hash ? layout : layout with { WorkflowHash = hash });
         if (code is null) return manifest;
         var sha = code.Sha256?.Trim().ToLowerInvariant() ?? "";
         if (!System.Text.RegularExpressions.Regex.IsMatch(sha, "^sha256:[0-9a-f]{64}$"))

@@ -12,7 +12,7 @@ namespace Axl.Compilers;
 /// type ("2", "true", "yes", "on", "1.0", "~") quoted, so integer-or-string fields stay strings.
 /// <para>
 /// Two writers give the same bytes: a direct block writer for the trees the compilers build (maps with string keys,
-/// lists, booleans and strings of printable ASCII: a 10,000-step Argo workflow is 10+ MB of YAML, and YamlDotNet's
+/// lists, booleans, whole numbers (int, long) and strings of printable ASCII: a 10,000-step Argo workflow is 10+ MB of YAML, and YamlDotNet's
 /// reflective object walk takes seconds for it), and YamlDotNet's serializer for anything else (other scalar types,
 /// nulls, non-ASCII or control characters, nested lists). Tests check the two agree on random trees.
 /// </para>
@@ -82,8 +82,6 @@ public static partial class CompilerYaml
     {
         /// <summary>Longer keys would be written by YamlDotNet as complex keys ("? key"); the compilers never make them.</summary>
         private const int MaxKeyLength = 128;
-        /// <summary>YamlDotNet's default line break (EmitterSettings.NewLine).</summary>
-        private static readonly string NewLine = Environment.NewLine;
         private readonly StringBuilder _sb;
 
         public BlockWriter(int capacity) => _sb = new StringBuilder(capacity);
@@ -105,19 +103,20 @@ public static partial class CompilerYaml
         /// A map's text whose lines after the first are <paramref name="from"/> spaces in (<see cref="Render"/> at item
         /// indent from - 2), with those lines <paramref name="to"/> spaces in instead.
         /// </summary>
-        private void AppendShifted(string text, int from, int to)
+        private void AppendShifted(ReadOnlySpan<char> text, int from, int to)
         {
             var start = 0;
             var skip = 0;
             while (true)
             {
-                var end = text.IndexOf('\n', start);
+                var next = text[start..].IndexOf('\n');
+                var end = next < 0 ? -1 : start + next;
                 if (end < 0 || end == text.Length - 1)
                 {
-                    _sb.Append(text, start + skip, text.Length - start - skip);
+                    _sb.Append(text[(start + skip)..]);
                     return;
                 }
-                _sb.Append(text, start + skip, end + 1 - start - skip).Append(' ', to);
+                _sb.Append(text[(start + skip)..(end + 1)]).Append(' ', to);
                 start = end + 1;
                 skip = from;
             }
@@ -164,7 +163,7 @@ public static partial class CompilerYaml
                         _sb.Append(NewLine);
                         if (!MapBody(m, indent + 2, inline: false)) return false;
                         break;
-                    case string or bool:
+                    case string or bool or int or long:
                         _sb.Append(' ');
                         if (!Scalar(value)) return false;
                         _sb.Append(NewLine);
@@ -191,13 +190,13 @@ public static partial class CompilerYaml
                         _sb.Append(r.Yaml);
                         break;
                     case RenderedMap r:
-                        AppendShifted(r.Yaml, r.ItemIndent + 2, indent + 2);
+                        AppendShifted(r.Yaml.Span, r.ItemIndent + 2, indent + 2);
                         break;
                     case IDictionary<string, object?> { Count: 0 }: _sb.Append("{}").Append(NewLine); break;
                     case IDictionary<string, object?> m:
                         if (!MapBody(m, indent + 2, inline: true)) return false;
                         break;
-                    case string or bool:
+                    case string or bool or int or long:
                         if (!Scalar(item)) return false;
                         _sb.Append(NewLine);
                         break;
@@ -211,54 +210,64 @@ public static partial class CompilerYaml
         private bool Scalar(object? value)
         {
             if (value is bool b) { _sb.Append(b ? "true" : "false"); return true; }
+            // Whole numbers as YamlDotNet writes them, plain (a split parent's parallelism: without them that document,
+            // the last of a compile, went to YamlDotNet, whose first use in a fresh process costs tens of milliseconds).
+            if (value is int i) { _sb.Append(i.ToString(System.Globalization.CultureInfo.InvariantCulture)); return true; }
+            if (value is long l) { _sb.Append(l.ToString(System.Globalization.CultureInfo.InvariantCulture)); return true; }
             var s = (string)value!;
             if (!Printable(s)) return false;
             AppendScalar(s);
             return true;
         }
 
-        private void AppendScalar(string s)
-        {
-            switch (StyleOf(s))
-            {
-                case ScalarStyle.Plain:
-                    _sb.Append(s);
-                    break;
-                case ScalarStyle.SingleQuoted:
-                    _sb.Append('\'');
-                    AppendEscaped(s, '\'', "''", null, null);
-                    _sb.Append('\'');
-                    break;
-                default:
-                    _sb.Append('"');
-                    AppendEscaped(s, '"', "\\\"", '\\', "\\\\");
-                    _sb.Append('"');
-                    break;
-            }
-        }
-
-        private void AppendEscaped(string s, char c1, string r1, char? c2, string? r2)
-        {
-            // Most strings (names, paths, a manifest's JSON in single quotes) have nothing to escape: one vectorized look.
-            if (c2 is null ? s.AsSpan().IndexOf(c1) < 0 : s.AsSpan().IndexOfAny(c1, c2.Value) < 0)
-            {
-                _sb.Append(s);
-                return;
-            }
-            var start = 0;
-            for (var i = 0; i < s.Length; i++)
-            {
-                var c = s[i];
-                if (c != c1 && c != c2) continue;
-                _sb.Append(s, start, i - start).Append(c == c1 ? r1 : r2);
-                start = i + 1;
-            }
-            _sb.Append(s, start, s.Length - start);
-        }
-
-        /// <summary>Printable ASCII only (space to '~'): anything else (control characters, non-ASCII) goes through YamlDotNet.</summary>
-        private static bool Printable(string s) => s.AsSpan().IndexOfAnyExceptInRange(' ', '~') < 0;
+        private void AppendScalar(string s) => CompilerYaml.AppendScalar(_sb, s);
     }
+
+    /// <summary>YamlDotNet's default line break (EmitterSettings.NewLine).</summary>
+    private static readonly string NewLine = Environment.NewLine;
+
+    /// <summary>A printable string as the direct writers write a key or value: plain, single-quoted or double-quoted by <see cref="StyleOf"/>.</summary>
+    private static void AppendScalar(StringBuilder sb, string s)
+    {
+        switch (StyleOf(s))
+        {
+            case ScalarStyle.Plain:
+                sb.Append(s);
+                break;
+            case ScalarStyle.SingleQuoted:
+                sb.Append('\'');
+                AppendEscaped(sb, s, '\'', "''", null, null);
+                sb.Append('\'');
+                break;
+            default:
+                sb.Append('"');
+                AppendEscaped(sb, s, '"', "\\\"", '\\', "\\\\");
+                sb.Append('"');
+                break;
+        }
+    }
+
+    private static void AppendEscaped(StringBuilder sb, string s, char c1, string r1, char? c2, string? r2)
+    {
+        // Most strings (names, paths, a manifest's JSON in single quotes) have nothing to escape: one vectorized look.
+        if (c2 is null ? s.AsSpan().IndexOf(c1) < 0 : s.AsSpan().IndexOfAny(c1, c2.Value) < 0)
+        {
+            sb.Append(s);
+            return;
+        }
+        var start = 0;
+        for (var i = 0; i < s.Length; i++)
+        {
+            var c = s[i];
+            if (c != c1 && c != c2) continue;
+            sb.Append(s, start, i - start).Append(c == c1 ? r1 : r2);
+            start = i + 1;
+        }
+        sb.Append(s, start, s.Length - start);
+    }
+
+    /// <summary>Printable ASCII only (space to '~'): anything else (control characters, non-ASCII) goes through YamlDotNet.</summary>
+    private static bool Printable(string s) => s.AsSpan().IndexOfAnyExceptInRange(' ', '~') < 0;
 
     /// <summary>Plain when unambiguous in YAML 1.1 and 1.2; single quotes for one-line text; double quotes (with escapes) otherwise.</summary>
     private sealed class StringStyler(IEventEmitter next) : ChainedEventEmitter(next)
@@ -284,10 +293,13 @@ public static partial class CompilerYaml
         "y", "n", "yes", "no", "on", "off", "true", "false", "null",
     };
 
+    /// <summary>The longest of <see cref="Yaml11Words"/>: a longer string is none of them, known without hashing it (every key and value is styled).</summary>
+    private static readonly int LongestYaml11Word = Yaml11Words.Max(w => w.Length);
+
     internal static ScalarStyle StyleOf(string s)
     {
         if (SafePlain(s) && !s.EndsWith(':') && !s.EndsWith(' ') && !s.Contains(": ", StringComparison.Ordinal) && !s.Contains(" #", StringComparison.Ordinal)
-            && !s.Contains("  ", StringComparison.Ordinal) && !Yaml11Words.Contains(s)) return ScalarStyle.Plain;
+            && !s.Contains("  ", StringComparison.Ordinal) && !(s.Length <= LongestYaml11Word && Yaml11Words.Contains(s))) return ScalarStyle.Plain;
         var oneLine = s.Length > 0 && s[0] != ' ' && s[^1] != ' ' && !HasControl(s);
         if (!oneLine) return ScalarStyle.DoubleQuoted;
         return s.Contains('\'') && !s.Contains('"') && !s.Contains('\\') ? ScalarStyle.DoubleQuoted : ScalarStyle.SingleQuoted;

@@ -20,6 +20,18 @@ public sealed class RenderedMap : IDictionary<string, object?>, IReadOnlyDiction
     /// <param name="itemIndent">The list item indent the text was written for.</param>
     /// <param name="build">Makes the same map again (a pure function of the compile's input).</param>
     public RenderedMap(string yaml, int itemIndent, Func<IDictionary<string, object?>> build)
+        : this(yaml.AsMemory(), itemIndent, build)
+    {
+    }
+
+    /// <param name="yaml">
+    /// The map's text, which may sit in a larger buffer (<see cref="CompilerYaml.Keep"/>: a split compile keeps 10,000
+    /// step templates in a few large arrays that garbage collections do not copy, not in 10,000 strings that each
+    /// collection of the compile copies once more).
+    /// </param>
+    /// <param name="itemIndent">The list item indent the text was written for.</param>
+    /// <param name="build">Makes the same map again (a pure function of the compile's input).</param>
+    public RenderedMap(ReadOnlyMemory<char> yaml, int itemIndent, Func<IDictionary<string, object?>> build)
     {
         Yaml = yaml;
         ItemIndent = itemIndent;
@@ -27,7 +39,7 @@ public sealed class RenderedMap : IDictionary<string, object?>, IReadOnlyDiction
     }
 
     /// <summary>The map's YAML as a list item at <see cref="ItemIndent"/>, without its "- ".</summary>
-    public string Yaml { get; }
+    public ReadOnlyMemory<char> Yaml { get; }
 
     /// <summary>The indent of the "- " the text was written for.</summary>
     public int ItemIndent { get; }

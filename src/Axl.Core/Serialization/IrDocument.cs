@@ -304,14 +304,24 @@ public static class IrDocument
         var buffer = _jsonBuffer ?? new System.Buffers.ArrayBufferWriter<byte>(4096);
         _jsonBuffer = null;
         buffer.ResetWrittenCount();
-        using (var w = new Utf8JsonWriter(buffer, indented ? Indented : Compact)) write(w, value);
+        // The writer is kept with the buffer (Reset onto it), for compact JSON: a compile writes one manifest per step.
+        var w = indented ? new Utf8JsonWriter(buffer, Indented) : _compactWriter ?? new Utf8JsonWriter(buffer, Compact);
+        _compactWriter = null;
+        w.Reset(buffer);
+        write(w, value);
+        w.Flush();
         var json = Encoding.UTF8.GetString(buffer.WrittenSpan);
-        if (buffer.Capacity <= KeptJsonBufferBytes) _jsonBuffer = buffer;
+        if (buffer.Capacity <= KeptJsonBufferBytes)
+        {
+            _jsonBuffer = buffer;
+            if (!indented) _compactWriter = w;
+        }
         return json;
     }
 
     private const int KeptJsonBufferBytes = 1 << 20;
     [ThreadStatic] private static System.Buffers.ArrayBufferWriter<byte>? _jsonBuffer;
+    [ThreadStatic] private static Utf8JsonWriter? _compactWriter;
 
     /// <summary>BLAKE3 of the compact JSON of a tree, as "blake3:&lt;hex&gt;" (<see cref="Hashing.ContentHash"/>).</summary>
     public static string Hash(object? tree) => Hash(tree, legacy: false);

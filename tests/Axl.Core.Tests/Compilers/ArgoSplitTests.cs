@@ -312,6 +312,20 @@ public sealed class ArgoSplitTests
         Assert.Equal(d.ToYaml(), CompilerYaml.Serialize(Copy(d.Tree)));
     }
 
+    /// <summary>
+    /// The step templates and DAG tasks a split compile writes straight from the steps (no tree) are the bytes of their
+    /// trees written out: every golden case (parameters, conditions, env, secrets, resources, retries, each store, a code
+    /// archive) forced to split, its tree copied as plain maps and written again, gives the document's YAML.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ArgoCases.All), MemberType = typeof(ArgoCases))]
+    public void Every_golden_case_split_gives_the_YAML_of_its_tree_written_again(string name)
+    {
+        var c = ArgoCases.Get(name);
+        var d = ArgoCompiler.Compile(c.Workflow, c.Options with { MaxDagTasks = 4, MaxTemplates = 3 });
+        foreach (var t in d.Documents) Assert.Equal(CompilerYaml.Serialize(Copy(t.Tree)), t.ToYaml());
+    }
+
     /// <summary>On several threads a step that cannot be compiled is still the first such step in the order, as on one.</summary>
     [Fact]
     public void The_first_failing_step_is_reported_on_any_number_of_threads()

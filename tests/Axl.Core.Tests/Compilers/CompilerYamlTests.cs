@@ -62,7 +62,8 @@ public sealed class CompilerYamlTests
             2 => rng.Next(2) == 0,
             3 => Map(depth + 1, rng.Next(0, 4)),
             4 => new List<object?>(Enumerable.Range(0, rng.Next(0, 4)).Select(_ => rng.Next(3) == 0 ? Map(depth + 1, rng.Next(0, 3)) : Node(depth + 3))),
-            _ => Text(),
+            // Whole numbers (a split parent's parallelism), int and long, negative too.
+            _ => rng.Next(3) > 0 ? Text() : rng.Next(2) == 0 ? rng.Next(-1000, 100_000) : (long)rng.Next(int.MinValue, int.MaxValue) * 1_000_003,
         };
         ArgoMap Map(int depth, int count)
         {
@@ -156,7 +157,7 @@ public sealed class CompilerYamlTests
     {
         var cases = new object[]
         {
-            new ArgoMap { ["n"] = 3 },
+            new ArgoMap { ["n"] = 3.5 }, // other scalar types than whole numbers
             new Dictionary<string, object?> { ["n"] = null },
             new ArgoMap { ["l"] = new List<object?> { new List<object?> { "a" } } },
             new ArgoMap { ["text"] = "ünïcode" },

@@ -124,7 +124,11 @@ public static partial class ArgoCompiler
         private readonly string _hash;
         private readonly ManifestLayout _layout;
         private readonly HashSet<string> _maySkip;
-        private readonly SortedSet<string> _images = new(StringComparer.Ordinal);
+        /// <summary>
+        /// Every image the pods use. A split compile adds one per step on several threads, nearly always one it has
+        /// already: a concurrent set finds it without a lock (a lock per step was contended on every step).
+        /// </summary>
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _images = new(StringComparer.Ordinal);
 
         public Compilation(AxlWorkflow wf, ArgoCompileOptions o)
         {
@@ -163,6 +167,7 @@ public static partial class ArgoCompiler
                 WorkflowFile = _workflowFile,
                 WorkDir = WorkDir,
                 RunId = "{{workflow.name}}",
+                WorkflowHash = _hash, // what CompilerSteps.Manifest sets for the code root: made once here, not per step
             };
             // A step may be skipped when it has a condition, or omitted when any step above it may be skipped.
             _maySkip = CompilerSteps.MaySkip(wf);
@@ -170,7 +175,12 @@ public static partial class ArgoCompiler
 
         public ArgoStorage Storage => _storage;
         public CodeDelivery Delivery => _code is null ? CodeDelivery.Image : CodeDelivery.Artifact;
-        public IReadOnlyList<string> Images => _images.ToList();
+        public IReadOnlyList<string> Images => _images.Keys.Order(StringComparer.Ordinal).ToList();
+
+        private void AddImage(string image)
+        {
+            if (!_images.ContainsKey(image)) _images.TryAdd(image, 0);
+        }
         public int TaskCount => _wf.StepCount;
 
         private void CheckOptions()
@@ -316,7 +326,7 @@ public static partial class ArgoCompiler
         private ArgoMap WarmEnvTemplate()
         {
             var image = _o.Image ?? _wf.Options.Image ?? AxlInfo.DefaultRunnerImage;
-            _images.Add(image);
+            AddImage(image);
             var container = Map()
                 .With("name", ContainerName)
                 .With("image", image)
@@ -403,7 +413,7 @@ public static partial class ArgoCompiler
 
             var args = CompilerSteps.RunnerArgs(manifest, _code is null ? null : CodeArchivePath);
             var image = CompilerSteps.ImageOf(_wf, s, _o.Image);
-            lock (_images) _images.Add(image); // a split compile makes step templates on several threads
+            AddImage(image);
             var container = Map()
                 .With("name", ContainerName)
                 .With("image", image)

@@ -108,7 +108,11 @@ public static partial class ArgoCompiler
             _index = new Dictionary<AxlStep, int>(ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++) _index[order[i]] = i;
             CompileTrace.Mark("split: topological order");
-            var work = PerStep(order, s => StepWork.Of(StepTemplate(s), () => StepTemplate(s), Task(s), () => Task(s)));
+            var work = PerStep(order, s =>
+            {
+                var data = _storage.Kind == ArgoStorageKind.Volume ? null : DataUpstream(s);
+                return StepWork.Of(StepTemplateYaml(s, TemplateIndent, data), () => StepTemplate(s), TaskYaml(s, TaskIndent, data), () => Task(s), Consumes(s, data));
+            });
             _stepTemplates = new Dictionary<AxlStep, IDictionary<string, object?>>(order.Count, ReferenceEqualityComparer.Instance);
             _stepTasks = new Dictionary<AxlStep, RenderedMap?>(order.Count, ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++)
@@ -117,7 +121,7 @@ public static partial class ArgoCompiler
                 _stepTasks[order[i]] = work[i].Task;
             }
             CompileTrace.Mark("split: step templates and their YAML");
-            MapItems(order);
+            MapItems(order, work);
             CompileTrace.Mark("split: items mapped");
 
             // Bytes of each step's template and task as they sit in a WorkflowTemplate, plus its share of the group's interface.
@@ -210,26 +214,36 @@ public static partial class ArgoCompiler
         private IReadOnlyList<string> ImagesOf(Part p) =>
             p.AllSteps.Select(s => CompilerSteps.ImageOf(_wf, s, _o.Image)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
-        /// <summary>What each step reads from others (artifacts, condition values, the outcome of a step that may be skipped), and who reads each.</summary>
-        private void MapItems(IReadOnlyList<AxlStep> order)
+        /// <summary>
+        /// What step <paramref name="s"/> reads from others, each once: the artifacts of <paramref name="dataUpstream"/>
+        /// (its <see cref="DataUpstream"/>, null on a shared volume), the values its condition reads, and the outcomes of
+        /// the steps it comes after that may be skipped.
+        /// </summary>
+        private List<Item> Consumes(AxlStep s, List<AxlStep>? dataUpstream)
         {
-            _consumes = new Dictionary<AxlStep, List<Item>>(ReferenceEqualityComparer.Instance);
+            // Artifacts first: DataUpstream gives each upstream step once, so they need no check against each other.
+            var distinct = new List<Item>();
+            if (dataUpstream is not null)
+                foreach (var u in dataUpstream) distinct.Add(new Item(ItemKind.Artifact, u));
+            if (s.Condition is { } c)
+                foreach (var r in c.References())
+                    if (!r.IsParameter && _wf.GetStep(r.Name) is { } u && !distinct.Contains(new Item(ItemKind.Value, u))) distinct.Add(new Item(ItemKind.Value, u));
+            if (_maySkip.Count > 0)
+                foreach (var name in s.Upstream)
+                    if (_maySkip.Contains(name) && !distinct.Contains(new Item(ItemKind.Status, _wf.GetStep(name)!))) distinct.Add(new Item(ItemKind.Status, _wf.GetStep(name)!));
+            return distinct;
+        }
+
+        /// <summary>What each step reads from others (<see cref="Consumes"/>, worked out with its template), and who reads each.</summary>
+        private void MapItems(IReadOnlyList<AxlStep> order, StepWork[] work)
+        {
+            _consumes = new Dictionary<AxlStep, List<Item>>(order.Count, ReferenceEqualityComparer.Instance);
             _consumers = new Dictionary<Item, List<AxlStep>>();
-            var volume = _storage.Kind == ArgoStorageKind.Volume;
-            foreach (var s in order)
+            for (var i = 0; i < order.Count; i++)
             {
-                // Artifacts first: DataUpstream gives each upstream step once, so they need no check against each other.
-                var distinct = new List<Item>();
-                if (!volume)
-                    foreach (var u in DataUpstream(s)) distinct.Add(new Item(ItemKind.Artifact, u));
-                if (s.Condition is { } c)
-                    foreach (var r in c.References())
-                        if (!r.IsParameter && _wf.GetStep(r.Name) is { } u && !distinct.Contains(new Item(ItemKind.Value, u))) distinct.Add(new Item(ItemKind.Value, u));
-                if (_maySkip.Count > 0)
-                    foreach (var name in s.Upstream)
-                        if (_maySkip.Contains(name) && !distinct.Contains(new Item(ItemKind.Status, _wf.GetStep(name)!))) distinct.Add(new Item(ItemKind.Status, _wf.GetStep(name)!));
-                _consumes[s] = distinct;
-                foreach (var item in distinct)
+                var s = order[i];
+                _consumes[s] = work[i].Consumes;
+                foreach (var item in work[i].Consumes)
                 {
                     if (!_consumers.TryGetValue(item, out var list)) _consumers[item] = list = new List<AxlStep>();
                     list.Add(s);
@@ -545,29 +559,40 @@ public static partial class ArgoCompiler
         /// A step's template as the documents take it (a <see cref="RenderedMap"/> of its YAML, or the map itself when
         /// the direct writer leaves it to YamlDotNet), its unsplit DAG task as YAML (null when left to YamlDotNet), and
         /// the bytes of the template and of the task as they sit in a WorkflowTemplate (<see cref="YamlBytes"/> at
-        /// indents <see cref="TemplateIndent"/> and <see cref="TaskIndent"/>).
+        /// indents <see cref="TemplateIndent"/> and <see cref="TaskIndent"/>), and what the step reads from others.
         /// </summary>
-        private readonly record struct StepWork(IDictionary<string, object?> Template, RenderedMap? Task, long TemplateBytes, long TaskBytes)
+        private readonly record struct StepWork(IDictionary<string, object?> Template, RenderedMap? Task, long TemplateBytes, long TaskBytes, List<Item> Consumes)
         {
-            /// <param name="again">Builds the same template again (for a reader of the tree after its map was let go).</param>
-            /// <param name="taskAgain">Builds the same task again.</param>
-            public static StepWork Of(ArgoMap template, Func<ArgoMap> again, ArgoMap task, Func<ArgoMap> taskAgain)
+            /// <param name="templateYaml">The template's YAML written straight from the step (<see cref="StepTemplateYaml"/>), or null to build and write its tree.</param>
+            /// <param name="template">Builds the template's tree (when there is no YAML yet, or for a reader of the tree later).</param>
+            /// <param name="taskYaml">The task's YAML written straight from the step (<see cref="TaskYaml"/>), or null.</param>
+            /// <param name="task">Builds the task's tree.</param>
+            /// <param name="consumes">What the step reads from others (<see cref="Compilation.Consumes"/>).</param>
+            public static StepWork Of(ReadOnlyMemory<char>? templateYaml, Func<ArgoMap> template, ReadOnlyMemory<char>? taskYaml, Func<ArgoMap> task, List<Item> consumes)
             {
-                var (renderedTask, taskBytes) = Rendered(task, TaskIndent, taskAgain);
-                var (renderedTemplate, templateBytes) = Rendered(template, TemplateIndent, again);
-                return new(renderedTemplate ?? (IDictionary<string, object?>)template, renderedTask, templateBytes, taskBytes);
+                // The template first: a step that cannot be compiled fails on its template's error, as when both were trees.
+                var (renderedTemplate, templateBytes) = Rendered(templateYaml, TemplateIndent, template);
+                var (renderedTask, taskBytes) = Rendered(taskYaml, TaskIndent, task);
+                return new(renderedTemplate.Map ?? (IDictionary<string, object?>)renderedTemplate.Tree!, renderedTask.Map, templateBytes, taskBytes, consumes);
             }
 
             /// <summary>
-            /// <paramref name="map"/> written for a list at <paramref name="indent"/> and its bytes as <see cref="YamlBytes"/>
-            /// counts them (the text at indent 0 plus <paramref name="indent"/> per line): the text's lines after the first
-            /// carry indent + 2 spaces each.
+            /// A map as a list item at <paramref name="indent"/>: <paramref name="yaml"/>, else the tree's text when the
+            /// direct writer takes it, else the tree itself; and its bytes as <see cref="YamlBytes"/> counts them (the text
+            /// at indent 0 plus <paramref name="indent"/> per line): the text's lines after the first carry indent + 2
+            /// spaces each.
             /// </summary>
-            private static (RenderedMap? Map, long Bytes) Rendered(ArgoMap map, int indent, Func<ArgoMap> again)
+            private static ((RenderedMap? Map, ArgoMap? Tree), long Bytes) Rendered(ReadOnlyMemory<char>? yaml, int indent, Func<ArgoMap> build)
             {
-                if (CompilerYaml.Render(map, indent) is not { } yaml) return (null, YamlBytes(map, indent));
-                long lines = yaml.AsSpan().Count('\n');
-                return (new RenderedMap(yaml, indent, again), yaml.Length - (lines - 1) * (indent + 2) + lines * indent);
+                if (yaml is null)
+                {
+                    var tree = build();
+                    if (CompilerYaml.Render(tree, indent) is not { } text) return ((null, tree), YamlBytes(tree, indent));
+                    yaml = text.AsMemory();
+                }
+                var t = yaml.Value;
+                long lines = t.Span.Count('\n');
+                return ((new RenderedMap(t, indent, build), null), t.Length - (lines - 1) * (indent + 2) + lines * indent);
             }
         }
 
