@@ -200,7 +200,8 @@ public sealed partial class StartupBench(BenchConfig cfg, Report report)
                      "nothing to run); *runspace opened*: the command's own runspace (`run local`, and a file that has to run), in which *workflow loaded* runs " +
                      "Get-AxlWorkflow; then, for `run local`, the run's events (a step's first run includes opening its step host, a runspace of its own that loads the file " +
                      "again), and for `step`, the step host's own phases: *step host: opening* (started before the arguments are parsed), *step host: open* and " +
-                     "*step host: workflow loaded* (on the other core, while the command reads the file and binds the inputs: *step bound*), *step host taken* (the " +
+                     "*step host: file module made* (on the other core, while the command reads the file and binds the inputs: *step bound*; the file's module made " +
+                     "from the command's own read, with the steps' invoker bound to it: the file is not run again), *step host taken* (the " +
                      "command waited for it until then), *step run* and *step output saved*.");
     }
 

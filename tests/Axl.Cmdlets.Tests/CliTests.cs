@@ -67,10 +67,10 @@ public sealed class CliTests : IDisposable
         Assert.True(exit == 0, stdout + stderr);
         Assert.Contains("without running it", stderr);
         Assert.DoesNotContain("runspace opened", stderr); // the command's own runspace: only the step host's opened
-        // The step host starts opening before the command parses its arguments, and loads the file before the step runs.
+        // The step host starts opening before the command parses its arguments, and makes the file's module (from the read) before the step runs.
         var opening = stderr.IndexOf("] step host: opening", StringComparison.Ordinal);
         Assert.InRange(opening, 0, stderr.IndexOf("] engine host: start", StringComparison.Ordinal));
-        Assert.InRange(stderr.IndexOf("] step host: workflow loaded", StringComparison.Ordinal), 0, stderr.IndexOf("] step run", StringComparison.Ordinal));
+        Assert.InRange(stderr.IndexOf("] step host: file module made", StringComparison.Ordinal), 0, stderr.IndexOf("] step run", StringComparison.Ordinal));
         Assert.InRange(stderr.IndexOf("] step run", StringComparison.Ordinal), 0, stderr.IndexOf("] step output saved", StringComparison.Ordinal));
         Assert.Contains("\"status\":\"Succeeded\"", stdout);
         Assert.True(File.Exists(Path.Combine(output, "output.json")), stdout);

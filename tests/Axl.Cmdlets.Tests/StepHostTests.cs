@@ -381,8 +381,8 @@ public sealed class StepHostTests(PowerShellFixture ps) : IDisposable
 
         var read = Step(trace, "look");
         var loaded = Step(loading, "look");
-        Assert.Contains("step host: workflow loaded", read.Trace);   // bound to the module made from the read
-        Assert.DoesNotContain("step host: workflow loaded", loaded.Trace);
+        Assert.Contains("step host: file module made", read.Trace);   // bound to the module made from the read
+        Assert.DoesNotContain("step host: file module made", loaded.Trace);
         Assert.Equal("0", read.Error);
         Assert.Equal(loaded.Output, read.Output);
         var o = JsonDocument.Parse(read.Output).RootElement;

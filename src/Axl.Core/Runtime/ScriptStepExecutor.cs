@@ -107,7 +107,7 @@ public sealed class ScriptStepHost : IDisposable
         _thread = new PipelineThread();
     }
 
-    // ---- Prewarming: the next host's runspace opened (and its workflow loaded) on another core ----
+    // ---- Prewarming: the next host's runspace opened (and its file module made from the read) on another core ----
 
     private sealed record Warm(Runspace Runspace, string? File, AxlWorkflow? Workflow, PSModuleInfo? Module, (ScriptBlock Invoke, FunctionInfo Function)? Invoker);
 
@@ -162,7 +162,7 @@ public sealed class ScriptStepHost : IDisposable
                     });
                     if (module is null) return warm;
                     var invoker = MakeInvoker(warm.Runspace, module); // the steps' invoker, bound to that module, made here too
-                    AxlEngine.Mark("step host: workflow loaded");
+                    AxlEngine.Mark("step host: file module made");
                     return warm with { File = full, Workflow = workflow, Module = module, Invoker = invoker };
                 }
                 catch (Exception)
