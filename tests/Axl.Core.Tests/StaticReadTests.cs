@@ -41,6 +41,33 @@ public class StaticReadTests
     }
 
     [Fact]
+    public void Threads_that_ask_for_a_step_body_read_without_running_at_once_all_get_the_same_script_block()
+    {
+        using var dir = new Axl.Core.Tests.IO.TempDir();
+        var file = dir.File("race.axl.ps1");
+        File.WriteAllText(file, "AxlWorkflow race {\n" + string.Concat(Enumerable.Range(0, 50).Select(i => $"    Step s{i} {{ {i} }}\n")) + "}\n");
+        var wf = Assert.Single(StaticWorkflowFile.TryRead(file, null, Keyword, out var why) ?? throw new Xunit.Sdk.XunitException(why));
+
+        const int threads = 8;
+        var seen = new ScriptBlock?[threads, wf.Steps.Count];
+        using var start = new Barrier(threads);
+        var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
+        {
+            start.SignalAndWait();
+            for (var i = 0; i < wf.Steps.Count; i++) seen[t, i] = wf.Steps[i].Body;
+        })).ToList();
+        workers.ForEach(w => w.Start());
+        workers.ForEach(w => w.Join());
+
+        for (var i = 0; i < wf.Steps.Count; i++)
+        {
+            Assert.NotNull(seen[0, i]);
+            for (var t = 1; t < threads; t++) Assert.Same(seen[0, i], seen[t, i]);
+            Assert.Same(seen[0, i], wf.Steps[i].Body);
+        }
+    }
+
+    [Fact]
     public void The_definition_hash_of_a_document_larger_than_the_flush_size_is_of_its_whole_compact_json()
     {
         var builder = new WorkflowBuilder("big", null, T.At(1));

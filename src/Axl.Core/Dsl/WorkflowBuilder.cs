@@ -24,8 +24,14 @@ public sealed record StepDefinition(string Name, ScriptBlock? Body, string? Body
     private readonly ScriptBlockAst? _bodyAst;
     private ScriptBlock? _body = Body;
 
-    /// <summary>The step body as a script block (made from <see cref="BodyAst"/> on first use when the step was read from its tree).</summary>
-    public ScriptBlock? Body { get => _body ??= _bodyAst?.GetScriptBlock(); init => _body = value; }
+    /// <summary>
+    /// The step body as a script block (made from <see cref="BodyAst"/> on first use when the step was read from its tree).
+    /// Threads that ask at once all get the one block that was stored first (a step host binds it on its own thread).
+    /// </summary>
+    public ScriptBlock? Body { get => _body ?? MakeBody(); init => _body = value; }
+
+    private ScriptBlock? MakeBody() =>
+        _bodyAst?.GetScriptBlock() is { } made ? Interlocked.CompareExchange(ref _body, made, null) ?? made : null;
 
     /// <summary>The step body's syntax tree, without making a script block when there is none yet.</summary>
     public ScriptBlockAst? BodyAst => _bodyAst ?? _body?.Ast as ScriptBlockAst;
