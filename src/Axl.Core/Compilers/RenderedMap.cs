@@ -16,16 +16,9 @@ public sealed class RenderedMap : IDictionary<string, object?>, IReadOnlyDiction
     private readonly Func<IDictionary<string, object?>> _build;
     private IDictionary<string, object?>? _map;
 
-    /// <param name="yaml">The map's text from <see cref="CompilerYaml.Render"/> at <paramref name="itemIndent"/>.</param>
-    /// <param name="itemIndent">The list item indent the text was written for.</param>
-    /// <param name="build">Makes the same map again (a pure function of the compile's input).</param>
-    public RenderedMap(string yaml, int itemIndent, Func<IDictionary<string, object?>> build)
-        : this(yaml.AsMemory(), itemIndent, build)
-    {
-    }
-
     /// <param name="yaml">
-    /// The map's text, which may sit in a larger buffer (<see cref="CompilerYaml.Keep"/>: a split compile keeps 10,000
+    /// The map's text as a list item at <paramref name="itemIndent"/> (<see cref="CompilerYaml.Render"/>'s, or a direct
+    /// writer's), which may sit in a larger buffer (<see cref="CompilerYaml.Keep"/>: a split compile keeps 10,000
     /// step templates in a few large arrays that garbage collections do not copy, not in 10,000 strings that each
     /// collection of the compile copies once more).
     /// </param>

@@ -140,7 +140,7 @@ public sealed class CompilerYamlTests
                 if (CompilerYaml.Render(m, itemIndent) is not { } text) continue;
                 var alone = CompilerYaml.Serialize(m);
                 Assert.Equal(alone.TrimEnd('\n').Replace("\n", "\n" + new string(' ', itemIndent + 2)) + "\n", text);
-                list[index] = new RenderedMap(text, itemIndent, () => m);
+                list[index] = new RenderedMap(text.AsMemory(), itemIndent, () => m);
                 rendered++;
             }
             copied += rendered;

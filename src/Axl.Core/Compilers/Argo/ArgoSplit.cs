@@ -393,7 +393,7 @@ public static partial class ArgoCompiler
             {
                 p.Needs.Clear();
                 p.Exports.Clear();
-                p.Needs.AddRange(p.AllSteps.SelectMany(s => _consumes[s]).Where(i => !p.Contains(i.Step)).Distinct().OrderBy(Order));
+                p.Needs.AddRange(NeedsOf(p).OrderBy(Order));
                 var exports = new List<Item>();
                 foreach (var s in p.AllSteps)
                     for (var kind = ItemKind.Artifact; kind <= ItemKind.Status; kind++)
