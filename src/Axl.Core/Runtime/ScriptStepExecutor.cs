@@ -9,8 +9,9 @@ namespace Axl.Runtime;
 
 /// <summary>
 /// A runspace with the workflow loaded in it: the workflow file is run again by path (the runner import contract), and
-/// the steps are found by name. The file runs in a module of its own (see <see cref="Axl.Dsl.WorkflowLoader"/>) and the
-/// step bodies are bound to it, so the functions, variables and modules of the file's top level (and of the AxlWorkflow
+/// the steps are found by name; or, for a file the caller read without running it (<c>axl step</c>, <see cref="PrewarmLoad"/>),
+/// the module that run would leave is made from that read. The file runs in a module of its own (see
+/// <see cref="Axl.Dsl.WorkflowLoader"/>) and the step bodies are bound to it, so the functions, variables and modules of the file's top level (and of the AxlWorkflow
 /// block) are visible to every step. A host runs one step at a time; each step runs in a fresh child scope of the
 /// file's scope with $ErrorActionPreference = 'Stop' and the caller's other preference variables. What the step writes
 /// besides its output (errors that did not stop it, warnings, information and host text, verbose, debug, progress)
