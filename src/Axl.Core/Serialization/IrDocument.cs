@@ -288,8 +288,10 @@ public static class IrDocument
 
     private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
 
-    private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-    private static readonly JsonWriterOptions Indented = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true };
+    // Relaxed escaping (the same bytes as JavaScriptEncoder.UnsafeRelaxedJsonEscaping), its search for a character to
+    // escape precompiled (AsciiFirstEncoder): every name and string of the definition hash and of each step's manifest goes through it.
+    private static readonly JsonWriterOptions Compact = new() { Encoder = AsciiFirstEncoder.UnsafeRelaxed };
+    private static readonly JsonWriterOptions Indented = new() { Encoder = AsciiFirstEncoder.UnsafeRelaxed, Indented = true };
 
     /// <summary>Writes a tree as JSON (nulls kept, key order kept).</summary>
     public static string ToJson(object? tree, bool indented = true) => ToJson(tree, Write, indented);
