@@ -296,10 +296,14 @@ public static partial class CompilerYaml
     /// <summary>The longest of <see cref="Yaml11Words"/>: a longer string is none of them, known without hashing it (every key and value is styled).</summary>
     private static readonly int LongestYaml11Word = Yaml11Words.Max(w => w.Length);
 
+    /// <remarks>
+    /// Plain when <see cref="SafePlain"/> and the text neither ends with ':' or ' ' nor has ": " or "  " (its one pass
+    /// finds those too) nor is a YAML 1.1 word; " #" needs no look, as '#' is never in a safe plain text.
+    /// </remarks>
     internal static ScalarStyle StyleOf(string s)
     {
-        if (SafePlain(s) && !s.EndsWith(':') && !s.EndsWith(' ') && !s.Contains(": ", StringComparison.Ordinal) && !s.Contains(" #", StringComparison.Ordinal)
-            && !s.Contains("  ", StringComparison.Ordinal) && !(s.Length <= LongestYaml11Word && Yaml11Words.Contains(s))) return ScalarStyle.Plain;
+        if (ScanPlain(s, out var spaceAfterColonOrSpace) && !spaceAfterColonOrSpace && s[^1] is not (':' or ' ')
+            && !(s.Length <= LongestYaml11Word && Yaml11Words.Contains(s))) return ScalarStyle.Plain;
         var oneLine = s.Length > 0 && s[0] != ' ' && s[^1] != ' ' && !HasControl(s);
         if (!oneLine) return ScalarStyle.DoubleQuoted;
         return s.Contains('\'') && !s.Contains('"') && !s.Contains('\\') ? ScalarStyle.DoubleQuoted : ScalarStyle.SingleQuoted;
@@ -315,8 +319,17 @@ public static partial class CompilerYaml
     /// What the pattern <c>^(--?[A-Za-z]|[A-Za-z_/])[A-Za-z0-9 _./:@+=,()-]*$</c> matches (its <c>$</c> also before one
     /// final '\n'), without a regex: every key and value of a compile's YAML is styled (a test compares the two).
     /// </summary>
-    internal static bool SafePlain(string s)
+    internal static bool SafePlain(string s) => ScanPlain(s, out _);
+
+    /// <summary>
+    /// <see cref="SafePlain"/> in one pass over the text, which also tells whether a ' ' follows a ':' or a ' ' in it
+    /// (<paramref name="spaceAfterColonOrSpace"/>, meaningful when the text is safe). A loop over a table, not a
+    /// vectorised search: every key and value of a compile's YAML is styled, most of them short, and the inbox searches
+    /// run unoptimised (the JIT's first tier) for the whole life of a fresh process.
+    /// </summary>
+    private static bool ScanPlain(string s, out bool spaceAfterColonOrSpace)
     {
+        spaceAfterColonOrSpace = false;
         var text = s.AsSpan();
         if (text.Length > 0 && text[^1] == '\n') text = text[..^1];
         if (text.IsEmpty) return false;
@@ -329,9 +342,26 @@ public static partial class CompilerYaml
         }
         else if (char.IsAsciiLetter(text[0]) || text[0] is '_' or '/') rest = 1;
         else return false;
-        return text[rest..].IndexOfAnyExcept(PlainChars) < 0;
+        // The first 'rest' chars are '-', letters, '_' or '/': no pair of interest starts there.
+        var table = PlainChars;
+        var previous = text[rest - 1];
+        for (var i = rest; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c >= 128 || !table[c]) return false;
+            if (c == ' ' && previous is (':' or ' ')) spaceAfterColonOrSpace = true;
+            previous = c;
+        }
+        return true;
     }
 
-    private static readonly System.Buffers.SearchValues<char> PlainChars =
-        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _./:@+=,()-");
+    /// <summary>For each ASCII character, whether a plain scalar may hold it after its first: letters, digits and " _./:@+=,()-".</summary>
+    private static readonly bool[] PlainChars = MakePlainChars("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _./:@+=,()-");
+
+    private static bool[] MakePlainChars(string chars)
+    {
+        var table = new bool[128];
+        foreach (var c in chars) table[c] = true;
+        return table;
+    }
 }
