@@ -40,12 +40,16 @@ public static partial class WorkflowValidator
     /// hashes are kept by the workflow (<see cref="AxlWorkflow.DefinitionHash"/>, <see cref="AxlWorkflow.HashFor"/>).
     /// An invalid workflow returns its findings at once, without waiting for the hash. A hash that fails here (a code root
     /// that cannot be read) is not kept, so it fails again, with the same error, where the caller asks for it.
+    /// <paramref name="order"/>: also the topological order (kept by the workflow, <see cref="AxlWorkflow.TopologicalOrder"/>),
+    /// for a compiler, which walks it next: made while the definition hash is still being written (a valid workflow has no
+    /// cycle), not after it.
     /// </summary>
-    public static IReadOnlyList<AxlDiagnostic> ValidateWhileHashing(AxlWorkflow wf, string? codeRoot = null)
+    public static IReadOnlyList<AxlDiagnostic> ValidateWhileHashing(AxlWorkflow wf, string? codeRoot = null, bool order = false)
     {
         var definition = Task.Run(() => wf.DefinitionHash);
         var diagnostics = Validate(wf);
         if (diagnostics.Any(x => x.IsError)) return diagnostics;
+        if (order) _ = wf.TopologicalOrder();
         try
         {
             _ = wf.CodeHashFor(string.IsNullOrEmpty(codeRoot) ? null : codeRoot);
