@@ -116,7 +116,7 @@ public static partial class CompilerYaml
                     _sb.Append(text[(start + skip)..]);
                     return;
                 }
-                _sb.Append(text[(start + skip)..(end + 1)]).Append(' ', to);
+                AppendSpaces(_sb.Append(text[(start + skip)..(end + 1)]), to);
                 start = end + 1;
                 skip = from;
             }
@@ -152,7 +152,7 @@ public static partial class CompilerYaml
             foreach (var (key, value) in map)
             {
                 if (key.Length > MaxKeyLength || !Printable(key)) return false;
-                if (!(first && inline)) _sb.Append(' ', indent);
+                if (!(first && inline)) AppendSpaces(_sb, indent);
                 first = false;
                 AppendScalar(key);
                 _sb.Append(':');
@@ -183,7 +183,7 @@ public static partial class CompilerYaml
         {
             foreach (var item in list)
             {
-                _sb.Append(' ', indent).Append("- ");
+                AppendSpaces(_sb, indent).Append("- ");
                 switch (item)
                 {
                     case RenderedMap r when r.ItemIndent == indent:
@@ -222,6 +222,17 @@ public static partial class CompilerYaml
 
         private void AppendScalar(string s) => CompilerYaml.AppendScalar(_sb, s);
     }
+
+    /// <summary>Spaces enough for any indent of the compilers' documents, copied from (<see cref="AppendSpaces"/>).</summary>
+    private static readonly string Spaces = new(' ', 256);
+
+    /// <summary>
+    /// <paramref name="count"/> spaces, copied from <see cref="Spaces"/>: StringBuilder.Append(' ', count) fills them with
+    /// vector code that runs unoptimised (the JIT's first tier) in a fresh process, and every line of a compile's YAML
+    /// starts with an indent (about 600,000 lines for a split 10,000-step workflow).
+    /// </summary>
+    private static StringBuilder AppendSpaces(StringBuilder sb, int count) =>
+        count <= Spaces.Length ? sb.Append(Spaces, 0, count) : sb.Append(' ', count);
 
     /// <summary>YamlDotNet's default line break (EmitterSettings.NewLine).</summary>
     private static readonly string NewLine = Environment.NewLine;
@@ -296,6 +307,13 @@ public static partial class CompilerYaml
     /// <summary>The longest of <see cref="Yaml11Words"/>: a longer string is none of them, known without hashing it (every key and value is styled).</summary>
     private static readonly int LongestYaml11Word = Yaml11Words.Max(w => w.Length);
 
+    /// <summary>
+    /// One of <see cref="Yaml11Words"/> (any case): looked up only for a string short enough that starts as one of them
+    /// does (y, n, o, t or f), so the many short names and values of a compile (s1 ... s9999, main-dag) are not hashed.
+    /// </summary>
+    private static bool IsYaml11Word(string s) =>
+        s.Length <= LongestYaml11Word && s.Length > 0 && (char)(s[0] | 0x20) is 'y' or 'n' or 'o' or 't' or 'f' && Yaml11Words.Contains(s);
+
     /// <remarks>
     /// Plain when <see cref="SafePlain"/> and the text neither ends with ':' or ' ' nor has ": " or "  " (its one pass
     /// finds those too) nor is a YAML 1.1 word; " #" needs no look, as '#' is never in a safe plain text.
@@ -303,7 +321,7 @@ public static partial class CompilerYaml
     internal static ScalarStyle StyleOf(string s)
     {
         if (ScanPlain(s, out var spaceAfterColonOrSpace) && !spaceAfterColonOrSpace && s[^1] is not (':' or ' ')
-            && !(s.Length <= LongestYaml11Word && Yaml11Words.Contains(s))) return ScalarStyle.Plain;
+            && !IsYaml11Word(s)) return ScalarStyle.Plain;
         var oneLine = s.Length > 0 && s[0] != ' ' && s[^1] != ' ' && !HasControl(s);
         if (!oneLine) return ScalarStyle.DoubleQuoted;
         return s.Contains('\'') && !s.Contains('"') && !s.Contains('\\') ? ScalarStyle.DoubleQuoted : ScalarStyle.SingleQuoted;

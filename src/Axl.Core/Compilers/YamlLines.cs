@@ -85,21 +85,21 @@ public static partial class CompilerYaml
         /// <summary>"- value": a scalar as a list item.</summary>
         public Lines Item(int indent, string value)
         {
-            _sb.Append(' ', indent).Append("- ");
+            AppendSpaces(_sb, indent).Append("- ");
             return Value(value);
         }
 
         /// <summary>"- key: value": the first entry of a map that is a list item (its other entries at indent + 2).</summary>
         public Lines ItemPair(int indent, string key, string value)
         {
-            _sb.Append(' ', indent).Append("- ").Append(key).Append(": ");
+            AppendSpaces(_sb, indent).Append("- ").Append(key).Append(": ");
             return Value(value);
         }
 
         private void Indent(int indent)
         {
             if (_inline) _inline = false;
-            else _sb.Append(' ', indent);
+            else AppendSpaces(_sb, indent);
         }
 
         private Lines Value(string value)
