@@ -308,14 +308,25 @@ public static class IrDocument
     private static class LowerNames<T> where T : struct, Enum
     {
         private static readonly T[] Values = Enum.GetValues<T>();
+        private static readonly long[] Numbers = Array.ConvertAll(Values, Number);
         private static readonly string[] Names = Array.ConvertAll(Values, v => v.ToString().ToLowerInvariant());
 
         public static string Of(T value)
         {
-            for (var i = 0; i < Values.Length; i++)
-                if (EqualityComparer<T>.Default.Equals(Values[i], value)) return Names[i];
+            var number = Number(value);
+            for (var i = 0; i < Numbers.Length; i++)
+                if (Numbers[i] == number) return Names[i];
             return value.ToString().ToLowerInvariant();
         }
+
+        /// <summary>The value's bits as a number (not EqualityComparer, whose enum comparer the JIT makes unoptimised in a fresh process).</summary>
+        private static long Number(T value) => System.Runtime.CompilerServices.Unsafe.SizeOf<T>() switch
+        {
+            1 => System.Runtime.CompilerServices.Unsafe.As<T, byte>(ref value),
+            2 => System.Runtime.CompilerServices.Unsafe.As<T, ushort>(ref value),
+            4 => System.Runtime.CompilerServices.Unsafe.As<T, uint>(ref value),
+            _ => System.Runtime.CompilerServices.Unsafe.As<T, long>(ref value),
+        };
     }
 
     // Relaxed escaping (the same bytes as JavaScriptEncoder.UnsafeRelaxedJsonEscaping), its search for a character to
