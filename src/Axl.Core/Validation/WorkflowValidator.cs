@@ -41,25 +41,36 @@ public static partial class WorkflowValidator
     /// An invalid workflow returns its findings at once, without waiting for the hash. A hash that fails here (a code root
     /// that cannot be read) is not kept, so it fails again, with the same error, where the caller asks for it.
     /// <paramref name="order"/>: also the topological order (kept by the workflow, <see cref="AxlWorkflow.TopologicalOrder"/>),
-    /// for a compiler, which walks it next: made while the definition hash is still being written (a valid workflow has no
-    /// cycle), not after it.
+    /// for a compiler, which walks it next: made on a third thread meanwhile, not after the hash (on this thread it made
+    /// this one's share longer than the hash); a workflow with a cycle has none, and its error is in the findings.
+    /// It is finished before this returns, so the caller never asks for it while it is being made.
     /// </summary>
     public static IReadOnlyList<AxlDiagnostic> ValidateWhileHashing(AxlWorkflow wf, string? codeRoot = null, bool order = false)
     {
         var definition = Task.Run(() => wf.DefinitionHash);
+        var ordered = order ? Task.Run(() => TryOrder(wf)) : Task.CompletedTask;
         var diagnostics = Validate(wf);
-        if (diagnostics.Any(x => x.IsError)) return diagnostics;
-        if (order) _ = wf.TopologicalOrder();
-        try
+        if (!diagnostics.Any(x => x.IsError))
         {
-            _ = wf.CodeHashFor(string.IsNullOrEmpty(codeRoot) ? null : codeRoot);
-            definition.Wait();
+            try
+            {
+                _ = wf.CodeHashFor(string.IsNullOrEmpty(codeRoot) ? null : codeRoot);
+                definition.Wait();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or AggregateException)
+            {
+                // Made ahead only: the caller's own request reports it in its place, after its own checks.
+            }
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or AggregateException)
-        {
-            // Made ahead only: the caller's own request reports it in its place, after its own checks.
-        }
+        ordered.Wait(); // TryOrder throws nothing
         return diagnostics;
+    }
+
+    /// <summary>The topological order made and kept, or nothing for a workflow with a cycle (whose finding says so).</summary>
+    private static void TryOrder(AxlWorkflow wf)
+    {
+        try { _ = wf.TopologicalOrder(); }
+        catch (InvalidOperationException) { }
     }
 
     private delegate void Reporter(string id, string message, string? fix, SourceLocation loc, string? step);
