@@ -238,7 +238,7 @@ public static partial class CompilerYaml
     private static readonly string NewLine = Environment.NewLine;
 
     /// <summary>A printable string as the direct writers write a key or value: plain, single-quoted or double-quoted by <see cref="StyleOf"/>.</summary>
-    private static void AppendScalar(StringBuilder sb, string s)
+    private static void AppendScalar(StringBuilder sb, ReadOnlySpan<char> s)
     {
         switch (StyleOf(s))
         {
@@ -258,10 +258,10 @@ public static partial class CompilerYaml
         }
     }
 
-    private static void AppendEscaped(StringBuilder sb, string s, char c1, string r1, char? c2, string? r2)
+    private static void AppendEscaped(StringBuilder sb, ReadOnlySpan<char> s, char c1, string r1, char? c2, string? r2)
     {
         // Most strings (names, paths, a manifest's JSON in single quotes) have nothing to escape: one vectorized look.
-        if (c2 is null ? s.AsSpan().IndexOf(c1) < 0 : s.AsSpan().IndexOfAny(c1, c2.Value) < 0)
+        if (c2 is null ? s.IndexOf(c1) < 0 : s.IndexOfAny(c1, c2.Value) < 0)
         {
             sb.Append(s);
             return;
@@ -271,14 +271,14 @@ public static partial class CompilerYaml
         {
             var c = s[i];
             if (c != c1 && c != c2) continue;
-            sb.Append(s, start, i - start).Append(c == c1 ? r1 : r2);
+            sb.Append(s[start..i]).Append(c == c1 ? r1 : r2);
             start = i + 1;
         }
-        sb.Append(s, start, s.Length - start);
+        sb.Append(s[start..]);
     }
 
     /// <summary>Printable ASCII only (space to '~'): anything else (control characters, non-ASCII) goes through YamlDotNet.</summary>
-    private static bool Printable(string s) => s.AsSpan().IndexOfAnyExceptInRange(' ', '~') < 0;
+    private static bool Printable(ReadOnlySpan<char> s) => s.IndexOfAnyExceptInRange(' ', '~') < 0;
 
     /// <summary>Plain when unambiguous in YAML 1.1 and 1.2; single quotes for one-line text; double quotes (with escapes) otherwise.</summary>
     private sealed class StringStyler(IEventEmitter next) : ChainedEventEmitter(next)
@@ -299,26 +299,32 @@ public static partial class CompilerYaml
             emitter.Emit(new YamlDotNet.Core.Events.Scalar(null, null, ((PlainScalar)value!).Text, ScalarStyle.Plain, true, false));
     }
 
-    private static readonly HashSet<string> Yaml11Words = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "y", "n", "yes", "no", "on", "off", "true", "false", "null",
-    };
+    /// <summary>The words a YAML 1.1 reader takes for booleans or null, in any case.</summary>
+    private static readonly string[] Yaml11Words = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
 
-    /// <summary>The longest of <see cref="Yaml11Words"/>: a longer string is none of them, known without hashing it (every key and value is styled).</summary>
+    /// <summary>The longest of <see cref="Yaml11Words"/>: a longer string is none of them, known without comparing (every key and value is styled).</summary>
     private static readonly int LongestYaml11Word = Yaml11Words.Max(w => w.Length);
 
     /// <summary>
-    /// One of <see cref="Yaml11Words"/> (any case): looked up only for a string short enough that starts as one of them
-    /// does (y, n, o, t or f), so the many short names and values of a compile (s1 ... s9999, main-dag) are not hashed.
+    /// One of <see cref="Yaml11Words"/> (any case): compared only for a text short enough that starts as one of them
+    /// does (y, n, o, t or f), so the many short names and values of a compile (s1 ... s9999, main-dag) are not.
     /// </summary>
-    private static bool IsYaml11Word(string s) =>
-        s.Length <= LongestYaml11Word && s.Length > 0 && (char)(s[0] | 0x20) is 'y' or 'n' or 'o' or 't' or 'f' && Yaml11Words.Contains(s);
+    private static bool IsYaml11Word(ReadOnlySpan<char> s)
+    {
+        if (s.Length > LongestYaml11Word || s.IsEmpty || (char)(s[0] | 0x20) is not ('y' or 'n' or 'o' or 't' or 'f')) return false;
+        foreach (var word in Yaml11Words)
+            if (s.Equals(word, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
 
     /// <remarks>
     /// Plain when <see cref="SafePlain"/> and the text neither ends with ':' or ' ' nor has ": " or "  " (its one pass
     /// finds those too) nor is a YAML 1.1 word; " #" needs no look, as '#' is never in a safe plain text.
     /// </remarks>
-    internal static ScalarStyle StyleOf(string s)
+    internal static ScalarStyle StyleOf(string s) => StyleOf(s.AsSpan());
+
+    /// <summary><see cref="StyleOf(string)"/> of a text in a buffer (a step manifest's JSON, written without a string of its own).</summary>
+    internal static ScalarStyle StyleOf(ReadOnlySpan<char> s)
     {
         if (ScanPlain(s, out var spaceAfterColonOrSpace) && !spaceAfterColonOrSpace && s[^1] is not (':' or ' ')
             && !IsYaml11Word(s)) return ScalarStyle.Plain;
@@ -328,8 +334,8 @@ public static partial class CompilerYaml
     }
 
     /// <summary>Any control character (char.IsControl: U+0000–U+001F, U+007F–U+009F).</summary>
-    private static bool HasControl(string s) =>
-        s.AsSpan().IndexOfAnyInRange('\u0000', '\u001F') >= 0 || s.AsSpan().IndexOfAnyInRange('\u007F', '\u009F') >= 0;
+    private static bool HasControl(ReadOnlySpan<char> s) =>
+        s.IndexOfAnyInRange('\u0000', '\u001F') >= 0 || s.IndexOfAnyInRange('\u007F', '\u009F') >= 0;
 
     /// <summary>
     /// Starts with a letter, '/', '_' or "-"/"--" and a letter; then letters, digits, spaces and _ . / : @ + = , ( ) -
@@ -337,7 +343,7 @@ public static partial class CompilerYaml
     /// What the pattern <c>^(--?[A-Za-z]|[A-Za-z_/])[A-Za-z0-9 _./:@+=,()-]*$</c> matches (its <c>$</c> also before one
     /// final '\n'), without a regex: every key and value of a compile's YAML is styled (a test compares the two).
     /// </summary>
-    internal static bool SafePlain(string s) => ScanPlain(s, out _);
+    internal static bool SafePlain(string s) => ScanPlain(s.AsSpan(), out _);
 
     /// <summary>
     /// <see cref="SafePlain"/> in one pass over the text, which also tells whether a ' ' follows a ':' or a ' ' in it
@@ -345,10 +351,10 @@ public static partial class CompilerYaml
     /// vectorised search: every key and value of a compile's YAML is styled, most of them short, and the inbox searches
     /// run unoptimised (the JIT's first tier) for the whole life of a fresh process.
     /// </summary>
-    private static bool ScanPlain(string s, out bool spaceAfterColonOrSpace)
+    private static bool ScanPlain(ReadOnlySpan<char> s, out bool spaceAfterColonOrSpace)
     {
         spaceAfterColonOrSpace = false;
-        var text = s.AsSpan();
+        var text = s;
         if (text.Length > 0 && text[^1] == '\n') text = text[..^1];
         if (text.IsEmpty) return false;
         int rest;

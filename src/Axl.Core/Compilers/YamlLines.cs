@@ -82,8 +82,8 @@ public static partial class CompilerYaml
             return Value(value);
         }
 
-        /// <summary>"- value": a scalar as a list item.</summary>
-        public Lines Item(int indent, string value)
+        /// <summary>"- value": a scalar as a list item (a string, or a text in a buffer such as a manifest's JSON).</summary>
+        public Lines Item(int indent, ReadOnlySpan<char> value)
         {
             AppendSpaces(_sb, indent).Append("- ");
             return Value(value);
@@ -102,7 +102,7 @@ public static partial class CompilerYaml
             else AppendSpaces(_sb, indent);
         }
 
-        private Lines Value(string value)
+        private Lines Value(ReadOnlySpan<char> value)
         {
             if (Printable(value)) AppendScalar(_sb, value);
             else _ok = false;

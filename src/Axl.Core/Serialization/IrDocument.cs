@@ -344,6 +344,32 @@ public static class IrDocument
     /// </summary>
     public static string ToJson<T>(T value, Action<Utf8JsonWriter, T> write, bool indented)
     {
+        var (buffer, w) = WriteJson(value, write, indented);
+        var json = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        Keep(buffer, w, indented);
+        return json;
+    }
+
+    /// <summary>
+    /// <see cref="ToJson{T}"/>'s compact JSON as chars in a buffer of this thread, without a string of its own: valid
+    /// until the next call on this thread. For a writer that copies the JSON straight into its own text (a split compile's
+    /// 10,000 step manifests, each a string made only to be copied once).
+    /// </summary>
+    internal static ReadOnlySpan<char> ToCompactChars<T>(T value, Action<Utf8JsonWriter, T> write)
+    {
+        var (buffer, w) = WriteJson(value, write, indented: false);
+        var bytes = buffer.WrittenSpan;
+        // UTF-8 never decodes to more chars than it has bytes.
+        var chars = _jsonChars is { } kept && kept.Length >= bytes.Length ? kept : new char[Math.Max(bytes.Length, 1024)];
+        if (chars.Length <= KeptJsonBufferBytes) _jsonChars = chars;
+        var length = Encoding.UTF8.GetChars(bytes, chars);
+        Keep(buffer, w, indented: false);
+        return chars.AsSpan(0, length);
+    }
+
+    /// <summary>The JSON <paramref name="write"/> writes, in the thread's buffer (taken out while in use, so a nested call makes its own).</summary>
+    private static (System.Buffers.ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer) WriteJson<T>(T value, Action<Utf8JsonWriter, T> write, bool indented)
+    {
         var buffer = _jsonBuffer ?? new System.Buffers.ArrayBufferWriter<byte>(4096);
         _jsonBuffer = null;
         buffer.ResetWrittenCount();
@@ -353,16 +379,19 @@ public static class IrDocument
         w.Reset(buffer);
         write(w, value);
         w.Flush();
-        var json = Encoding.UTF8.GetString(buffer.WrittenSpan);
-        if (buffer.Capacity <= KeptJsonBufferBytes)
-        {
-            _jsonBuffer = buffer;
-            if (!indented) _compactWriter = w;
-        }
-        return json;
+        return (buffer, w);
+    }
+
+    /// <summary>Keeps the buffer (and a compact writer) for the thread's next document, unless a large document grew it.</summary>
+    private static void Keep(System.Buffers.ArrayBufferWriter<byte> buffer, Utf8JsonWriter w, bool indented)
+    {
+        if (buffer.Capacity > KeptJsonBufferBytes) return;
+        _jsonBuffer = buffer;
+        if (!indented) _compactWriter = w;
     }
 
     private const int KeptJsonBufferBytes = 1 << 20;
+    [ThreadStatic] private static char[]? _jsonChars;
     [ThreadStatic] private static System.Buffers.ArrayBufferWriter<byte>? _jsonBuffer;
     [ThreadStatic] private static Utf8JsonWriter? _compactWriter;
 
