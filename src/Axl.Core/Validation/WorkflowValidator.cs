@@ -125,8 +125,8 @@ public static partial class WorkflowValidator
 
     private static void CheckNames(AxlWorkflow wf, Reporter report)
     {
-        var byName = new Dictionary<string, AxlStep>(StringComparer.OrdinalIgnoreCase);
-        var byKubeName = new Dictionary<string, AxlStep>(StringComparer.Ordinal);
+        var byName = new Dictionary<string, AxlStep>(wf.Steps.Count, StringComparer.OrdinalIgnoreCase);
+        var byKubeName = new Dictionary<string, AxlStep>(wf.Steps.Count, StringComparer.Ordinal);
         foreach (var s in wf.Steps)
         {
             if (byName.TryGetValue(s.Name, out var first))
@@ -241,10 +241,16 @@ public static partial class WorkflowValidator
 
     private static string BadChars(string name)
     {
-        if (name.All(c => c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '-' or '_' or '.')) return "";
-        var bad = name.Where(c => !(c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '-' or '_' or '.')).Distinct().ToArray();
+        // Every name is checked (10,000 for 10,000 steps): a loop, no LINQ, for the names that are fine.
+        var fine = true;
+        foreach (var c in name)
+            if (!NameChar(c)) { fine = false; break; }
+        if (fine) return "";
+        var bad = name.Where(c => !NameChar(c)).Distinct().ToArray();
         return bad.Length == 0 ? "" : string.Join(" ", bad.Select(c => $"'{c}'"));
     }
+
+    private static bool NameChar(char c) => c is >= 'a' and <= 'z' or >= 'A' and <= 'Z' or >= '0' and <= '9' or '-' or '_' or '.';
 
     [GeneratedRegex(@"^(s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?|pvc(:.+)?|ref:[a-z0-9]([-a-z0-9.]*[a-z0-9])?(/[A-Za-z0-9_.\-]+)?)$")]
     private static partial Regex ArtifactStoreRegex();
