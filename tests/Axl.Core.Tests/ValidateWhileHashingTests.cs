@@ -35,6 +35,21 @@ public class ValidateWhileHashingTests
     }
 
     [Fact]
+    public void With_the_order_asked_for_a_valid_workflow_gives_the_same_findings_and_order_and_an_invalid_one_its_errors()
+    {
+        var ahead = Chain(300).AddStep("side", "param($s7) $s7", null, T.At(400)).Build();
+        var plain = Chain(300).AddStep("side", "param($s7) $s7", null, T.At(400)).Build();
+        var found = WorkflowValidator.ValidateWhileHashing(ahead, order: true);
+        Assert.Equal(WorkflowValidator.Validate(plain).Select(d => d.ToString()), found.Select(d => d.ToString()));
+        Assert.Equal(plain.TopologicalOrder().Select(s => s.Name), ahead.TopologicalOrder().Select(s => s.Name));
+        Assert.Equal(plain.Hash, ahead.Hash);
+
+        // A cycle: its error comes back (no order is made, which would throw).
+        var cyclic = Chain(50).AddStep("loop", "param($loop) $loop", null, T.At(60)).Build();
+        T.Single(WorkflowValidator.ValidateWhileHashing(cyclic, order: true), DiagnosticIds.CycleDetected);
+    }
+
+    [Fact]
     public void A_code_root_given_is_the_one_hashed_ahead()
     {
         var dir = Directory.CreateTempSubdirectory("axl-vwh-");

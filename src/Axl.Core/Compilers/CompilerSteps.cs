@@ -24,6 +24,17 @@ public static class CompilerSteps
     /// </summary>
     public static List<object?> RunnerArgs(StepManifest manifest, string? workflowArchive, IEnumerable<KeyValuePair<string, string>>? env = null)
     {
+        var args = RunnerArgsBeforeManifest(workflowArchive, env);
+        args.Add(manifest.ToJson(indented: false));
+        return args;
+    }
+
+    /// <summary>
+    /// <see cref="RunnerArgs"/> up to and with "--manifest-json": all but the manifest's JSON, for a writer that copies the
+    /// JSON in itself (<see cref="StepManifest.CompactJsonChars"/>).
+    /// </summary>
+    public static List<object?> RunnerArgsBeforeManifest(string? workflowArchive, IEnumerable<KeyValuePair<string, string>>? env = null)
+    {
         var args = new List<object?>(8) { "step" };
         if (workflowArchive is not null)
         {
@@ -37,7 +48,6 @@ public static class CompilerSteps
                 args.Add(name + "=" + value);
             }
         args.Add("--manifest-json");
-        args.Add(manifest.ToJson(indented: false));
         return args;
     }
 

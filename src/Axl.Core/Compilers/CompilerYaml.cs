@@ -116,7 +116,7 @@ public static partial class CompilerYaml
                     _sb.Append(text[(start + skip)..]);
                     return;
                 }
-                _sb.Append(text[(start + skip)..(end + 1)]).Append(' ', to);
+                AppendSpaces(_sb.Append(text[(start + skip)..(end + 1)]), to);
                 start = end + 1;
                 skip = from;
             }
@@ -152,7 +152,7 @@ public static partial class CompilerYaml
             foreach (var (key, value) in map)
             {
                 if (key.Length > MaxKeyLength || !Printable(key)) return false;
-                if (!(first && inline)) _sb.Append(' ', indent);
+                if (!(first && inline)) AppendSpaces(_sb, indent);
                 first = false;
                 AppendScalar(key);
                 _sb.Append(':');
@@ -183,7 +183,7 @@ public static partial class CompilerYaml
         {
             foreach (var item in list)
             {
-                _sb.Append(' ', indent).Append("- ");
+                AppendSpaces(_sb, indent).Append("- ");
                 switch (item)
                 {
                     case RenderedMap r when r.ItemIndent == indent:
@@ -223,11 +223,22 @@ public static partial class CompilerYaml
         private void AppendScalar(string s) => CompilerYaml.AppendScalar(_sb, s);
     }
 
+    /// <summary>Spaces enough for any indent of the compilers' documents, copied from (<see cref="AppendSpaces"/>).</summary>
+    private static readonly string Spaces = new(' ', 256);
+
+    /// <summary>
+    /// <paramref name="count"/> spaces, copied from <see cref="Spaces"/>: StringBuilder.Append(' ', count) fills them with
+    /// vector code that runs unoptimised (the JIT's first tier) in a fresh process, and every line of a compile's YAML
+    /// starts with an indent (about 600,000 lines for a split 10,000-step workflow).
+    /// </summary>
+    private static StringBuilder AppendSpaces(StringBuilder sb, int count) =>
+        count <= Spaces.Length ? sb.Append(Spaces, 0, count) : sb.Append(' ', count);
+
     /// <summary>YamlDotNet's default line break (EmitterSettings.NewLine).</summary>
     private static readonly string NewLine = Environment.NewLine;
 
     /// <summary>A printable string as the direct writers write a key or value: plain, single-quoted or double-quoted by <see cref="StyleOf"/>.</summary>
-    private static void AppendScalar(StringBuilder sb, string s)
+    private static void AppendScalar(StringBuilder sb, ReadOnlySpan<char> s)
     {
         switch (StyleOf(s))
         {
@@ -247,10 +258,10 @@ public static partial class CompilerYaml
         }
     }
 
-    private static void AppendEscaped(StringBuilder sb, string s, char c1, string r1, char? c2, string? r2)
+    private static void AppendEscaped(StringBuilder sb, ReadOnlySpan<char> s, char c1, string r1, char? c2, string? r2)
     {
         // Most strings (names, paths, a manifest's JSON in single quotes) have nothing to escape: one vectorized look.
-        if (c2 is null ? s.AsSpan().IndexOf(c1) < 0 : s.AsSpan().IndexOfAny(c1, c2.Value) < 0)
+        if (c2 is null ? s.IndexOf(c1) < 0 : s.IndexOfAny(c1, c2.Value) < 0)
         {
             sb.Append(s);
             return;
@@ -260,14 +271,14 @@ public static partial class CompilerYaml
         {
             var c = s[i];
             if (c != c1 && c != c2) continue;
-            sb.Append(s, start, i - start).Append(c == c1 ? r1 : r2);
+            sb.Append(s[start..i]).Append(c == c1 ? r1 : r2);
             start = i + 1;
         }
-        sb.Append(s, start, s.Length - start);
+        sb.Append(s[start..]);
     }
 
     /// <summary>Printable ASCII only (space to '~'): anything else (control characters, non-ASCII) goes through YamlDotNet.</summary>
-    private static bool Printable(string s) => s.AsSpan().IndexOfAnyExceptInRange(' ', '~') < 0;
+    private static bool Printable(ReadOnlySpan<char> s) => s.IndexOfAnyExceptInRange(' ', '~') < 0;
 
     /// <summary>Plain when unambiguous in YAML 1.1 and 1.2; single quotes for one-line text; double quotes (with escapes) otherwise.</summary>
     private sealed class StringStyler(IEventEmitter next) : ChainedEventEmitter(next)
@@ -288,26 +299,43 @@ public static partial class CompilerYaml
             emitter.Emit(new YamlDotNet.Core.Events.Scalar(null, null, ((PlainScalar)value!).Text, ScalarStyle.Plain, true, false));
     }
 
-    private static readonly HashSet<string> Yaml11Words = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "y", "n", "yes", "no", "on", "off", "true", "false", "null",
-    };
+    /// <summary>The words a YAML 1.1 reader takes for booleans or null, in any case.</summary>
+    private static readonly string[] Yaml11Words = ["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
 
-    /// <summary>The longest of <see cref="Yaml11Words"/>: a longer string is none of them, known without hashing it (every key and value is styled).</summary>
+    /// <summary>The longest of <see cref="Yaml11Words"/>: a longer string is none of them, known without comparing (every key and value is styled).</summary>
     private static readonly int LongestYaml11Word = Yaml11Words.Max(w => w.Length);
 
-    internal static ScalarStyle StyleOf(string s)
+    /// <summary>
+    /// One of <see cref="Yaml11Words"/> (any case): compared only for a text short enough that starts as one of them
+    /// does (y, n, o, t or f), so the many short names and values of a compile (s1 ... s9999, main-dag) are not.
+    /// </summary>
+    private static bool IsYaml11Word(ReadOnlySpan<char> s)
     {
-        if (SafePlain(s) && !s.EndsWith(':') && !s.EndsWith(' ') && !s.Contains(": ", StringComparison.Ordinal) && !s.Contains(" #", StringComparison.Ordinal)
-            && !s.Contains("  ", StringComparison.Ordinal) && !(s.Length <= LongestYaml11Word && Yaml11Words.Contains(s))) return ScalarStyle.Plain;
+        if (s.Length > LongestYaml11Word || s.IsEmpty || (char)(s[0] | 0x20) is not ('y' or 'n' or 'o' or 't' or 'f')) return false;
+        foreach (var word in Yaml11Words)
+            if (s.Equals(word, StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
+
+    /// <remarks>
+    /// Plain when <see cref="SafePlain"/> and the text neither ends with ':' or ' ' nor has ": " or "  " (its one pass
+    /// finds those too) nor is a YAML 1.1 word; " #" needs no look, as '#' is never in a safe plain text.
+    /// </remarks>
+    internal static ScalarStyle StyleOf(string s) => StyleOf(s.AsSpan());
+
+    /// <summary><see cref="StyleOf(string)"/> of a text in a buffer (a step manifest's JSON, written without a string of its own).</summary>
+    internal static ScalarStyle StyleOf(ReadOnlySpan<char> s)
+    {
+        if (ScanPlain(s, out var spaceAfterColonOrSpace) && !spaceAfterColonOrSpace && s[^1] is not (':' or ' ')
+            && !IsYaml11Word(s)) return ScalarStyle.Plain;
         var oneLine = s.Length > 0 && s[0] != ' ' && s[^1] != ' ' && !HasControl(s);
         if (!oneLine) return ScalarStyle.DoubleQuoted;
         return s.Contains('\'') && !s.Contains('"') && !s.Contains('\\') ? ScalarStyle.DoubleQuoted : ScalarStyle.SingleQuoted;
     }
 
     /// <summary>Any control character (char.IsControl: U+0000–U+001F, U+007F–U+009F).</summary>
-    private static bool HasControl(string s) =>
-        s.AsSpan().IndexOfAnyInRange('\u0000', '\u001F') >= 0 || s.AsSpan().IndexOfAnyInRange('\u007F', '\u009F') >= 0;
+    private static bool HasControl(ReadOnlySpan<char> s) =>
+        s.IndexOfAnyInRange('\u0000', '\u001F') >= 0 || s.IndexOfAnyInRange('\u007F', '\u009F') >= 0;
 
     /// <summary>
     /// Starts with a letter, '/', '_' or "-"/"--" and a letter; then letters, digits, spaces and _ . / : @ + = , ( ) -
@@ -315,9 +343,18 @@ public static partial class CompilerYaml
     /// What the pattern <c>^(--?[A-Za-z]|[A-Za-z_/])[A-Za-z0-9 _./:@+=,()-]*$</c> matches (its <c>$</c> also before one
     /// final '\n'), without a regex: every key and value of a compile's YAML is styled (a test compares the two).
     /// </summary>
-    internal static bool SafePlain(string s)
+    internal static bool SafePlain(string s) => ScanPlain(s.AsSpan(), out _);
+
+    /// <summary>
+    /// <see cref="SafePlain"/> in one pass over the text, which also tells whether a ' ' follows a ':' or a ' ' in it
+    /// (<paramref name="spaceAfterColonOrSpace"/>, meaningful when the text is safe). A loop over a table, not a
+    /// vectorised search: every key and value of a compile's YAML is styled, most of them short, and the inbox searches
+    /// run unoptimised (the JIT's first tier) for the whole life of a fresh process.
+    /// </summary>
+    private static bool ScanPlain(ReadOnlySpan<char> s, out bool spaceAfterColonOrSpace)
     {
-        var text = s.AsSpan();
+        spaceAfterColonOrSpace = false;
+        var text = s;
         if (text.Length > 0 && text[^1] == '\n') text = text[..^1];
         if (text.IsEmpty) return false;
         int rest;
@@ -329,9 +366,26 @@ public static partial class CompilerYaml
         }
         else if (char.IsAsciiLetter(text[0]) || text[0] is '_' or '/') rest = 1;
         else return false;
-        return text[rest..].IndexOfAnyExcept(PlainChars) < 0;
+        // The first 'rest' chars are '-', letters, '_' or '/': no pair of interest starts there.
+        var table = PlainChars;
+        var previous = text[rest - 1];
+        for (var i = rest; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (c >= 128 || !table[c]) return false;
+            if (c == ' ' && previous is (':' or ' ')) spaceAfterColonOrSpace = true;
+            previous = c;
+        }
+        return true;
     }
 
-    private static readonly System.Buffers.SearchValues<char> PlainChars =
-        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _./:@+=,()-");
+    /// <summary>For each ASCII character, whether a plain scalar may hold it after its first: letters, digits and " _./:@+=,()-".</summary>
+    private static readonly bool[] PlainChars = MakePlainChars("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _./:@+=,()-");
+
+    private static bool[] MakePlainChars(string chars)
+    {
+        var table = new bool[128];
+        foreach (var c in chars) table[c] = true;
+        return table;
+    }
 }

@@ -82,27 +82,27 @@ public static partial class CompilerYaml
             return Value(value);
         }
 
-        /// <summary>"- value": a scalar as a list item.</summary>
-        public Lines Item(int indent, string value)
+        /// <summary>"- value": a scalar as a list item (a string, or a text in a buffer such as a manifest's JSON).</summary>
+        public Lines Item(int indent, ReadOnlySpan<char> value)
         {
-            _sb.Append(' ', indent).Append("- ");
+            AppendSpaces(_sb, indent).Append("- ");
             return Value(value);
         }
 
         /// <summary>"- key: value": the first entry of a map that is a list item (its other entries at indent + 2).</summary>
         public Lines ItemPair(int indent, string key, string value)
         {
-            _sb.Append(' ', indent).Append("- ").Append(key).Append(": ");
+            AppendSpaces(_sb, indent).Append("- ").Append(key).Append(": ");
             return Value(value);
         }
 
         private void Indent(int indent)
         {
             if (_inline) _inline = false;
-            else _sb.Append(' ', indent);
+            else AppendSpaces(_sb, indent);
         }
 
-        private Lines Value(string value)
+        private Lines Value(ReadOnlySpan<char> value)
         {
             if (Printable(value)) AppendScalar(_sb, value);
             else _ok = false;

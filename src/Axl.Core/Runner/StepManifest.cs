@@ -39,6 +39,9 @@ public sealed record StepManifest
     /// </summary>
     public string ToJson(bool indented = true) => IrDocument.ToJson(this, static (w, m) => m.Write(w), indented);
 
+    /// <summary><see cref="ToJson"/>(indented: false) as chars in a buffer of the thread, valid until its next JSON (<see cref="IrDocument.ToCompactChars"/>).</summary>
+    internal ReadOnlySpan<char> CompactJsonChars() => IrDocument.ToCompactChars(this, static (w, m) => m.Write(w));
+
     /// <summary>What <see cref="IrDocument.ToJson(object?, bool)"/> writes for <see cref="ToTree"/>, key for key (the tests compare both).</summary>
     private void Write(Utf8JsonWriter w)
     {

@@ -54,7 +54,7 @@ public static class IrDocument
         w.WriteStartArray();
         foreach (var e in wf.Edges)
         {
-            Write(w, Edge(e));
+            WriteEdge(w, e);
             if (w.BytesPending >= FlushBytes) w.Flush();
         }
         w.WriteEndArray();
@@ -74,7 +74,19 @@ public static class IrDocument
         KGpu = JsonEncodedText.Encode("gpu"), KGpuResource = JsonEncodedText.Encode("gpuResource"), KRetries = JsonEncodedText.Encode("retries"),
         KTimeoutSeconds = JsonEncodedText.Encode("timeoutSeconds"), KEnv = JsonEncodedText.Encode("env"), KWhen = JsonEncodedText.Encode("when"),
         KPackages = JsonEncodedText.Encode("packages"), KModules = JsonEncodedText.Encode("modules"), KImage = JsonEncodedText.Encode("image"),
-        KDependsOn = JsonEncodedText.Encode("dependsOn"), KSecrets = JsonEncodedText.Encode("secrets");
+        KDependsOn = JsonEncodedText.Encode("dependsOn"), KSecrets = JsonEncodedText.Encode("secrets"),
+        KTo = JsonEncodedText.Encode("to"), KInput = JsonEncodedText.Encode("input");
+
+    /// <summary>One edge as <see cref="Edge"/> writes, key for key, without a map per edge (a chain of 10,000 steps has 9,999).</summary>
+    private static void WriteEdge(Utf8JsonWriter w, AxlEdge e)
+    {
+        w.WriteStartObject();
+        w.WriteString(KFrom, e.From);
+        w.WriteString(KTo, e.To);
+        w.WriteString(KKind, e.Kind == EdgeKind.Data ? "data" : "order");
+        w.WriteString(KInput, e.Input);
+        w.WriteEndObject();
+    }
 
     /// <summary>One step as <see cref="Step"/>(s, includeLocations: false) writes, key for key.</summary>
     private static void WriteHashedStep(Utf8JsonWriter w, AxlStep s)
@@ -286,10 +298,41 @@ public static class IrDocument
         return d;
     }
 
-    private static string Lower<T>(T value) where T : struct, Enum => value.ToString().ToLowerInvariant();
+    private static string Lower<T>(T value) where T : struct, Enum => LowerNames<T>.Of(value);
 
-    private static readonly JsonWriterOptions Compact = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-    private static readonly JsonWriterOptions Indented = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, Indented = true };
+    /// <summary>
+    /// Each named value of an enum as its name in lower case, made once per enum: the definition hash writes four per
+    /// step (an enum's ToString and a lower-case copy, 40,000 of each for 10,000 steps). A value without a name (none
+    /// of Axl's) is made as before.
+    /// </summary>
+    private static class LowerNames<T> where T : struct, Enum
+    {
+        private static readonly T[] Values = Enum.GetValues<T>();
+        private static readonly long[] Numbers = Array.ConvertAll(Values, Number);
+        private static readonly string[] Names = Array.ConvertAll(Values, v => v.ToString().ToLowerInvariant());
+
+        public static string Of(T value)
+        {
+            var number = Number(value);
+            for (var i = 0; i < Numbers.Length; i++)
+                if (Numbers[i] == number) return Names[i];
+            return value.ToString().ToLowerInvariant();
+        }
+
+        /// <summary>The value's bits as a number (not EqualityComparer, whose enum comparer the JIT makes unoptimised in a fresh process).</summary>
+        private static long Number(T value) => System.Runtime.CompilerServices.Unsafe.SizeOf<T>() switch
+        {
+            1 => System.Runtime.CompilerServices.Unsafe.As<T, byte>(ref value),
+            2 => System.Runtime.CompilerServices.Unsafe.As<T, ushort>(ref value),
+            4 => System.Runtime.CompilerServices.Unsafe.As<T, uint>(ref value),
+            _ => System.Runtime.CompilerServices.Unsafe.As<T, long>(ref value),
+        };
+    }
+
+    // Relaxed escaping (the same bytes as JavaScriptEncoder.UnsafeRelaxedJsonEscaping), its search for a character to
+    // escape precompiled (AsciiFirstEncoder): every name and string of the definition hash and of each step's manifest goes through it.
+    private static readonly JsonWriterOptions Compact = new() { Encoder = AsciiFirstEncoder.UnsafeRelaxed };
+    private static readonly JsonWriterOptions Indented = new() { Encoder = AsciiFirstEncoder.UnsafeRelaxed, Indented = true };
 
     /// <summary>Writes a tree as JSON (nulls kept, key order kept).</summary>
     public static string ToJson(object? tree, bool indented = true) => ToJson(tree, Write, indented);
@@ -301,6 +344,32 @@ public static class IrDocument
     /// </summary>
     public static string ToJson<T>(T value, Action<Utf8JsonWriter, T> write, bool indented)
     {
+        var (buffer, w) = WriteJson(value, write, indented);
+        var json = Encoding.UTF8.GetString(buffer.WrittenSpan);
+        Keep(buffer, w, indented);
+        return json;
+    }
+
+    /// <summary>
+    /// <see cref="ToJson{T}"/>'s compact JSON as chars in a buffer of this thread, without a string of its own: valid
+    /// until the next call on this thread. For a writer that copies the JSON straight into its own text (a split compile's
+    /// 10,000 step manifests, each a string made only to be copied once).
+    /// </summary>
+    internal static ReadOnlySpan<char> ToCompactChars<T>(T value, Action<Utf8JsonWriter, T> write)
+    {
+        var (buffer, w) = WriteJson(value, write, indented: false);
+        var bytes = buffer.WrittenSpan;
+        // UTF-8 never decodes to more chars than it has bytes.
+        var chars = _jsonChars is { } kept && kept.Length >= bytes.Length ? kept : new char[Math.Max(bytes.Length, 1024)];
+        if (chars.Length <= KeptJsonBufferBytes) _jsonChars = chars;
+        var length = Encoding.UTF8.GetChars(bytes, chars);
+        Keep(buffer, w, indented: false);
+        return chars.AsSpan(0, length);
+    }
+
+    /// <summary>The JSON <paramref name="write"/> writes, in the thread's buffer (taken out while in use, so a nested call makes its own).</summary>
+    private static (System.Buffers.ArrayBufferWriter<byte> Buffer, Utf8JsonWriter Writer) WriteJson<T>(T value, Action<Utf8JsonWriter, T> write, bool indented)
+    {
         var buffer = _jsonBuffer ?? new System.Buffers.ArrayBufferWriter<byte>(4096);
         _jsonBuffer = null;
         buffer.ResetWrittenCount();
@@ -310,16 +379,19 @@ public static class IrDocument
         w.Reset(buffer);
         write(w, value);
         w.Flush();
-        var json = Encoding.UTF8.GetString(buffer.WrittenSpan);
-        if (buffer.Capacity <= KeptJsonBufferBytes)
-        {
-            _jsonBuffer = buffer;
-            if (!indented) _compactWriter = w;
-        }
-        return json;
+        return (buffer, w);
+    }
+
+    /// <summary>Keeps the buffer (and a compact writer) for the thread's next document, unless a large document grew it.</summary>
+    private static void Keep(System.Buffers.ArrayBufferWriter<byte> buffer, Utf8JsonWriter w, bool indented)
+    {
+        if (buffer.Capacity > KeptJsonBufferBytes) return;
+        _jsonBuffer = buffer;
+        if (!indented) _compactWriter = w;
     }
 
     private const int KeptJsonBufferBytes = 1 << 20;
+    [ThreadStatic] private static char[]? _jsonChars;
     [ThreadStatic] private static System.Buffers.ArrayBufferWriter<byte>? _jsonBuffer;
     [ThreadStatic] private static Utf8JsonWriter? _compactWriter;
 

@@ -8,8 +8,6 @@ public static partial class Dns1123
 {
     public const int MaxLength = 63;
 
-    private static readonly System.Buffers.SearchValues<char> LowerAlphanumerics = System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyz0123456789");
-
     [GeneratedRegex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")]
     private static partial Regex LabelRegex();
 
@@ -25,7 +23,7 @@ public static partial class Dns1123
     public static string Normalize(string name)
     {
         // Already lower-case letters and digits only (most step names): the name itself, nothing to build.
-        if (name.AsSpan().IndexOfAnyExcept(LowerAlphanumerics) < 0) return name;
+        if (LowerAlphanumericOnly(name)) return name;
         var sb = new StringBuilder(name.Length);
         foreach (var ch in name)
         {
@@ -38,5 +36,16 @@ public static partial class Dns1123
         }
         while (sb.Length > 0 && sb[^1] == '-') sb.Length--;
         return sb.ToString();
+    }
+
+    /// <summary>
+    /// Only a-z and 0-9: a loop, not a vectorised search (which runs unoptimised, JIT tier 0, in a fresh process), over
+    /// names of a few characters, one per step as a workflow is read.
+    /// </summary>
+    private static bool LowerAlphanumericOnly(string name)
+    {
+        foreach (var c in name)
+            if (c is not (>= 'a' and <= 'z' or >= '0' and <= '9')) return false;
+        return true;
     }
 }

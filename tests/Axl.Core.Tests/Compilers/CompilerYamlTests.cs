@@ -46,6 +46,25 @@ public sealed class CompilerYamlTests
         foreach (var s in strings) Assert.True(pattern.IsMatch(s) == CompilerYaml.SafePlain(s), $"'{s}'");
     }
 
+    /// <summary>
+    /// StyleOf's one pass decides as the string searches it replaced (the pattern, then no trailing ':' or ' ', no ": ",
+    /// " #" or "  ", not a YAML 1.1 word), on the tricky strings and random ones rich in colons, spaces and hashes.
+    /// </summary>
+    [Fact]
+    public void The_scalar_style_matches_the_searches_it_replaced()
+    {
+        var pattern = new System.Text.RegularExpressions.Regex(@"^(--?[A-Za-z]|[A-Za-z_/])[A-Za-z0-9 _./:@+=,()-]*$");
+        var words = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "y", "n", "yes", "no", "on", "off", "true", "false", "null" };
+        bool Plain(string s) => pattern.IsMatch(s) && !s.EndsWith(':') && !s.EndsWith(' ') && !s.Contains(": ", StringComparison.Ordinal)
+            && !s.Contains(" #", StringComparison.Ordinal) && !s.Contains("  ", StringComparison.Ordinal) && !words.Contains(s);
+        var rng = new Random(12);
+        const string alphabet = "aZ0 :: #-_/\n'\"";
+        var strings = Tricky.Concat(new[] { "a:\n", "a \n", "a: \n", "-a: b", "--a  b", "a :b", "a  ", "a: ", "yes\n", "On" })
+            .Concat(Enumerable.Range(0, 30_000).Select(_ => new string(Enumerable.Range(0, rng.Next(1, 8)).Select(_ => alphabet[rng.Next(alphabet.Length)]).ToArray())));
+        foreach (var s in strings)
+            Assert.True(Plain(s) == (CompilerYaml.StyleOf(s) == YamlDotNet.Core.ScalarStyle.Plain), $"'{s}'");
+    }
+
     [Fact]
     public void The_direct_writer_writes_what_YamlDotNet_writes_for_random_trees()
     {

@@ -54,7 +54,7 @@ public static partial class ArgoCompiler
         ArgumentNullException.ThrowIfNull(wf);
         options ??= ArgoCompileOptions.Default;
         CompileTrace.Mark("argo: start");
-        var diagnostics = WorkflowValidator.ValidateWhileHashing(wf, options.CodeRoot ?? options.CodeArchive?.CodeRoot);
+        var diagnostics = WorkflowValidator.ValidateWhileHashing(wf, options.CodeRoot ?? options.CodeArchive?.CodeRoot, order: true);
         if (diagnostics.Any(d => d.IsError)) throw new AxlInvalidWorkflowException(wf, diagnostics);
         CompileTrace.Mark("argo: validated (the definition and code hashes made meanwhile)");
         var compilation = new Compilation(wf, options);

@@ -33,6 +33,26 @@ public static partial class ArgoCompiler
     /// <summary>What a step hands across a group boundary: its output artifact, its scalar value, or its outcome.</summary>
     private readonly record struct Item(ItemKind Kind, AxlStep Step);
 
+    /// <summary>
+    /// <see cref="Item"/>'s equality (the same kind of the same step), for the sets and maps of items: the default
+    /// comparer of a struct of this assembly is made by the JIT at its first, unoptimised tier in a fresh process, and a
+    /// split compile of 10,000 steps looks items up tens of thousands of times.
+    /// </summary>
+    private sealed class ItemComparer : IEqualityComparer<Item>
+    {
+        public static readonly ItemComparer Instance = new();
+        public bool Equals(Item a, Item b) => a.Kind == b.Kind && ReferenceEquals(a.Step, b.Step);
+        public int GetHashCode(Item i) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(i.Step) * 3 + (int)i.Kind;
+    }
+
+    /// <summary>Whether <paramref name="items"/> holds <paramref name="item"/> (a step's few items: a look along the list).</summary>
+    private static bool Holds(List<Item> items, Item item)
+    {
+        foreach (var i in items)
+            if (ItemComparer.Instance.Equals(i, item)) return true;
+        return false;
+    }
+
     private static string ItemName(Item i) => i.Kind switch
     {
         ItemKind.Artifact => i.Step.KubernetesName,
@@ -87,6 +107,8 @@ public static partial class ArgoCompiler
     private sealed partial class Compilation
     {
         private Dictionary<AxlStep, int> _index = null!;
+        /// <summary>The steps in topological order (<see cref="_index"/> gives each one's place in it).</summary>
+        private IReadOnlyList<AxlStep> _order = null!;
         private Dictionary<AxlStep, List<Item>> _consumes = null!;
         private Dictionary<Item, List<AxlStep>> _consumers = null!;
         /// <summary>
@@ -104,7 +126,7 @@ public static partial class ArgoCompiler
         /// <summary>The workflow as WorkflowTemplates within the limits and a parent that calls them.</summary>
         public ArgoDocument Split(IReadOnlyList<AxlDiagnostic> warnings)
         {
-            var order = _wf.TopologicalOrder();
+            var order = _order = _wf.TopologicalOrder();
             _index = new Dictionary<AxlStep, int>(ReferenceEqualityComparer.Instance);
             for (var i = 0; i < order.Count; i++) _index[order[i]] = i;
             CompileTrace.Mark("split: topological order");
@@ -153,9 +175,10 @@ public static partial class ArgoCompiler
             var units = Groups(order, cost, budget, parts);
             CompileTrace.Mark($"split: {parts.Count} groups");
             // The parent calls the top groups; too many of them (or too many bytes) make groups of groups.
+            Part top;
             while (true)
             {
-                var top = new Part(0, Array.Empty<AxlStep>(), units);
+                top = new Part(0, Array.Empty<AxlStep>(), units);
                 var tasks = units.Select(u => (object?)PartTask(u, top)).ToList();
                 var size = tasks.Sum(t => YamlBytes(t!, 6));
                 if (units.Count <= _o.MaxDagTasks && size + 8192 <= ParentBudget) break;
@@ -191,7 +214,7 @@ public static partial class ArgoCompiler
             var overshoot = templates.Max(doc => (double)doc.Size / _o.MaxBytes);
             if (overshoot > 1) return (null, overshoot);
 
-            var root = new Part(0, Array.Empty<AxlStep>(), units);
+            var root = top; // the final top units: the parent's DAG calls them
             var parentDag = Map().With("name", Entrypoint)
                 .With("dag", Map().With("tasks", units.Select(u => (object?)PartTask(u, root)).ToList()));
             var parentTree = Map()
@@ -227,10 +250,10 @@ public static partial class ArgoCompiler
                 foreach (var u in dataUpstream) distinct.Add(new Item(ItemKind.Artifact, u));
             if (s.Condition is { } c)
                 foreach (var r in c.References())
-                    if (!r.IsParameter && _wf.GetStep(r.Name) is { } u && !distinct.Contains(new Item(ItemKind.Value, u))) distinct.Add(new Item(ItemKind.Value, u));
+                    if (!r.IsParameter && _wf.GetStep(r.Name) is { } u && !Holds(distinct, new Item(ItemKind.Value, u))) distinct.Add(new Item(ItemKind.Value, u));
             if (_maySkip.Count > 0)
                 foreach (var name in s.Upstream)
-                    if (_maySkip.Contains(name) && !distinct.Contains(new Item(ItemKind.Status, _wf.GetStep(name)!))) distinct.Add(new Item(ItemKind.Status, _wf.GetStep(name)!));
+                    if (_maySkip.Contains(name) && !Holds(distinct, new Item(ItemKind.Status, _wf.GetStep(name)!))) distinct.Add(new Item(ItemKind.Status, _wf.GetStep(name)!));
             return distinct;
         }
 
@@ -238,7 +261,7 @@ public static partial class ArgoCompiler
         private void MapItems(IReadOnlyList<AxlStep> order, StepWork[] work)
         {
             _consumes = new Dictionary<AxlStep, List<Item>>(order.Count, ReferenceEqualityComparer.Instance);
-            _consumers = new Dictionary<Item, List<AxlStep>>();
+            _consumers = new Dictionary<Item, List<AxlStep>>(ItemComparer.Instance);
             for (var i = 0; i < order.Count; i++)
             {
                 var s = order[i];
@@ -277,7 +300,7 @@ public static partial class ArgoCompiler
             var current = new List<AxlStep>();
             var inCurrent = new HashSet<AxlStep>(ReferenceEqualityComparer.Instance);
             var gated = new HashSet<AxlStep>(ReferenceEqualityComparer.Instance);
-            var inputParameters = new HashSet<Item>();
+            var inputParameters = new HashSet<Item>(ItemComparer.Instance);
             var newGates = new List<AxlStep>();
             var newParameters = new List<Item>();
             long bytes = 0;
@@ -349,7 +372,7 @@ public static partial class ArgoCompiler
             var result = new List<Part>();
             var created = new List<Part>();
             var current = new List<Part>();
-            var inputParameters = new HashSet<Item>();
+            var inputParameters = new HashSet<Item>(ItemComparer.Instance);
             long bytes = 0;
             void Close()
             {
@@ -370,11 +393,15 @@ public static partial class ArgoCompiler
                 // Measured as a task of the top DAG: inside a group of groups its arguments are as long or shorter.
                 var add = YamlBytes(PartTask(u, top), 6) + 400L * needs.Count;
                 // Earlier groups never read a later one, so what u needs from outside only adds to what the group needs.
-                var newParameters = needs.Where(i => i.Kind != ItemKind.Artifact && !current.Any(c => c.Contains(i.Step)) && !inputParameters.Contains(i)).ToList();
+                var newParameters = new List<Item>();
+                foreach (var i in needs)
+                    if (i.Kind != ItemKind.Artifact && !InAny(current, i.Step) && !inputParameters.Contains(i)) newParameters.Add(i);
                 if (current.Count > 0 && (current.Count + 1 > _o.MaxDagTasks || bytes + add > budget || inputParameters.Count + newParameters.Count > _o.MaxInputParameters))
                 {
                     Close();
-                    newParameters = needs.Where(i => i.Kind != ItemKind.Artifact).ToList();
+                    newParameters.Clear();
+                    foreach (var i in needs)
+                        if (i.Kind != ItemKind.Artifact) newParameters.Add(i);
                 }
                 current.Add(u);
                 inputParameters.UnionWith(newParameters);
@@ -385,21 +412,40 @@ public static partial class ArgoCompiler
             return result;
         }
 
+        private static bool InAny(List<Part> parts, AxlStep s)
+        {
+            foreach (var p in parts)
+                if (p.Contains(s)) return true;
+            return false;
+        }
+
         /// <summary>Which items each group takes in and hands out, in topological order of their steps.</summary>
         private void ComputeInterfaces(List<Part> parts)
         {
-            int Order(Item i) => _index[i.Step] * 3 + (int)i.Kind;
             foreach (var p in parts)
             {
                 p.Needs.Clear();
                 p.Exports.Clear();
-                p.Needs.AddRange(NeedsOf(p).OrderBy(Order));
+                AddInOrder(p.Needs, NeedsOf(p));
                 var exports = new List<Item>();
-                foreach (var s in p.AllSteps)
+                foreach (var s in p.StepSet)
                     for (var kind = ItemKind.Artifact; kind <= ItemKind.Status; kind++)
                         if (_consumers.TryGetValue(new Item(kind, s), out var readers) && ReadOutside(readers, p)) exports.Add(new Item(kind, s));
-                p.Exports.AddRange(exports.OrderBy(Order));
+                AddInOrder(p.Exports, exports);
             }
+        }
+
+        /// <summary>
+        /// Adds distinct <paramref name="items"/> to <paramref name="into"/> in topological order of their steps, then by
+        /// kind: each item's place (step index * 3 + kind) is its own, so the places are sorted as numbers and read back
+        /// as items (no sort over the struct, whose generic code the JIT would make unoptimised in a fresh process).
+        /// </summary>
+        private void AddInOrder(List<Item> into, List<Item> items)
+        {
+            var places = new int[items.Count];
+            for (var n = 0; n < items.Count; n++) places[n] = _index[items[n].Step] * 3 + (int)items[n].Kind;
+            Array.Sort(places);
+            foreach (var place in places) into.Add(new Item((ItemKind)(place % 3), _order[place / 3]));
         }
 
         private static bool ReadOutside(List<AxlStep> readers, Part p)
@@ -482,9 +528,15 @@ public static partial class ArgoCompiler
             .With("outputs", Outputs(p, i => "tasks." + p.ChildHolding(i.Step)!.TaskName + (i.Kind == ItemKind.Artifact ? ".outputs.artifacts." : ".outputs.parameters.") + ItemName(i)))
             .With("dag", Map().With("tasks", p.Children.Select(c => (object?)PartTask(c, p)).ToList()));
 
-        private ArgoMap Inputs(Part p) => Map()
-            .With("parameters", p.Needs.Where(i => i.Kind != ItemKind.Artifact).Select(i => (object?)Map().With("name", ItemName(i))).ToList())
-            .With("artifacts", p.Needs.Where(i => i.Kind == ItemKind.Artifact).Select(i => (object?)Map().With("name", ItemName(i)).With("optional", Optional(i))).ToList());
+        private ArgoMap Inputs(Part p)
+        {
+            var parameters = new List<object?>();
+            var artifacts = new List<object?>();
+            foreach (var i in p.Needs)
+                if (i.Kind != ItemKind.Artifact) parameters.Add(Map().With("name", ItemName(i)));
+                else artifacts.Add(Map().With("name", ItemName(i)).With("optional", Optional(i)));
+            return Map().With("parameters", parameters).With("artifacts", artifacts);
+        }
 
         /// <param name="source">The reference (without braces) an exported item is read from inside the group.</param>
         private ArgoMap Outputs(Part p, Func<Item, string> source)
@@ -536,9 +588,12 @@ public static partial class ArgoCompiler
                 ? "{{tasks." + v.TaskName + ".outputs." + what + "." + ItemName(i) + "}}"
                 : "{{inputs." + what + "." + ItemName(i) + "}}";
             var needs = child.Needs.Count > 0 ? child.Needs : NeedsOf(child);
-            var arguments = Map()
-                .With("parameters", needs.Where(i => i.Kind != ItemKind.Artifact).Select(i => (object?)Parameter(ItemName(i), From(i, "parameters"))).ToList())
-                .With("artifacts", needs.Where(i => i.Kind == ItemKind.Artifact).Select(i => (object?)Map().With("name", ItemName(i)).With("from", From(i, "artifacts")).With("optional", Optional(i))).ToList());
+            var parameters = new List<object?>();
+            var artifacts = new List<object?>();
+            foreach (var i in needs)
+                if (i.Kind != ItemKind.Artifact) parameters.Add(Parameter(ItemName(i), From(i, "parameters")));
+                else artifacts.Add(Map().With("name", ItemName(i)).With("from", From(i, "artifacts")).With("optional", Optional(i)));
+            var arguments = Map().With("parameters", parameters).With("artifacts", artifacts);
             return Map()
                 .With("name", child.TaskName)
                 .With("templateRef", Map().With("name", child.TemplateName.Length > 0 ? child.TemplateName : "?").With("template", Entrypoint))
@@ -547,8 +602,16 @@ public static partial class ArgoCompiler
         }
 
         /// <summary>The needs of a group before <see cref="ComputeInterfaces"/> ran (for size estimates).</summary>
-        private List<Item> NeedsOf(Part p) =>
-            p.AllSteps.SelectMany(s => _consumes[s]).Where(i => !p.Contains(i.Step)).Distinct().ToList();
+        private List<Item> NeedsOf(Part p)
+        {
+            // Each item once, where it is first read (the order of the part's steps, then of each step's items).
+            var needs = new List<Item>();
+            var seen = new HashSet<Item>(ItemComparer.Instance);
+            foreach (var s in p.StepSet)
+                foreach (var i in _consumes[s])
+                    if (!p.Contains(i.Step) && seen.Add(i)) needs.Add(i);
+            return needs;
+        }
 
         /// <summary>List item indent of a step template in a WorkflowTemplate (spec.templates).</summary>
         private const int TemplateIndent = 4;

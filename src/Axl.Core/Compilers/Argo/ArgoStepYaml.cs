@@ -60,7 +60,8 @@ public static partial class ArgoCompiler
             w.Key(i, "container").Pair(i + 2, "name", ContainerName).Pair(i + 2, "image", image)
                 .Key(i + 2, "command").Item(i + 4, CompilerSteps.RunnerCommand)
                 .Key(i + 2, "args");
-            foreach (var arg in CompilerSteps.RunnerArgs(manifest, workflowArchive: null)) w.Item(i + 4, (string)arg!);
+            foreach (var arg in CompilerSteps.RunnerArgsBeforeManifest(workflowArchive: null)) w.Item(i + 4, (string)arg!);
+            w.Item(i + 4, manifest.CompactJsonChars()); // copied in from the thread's buffer: no string per step
             if (s.Env.Count > 0 || parameters.Count > 0)
             {
                 w.Key(i + 2, "env");
