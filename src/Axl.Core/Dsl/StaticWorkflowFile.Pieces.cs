@@ -40,6 +40,13 @@ public static partial class StaticWorkflowFile
     /// <summary>How many <c>Step</c> lines a file needs before <see cref="FileRead.Auto"/> reads it in pieces (below, one parse is as fast).</summary>
     public const int PiecesFrom = 200;
 
+    /// <summary>The environment variable that overrides <see cref="FileRead.Auto"/>: whole, pieces (or auto).</summary>
+    public const string FileReadVariable = "AXL_FILE_READ";
+
+    /// <summary><paramref name="read"/>, or what <see cref="FileReadVariable"/> asks for when it is <see cref="FileRead.Auto"/>.</summary>
+    internal static FileRead FromEnvironment(FileRead read) =>
+        read == FileRead.Auto && Enum.TryParse<FileRead>(Environment.GetEnvironmentVariable(FileReadVariable), ignoreCase: true, out var r) && Enum.IsDefined(r) ? r : read;
+
     /// <summary>How many steps the last <see cref="TryRead"/> on this thread read from pieces parsed on their own (tests, traces).</summary>
     [ThreadStatic] private static int t_lastReadInPieces;
 

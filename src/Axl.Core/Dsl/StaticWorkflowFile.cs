@@ -40,6 +40,7 @@ public static partial class StaticWorkflowFile
         var full = Path.GetFullPath(path);
         if (!File.Exists(full)) { why = "no such file"; return null; }
         LastReadInPieces = 0;
+        read = FromEnvironment(read);
         if (read != FileRead.Whole && TryReadInPieces(full, name, resolve, read == FileRead.Pieces ? 2 : PiecesFrom) is { } fast) return fast;
         ScriptBlockAst ast;
         ParseError[] errors;
