@@ -110,6 +110,7 @@ public class PieceReadTests
         new object[] { "Step lines at the top level", "Step a { 1 }\nStep b { 2 }\nAxlWorkflow w {\n    Step c { 3 }\n}\n" },
         new object[] { "a step option that is not a literal", "AxlWorkflow v {\n    Step a { 1 }\n    Step b -Cpu $cpu { 2 }\n    Step c { 3 }\n}\n" },
         new object[] { "a function named like a keyword inside a step body", "AxlWorkflow f {\n    Step a { function Step { } }\n    Step b { 2 }\n}\n" },
+        new object[] { "a filter named like a keyword inside a step body", "AxlWorkflow f {\n    Step a { 1 }\n    Step b { FILTER parameter { $_ } }\n    Step c { 2 }\n}\n" },
     };
 
     /// <summary>A file that must run is refused read in pieces too, with the reason the whole read gives (its lines).</summary>

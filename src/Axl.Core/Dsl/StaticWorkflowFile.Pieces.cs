@@ -204,7 +204,10 @@ public static partial class StaticWorkflowFile
             || ast.ProcessBlock is not null || ast.DynamicParamBlock is not null || ast.EndBlock is not { Traps: null, Statements: [var statement] }
             || statement.Extent.StartOffset != word || !OnlyBlankAfter(piece, statement.Extent.EndOffset))
             return null;
-        foreach (FunctionDefinitionAst f in ast.FindAll(a => a is FunctionDefinitionAst, searchNestedScriptBlocks: true)) functions.Add(f.Name);
+        // A function is defined only by these keywords: a piece without them is not walked again to find one.
+        if (piece.Contains("function", StringComparison.OrdinalIgnoreCase) || piece.Contains("filter", StringComparison.OrdinalIgnoreCase)
+            || piece.Contains("workflow", StringComparison.OrdinalIgnoreCase))
+            foreach (FunctionDefinitionAst f in ast.FindAll(a => a is FunctionDefinitionAst, searchNestedScriptBlocks: true)) functions.Add(f.Name);
         var why = StaticWorkflowReader.ReadPieceStep(statement, resolve, keywords, from, lineBase, tree, out var step);
         if (why is not null) { isStatic = false; return null; }
         return new Piece(from, to, from + word, step!);
@@ -238,7 +241,11 @@ public static partial class StaticWorkflowFile
         }
     });
 
-    /// <summary>Whether every token of the skeleton that meets a blank piece is a newline (none is a string or comment spanning it).</summary>
+    /// <summary>
+    /// Whether every token of the skeleton that meets a blank piece is a newline (none is a string or comment spanning
+    /// it). A blank inside a string or comment should already fail the run's place (the statement after it is in the
+    /// string too, or the string is cut open); this makes it certain without that argument, for a few microseconds.
+    /// </summary>
     private static bool OnlyNewlinesIn(List<Token> tokens, Piece?[] pieces)
     {
         var blanks = new List<Piece>(pieces.Length);
