@@ -62,6 +62,7 @@ public static partial class StaticWorkflowFile
         catch (Exception) { return null; }
         var lines = new StepLines(text);
         if (lines.Count < Math.Max(2, from)) return null;
+        Axl.Compilers.CompileTrace.Mark($"read: {lines.Count} Step lines found");
 
         var tree = new WholeFileTree(() =>
         {
@@ -77,6 +78,7 @@ public static partial class StaticWorkflowFile
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerExceptions[0]);
             throw;
         }
+        Axl.Compilers.CompileTrace.Mark("read: pieces parsed and read");
         if (pieces is null) return null;
         if (functions.Any(f => resolve(f) != DslKeyword.Other)) return null; // the whole read names it
 
@@ -93,9 +95,11 @@ public static partial class StaticWorkflowFile
         finally { DynamicKeyword.Pop(); }
         if (!OnlyNewlinesIn(tokens, pieces)) return null;
         if (Check(ast, resolve) is not null) return null;
+        Axl.Compilers.CompileTrace.Mark("read: skeleton parsed and checked");
 
         var filePieces = new FilePieces(tree, pieces, lines.Words);
         var read = ReadWorkflows(ast, name, resolve, filePieces, out _);
+        Axl.Compilers.CompileTrace.Mark("read: workflows built");
         if (read is null || !filePieces.AllTaken) return null;
         LastReadInPieces = pieces.Count(p => p is not null);
         return read;
@@ -145,7 +149,7 @@ public static partial class StaticWorkflowFile
     }
 
     /// <summary>One piece read on its own: the file's text from <see cref="Start"/> to <see cref="End"/>, and its step.</summary>
-    internal sealed record Piece(int Start, int End, int Word, StepDefinition Step);
+    internal sealed record Piece(int Start, int End, StepDefinition Step);
 
     /// <summary>
     /// Each piece between two <c>Step</c> lines parsed and read on its own, on every core; null at a piece that is not a
@@ -210,7 +214,7 @@ public static partial class StaticWorkflowFile
             foreach (FunctionDefinitionAst f in ast.FindAll(a => a is FunctionDefinitionAst, searchNestedScriptBlocks: true)) functions.Add(f.Name);
         var why = StaticWorkflowReader.ReadPieceStep(statement, resolve, keywords, from, lineBase, tree, out var step);
         if (why is not null) { isStatic = false; return null; }
-        return new Piece(from, to, from + word, step!);
+        return new Piece(from, to, step!);
     }
 
     /// <summary>Whether the piece holds nothing after <paramref name="at"/> but spaces, tabs, newlines and line comments.</summary>
