@@ -59,25 +59,27 @@ public sealed class AxlEngineHost : IDisposable
     /// <summary>
     /// Loads workflows through Get-AxlWorkflow (the same code path as the module); load errors come back as records.
     /// <paramref name="runsBodies"/> false (the command never runs a step body in this process): a file
-    /// <see cref="StaticWorkflowFile"/> reads is read without opening the runspace, with the same workflows.
+    /// <see cref="StaticWorkflowFile"/> reads is read without opening the runspace, with the same workflows;
+    /// <paramref name="read"/> says how it is parsed (<see cref="FileRead.Whole"/> for a caller that binds a body to the
+    /// file's tree at once).
     /// </summary>
-    public (List<AxlWorkflow> Workflows, List<ErrorRecord> Errors) LoadWorkflows(string reference, bool runsBodies = true)
+    public (List<AxlWorkflow> Workflows, List<ErrorRecord> Errors) LoadWorkflows(string reference, bool runsBodies = true, FileRead read = FileRead.Auto)
     {
         ReadWithoutRunningIt = false;
-        if (!runsBodies && ReadWithoutRunning(reference) is { } read)
+        if (!runsBodies && ReadWithoutRunning(reference, read) is { } workflows)
         {
             ReadWithoutRunningIt = true;
-            if (StartupTrace.Enabled) StartupTrace.Mark($"read {reference} without running it");
-            return (read, new List<ErrorRecord>());
+            if (StartupTrace.Enabled) StartupTrace.Mark($"read {reference}{(StaticWorkflowFile.LastReadInPieces is > 0 and var n ? $" ({n} steps from pieces parsed on their own)" : "")} without running it");
+            return (workflows, new List<ErrorRecord>());
         }
         using var ps = PowerShell.Create();
         ps.Runspace = Runspace;
         ps.AddCommand("Get-AxlWorkflow").AddParameter("Path", reference);
-        var workflows = new List<AxlWorkflow>();
+        var loaded = new List<AxlWorkflow>();
         var errors = new List<ErrorRecord>();
         try
         {
-            foreach (var o in ps.Invoke()) if (o?.BaseObject is AxlWorkflow wf) workflows.Add(wf);
+            foreach (var o in ps.Invoke()) if (o?.BaseObject is AxlWorkflow wf) loaded.Add(wf);
         }
         catch (RuntimeException ex)
         {
@@ -85,7 +87,7 @@ public sealed class AxlEngineHost : IDisposable
         }
         errors.AddRange(ps.Streams.Error);
         if (StartupTrace.Enabled) StartupTrace.Mark($"loaded {reference}");
-        return (workflows, errors);
+        return (loaded, errors);
     }
 
     /// <summary>Whether the last <see cref="LoadWorkflows"/> read its file without running it (nothing in it wrote anything).</summary>
@@ -95,14 +97,14 @@ public sealed class AxlEngineHost : IDisposable
     /// The workflows of a reference to one existing file (no wildcards: Get-AxlWorkflow's -Path expands those, and
     /// resolves '~' and PowerShell drives), when its top level needs no running; null otherwise.
     /// </summary>
-    private static List<AxlWorkflow>? ReadWithoutRunning(string reference)
+    private static List<AxlWorkflow>? ReadWithoutRunning(string reference, FileRead how)
     {
         if (reference.IndexOfAny(new[] { '*', '?', '[', ']', '`' }) >= 0 || reference.StartsWith('~')) return null;
         WorkflowReference parsed;
         try { parsed = WorkflowReference.Parse(reference); }
         catch (ArgumentException) { return null; }
         if (!File.Exists(parsed.Path)) return null;
-        var read = StaticWorkflowFile.TryRead(parsed.Path, parsed.Name, AxlSessionState.Keyword, out var why);
+        var read = StaticWorkflowFile.TryRead(parsed.Path, parsed.Name, AxlSessionState.Keyword, out var why, how);
         if (read is null && StartupTrace.Enabled) StartupTrace.Mark($"{reference} runs: {why}");
         return read?.ToList();
     }

@@ -53,6 +53,32 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void A_large_file_read_in_pieces_gives_the_output_of_the_file_parsed_whole()
+    {
+        // 250 Step lines (read in pieces from 200), with comments, blank lines, options, a parameter and a function.
+        var sb = new System.Text.StringBuilder("function Get-Add { param($x) $x + 1 }\nAxlWorkflow big {\n    Parameter Start 1 -Type int\n    Step s0 { param($Start) $Start }\n");
+        for (var i = 1; i < 250; i++)
+        {
+            if (i % 17 == 0) sb.Append("    # every 17th\n\n");
+            sb.Append(i % 11 == 0 ? $"    Step s{i} -Retries 1 {{\n        param($s{i - 1})\n        Get-Add $s{i - 1}\n    }}\n" : $"    Step s{i} {{ param($s{i - 1}) $s{i - 1} + 1 }}\n");
+        }
+        var file = Path.Combine(_dir.Path, "big.axl.ps1");
+        File.WriteAllText(file, sb.Append("}\n").ToString());
+        var trace = new Dictionary<string, string?> { ["AXL_STARTUP_TRACE"] = "1" };
+        var whole = new Dictionary<string, string?> { ["AXL_FILE_READ"] = "whole", ["AXL_STARTUP_TRACE"] = "1" };
+        foreach (var args in new[] { new[] { "validate", file, "--json" }, new[] { "compile", file, "--target", "argo" }, new[] { "graph", file } })
+        {
+            var pieces = AxlWith(trace, args);
+            Assert.True(pieces.Exit == 0, pieces.Out + pieces.Err);
+            Assert.Contains("(249 steps from pieces parsed on their own) without running it", pieces.Err);
+            var one = AxlWith(whole, args);
+            Assert.True(one.Exit == 0, one.Out + one.Err);
+            Assert.DoesNotContain("from pieces", one.Err);
+            Assert.Equal(one.Out, pieces.Out);
+        }
+    }
+
+    [Fact]
     public void Step_runs_a_script_step_of_a_static_file_in_the_prewarmed_host()
     {
         var output = Path.Combine(_dir.Path, "out");

@@ -22,7 +22,7 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
         $report = $null
         $out = [System.Collections.Generic.List[object]]::new()
         try {
-            $wfs = if ($mode -eq 'File') { $preread } else { [Axl.Dsl.WorkflowLoader]::Load($ExecutionContext.SessionState, $path, [NullString]::Value, $mode, [ref]$report) }
+            $wfs = if ($mode -in 'File', 'Pieces') { $preread } else { [Axl.Dsl.WorkflowLoader]::Load($ExecutionContext.SessionState, $path, [NullString]::Value, $mode, [ref]$report) }
         } catch {
             $e = $_.Exception; while ($e.InnerException -and $e -is [System.Management.Automation.MethodInvocationException]) { $e = $e.InnerException }
             return [pscustomobject]@{ Name = '<error>'; Text = "$($e.GetType().Name) $($e.Id) $($e.File):$($e.Line) $($e.Message)"; Static = 0; Executed = 0; Fallbacks = @() }
@@ -40,7 +40,7 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
             foreach ($s in $wf.Steps) {
                 $b = $s.Body
                 $null = $sb.AppendLine("step $($s.Name) at $($s.Location)")
-                if ($b) { $null = $sb.AppendLine("  body $($b.File):$($b.Ast.Extent.StartLineNumber):$($b.Ast.Extent.StartColumnNumber)-$($b.Ast.Extent.EndLineNumber):$($b.Ast.Extent.EndColumnNumber) $($b.StartPosition.StartLine):$($b.StartPosition.StartColumn) module=$(if ($mode -eq 'File') { 'unbound' } else { "$($null -ne $b.Module) sameModuleAsFirst=$([object]::ReferenceEquals($b.Module, $wf.Steps[0].Body.Module))" }) isFilter=$($b.IsFilter) [$b]") }
+                if ($b) { $null = $sb.AppendLine("  body $($b.File):$($b.Ast.Extent.StartLineNumber):$($b.Ast.Extent.StartColumnNumber)-$($b.Ast.Extent.EndLineNumber):$($b.Ast.Extent.EndColumnNumber) $($b.StartPosition.StartLine):$($b.StartPosition.StartColumn) module=$(if ($mode -in 'File', 'Pieces') { 'unbound' } else { "$($null -ne $b.Module) sameModuleAsFirst=$([object]::ReferenceEquals($b.Module, $wf.Steps[0].Body.Module))" }) isFilter=$($b.IsFilter) [$b]") }
             }
             try {
                 $doc = [Axl.Compilers.Argo.ArgoCompiler]::Compile($wf, $null)
@@ -56,20 +56,26 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
     /// <summary>The Name of the one result of the mode File when the file has to run (its Text says why).</summary>
     private const string Runs = "<runs>";
 
+    /// <summary>How many steps the last read in pieces took from pieces (0: the pieces were declined, or the file runs).</summary>
+    private int ReadInPieces { get; set; }
+
     private List<Loaded> Load(string path, string mode)
     {
         var vars = new System.Collections.Hashtable { ["path"] = path, ["mode"] = mode };
-        if (mode == "File")
+        if (mode is "File" or "Pieces")
         {
+            // Pieces: the file parsed in pieces (each run of Step lines on its own), as a large file is.
+            vars["read"] = mode == "Pieces" ? "Pieces" : "Whole"; // an Axl.Dsl.FileRead
             // What the axl command does: the Axl cmdlets' names and aliases resolve the file's commands.
             var read = ps.Run("""
                 $keyword = (Get-Command Add-AxlStep).ImplementingType.Assembly.GetType('Axl.Cmdlets.AxlSessionState').GetMethod('Keyword')
                 $why = ''
-                $wfs = [Axl.Dsl.StaticWorkflowFile]::TryRead($path, [NullString]::Value, [Delegate]::CreateDelegate([Func[string, Axl.Dsl.DslKeyword]], $keyword), [ref]$why)
-                [pscustomobject]@{ Workflows = $wfs; Why = $why }
+                $wfs = [Axl.Dsl.StaticWorkflowFile]::TryRead($path, [NullString]::Value, [Delegate]::CreateDelegate([Func[string, Axl.Dsl.DslKeyword]], $keyword), [ref]$why, [Axl.Dsl.FileRead]$read)
+                [pscustomobject]@{ Workflows = $wfs; Why = $why; InPieces = [Axl.Dsl.StaticWorkflowFile]::LastReadInPieces }
                 """, vars);
             read.ShouldSucceed();
             var o = Assert.Single(read.Output);
+            if (mode == "Pieces") ReadInPieces = Convert.ToInt32(o.Properties["InPieces"].Value, CultureInfo.InvariantCulture);
             if (o.Properties["Workflows"].Value is null) return new List<Loaded> { new(Runs, (string)o.Properties["Why"].Value, 0, 0, Array.Empty<string>()) };
             vars["preread"] = o.Properties["Workflows"].Value;
         }
@@ -106,6 +112,12 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
         }
         var file = Load(path, "File");
         whyItRuns = file[0].Name == Runs ? file[0].Text : "";
+        // Read in pieces, the file gives the same again (or runs, for the same reason).
+        var pieces = Load(path, "Pieces");
+        Assert.Equal(file.Count, pieces.Count);
+        for (var i = 0; i < file.Count; i++)
+            if (file[i].Text != pieces[i].Text)
+                Assert.Fail($"{path}: workflow '{file[i].Name}' differs between the file read whole and in pieces:\n{FirstDifference(file[i].Text, pieces[i].Text)}");
         if (readWithoutRunning is { } expected)
             Assert.True(expected == (file[0].Name != Runs), $"{path}: expected the file {(expected ? "to be read without running it, but it runs: " + whyItRuns : "to run, but it was read without running it")}");
         if (file[0].Name == Runs) return auto;
@@ -147,8 +159,14 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
         var path = Path.Combine(Repo.Root, relative);
         // Every example but one whose top level imports a module and dot-sources a helper is read without running it.
         var auto = AssertSameBothWays(path, readWithoutRunning: !File.ReadAllText(path).Contains("using module", StringComparison.Ordinal));
+        // Read in pieces when it has two Step lines or more (the pieces must not be declined where they are sound).
+        if (!File.ReadAllText(path).Contains("using module", StringComparison.Ordinal) && StepLines(File.ReadAllText(path)) >= 2)
+            Assert.True(ReadInPieces > 0, $"{relative}: the pieces were declined");
         Assert.All(auto, w => Assert.True(w.Static == 1 && w.Executed == 0, $"{relative}: expected the fast path, got {w.Static} static and {w.Executed} executed: {string.Join("; ", w.Fallbacks)}"));
     }
+
+    /// <summary>How many lines start with the word Step (where pieces start when the file is read in pieces).</summary>
+    private static int StepLines(string text) => System.Text.RegularExpressions.Regex.Matches(text, @"(?mi)^[ \t]*Step[ \t]").Count;
 
     public static IEnumerable<object[]> Seeds() => Enumerable.Range(1, 40).Select(i => new object[] { i });
 
@@ -163,6 +181,8 @@ public sealed class StaticLoaderTests(PowerShellFixture ps)
         var auto = AssertSameBothWays(file, null, out var whyItRuns);
         // A file that loads is read without running it (its top level is a variable, a function and the blocks).
         if (auto[0].Name != "<error>") Assert.True(whyItRuns == "", $"seed {seed}: the file runs: {whyItRuns}\n{text}");
+        if (whyItRuns == "" && StepLines(text) >= 2)
+            Assert.True(ReadInPieces > 0, $"seed {seed}: the pieces were declined\n{text}");
         Assert.All(auto, w => Assert.True(w.Static == blocks && w.Executed == 0,
             $"seed {seed}: expected {blocks} static blocks, got {w.Static} static and {w.Executed} executed: {string.Join("; ", w.Fallbacks)}\n{text}"));
     }

@@ -2,7 +2,8 @@
 # Pester 5 tests of the loader's static fast path (issue #16), as a user meets it: a file of static Step and Parameter
 # commands loads the same with AXL_LOADER=execute, auto (the default) and static; AXL_LOADER=static refuses a block
 # that must run (a loop), naming the workflow, file:line and why; the steps of a file read statically still see the
-# file's functions and variables when they run.
+# file's functions and variables when they run. Through `axl`, the same 200-step file is read in pieces (each Step
+# line parsed on its own, on every core) and gives what the cmdlets give.
 # Run from the repository root after `dotnet build`:
 #   dotnet pwsh -NoProfile -File tests/Pester/Invoke-AxlPester.ps1 -Path tests/Pester/Axl.StaticLoad.Tests.ps1
 
@@ -13,6 +14,8 @@ BeforeAll {
     }
     Import-Module $modulePath -Force -ErrorAction Stop
     $savedMode = $env:AXL_LOADER
+    $axlDll = [System.IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../../artifacts/cli/axl.dll'))
+    $dotnet = (Get-Command dotnet -CommandType Application -ErrorAction Stop)[0].Source
 
     $lines = [System.Collections.Generic.List[string]]::new()
     $lines.Add('$script:Offset = 10')
@@ -81,5 +84,36 @@ Describe 'A block that must run' {
         $err | Should -HaveCount 1
         $err[0].FullyQualifiedErrorId | Should -BeLike 'Axl.WorkflowNotStatic*'
         "$err" | Should -BeLike "*workflow 'loop' ($dynamicFile`:1): line 3: not a single Step or Parameter command*"
+    }
+}
+
+Describe 'A large static file through axl' {
+    It 'is read in pieces and compiles to the YAML the cmdlet writes' {
+        # Outside the workflow's folder, which is its code root (hashed into the YAML).
+        $outDir = New-Item -ItemType Directory -Path (Join-Path ([System.IO.Path]::GetTempPath()) "axl-pieces-$([guid]::NewGuid())")
+        try {
+            $out = Join-Path $outDir 'chain.yaml'
+            $trace = Join-Path $outDir 'trace.txt'
+            $env:AXL_STARTUP_TRACE = '1'
+            try { & $dotnet $axlDll compile --target argo --out $out $staticFile 2>$trace | Out-Null }
+            finally { Remove-Item Env:AXL_STARTUP_TRACE }
+            $LASTEXITCODE | Should -Be 0
+            $yaml = Get-Content -LiteralPath $out -Raw
+            $traced = Get-Content -LiteralPath $trace -Raw
+        }
+        finally { Remove-Item -LiteralPath $outDir -Recurse -Force }
+        $traced | Should -Match '\(199 steps from pieces parsed on their own\) without running it'
+        $yaml | Should -BeExactly (ConvertTo-ArgoWorkflow -Path $staticFile -AsYaml)
+    }
+
+    It 'validates the same read in pieces and parsed whole' {
+        $pieces = & $dotnet $axlDll validate --json $staticFile
+        $LASTEXITCODE | Should -Be 0
+        $env:AXL_FILE_READ = 'whole'
+        try { $whole = & $dotnet $axlDll validate --json $staticFile }
+        finally { Remove-Item Env:AXL_FILE_READ }
+        $LASTEXITCODE | Should -Be 0
+        ($pieces -join "`n") | Should -BeExactly ($whole -join "`n")
+        ($pieces -join "`n") | Should -Match '"s199"'
     }
 }

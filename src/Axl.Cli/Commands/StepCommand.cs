@@ -152,7 +152,8 @@ public sealed class StepCommand : ICliCommand
         {
             var outcome = ManifestStepRun.Run(manifest, args.Option("--workflow-archive"), file =>
             {
-                var (workflows, errors) = host.LoadWorkflows(file, runsBodies: false);
+                // Parsed whole: the step host makes the file's module from its tree, and binds the step's body to it.
+                var (workflows, errors) = host.LoadWorkflows(file, runsBodies: false, Axl.Dsl.FileRead.Whole);
                 // Before any script runs in a runspace of this process (StartEarly left them to this command): here, on this
                 // thread, while the step host's runspace is still opening on the other.
                 AxlEngineHost.RegisterTypes();

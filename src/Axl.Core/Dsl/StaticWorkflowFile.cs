@@ -20,19 +20,28 @@ namespace Axl.Dsl;
 /// and the errors with their file and line. The step bodies of a workflow read here are not bound to the file's module:
 /// they are for reading (IR, hashes, compiled code), not for running.
 /// </summary>
-public static class StaticWorkflowFile
+public static partial class StaticWorkflowFile
 {
     /// <summary>
     /// The workflows of <paramref name="path"/> (those named <paramref name="name"/>, when given), or null and
     /// <paramref name="why"/> when the file has to run. <paramref name="resolve"/> names the DSL keyword a command name
     /// is in a fresh Axl session (the aliases and names of the Axl cmdlets).
     /// </summary>
-    public static IReadOnlyList<AxlWorkflow>? TryRead(string path, string? name, Func<string, DslKeyword> resolve, out string why)
+    /// <remarks>
+    /// <paramref name="read"/>: how the file is parsed. <see cref="FileRead.Auto"/> parses a file with many <c>Step</c>
+    /// lines in pieces on every core (<see cref="TryReadInPieces"/>), which gives the same workflows or nothing (then
+    /// the file is parsed whole, as any other); <see cref="FileRead.Whole"/> parses it whole (a caller that needs the
+    /// file's tree at once, as <c>axl step</c> does); <see cref="FileRead.Pieces"/> tries pieces whatever the size (tests).
+    /// </remarks>
+    public static IReadOnlyList<AxlWorkflow>? TryRead(string path, string? name, Func<string, DslKeyword> resolve, out string why, FileRead read = FileRead.Auto)
     {
         why = "";
         if (WorkflowLoader.ModeFromEnvironment() == WorkflowLoaderMode.Execute) { why = $"{WorkflowLoader.ModeVariable}=execute"; return null; }
         var full = Path.GetFullPath(path);
         if (!File.Exists(full)) { why = "no such file"; return null; }
+        LastReadInPieces = 0;
+        read = FromEnvironment(read);
+        if (read != FileRead.Whole && TryReadInPieces(full, name, resolve, read == FileRead.Pieces ? 2 : PiecesFrom) is { } fast) return fast;
         ScriptBlockAst ast;
         ParseError[] errors;
         try { ast = Parse(full, out errors); }
@@ -40,14 +49,20 @@ public static class StaticWorkflowFile
         if (errors.Length > 0) { why = "the file does not parse"; return null; }
         var reason = Check(ast, resolve);
         if (reason is not null) { why = reason; return null; }
+        return ReadWorkflows(ast, name, resolve, pieces: null, out why);
+    }
 
+    /// <summary>The workflows of a checked file tree (those named <paramref name="name"/>), or null and why.</summary>
+    private static IReadOnlyList<AxlWorkflow>? ReadWorkflows(ScriptBlockAst ast, string? name, Func<string, DslKeyword> resolve, FilePieces? pieces, out string why)
+    {
+        why = "";
         var found = new List<AxlWorkflow>();
         try
         {
             foreach (var statement in ast.EndBlock!.Statements) // Check refused a file without one
             {
                 if (statement is not PipelineAst { PipelineElements: [CommandAst command] }) continue; // functions, assignments
-                var builder = ReadWorkflow(command, resolve, out reason);
+                var builder = ReadWorkflow(command, resolve, pieces, out var reason);
                 if (builder is null) { why = reason!; return null; }
                 found.Add(builder.Build());
             }
@@ -94,19 +109,27 @@ public static class StaticWorkflowFile
             text = ((ExternalScriptInfo)t.Script.Invoke(new object[] { full, full })).ScriptContents;
         }
         catch (Exception) { return Parser.ParseFile(full, out _, out errors); } // its own message for a file it cannot read
-        var args = new object?[] { full, text, null, null, t.DefaultMode };
         DynamicKeyword.Push();
-        try
-        {
-            var ast = (ScriptBlockAst)t.Parse.Invoke(t.NewParser.Invoke(null), args)!;
-            errors = (ParseError[])args[3]!;
-            return ast;
-        }
-        catch (System.Reflection.TargetInvocationException ex) { throw new ParseException(ex.InnerException?.Message ?? ex.Message); }
+        try { return ParseText(t, full, text, null, out errors); }
         finally { DynamicKeyword.Pop(); }
     }
 
-    private sealed record TokenlessParse(System.Reflection.ConstructorInfo NewParser, System.Reflection.MethodInfo Parse, object DefaultMode, System.Reflection.ConstructorInfo Script);
+    /// <summary>
+    /// <paramref name="text"/> parsed as the script <paramref name="full"/> (extents name that file), its tokens into
+    /// <paramref name="tokens"/> when given. The caller has pushed the DSC keyword scope (<see cref="DynamicKeyword.Push"/>)
+    /// on this thread.
+    /// </summary>
+    private static ScriptBlockAst ParseText(TokenlessParse t, string full, string text, List<Token>? tokens, out ParseError[] errors)
+    {
+        try { return t.Parse(full, text, tokens, out errors); }
+        catch (ParseException) { throw; }
+        catch (Exception ex) { throw new ParseException(ex.Message); } // as ParseInput reports what the parser throws
+    }
+
+    /// <summary><c>new Parser().Parse(fileName, input, tokens, out errors, ParseMode.Default)</c>, the engine's internal entry point.</summary>
+    private delegate ScriptBlockAst ParseCall(string fileName, string input, List<Token>? tokens, out ParseError[] errors);
+
+    private sealed record TokenlessParse(ParseCall Parse, System.Reflection.ConstructorInfo Script);
 
     private static readonly Lazy<TokenlessParse?> Tokenless = new(() =>
     {
@@ -115,8 +138,27 @@ public static class StaticWorkflowFile
         var ctor = typeof(Parser).GetConstructor(Internal, Type.EmptyTypes);
         var script = typeof(ExternalScriptInfo).GetConstructor(Internal, new[] { typeof(string), typeof(string) });
         var parse = mode is null ? null : typeof(Parser).GetMethod("Parse", Internal, new[] { typeof(string), typeof(string), typeof(List<Token>), typeof(ParseError[]).MakeByRefType(), mode });
-        return ctor is null || parse is null || script is null || parse.ReturnType != typeof(ScriptBlockAst) || !Enum.IsDefined(mode!, "Default")
-            ? null : new TokenlessParse(ctor, parse, Enum.Parse(mode!, "Default"), script);
+        if (ctor is null || parse is null || script is null || parse.ReturnType != typeof(ScriptBlockAst) || !Enum.IsDefined(mode!, "Default")
+            || Enum.GetUnderlyingType(mode!) != typeof(int))
+            return null;
+        // A call made once, not through reflection: a 10,000-step file read in pieces parses 10,000 times, and each
+        // reflective call checks and boxes its arguments again.
+        try
+        {
+            var call = new System.Reflection.Emit.DynamicMethod("AxlParse", typeof(ScriptBlockAst),
+                new[] { typeof(string), typeof(string), typeof(List<Token>), typeof(ParseError[]).MakeByRefType() }, typeof(StaticWorkflowFile).Module, skipVisibility: true);
+            var il = call.GetILGenerator();
+            il.Emit(System.Reflection.Emit.OpCodes.Newobj, ctor);
+            il.Emit(System.Reflection.Emit.OpCodes.Ldarg_0);
+            il.Emit(System.Reflection.Emit.OpCodes.Ldarg_1);
+            il.Emit(System.Reflection.Emit.OpCodes.Ldarg_2);
+            il.Emit(System.Reflection.Emit.OpCodes.Ldarg_3);
+            il.Emit(System.Reflection.Emit.OpCodes.Ldc_I4, Convert.ToInt32(Enum.Parse(mode!, "Default"), System.Globalization.CultureInfo.InvariantCulture));
+            il.Emit(System.Reflection.Emit.OpCodes.Callvirt, parse);
+            il.Emit(System.Reflection.Emit.OpCodes.Ret);
+            return new TokenlessParse(call.CreateDelegate<ParseCall>(), script);
+        }
+        catch (Exception) { return null; } // no code generation here: ParseFile itself
     });
 
     /// <summary>Why the file's top level must run, or null when it holds only what <see cref="StaticWorkflowFile"/> reads.</summary>
@@ -184,7 +226,7 @@ public static class StaticWorkflowFile
     };
 
     /// <summary>The AxlWorkflow command's definition, as the keyword builds it from a static block; null and why otherwise.</summary>
-    private static WorkflowBuilder? ReadWorkflow(CommandAst command, Func<string, DslKeyword> resolve, out string? why)
+    private static WorkflowBuilder? ReadWorkflow(CommandAst command, Func<string, DslKeyword> resolve, FilePieces? pieces, out string? why)
     {
         // The definition stays an AST until its statements are read: binding it as a script block would create it twice.
         ScriptBlockAst? definition = null;
@@ -201,7 +243,7 @@ public static class StaticWorkflowFile
             Modules = StaticWorkflowReader.Get<object[]>(bound, "Modules"), WarmEnv = bound.TryGetValue("WarmEnv", out var w) && w is true,
             Description = S("Description"), Labels = StaticWorkflowReader.Get<System.Collections.Hashtable>(bound, "Labels"),
         }, location);
-        why = StaticWorkflowReader.TryRead(definition, bodyOf: null, builder, resolve);
+        why = StaticWorkflowReader.TryRead(definition, bodyOf: null, builder, resolve, pieces);
         if (why is not null) { why = $"workflow '{builder.Name}' (line {command.Extent.StartLineNumber}): {why}"; return null; }
         return builder;
     }

@@ -65,7 +65,16 @@ public static class StaticWorkflowReader
     /// file's module when the file runs); null keeps each body as its AST, made into an unbound script block only when
     /// asked for (a file read without running it: <see cref="StaticWorkflowFile"/>).
     /// </summary>
-    public static string? TryRead(ScriptBlockAst block, Func<ScriptBlockAst, ScriptBlock>? bodyOf, WorkflowBuilder builder, Func<string, DslKeyword> resolve)
+    public static string? TryRead(ScriptBlockAst block, Func<ScriptBlockAst, ScriptBlock>? bodyOf, WorkflowBuilder builder, Func<string, DslKeyword> resolve) =>
+        TryRead(block, bodyOf, builder, resolve, pieces: null);
+
+    /// <summary>
+    /// <see cref="TryRead(ScriptBlockAst, Func{ScriptBlockAst, ScriptBlock}?, WorkflowBuilder, Func{string, DslKeyword})"/>
+    /// of a block of a file read in pieces (<paramref name="pieces"/>, with <paramref name="bodyOf"/> null): the block's
+    /// tree is the file's skeleton, whose blank runs of <c>Step</c> lines were read on their own; each run is taken, in
+    /// its place, before the statement it ends at.
+    /// </summary>
+    internal static string? TryRead(ScriptBlockAst block, Func<ScriptBlockAst, ScriptBlock>? bodyOf, WorkflowBuilder builder, Func<string, DslKeyword> resolve, StaticWorkflowFile.FilePieces? pieces)
     {
         if (block.ParamBlock is not null || block.BeginBlock is not null || block.ProcessBlock is not null || block.DynamicParamBlock is not null)
             return Where(block, "the block has a param, begin, process or dynamicparam block");
@@ -78,10 +87,14 @@ public static class StaticWorkflowReader
         {
             if (end.Traps is { Count: > 0 }) return Where(end.Traps[0], "trap statement");
             var keywords = new Dictionary<string, DslKeyword>(StringComparer.OrdinalIgnoreCase);
+            var previousEnd = block.Extent.StartOffset;
             foreach (var statement in end.Statements)
             {
-                var why = ReadStatement(statement, bodyOf, builder, keywords, resolve, records);
+                if (pieces?.RunBefore(statement.Extent.StartOffset, previousEnd) is { } run)
+                    foreach (var step in run) records.Add(() => builder.AddStep(step));
+                var why = ReadStatement(statement, bodyOf, builder, keywords, resolve, records, pieces);
                 if (why is not null) return Where(statement, why);
+                previousEnd = statement.Extent.EndOffset;
             }
         }
         foreach (var record in records) record();
@@ -91,23 +104,11 @@ public static class StaticWorkflowReader
     private static string Where(Ast ast, string why) => $"line {ast.Extent.StartLineNumber}: {why}";
 
     private static string? ReadStatement(StatementAst statement, Func<ScriptBlockAst, ScriptBlock>? bodyOf, WorkflowBuilder builder,
-        Dictionary<string, DslKeyword> keywords, Func<string, DslKeyword> resolve, List<Action> records)
+        Dictionary<string, DslKeyword> keywords, Func<string, DslKeyword> resolve, List<Action> records, StaticWorkflowFile.FilePieces? pieces)
     {
-        if (statement is not PipelineAst { PipelineElements.Count: 1 } pipeline || pipeline.PipelineElements[0] is not CommandAst command)
-            return "not a single Step or Parameter command";
-        if (IsBackground(pipeline)) return "a background job (&)";
-        if (command.InvocationOperator != TokenKind.Unknown) return "a command invoked with & or .";
-        if (command.Redirections.Count > 0) return "a redirection";
-        if (command.CommandElements[0] is not StringConstantExpressionAst { StringConstantType: StringConstantType.BareWord } nameAst)
-            return "a command name that is not a plain word";
-        if (!keywords.TryGetValue(nameAst.Value, out var keyword))
-            keywords[nameAst.Value] = keyword = resolve(nameAst.Value);
-        var spec = keyword switch { DslKeyword.Step => StepSpec, DslKeyword.Parameter => ParameterSpec, _ => null };
-        if (spec is null) return $"'{nameAst.Value}' is not Step or Parameter";
-
-        var why = Bind(command, spec, bodyOf, out var bound);
+        var why = ReadCommand(statement, bodyOf, keywords, resolve, out var command, out var keyword, out var bound);
         if (why is not null) return why;
-        var location = new SourceLocation(string.IsNullOrEmpty(command.Extent.File) ? null : command.Extent.File, command.Extent.StartLineNumber);
+        var location = LocationOf(command!, lineBase: 0);
         var name = (string)bound["Name"]!;
         if (keyword == DslKeyword.Parameter)
         {
@@ -118,10 +119,77 @@ public static class StaticWorkflowReader
             records.Add(() => builder.AddParameter(name, def, type, description, location, sensitive));
             return null;
         }
+        why = ReadStepOptions(bound, out var options);
+        if (why is not null) return why;
+        if (bound.TryGetValue("ScriptBlock", out var tree) && tree is ScriptBlockAst bodyAst)
+        {
+            if (pieces is not null)
+            {
+                var step = WorkflowBuilder.StepFromPiece(name, bodyAst, bodyAst.Extent.StartOffset, pieces.Tree, options, location);
+                records.Add(() => builder.AddStep(step));
+            }
+            else records.Add(() => builder.AddStep(name, bodyAst, options, location));
+        }
+        else
+        {
+            var body = Get<ScriptBlock>(bound, "ScriptBlock");
+            records.Add(() => builder.AddStep(name, body, options, location));
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// The step of a <c>Step</c> command parsed on its own, from a piece of its file that starts
+    /// <paramref name="offsetBase"/> characters and <paramref name="lineBase"/> lines into the file; or why it is not a
+    /// static step. <paramref name="resolve"/> may be called on several threads at once.
+    /// </summary>
+    internal static string? ReadPieceStep(StatementAst statement, Func<string, DslKeyword> resolve, Dictionary<string, DslKeyword> keywords,
+        int offsetBase, int lineBase, WholeFileTree file, out StepDefinition? step)
+    {
+        step = null;
+        var why = ReadCommand(statement, null, keywords, resolve, out var command, out var keyword, out var bound);
+        if (why is not null) return why;
+        if (keyword != DslKeyword.Step) return "not a Step command";
+        why = ReadStepOptions(bound, out var options);
+        if (why is not null) return why;
+        var body = bound.TryGetValue("ScriptBlock", out var tree) ? tree as ScriptBlockAst : null;
+        step = WorkflowBuilder.StepFromPiece((string)bound["Name"]!, body, offsetBase + (body?.Extent.StartOffset ?? 0), file, options, LocationOf(command!, lineBase));
+        return null;
+    }
+
+    private static SourceLocation LocationOf(CommandAst command, int lineBase) =>
+        new(string.IsNullOrEmpty(command.Extent.File) ? null : command.Extent.File, command.Extent.StartLineNumber + lineBase);
+
+    /// <summary>A single Step or Parameter command with its parameters bound, or why the statement is not one.</summary>
+    private static string? ReadCommand(StatementAst statement, Func<ScriptBlockAst, ScriptBlock>? bodyOf, Dictionary<string, DslKeyword> keywords,
+        Func<string, DslKeyword> resolve, out CommandAst? command, out DslKeyword keyword, out Dictionary<string, object?> bound)
+    {
+        command = null;
+        keyword = DslKeyword.Other;
+        bound = null!;
+        if (statement is not PipelineAst { PipelineElements.Count: 1 } pipeline || pipeline.PipelineElements[0] is not CommandAst c)
+            return "not a single Step or Parameter command";
+        command = c;
+        if (IsBackground(pipeline)) return "a background job (&)";
+        if (c.InvocationOperator != TokenKind.Unknown) return "a command invoked with & or .";
+        if (c.Redirections.Count > 0) return "a redirection";
+        if (c.CommandElements[0] is not StringConstantExpressionAst { StringConstantType: StringConstantType.BareWord } nameAst)
+            return "a command name that is not a plain word";
+        if (!keywords.TryGetValue(nameAst.Value, out keyword))
+            keywords[nameAst.Value] = keyword = resolve(nameAst.Value);
+        var spec = keyword switch { DslKeyword.Step => StepSpec, DslKeyword.Parameter => ParameterSpec, _ => null };
+        if (spec is null) return $"'{nameAst.Value}' is not Step or Parameter";
+        return Bind(c, spec, bodyOf, out bound);
+    }
+
+    /// <summary>The options of a bound Step command, or why binding it would fail.</summary>
+    private static string? ReadStepOptions(Dictionary<string, object?> bound, out StepOptions options)
+    {
+        options = null!;
         // A value the Step command's binding refuses: running the block gives that error, with its file and line.
         if (bound.TryGetValue("InputMode", out var inputMode) && InputModeCheck.Check(inputMode) is not null)
             return "an -InputMode value that fails parameter binding";
-        var options = new StepOptions
+        options = new StepOptions
         {
             IoHandler = Get<string>(bound, "IoHandler"), InputMode = Get<object>(bound, "InputMode"),
             Cpu = Get<string>(bound, "Cpu"), CpuLimit = Get<string>(bound, "CpuLimit"), Memory = Get<string>(bound, "Memory"), MemoryLimit = Get<string>(bound, "MemoryLimit"),
@@ -134,13 +202,6 @@ public static class StaticWorkflowReader
             ArgumentList = Get<string[]>(bound, "ArgumentList"), Stdin = Get<string>(bound, "Stdin"),
             OutputType = Get<string>(bound, "OutputType"), Description = Get<string>(bound, "Description"),
         };
-        if (bound.TryGetValue("ScriptBlock", out var tree) && tree is ScriptBlockAst bodyAst)
-            records.Add(() => builder.AddStep(name, bodyAst, options, location));
-        else
-        {
-            var body = Get<ScriptBlock>(bound, "ScriptBlock");
-            records.Add(() => builder.AddStep(name, body, options, location));
-        }
         return null;
     }
 

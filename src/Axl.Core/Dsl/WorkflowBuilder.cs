@@ -21,7 +21,22 @@ public sealed record StepDefinition(string Name, ScriptBlock? Body, string? Body
     internal StepDefinition(string name, ScriptBlockAst bodyAst, string bodyText, StepOptions options, SourceLocation location)
         : this(name, (ScriptBlock?)null, bodyText, options, location) => _bodyAst = bodyAst;
 
+    /// <summary>
+    /// A step read from a piece of its file parsed on its own (<see cref="StaticWorkflowFile"/> reads a large file in
+    /// pieces): the text and signature come from the piece's tree, which is not kept; the body's tree, when someone asks
+    /// for it, is the one at <paramref name="bodyOffset"/> in the whole file's tree (<paramref name="file"/> parses it then).
+    /// </summary>
+    internal StepDefinition(string name, WholeFileTree file, int bodyOffset, StepSignature signature, string bodyText, StepOptions options, SourceLocation location)
+        : this(name, (ScriptBlock?)null, bodyText, options, location)
+    {
+        _file = file;
+        _bodyOffset = bodyOffset;
+        ReadSignature = signature;
+    }
+
     private readonly ScriptBlockAst? _bodyAst;
+    private readonly WholeFileTree? _file;
+    private readonly int _bodyOffset;
     private ScriptBlock? _body = Body;
 
     /// <summary>
@@ -31,16 +46,21 @@ public sealed record StepDefinition(string Name, ScriptBlock? Body, string? Body
     public ScriptBlock? Body { get => _body ?? MakeBody(); init => _body = value; }
 
     private ScriptBlock? MakeBody() =>
-        _bodyAst?.GetScriptBlock() is { } made ? Interlocked.CompareExchange(ref _body, made, null) ?? made : null;
+        TreeBody()?.GetScriptBlock() is { } made ? Interlocked.CompareExchange(ref _body, made, null) ?? made : null;
+
+    private ScriptBlockAst? TreeBody() => _bodyAst ?? _file?.BodyAt(_bodyOffset);
 
     /// <summary>The step body's syntax tree, without making a script block when there is none yet.</summary>
-    public ScriptBlockAst? BodyAst => _bodyAst ?? _body?.Ast as ScriptBlockAst;
+    public ScriptBlockAst? BodyAst => TreeBody() ?? _body?.Ast as ScriptBlockAst;
+
+    /// <summary>The signature of a step read from a piece of its file (its tree is gone), or null.</summary>
+    internal StepSignature? ReadSignature { get; }
 
     /// <summary>True when the body is a script or a syntax tree (<see cref="Body"/> is not null).</summary>
-    internal bool HasBody => _bodyAst is not null || _body is not null;
+    internal bool HasBody => _bodyAst is not null || _file is not null || _body is not null;
 
     /// <summary>True when the step was read from its file's syntax tree (a file read without running it), not recorded with a script block.</summary>
-    internal bool ReadFromTree => _bodyAst is not null;
+    internal bool ReadFromTree => _bodyAst is not null || _file is not null;
 }
 
 /// <summary>A workflow parameter as recorded by the Parameter keyword.</summary>
@@ -92,6 +112,22 @@ public sealed partial class WorkflowBuilder
         _steps.Add(new StepDefinition(name, body, NormalizeSource(ScriptBlockText(body)), options ?? new StepOptions(), location));
         return this;
     }
+
+    /// <summary>Adds a step made elsewhere (a step read from a piece of its file, on another thread).</summary>
+    internal WorkflowBuilder AddStep(StepDefinition step)
+    {
+        _steps.Add(step);
+        return this;
+    }
+
+    /// <summary>
+    /// A step read from a piece of a file parsed on its own: the text and signature of <paramref name="body"/> (a tree of
+    /// the piece), and the body's place in the whole file (<paramref name="bodyOffset"/>) to find its tree there.
+    /// </summary>
+    internal static StepDefinition StepFromPiece(string name, ScriptBlockAst? body, int bodyOffset, WholeFileTree file, StepOptions options, SourceLocation location) =>
+        body is null
+            ? new StepDefinition(name, (ScriptBlock?)null, null, options, location)
+            : new StepDefinition(name, file, bodyOffset, StepSignature.FromAst(body), NormalizeSource(ScriptBlockText(body)), options, location);
 
     // What ScriptBlock.ToString() gives for a script block made from the tree (the text between the braces), without
     // making one; where the engine has no such member, through a script block.
@@ -221,6 +257,7 @@ public sealed partial class WorkflowBuilder
 
     private StepSignature Signature(StepDefinition d)
     {
+        if (d.ReadSignature is { } read) return read;
         try
         {
             if (d.HasBody) return StepSignature.FromAst(d.BodyAst);
