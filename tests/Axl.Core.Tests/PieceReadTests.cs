@@ -74,6 +74,7 @@ public class PieceReadTests
         new object[] { "two workflows, functions and assignments", "$script:Factor = 3\nfunction Get-Two { 2 }\nAxlWorkflow one {\n    Step a { 1 }\n    Step b { param($a) $a }\n}\nAxlWorkflow two {\n    Step x { Get-Two }\n    Step y { param($x) $x * $script:Factor }\n    Step z { param($y) $y }\n}\n" },
         new object[] { "strings, here-strings and braces in bodies", "AxlWorkflow s {\n    Step a { '}' + \"{\" + @'\n}\n'@ }\n    Step b { param($a) @\"\n$a }{\n\"@ }\n    Step c { param($b) <# } #> $b }\n}\n" },
         new object[] { "a typed output and a step named like a keyword", "AxlWorkflow t {\n    Step step { [OutputType([int])] param() 1 }\n    Step parameter { param([int]$step) $step }\n}\n" },
+        new object[] { "a Step line inside a here-string among static steps (the group is declined, its other pieces are not)", "AxlWorkflow h {\n    Step a { 1 }\n    Step b { 2 }\n    Step c { @'\n    Step x { 1 }\n'@ }\n    Step d { 3 }\n    Step e { 4 }\n}\n" },
         new object[] { "a workflow-level diagnostic (an unknown input)", "AxlWorkflow d {\n    Step a { 1 }\n    Step b { param($nope) $nope }\n    Step b { 2 }\n}\n" },
     };
 

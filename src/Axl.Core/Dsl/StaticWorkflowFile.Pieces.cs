@@ -163,7 +163,7 @@ public static partial class StaticWorkflowFile
         var notStatic = 0;
         // Blocks of pieces taken in turn by every thread (a busy core takes fewer), on plain tasks: Parallel.ForEach's
         // generic machinery would be compiled at run time, at the start of every command.
-        var block = Math.Clamp(pieces.Length / (8 * Environment.ProcessorCount), 16, 256);
+        var block = Math.Clamp(pieces.Length / (8 * Environment.ProcessorCount), Group, 8 * Group);
         var taken = new int[1];
         void Work()
         {
@@ -173,11 +173,17 @@ public static partial class StaticWorkflowFile
             {
                 for (var first = Interlocked.Add(ref taken[0], block) - block; first < pieces.Length; first = Interlocked.Add(ref taken[0], block) - block)
                 {
-                    for (var i = first; i < Math.Min(first + block, pieces.Length); i++)
+                    var end = Math.Min(first + block, pieces.Length);
+                    for (var g = first; g < end; g += Group)
                     {
                         if (Volatile.Read(ref notStatic) != 0) return;
-                        var (from, to) = (lines.Starts[i], lines.Starts[i + 1]);
-                        pieces[i] = ParsePiece(t, full, text, from, to, lines.Words[i] - from, lines.Lines[i] - 1, resolve, keywords, tree, names, out var isStatic);
+                        // A group of pieces parsed as one text (one parse's fixed cost for many steps); where that is not one
+                        // Step command per piece, each piece on its own (a piece that is not one stays in the skeleton).
+                        var count = Math.Min(Group, end - g);
+                        var isStatic = true;
+                        if (!ParseRun(t, full, text, lines, g, count, resolve, keywords, tree, names, pieces, ref isStatic) && count > 1)
+                            for (var i = g; i < g + count && isStatic; i++)
+                                ParseRun(t, full, text, lines, i, 1, resolve, keywords, tree, names, pieces, ref isStatic);
                         if (!isStatic) Interlocked.Exchange(ref notStatic, 1);
                     }
                 }
@@ -192,40 +198,63 @@ public static partial class StaticWorkflowFile
         return notStatic == 0 ? pieces : null;
     }
 
-    private static Piece? ParsePiece(TokenlessParse t, string full, string text, int from, int to, int word, int lineBase,
-        Func<string, DslKeyword> resolve, Dictionary<string, DslKeyword> keywords, WholeFileTree tree, ConcurrentBag<string> functions, out bool isStatic)
+    /// <summary>How many pieces are parsed as one text, at most.</summary>
+    private const int Group = 32;
+
+    /// <summary>
+    /// Pieces <paramref name="first"/> to <paramref name="first"/> + <paramref name="count"/> - 1 parsed as one text:
+    /// when that is one Step command per piece, each starting at its line's word with nothing after it but blank lines
+    /// and line comments, their steps go into <paramref name="pieces"/> and it returns true; otherwise false, and
+    /// nothing is kept. <paramref name="isStatic"/> turns false when a step is not static (the file is then parsed whole).
+    /// </summary>
+    private static bool ParseRun(TokenlessParse t, string full, string text, StepLines lines, int first, int count,
+        Func<string, DslKeyword> resolve, Dictionary<string, DslKeyword> keywords, WholeFileTree tree, ConcurrentBag<string> functions,
+        Piece?[] pieces, ref bool isStatic)
     {
-        isStatic = true;
-        var piece = text.Substring(from, to - from);
+        var (from, to) = (lines.Starts[first], lines.Starts[first + count]);
+        var run = text.Substring(from, to - from);
         ScriptBlockAst ast;
         try
         {
-            ast = ParseText(t, full, piece, null, out var errors);
-            if (errors.Length > 0) return null;
+            ast = ParseText(t, full, run, null, out var errors);
+            if (errors.Length > 0) return false;
         }
-        catch (ParseException) { return null; }
+        catch (ParseException) { return false; }
         if (ast.ScriptRequirements is not null || ast.UsingStatements is { Count: > 0 } || ast.ParamBlock is not null || ast.BeginBlock is not null
-            || ast.ProcessBlock is not null || ast.DynamicParamBlock is not null || ast.EndBlock is not { Traps: null, Statements: [var statement] }
-            || statement.Extent.StartOffset != word || !OnlyBlankAfter(piece, statement.Extent.EndOffset))
-            return null;
-        // A function is defined only by these keywords: a piece without them is not walked again to find one.
-        if (piece.Contains("function", StringComparison.OrdinalIgnoreCase) || piece.Contains("filter", StringComparison.OrdinalIgnoreCase)
-            || piece.Contains("workflow", StringComparison.OrdinalIgnoreCase))
+            || ast.ProcessBlock is not null || ast.DynamicParamBlock is not null || ast.EndBlock is not { Traps: null } end || end.Statements.Count != count)
+            return false;
+        var statements = end.Statements;
+        for (var j = 0; j < count; j++)
+        {
+            var next = lines.Starts[first + j + 1] - from;
+            if (statements[j].Extent.StartOffset != lines.Words[first + j] - from || !OnlyBlank(run, statements[j].Extent.EndOffset, next))
+                return false;
+        }
+        // A function is defined only by these keywords: a text without them is not walked again to find one.
+        if (run.Contains("function", StringComparison.OrdinalIgnoreCase) || run.Contains("filter", StringComparison.OrdinalIgnoreCase)
+            || run.Contains("workflow", StringComparison.OrdinalIgnoreCase))
             foreach (FunctionDefinitionAst f in ast.FindAll(a => a is FunctionDefinitionAst, searchNestedScriptBlocks: true)) functions.Add(f.Name);
-        var why = StaticWorkflowReader.ReadPieceStep(statement, resolve, keywords, from, lineBase, tree, out var step);
-        if (why is not null) { isStatic = false; return null; }
-        return new Piece(from, to, step!);
+        for (var j = 0; j < count; j++)
+        {
+            if (StaticWorkflowReader.ReadPieceStep(statements[j], resolve, keywords, from, lines.Lines[first] - 1, tree, out var step) is not null)
+            {
+                isStatic = false;
+                return true;
+            }
+            pieces[first + j] = new Piece(lines.Starts[first + j], lines.Starts[first + j + 1], step!);
+        }
+        return true;
     }
 
-    /// <summary>Whether the piece holds nothing after <paramref name="at"/> but spaces, tabs, newlines and line comments.</summary>
-    private static bool OnlyBlankAfter(string piece, int at)
+    /// <summary>Whether <paramref name="text"/> holds nothing from <paramref name="at"/> to <paramref name="to"/> but spaces, tabs, newlines and line comments.</summary>
+    private static bool OnlyBlank(string text, int at, int to)
     {
-        for (var i = at; i < piece.Length; i++)
+        for (var i = at; i < to; i++)
         {
-            var c = piece[i];
+            var c = text[i];
             if (c is ' ' or '\t' or '\r' or '\n') continue;
             if (c != '#') return false;
-            var end = piece.IndexOf('\n', i);
+            var end = text.IndexOf('\n', i, to - i);
             if (end < 0) return true;
             i = end;
         }
