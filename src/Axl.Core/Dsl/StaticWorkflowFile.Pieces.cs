@@ -54,22 +54,13 @@ public static partial class StaticWorkflowFile
     public static int LastReadInPieces { get => t_lastReadInPieces; private set => t_lastReadInPieces = value; }
 
     /// <summary>The file's workflows read in pieces (see the class notes), or null to parse it whole.</summary>
-    private static IReadOnlyList<AxlWorkflow>? TryReadInPieces(string full, string? name, Func<string, DslKeyword> resolve, int from)
+    private static IReadOnlyList<AxlWorkflow>? TryReadInPieces(TokenlessParse t, string full, string text, string? name, Func<string, DslKeyword> resolve, int from)
     {
-        if (Tokenless.Value is not { } t) return null;
-        string text;
-        try { text = ((ExternalScriptInfo)t.Script.Invoke(new object[] { full, full })).ScriptContents; }
-        catch (Exception) { return null; }
         var lines = new StepLines(text);
         if (lines.Count < Math.Max(2, from)) return null;
         Axl.Compilers.CompileTrace.Mark($"read: {lines.Count} Step lines found");
 
-        var tree = new WholeFileTree(() =>
-        {
-            DynamicKeyword.Push();
-            try { return ParseText(t, full, text, null, out _); }
-            finally { DynamicKeyword.Pop(); }
-        });
+        var tree = new WholeFileTree(() => ParseScoped(t, full, text, null, out _));
         Piece?[]? pieces;
         List<string> functions;
         try { pieces = ParsePieces(t, full, text, lines, resolve, tree, out functions); }
@@ -85,14 +76,12 @@ public static partial class StaticWorkflowFile
         var skeleton = Skeleton(text, pieces);
         var tokens = new List<Token>();
         ScriptBlockAst ast;
-        DynamicKeyword.Push();
         try
         {
-            ast = ParseText(t, full, skeleton, tokens, out var errors);
+            ast = ParseScoped(t, full, skeleton, tokens, out var errors);
             if (errors.Length > 0) return null;
         }
         catch (ParseException) { return null; }
-        finally { DynamicKeyword.Pop(); }
         if (!OnlyNewlinesIn(tokens, pieces)) return null;
         if (Check(ast, resolve) is not null) return null;
         Axl.Compilers.CompileTrace.Mark("read: skeleton parsed and checked");

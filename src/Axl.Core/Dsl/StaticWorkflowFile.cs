@@ -41,10 +41,15 @@ public static partial class StaticWorkflowFile
         if (!File.Exists(full)) { why = "no such file"; return null; }
         LastReadInPieces = 0;
         read = FromEnvironment(read);
-        if (read != FileRead.Whole && TryReadInPieces(full, name, resolve, read == FileRead.Pieces ? 2 : PiecesFrom) is { } fast) return fast;
+        // The text is read once, for the pieces and for the whole parse after them when they give nothing.
+        var t = Tokenless.Value;
+        var text = t is null ? null : ReadScript(t, full);
+        if (read != FileRead.Whole && t is not null && text is not null
+            && TryReadInPieces(t, full, text, name, resolve, read == FileRead.Pieces ? 2 : PiecesFrom) is { } fast)
+            return fast;
         ScriptBlockAst ast;
         ParseError[] errors;
-        try { ast = Parse(full, out errors); }
+        try { ast = Parse(t, full, text, out errors); }
         catch (ParseException) { why = "the file does not parse"; return null; }
         if (errors.Length > 0) { why = "the file does not parse"; return null; }
         var reason = Check(ast, resolve);
@@ -98,19 +103,24 @@ public static partial class StaticWorkflowFile
     /// hundred thousand tokens, which live (and are copied from generation to generation by the collector) until the
     /// parse ends, about a third of the parse. The same steps through the engine's own internal entry points (the
     /// script read as the engine reads a script file, DSC keywords scoped as ParseFile scopes them); where those are not
-    /// there (another engine version), ParseFile itself.
+    /// there (another engine version), or where <paramref name="text"/> could not be read (<see cref="ReadScript"/>),
+    /// ParseFile itself, which gives its own message for a file it cannot read.
     /// </summary>
-    private static ScriptBlockAst Parse(string full, out ParseError[] errors)
+    private static ScriptBlockAst Parse(TokenlessParse? t, string full, string? text, out ParseError[] errors) =>
+        t is null || text is null ? Parser.ParseFile(full, out _, out errors) : ParseScoped(t, full, text, null, out errors);
+
+    /// <summary>The file's text as the engine reads a script file, or null when it cannot be read so.</summary>
+    private static string? ReadScript(TokenlessParse t, string full)
     {
-        if (Tokenless.Value is not { } t) return Parser.ParseFile(full, out _, out errors);
-        string text;
-        try
-        {
-            text = ((ExternalScriptInfo)t.Script.Invoke(new object[] { full, full })).ScriptContents;
-        }
-        catch (Exception) { return Parser.ParseFile(full, out _, out errors); } // its own message for a file it cannot read
+        try { return ((ExternalScriptInfo)t.Script.Invoke(new object[] { full, full })).ScriptContents; }
+        catch (Exception) { return null; }
+    }
+
+    /// <summary><see cref="ParseText"/> with the DSC keywords scoped as ParseFile scopes them, on this thread.</summary>
+    private static ScriptBlockAst ParseScoped(TokenlessParse t, string full, string text, List<Token>? tokens, out ParseError[] errors)
+    {
         DynamicKeyword.Push();
-        try { return ParseText(t, full, text, null, out errors); }
+        try { return ParseText(t, full, text, tokens, out errors); }
         finally { DynamicKeyword.Pop(); }
     }
 
